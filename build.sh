@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# build.sh - builds learn and runs its tests.
+#
+#   ./build.sh            library object, tools/learn-cli and the test programs (release flags)
+#   ./build.sh test       builds, then runs every test; the last line is Check's summary
+#   ./build.sh asan       the same tests built with ASan+UBSan (-fno-sanitize-recover)
+#   ./build.sh clean      removes build outputs
+#
+# CC (default cc) and CXX (default c++, or clang++ when CC is clang) choose the compilers.
+# LEARN_ASSETS points the tests at the shared assets (default ../shared/assets).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+CC=${CC:-cc}
+if [ -z "${CXX:-}" ]; then
+    case "$CC" in *clang*) CXX=clang++ ;; *) CXX=c++ ;; esac
+fi
+WARN="-Wall -Wextra -Werror -Wshadow"
+CSTD="-std=c11"
+
+die() { echo "build.sh: $*" >&2; exit 1; }
+
+need_tool() {
+    command -v "$1" >/dev/null 2>&1 || die "$1 not found: $2"
+}
+
+check_flags() {
+    need_tool pkg-config "install it with: apt-get install pkg-config"
+    pkg-config --exists check 2>/dev/null ||
+        die "the Check test framework is missing: install it with: apt-get install check"
+    CHECK_CFLAGS=$(pkg-config --cflags check)
+    CHECK_LIBS=$(pkg-config --libs check)
+}
+
+# newer OUT IN...: true when OUT is missing or older than any IN.
+newer() {
+    local out=$1
+    shift
+    [ -e "$out" ] || return 0
+    local f
+    for f in "$@"; do [ "$f" -nt "$out" ] && return 0; done
+    return 1
+}
+
+# build DIR "CFLAGS": compiles everything into DIR.
+build() {
+    local dir=$1 flags=$2
+    mkdir -p "$dir/tools"
+    need_tool "$CC" "install a C compiler (apt-get install gcc, or clang)"
+    check_flags
+    local hdrs=(learn.h learn.c)
+    if newer "$dir/learn.o" "${hdrs[@]}"; then
+        $CC $CSTD $WARN $flags -c learn.c -o "$dir/learn.o"
+    fi
+    # Tool objects (everything in tools/ but the CLI's main).
+    local tool_objs=() src obj
+    for src in tools/*.c; do
+        [ -e "$src" ] || continue
+        obj="$dir/tools/$(basename "${src%.c}").o"
+        if newer "$obj" "$src" tools/*.h learn.h; then
+            $CC $CSTD $WARN $flags -I. -c "$src" -o "$obj"
+        fi
+        [ "$(basename "$src")" = "learn-cli.c" ] || tool_objs+=("$obj")
+    done
+    local cli_out=tools/learn-cli
+    [ "$dir" = build ] || cli_out="$dir/learn-cli"
+    $CC $flags -o "$cli_out" "$dir/tools/learn-cli.o" "${tool_objs[@]}" "$dir/learn.o" -lm -pthread
+    # The Check runner: learn.c and every suite in one translation unit, plus the tool objects.
+    if newer "$dir/run_tests" tests/*.c tests/*.h learn.h learn.c "${tool_objs[@]}"; then
+        $CC $CSTD $WARN $flags $CHECK_CFLAGS -I. -Itools -o "$dir/run_tests" tests/run.c \
+            "${tool_objs[@]}" $CHECK_LIBS -lm -pthread
+    fi
+    # The header included stb-style, with and without the small-target options.
+    $CC $CSTD $WARN $flags -I. -o "$dir/test_stb" tests/stb_impl.c -lm -pthread
+    $CC $CSTD $WARN $flags -DLEARN_NO_STDIO -DLEARN_NO_THREADS -I. -o "$dir/test_stb_small" \
+        tests/stb_impl.c -lm
+    # The header compiled as C++.
+    need_tool "$CXX" "install a C++ compiler (apt-get install g++) for the C++ header test"
+    $CXX -std=c++11 $WARN $flags -I. -o "$dir/test_cpp" tests/cpp_header.cpp "$dir/learn.o" -lm -pthread
+}
+
+run_tests() {
+    local dir=$1
+    export LEARN_ASSETS=${LEARN_ASSETS:-../shared/assets}
+    export LEARN_CLI="$PWD/$2"
+    "$dir/test_stb"
+    "$dir/test_stb_small"
+    "$dir/test_cpp"
+    "$dir/run_tests"
+}
+
+RELEASE="-O2 -g"
+ASAN="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all"
+
+case "${1:-build}" in
+build | "")
+    build build "$RELEASE"
+    ;;
+test)
+    build build "$RELEASE"
+    run_tests build tools/learn-cli
+    ;;
+asan)
+    build build-asan "$ASAN"
+    ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0} \
+        UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+        run_tests build-asan build-asan/learn-cli
+    ;;
+clean)
+    rm -rf build build-asan tools/learn-cli
+    ;;
+*)
+    die "unknown command '$1' (build, test, asan, clean)"
+    ;;
+esac

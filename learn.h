@@ -1,0 +1,486 @@
+/* learn.h - LLM knowledge for recommendation, on the CPU, from one model file.
+
+   learn implements the LEARN method (Jia et al., "LEARN: Knowledge Adaptation from Large
+   Language Model to Recommendation for Practical Industrial Application", AAAI 2025,
+   arXiv 2405.03988): a frozen, quantized LLM turns item text into content embeddings, small
+   twin-tower transformers align them with user behaviour, and users are scored against a
+   catalog. Everything runs in-process on the CPU with pthreads and hand-written SIMD, from one
+   flat, memory-mapped `.learn` model file. Dependencies: libc, libm, pthreads.
+
+   ==== Quick start ===========================================================================
+
+   Either compile `learn.c` as its own translation unit and include `learn.h` anywhere, or, in
+   exactly ONE C file of your program:
+
+       #define LEARN_IMPLEMENTATION
+       #include "learn.h"          // learn.c must sit beside learn.h
+
+   then include `learn.h` without the define everywhere else. Link with -lm -lpthread.
+
+       char err[LEARN_ERRMSG_SIZE];
+       learn_model *model;
+       learn_status st = learn_model_open("models/demo.learn", NULL, &model, err, sizeof err);
+       if (st != LEARN_OK) { fprintf(stderr, "%s\n", err); return 1; }
+
+       learn_model_info info;
+       learn_model_get_info(model, &info);
+       printf("%s: %u layers, d=%u\n", info.arch, info.n_layer, info.n_embd);
+
+       learn_ctx *ctx;
+       learn_ctx_params cp = learn_ctx_default_params();
+       cp.n_threads = 2;
+       st = learn_ctx_new(model, &cp, &ctx);
+       ...
+       learn_ctx_free(ctx);
+       learn_model_close(model);
+
+   ==== Configuration macros ===================================================================
+
+   Define these where the implementation is compiled (when compiling learn.c, or before the
+   `#define LEARN_IMPLEMENTATION` include); they do not change the public header.
+
+     LEARN_NO_THREADS   build without pthreads: every context runs on the calling thread.
+     LEARN_NO_STDIO     build without file I/O (no open/mmap/rename): models are opened from
+                        memory only (`learn_model_open_memory`), the writer saves to memory only.
+                        Formatting of error messages (vsnprintf) is still used.
+     LEARN_NO_SIMD      build the scalar reference kernels only.
+
+   ==== Limits =================================================================================
+
+     LEARN_MAX_DIMS          4           dimensions of a tensor
+     LEARN_MAX_NAME          255         bytes in a tensor name
+     LEARN_MAX_KEY           255         bytes in a metadata key
+     LEARN_MAX_TENSORS       1,048,576   tensors in a file
+     LEARN_MAX_META          65,536      metadata entries in a file
+     LEARN_MAX_LAYERS        512         LLM or tower layers
+     File size: up to 2^63 bytes; on 32-bit hosts up to what the address space can map.
+
+   ==== Thread-safety ==========================================================================
+
+   A `learn_model` is immutable once opened and may be shared by any number of threads. A
+   `learn_ctx` (scratch memory, thread pool, last error message) belongs to one thread at a
+   time; give each thread its own. A `learn_writer` belongs to one thread at a time. The only
+   process-wide state is a CPU-feature cache filled once (thread-safely) on first use. Model
+   files must never be modified in place while opened: replace them by rename (the writer
+   does); the loader checks the size with fstat at open.
+
+   ==== Errors =================================================================================
+
+   Every function that can fail returns a `learn_status`: 0 (`LEARN_OK`) on success, a stable
+   negative code otherwise. `learn_status_str()` names a code. Handles keep a message saying
+   what exactly was wrong (the field, the value, the allowed range): `learn_ctx_errmsg()`,
+   `learn_writer_errmsg()`; `learn_model_open*()` write theirs to a caller buffer. The library
+   never aborts, exits or prints.
+
+   ==== The .learn file format (version 1) ======================================================
+
+   All integers little-endian. Offsets are absolute byte offsets from the start of the file.
+
+     Header (64 bytes)
+       0   u8[8]  magic "LEARNMDL"
+       8   u32    format version (1)
+       12  u32    header size (64)
+       16  u64    file size, in bytes, trailer included
+       24  u32    number of metadata entries  (<= LEARN_MAX_META)
+       28  u32    number of tensors           (<= LEARN_MAX_TENSORS)
+       32  u64    offset of the metadata section (= 64)
+       40  u64    offset of the tensor directory (= end of the metadata section)
+       48  u64    offset of the tensor data (= end of the directory rounded up to 64)
+       56  u32    flags (0; any other value is refused)
+       60  u32    alignment of tensor data (64)
+
+     Metadata section: n_meta entries, back to back, keys unique, each:
+       u32 key length (1..255), key bytes ([A-Za-z0-9_.-]), u32 value type, value:
+         U32 (1) u32 | I32 (2) i32 | U64 (3) u64 | I64 (4) i64 | F32 (5) f32 | F64 (6) f64
+         BOOL (7) u8 0/1
+         STR (8)  u64 length, bytes, one NUL byte (not counted in the length)
+         ARR (9)  u32 element type (any of the above but ARR), u64 count, the elements
+                  encoded as above one after another
+
+     Tensor directory: n_tensors entries, names unique, each:
+       u32 name length (1..255), name bytes, one NUL byte, u32 type, u32 number of
+       dimensions (1..4), u64 shape[n_dims] (row-major, the last dimension varies fastest,
+       each >= 1), u64 offset, u64 size in bytes.
+       Tensors are laid out in directory order: the first at the data offset, each next one at
+       the end of the previous rounded up to 64; the size equals what the type and shape give.
+       Padding bytes are zero.
+
+     Trailer: u64 XXH64 (seed 0) of every byte before it. It starts right after the last
+       tensor's data (at the data offset when there are no tensors) and ends the file.
+
+     Tensor types (ggml block layouts for the quantized ones; blocks run along the last
+     dimension, which must be a multiple of 32):
+       F32 (0), F16 (1), BF16 (2),
+       Q8_0 (3): blocks of 32 weights: f16 scale d, int8 q[32];               x = d * q
+       Q4_0 (4): blocks of 32 weights: f16 scale d, u8 qs[16]; element j < 16 is the low nibble
+                 of qs[j], element j + 16 its high nibble;                    x = d * (q - 8)
+       I8 (5), I32 (6), U8 (7): raw data (tokenizer tables and the like).
+
+     Well-known metadata and tensors are listed with the functions that use them: the LLM
+     (section "LLM"), the tokenizer (section "Tokenizer"), the towers (section "Towers").
+     `general.fingerprint.content` and `general.fingerprint.towers` (U64) are written by the
+     writer: XXH64 digests of everything that determines content embeddings (LLM, tokenizer,
+     encoder settings) and item/user embeddings (towers). A catalog records them.
+
+   ==== Contents (the banners of learn.c) =======================================================
+
+     Platform & allocation      allocator callbacks, checked arithmetic, fp16/bf16, XXH64
+     Errors                     status strings, messages
+     File format                reader (validation), metadata and tensor access, writer
+     LLM configuration          hyper-parameters and required tensors of each architecture
+     Public API                 contexts
+
+   ==== License ================================================================================
+   MIT. See the end of this file.
+*/
+#ifndef LEARN_H
+#define LEARN_H
+
+/* The implementation needs POSIX (mmap, fsync, pthreads). When it is compiled through this
+   header, include learn.h before any system header, or define _POSIX_C_SOURCE yourself. */
+#if defined(LEARN_IMPLEMENTATION) && !defined(_POSIX_C_SOURCE)
+#define _POSIX_C_SOURCE 200809L
+#endif
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LEARN_VERSION_MAJOR 0
+#define LEARN_VERSION_MINOR 1
+#define LEARN_VERSION_PATCH 0
+#define LEARN_VERSION_STRING "0.1.0"
+
+/* The file format version this build reads and writes. */
+#define LEARN_FORMAT_VERSION 1
+
+#define LEARN_MAX_DIMS 4
+#define LEARN_MAX_NAME 255
+#define LEARN_MAX_KEY 255
+#define LEARN_MAX_TENSORS (1u << 20)
+#define LEARN_MAX_META (1u << 16)
+#define LEARN_MAX_LAYERS 512
+#define LEARN_ALIGNMENT 64
+/* Suggested size of a buffer for error messages. */
+#define LEARN_ERRMSG_SIZE 256
+
+/* ---- Status codes. Stable: new codes are only ever added at the end. ---- */
+typedef enum learn_status {
+    LEARN_OK = 0,
+    LEARN_ERR_ARG = -1,          /* invalid argument (NULL where not allowed, out of range) */
+    LEARN_ERR_NOMEM = -2,        /* an allocation failed */
+    LEARN_ERR_IO = -3,           /* open/read/write/fsync/rename failed */
+    LEARN_ERR_FORMAT = -4,       /* malformed file or data */
+    LEARN_ERR_VERSION = -5,      /* format version not supported */
+    LEARN_ERR_CHECKSUM = -6,     /* checksum mismatch */
+    LEARN_ERR_UNSUPPORTED = -7,  /* valid, but not supported by this build */
+    LEARN_ERR_TOO_LONG = -8,     /* input longer than the configured maximum */
+    LEARN_ERR_BUFFER = -9,       /* output buffer too small; the size needed is reported */
+    LEARN_ERR_NOT_FOUND = -10,   /* no such key, tensor or item */
+    LEARN_ERR_MISMATCH = -11,    /* two inputs do not belong together (model vs catalog) */
+    LEARN_ERR_NUMERIC = -12,     /* NaN, Inf or zero scale where a number is required */
+    LEARN_ERR_STATE = -13        /* call not valid in the object's current state */
+} learn_status;
+
+/* Name and one-line description of a status code ("LEARN_ERR_FORMAT: malformed file or
+   data"). Never NULL; unknown codes give "unknown status". */
+const char *learn_status_str(learn_status status);
+
+/* The runtime's version string, LEARN_VERSION_STRING of the build. */
+const char *learn_version(void);
+
+/* ---- Allocation ----
+   Every handle allocates through the callbacks it was created with. A zeroed struct (or NULL
+   where a pointer is taken) means libc's malloc/realloc/free. `realloc` may be NULL, in
+   which case alloc+copy+free is used. `free` is given the pointer only. */
+typedef struct learn_allocator {
+    void *user;
+    void *(*alloc)(void *user, size_t size);
+    void *(*realloc)(void *user, void *ptr, size_t size);
+    void (*free)(void *user, void *ptr);
+} learn_allocator;
+
+/* ---- Tensor and metadata types (values are the ids stored in the file) ---- */
+typedef enum learn_type {
+    LEARN_TYPE_F32 = 0,
+    LEARN_TYPE_F16 = 1,
+    LEARN_TYPE_BF16 = 2,
+    LEARN_TYPE_Q8_0 = 3,
+    LEARN_TYPE_Q4_0 = 4,
+    LEARN_TYPE_I8 = 5,
+    LEARN_TYPE_I32 = 6,
+    LEARN_TYPE_U8 = 7,
+    LEARN_TYPE_COUNT
+} learn_type;
+
+/* "f32", "q8_0", ...; NULL for an unknown id. */
+const char *learn_type_name(learn_type type);
+/* Elements per block (32 for Q8_0/Q4_0, else 1) and bytes per block. 0 for unknown ids. */
+uint32_t learn_type_block_elems(learn_type type);
+uint32_t learn_type_block_bytes(learn_type type);
+/* Bytes of a row of n elements: n must be a multiple of the block size. Returns 0 on a bad
+   type, a bad n, or overflow. */
+uint64_t learn_type_row_bytes(learn_type type, uint64_t n);
+
+typedef enum learn_meta_type {
+    LEARN_META_U32 = 1,
+    LEARN_META_I32 = 2,
+    LEARN_META_U64 = 3,
+    LEARN_META_I64 = 4,
+    LEARN_META_F32 = 5,
+    LEARN_META_F64 = 6,
+    LEARN_META_BOOL = 7,
+    LEARN_META_STR = 8,
+    LEARN_META_ARR = 9
+} learn_meta_type;
+
+/* "u32", "str", ...; NULL for an unknown id. */
+const char *learn_meta_type_name(learn_meta_type type);
+
+/* ---- Half precision ----
+   Exact conversions: every half converts exactly to float; float to half rounds to nearest
+   even, keeps NaN a NaN (quiet, sign and top payload bits kept), overflows to +-Inf above
+   the largest half, and produces subnormals. The same for bfloat16. */
+float learn_f16_to_f32(uint16_t h);
+uint16_t learn_f32_to_f16(float f);
+float learn_bf16_to_f32(uint16_t h);
+uint16_t learn_f32_to_bf16(float f);
+
+/* XXH64 of a buffer (the file checksum). */
+uint64_t learn_xxh64(const void *data, size_t size, uint64_t seed);
+
+/* ==== Models ==================================================================== */
+
+typedef struct learn_model learn_model;
+
+typedef struct learn_model_params {
+    learn_allocator allocator; /* zeroed: libc */
+    int verify_checksum;       /* default 1: hash the whole file at open (about 10 GB/s) */
+    int use_mmap;              /* default 1: map the file; 0 reads it into memory */
+} learn_model_params;
+
+learn_model_params learn_model_default_params(void);
+
+/* Opens a model file. The file is memory-mapped and every structure is validated before any
+   tensor is used (see the format above and the architecture checks of the LLM section).
+   On success *model receives the handle; on failure *model is NULL, and when errbuf is not
+   NULL a one-line message naming the offending field is written to it (truncated to
+   errbuf_size). params may be NULL for the defaults. Not available with LEARN_NO_STDIO. */
+learn_status learn_model_open(const char *path, const learn_model_params *params,
+                              learn_model **model, char *errbuf, size_t errbuf_size);
+
+/* Opens a model from bytes already in memory (for example in flash). The bytes are used in
+   place and must stay valid and unchanged until learn_model_close(); nothing is copied. The
+   buffer must be aligned to 64 bytes (tensors are used in place); otherwise the status is
+   LEARN_ERR_ARG. Otherwise as learn_model_open(). */
+learn_status learn_model_open_memory(const void *data, size_t size,
+                                     const learn_model_params *params, learn_model **model,
+                                     char *errbuf, size_t errbuf_size);
+
+/* Closes a model. NULL is allowed. Contexts made from it must be freed first. */
+void learn_model_close(learn_model *model);
+
+typedef struct learn_model_info {
+    uint32_t format_version;
+    uint64_t file_size;
+    uint32_t n_meta;
+    uint32_t n_tensors;
+    uint64_t content_fingerprint; /* 0 when absent */
+    uint64_t tower_fingerprint;   /* 0 when absent */
+    const char *name;             /* general.name, or "" */
+    /* LLM (the content encoder). arch is "" when the file holds no LLM. */
+    const char *arch;             /* "llama", "qwen2", "qwen3" */
+    uint32_t n_vocab;
+    uint32_t n_embd;
+    uint32_t n_layer;
+    uint32_t n_head;
+    uint32_t n_head_kv;
+    uint32_t head_dim;
+    uint32_t n_ff;
+    uint32_t n_ctx_train;
+    float rope_theta;
+    float rms_eps;
+    uint64_t n_params;            /* elements in all tensors */
+} learn_model_info;
+
+learn_status learn_model_get_info(const learn_model *model, learn_model_info *info);
+
+typedef struct learn_tensor_info {
+    const char *name;             /* NUL-terminated, in place in the file */
+    learn_type type;
+    uint32_t n_dims;
+    uint64_t shape[LEARN_MAX_DIMS]; /* unused dimensions are 1 */
+    uint64_t n_elements;
+    uint64_t offset;              /* absolute offset in the file */
+    uint64_t size;                /* bytes */
+    const void *data;             /* in place; valid until the model is closed */
+} learn_tensor_info;
+
+/* Tensor i (0 <= i < n_tensors) in directory order. */
+learn_status learn_model_tensor(const learn_model *model, uint32_t i, learn_tensor_info *info);
+/* Tensor by name; LEARN_ERR_NOT_FOUND when absent. */
+learn_status learn_model_find_tensor(const learn_model *model, const char *name,
+                                     learn_tensor_info *info);
+
+typedef struct learn_meta_info {
+    const char *key;              /* NUL-terminated */
+    learn_meta_type type;
+    learn_meta_type elem_type;    /* for arrays */
+    uint64_t count;               /* array length; 1 for scalars; string length for STR */
+} learn_meta_info;
+
+/* Metadata entry i (0 <= i < n_meta) in file order. */
+learn_status learn_model_meta(const learn_model *model, uint32_t i, learn_meta_info *info);
+/* Index of a key; LEARN_ERR_NOT_FOUND when absent. */
+learn_status learn_model_meta_find(const learn_model *model, const char *key, uint32_t *index);
+
+/* Typed getters. LEARN_ERR_NOT_FOUND when the key is absent, LEARN_ERR_FORMAT when it has
+   another type. Integers convert between widths and signedness only when the value fits;
+   f32 also reads an f64 and f64 an f32. Strings are NUL-terminated in place; *len (may be
+   NULL) receives the length. */
+learn_status learn_model_meta_u32(const learn_model *model, const char *key, uint32_t *v);
+learn_status learn_model_meta_u64(const learn_model *model, const char *key, uint64_t *v);
+learn_status learn_model_meta_i64(const learn_model *model, const char *key, int64_t *v);
+learn_status learn_model_meta_f32(const learn_model *model, const char *key, float *v);
+learn_status learn_model_meta_f64(const learn_model *model, const char *key, double *v);
+learn_status learn_model_meta_bool(const learn_model *model, const char *key, int *v);
+learn_status learn_model_meta_str(const learn_model *model, const char *key, const char **s,
+                                  size_t *len);
+/* Element i of an array entry, converted as by the scalar getters; for arrays of strings,
+   learn_model_meta_arr_str (walks the array: O(i)). */
+learn_status learn_model_meta_arr_f64(const learn_model *model, const char *key, uint64_t i,
+                                      double *v);
+learn_status learn_model_meta_arr_i64(const learn_model *model, const char *key, uint64_t i,
+                                      int64_t *v);
+learn_status learn_model_meta_arr_str(const learn_model *model, const char *key, uint64_t i,
+                                      const char **s, size_t *len);
+
+/* A full scan of every tensor for NaN/Inf values and zero, NaN or Inf block scales. On the
+   first problem returns LEARN_ERR_NUMERIC and writes "tensor NAME: block B: ..." to errbuf.
+   n_checked (may be NULL) receives the number of elements scanned. */
+learn_status learn_model_scan(const learn_model *model, uint64_t *n_checked, char *errbuf,
+                              size_t errbuf_size);
+
+/* ==== Writer ======================================================================
+   Builds a .learn file: set metadata, add tensors, then save. Tools (converters, trainer)
+   write through it. Setting a key that is already set replaces its value. */
+
+typedef struct learn_writer learn_writer;
+
+/* Injectable I/O for saving (tests use it to simulate ENOSPC or a failing fsync). Each
+   callback returns what the POSIX call would (write: bytes written or -1 with errno set). */
+typedef struct learn_io {
+    void *user;
+    long (*write)(void *user, int fd, const void *buf, size_t n);
+    int (*fsync)(void *user, int fd);
+    int (*rename)(void *user, const char *from, const char *to);
+} learn_io;
+
+/* allocator may be NULL (libc). */
+learn_status learn_writer_new(const learn_allocator *allocator, learn_writer **writer);
+void learn_writer_free(learn_writer *writer);
+/* The last error message of this writer ("" when none). */
+const char *learn_writer_errmsg(const learn_writer *writer);
+
+learn_status learn_writer_set_u32(learn_writer *w, const char *key, uint32_t v);
+learn_status learn_writer_set_i32(learn_writer *w, const char *key, int32_t v);
+learn_status learn_writer_set_u64(learn_writer *w, const char *key, uint64_t v);
+learn_status learn_writer_set_i64(learn_writer *w, const char *key, int64_t v);
+learn_status learn_writer_set_f32(learn_writer *w, const char *key, float v);
+learn_status learn_writer_set_f64(learn_writer *w, const char *key, double v);
+learn_status learn_writer_set_bool(learn_writer *w, const char *key, int v);
+/* len: bytes of s (the string may hold any bytes); use strlen for C strings. */
+learn_status learn_writer_set_str(learn_writer *w, const char *key, const char *s, size_t len);
+/* An array of n numbers of a scalar type (U32..BOOL; BOOL elements are bytes 0/1), read from
+   `values` in that type's C representation. */
+learn_status learn_writer_set_array(learn_writer *w, const char *key, learn_meta_type elem,
+                                    const void *values, uint64_t n);
+/* An array of n NUL-terminated strings. */
+learn_status learn_writer_set_str_array(learn_writer *w, const char *key,
+                                        const char *const *strings, uint64_t n);
+/* Copies metadata entry `key` of an open model (any type). */
+learn_status learn_writer_copy_meta(learn_writer *w, const learn_model *model, const char *key);
+/* Removes a key if set (no error when absent). */
+learn_status learn_writer_remove_meta(learn_writer *w, const char *key);
+
+#define LEARN_WRITER_COPY 1u  /* copy the tensor data now (default: borrow the pointer) */
+
+/* Adds a tensor. shape: n_dims (1..4) sizes, the last varying fastest. data holds exactly
+   learn_type_row_bytes(type, shape[n_dims-1]) * (product of the other dims) bytes. Without
+   LEARN_WRITER_COPY the data is only borrowed: it must stay valid until the writer is freed. */
+learn_status learn_writer_add_tensor(learn_writer *w, const char *name, learn_type type,
+                                     uint32_t n_dims, const uint64_t *shape, const void *data,
+                                     uint32_t flags);
+/* Removes a tensor if present (no error when absent). */
+learn_status learn_writer_remove_tensor(learn_writer *w, const char *name);
+/* Number of tensors added so far. */
+uint32_t learn_writer_n_tensors(const learn_writer *w);
+
+/* Writes the file atomically: to a temporary file in the same directory, fsync, rename over
+   `path`, fsync the directory. On any failure the temporary file is removed and a file
+   already at `path` is left untouched. io may be NULL (POSIX). Not with LEARN_NO_STDIO. */
+learn_status learn_writer_save(learn_writer *w, const char *path, const learn_io *io);
+/* Writes the file to memory allocated with the writer's allocator, aligned to 64 bytes
+   (suitable for learn_model_open_memory). Free it with learn_writer_free_buffer. */
+learn_status learn_writer_save_memory(learn_writer *w, void **data, size_t *size);
+void learn_writer_free_buffer(learn_writer *w, void *data);
+
+/* ==== Contexts ===================================================================== */
+
+typedef struct learn_ctx learn_ctx;
+
+typedef struct learn_ctx_params {
+    learn_allocator allocator; /* zeroed: the model's allocator */
+    int n_threads;             /* worker threads incl. the caller; 0: the number of CPUs */
+} learn_ctx_params;
+
+learn_ctx_params learn_ctx_default_params(void);
+
+/* Creates a context bound to a model (the model must outlive it). params may be NULL. */
+learn_status learn_ctx_new(const learn_model *model, const learn_ctx_params *params,
+                           learn_ctx **ctx);
+/* NULL is allowed. */
+void learn_ctx_free(learn_ctx *ctx);
+/* The message of the last failed call on this context ("" when none). */
+const char *learn_ctx_errmsg(const learn_ctx *ctx);
+/* Threads the context uses (after resolving 0). */
+int learn_ctx_n_threads(const learn_ctx *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LEARN_H */
+
+/* ============================== end of header ============================== */
+
+#ifdef LEARN_IMPLEMENTATION
+#ifndef LEARN_IMPLEMENTATION_INCLUDED
+#define LEARN_IMPLEMENTATION_INCLUDED
+#include "learn.c"
+#endif
+#endif
+
+/*
+MIT License
+
+Copyright (c) 2026 the learn authors
+
+Permission is hereby granted, free of charge, to any person obtaining a copy of this software
+and associated documentation files (the "Software"), to deal in the Software without
+restriction, including without limitation the rights to use, copy, modify, merge, publish,
+distribute, sublicense, and/or sell copies of the Software, and to permit persons to whom the
+Software is furnished to do so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all copies or
+substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLIED, INCLUDING
+BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY, FITNESS FOR A PARTICULAR PURPOSE AND
+NONINFRINGEMENT. IN NO EVENT SHALL THE AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM,
+DAMAGES OR OTHER LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWARE.
+*/

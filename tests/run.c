@@ -1,0 +1,19 @@
+/* The test runner: the runtime and every Check suite in one translation unit, so that suites
+   can reach the runtime's internals. Run through `./build.sh test`; CK_FORK=no for debugging. */
+#include "../learn.c"
+
+#include "test_util.h"
+
+#include "test_format.c"
+#include "test_half.c"
+#include "test_cli.c"
+
+int main(void) {
+    SRunner *sr = srunner_create(make_format_suite());
+    srunner_add_suite(sr, make_half_suite());
+    srunner_add_suite(sr, make_cli_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}

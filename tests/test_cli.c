@@ -1,0 +1,119 @@
+/* learn-cli, run as a program: help, info, verify, and their errors. */
+
+static int cli_count_lines(const char *s) {
+    int n = 0;
+    for (; *s; s++) n += *s == '\n';
+    return n;
+}
+
+/* Writes the format suite's sample model to a file and returns its path. */
+static const char *cli_sample_model(const char *name, void (*edit)(fmt_sample *)) {
+    fmt_sample s;
+    learn_writer *w = fmt_sample_writer(&s);
+    if (edit) {
+        edit(&s); /* tensors are borrowed: edits show in the file */
+    }
+    const char *path = test_tmp_path(name);
+    ck_assert_int_eq(learn_writer_save(w, path, NULL), LEARN_OK);
+    learn_writer_free(w);
+    return path;
+}
+
+START_TEST(test_cli_help) {
+    TEST_CLI(cli);
+    char cmd[1024], out[16384];
+    snprintf(cmd, sizeof cmd, "%s --help", cli);
+    ck_assert_int_eq(test_run(cmd, out, sizeof out), 0);
+    ck_assert_ptr_nonnull(strstr(out, "info"));
+    ck_assert_ptr_nonnull(strstr(out, "verify"));
+    const char *cmds[] = {"info", "verify"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(cmd, sizeof cmd, "%s %s --help", cli, cmds[i]);
+        ck_assert_int_eq(test_run(cmd, out, sizeof out), 0);
+        ck_assert_ptr_nonnull(strstr(out, "usage: learn-cli"));
+    }
+    snprintf(cmd, sizeof cmd, "%s frobnicate", cli);
+    ck_assert_int_eq(test_run(cmd, out, sizeof out), 2);
+    ck_assert_ptr_nonnull(strstr(out, "unknown command 'frobnicate'"));
+    snprintf(cmd, sizeof cmd, "%s info", cli);
+    ck_assert_int_eq(test_run(cmd, out, sizeof out), 1);
+    ck_assert_ptr_nonnull(strstr(out, "no MODEL"));
+}
+END_TEST
+
+START_TEST(test_cli_info) {
+    TEST_CLI(cli);
+    const char *path = cli_sample_model("cli-info.learn", NULL);
+    char cmd[1024], out[65536];
+    snprintf(cmd, sizeof cmd, "%s info %s", cli, path);
+    ck_assert_int_eq(test_run(cmd, out, sizeof out), 0);
+    ck_assert_ptr_nonnull(strstr(out, "format: .learn version 1"));
+    ck_assert_ptr_nonnull(strstr(out, "q8_0  [3, 64]  204 bytes"));
+    ck_assert_ptr_nonnull(strstr(out, "t.arr_str"));
+    ck_assert_ptr_nonnull(strstr(out, "\"Title: {title}\""));
+    snprintf(cmd, sizeof cmd, "%s info --json %s", cli, path);
+    ck_assert_int_eq(test_run(cmd, out, sizeof out), 0);
+    ck_assert_ptr_nonnull(strstr(out, "\"t.i64\": -9223372036854775808"));
+    ck_assert_ptr_nonnull(strstr(out, "{\"name\": \"q8\", \"type\": \"q8_0\", \"shape\": [3, 64]"));
+    ck_assert_ptr_nonnull(strstr(out, "\"t.nul\": \"a\\u0000b\""));
+    ck_assert_int_eq(cli_count_lines(out), 1);
+    snprintf(cmd, sizeof cmd, "%s verify %s", cli, path);
+    ck_assert_int_eq(test_run(cmd, out, sizeof out), 0);
+    ck_assert_ptr_nonnull(strstr(out, ": ok"));
+    unlink(path);
+}
+END_TEST
+
+/* A corrupted file: one clear line, non-zero exit. */
+START_TEST(test_cli_info_corrupted) {
+    TEST_CLI(cli);
+    const char *path = cli_sample_model("cli-bad.learn", NULL);
+    FILE *f = fopen(path, "r+b");
+    fseek(f, 700, SEEK_SET);
+    fputc(0x5a, f);
+    fclose(f);
+    char cmd[1024], out[16384];
+    const char *cmds[] = {"info", "info --json", "verify"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(cmd, sizeof cmd, "%s %s %s", cli, cmds[i], path);
+        ck_assert_int_eq(test_run(cmd, out, sizeof out), 1);
+        ck_assert_int_eq(cli_count_lines(out), 1);
+        ck_assert_msg(strstr(out, "checksum mismatch") && strstr(out, path), "%s", out);
+    }
+    ck_assert_int_eq(truncate(path, 500), 0);
+    snprintf(cmd, sizeof cmd, "%s info %s", cli, path);
+    ck_assert_int_eq(test_run(cmd, out, sizeof out), 1);
+    ck_assert_int_eq(cli_count_lines(out), 1);
+    ck_assert_msg(strstr(out, "truncated"), "%s", out);
+    snprintf(cmd, sizeof cmd, "%s info %s.missing", cli, path);
+    ck_assert_int_eq(test_run(cmd, out, sizeof out), 1);
+    ck_assert_int_eq(cli_count_lines(out), 1);
+    unlink(path);
+}
+END_TEST
+
+static void cli_put_nan(fmt_sample *s) { memcpy(&s->q8[4 * 34], "\0\0", 2); }
+
+START_TEST(test_cli_verify_numeric) {
+    TEST_CLI(cli);
+    const char *path = cli_sample_model("cli-nan.learn", cli_put_nan);
+    char cmd[1024], out[16384];
+    snprintf(cmd, sizeof cmd, "%s verify %s", cli, path);
+    ck_assert_int_eq(test_run(cmd, out, sizeof out), 1);
+    ck_assert_int_eq(cli_count_lines(out), 1);
+    ck_assert_msg(strstr(out, "tensor 'q8': block 4 (elements 128..159): scale is zero"), "%s", out);
+    unlink(path);
+}
+END_TEST
+
+static Suite *make_cli_suite(void) {
+    Suite *s = suite_create("cli");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_cli_help);
+    tcase_add_test(tc, test_cli_info);
+    tcase_add_test(tc, test_cli_info_corrupted);
+    tcase_add_test(tc, test_cli_verify_numeric);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,36 @@
+/* Shared helpers of learn-cli's commands. */
+#ifndef LEARN_CLI_H
+#define LEARN_CLI_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "learn.h"
+
+/* Each command: argv[0] is the command's name. Returns the process exit code. */
+typedef int (*cli_command_fn)(int argc, char **argv);
+
+/* Prints "learn-cli CMD: message" on one line to stderr; returns 1 (the exit code). */
+int cli_error(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* True for -h and --help. */
+int cli_is_help(const char *arg);
+
+/* Writes s[0..n) as a JSON string literal (quotes included; invalid UTF-8 bytes as \u00XX
+   escapes of U+FFFD). */
+void cli_json_string(FILE *f, const char *s, size_t n);
+
+/* Opens a model, printing "learn-cli CMD: <reason>" on failure. Returns NULL on failure. */
+learn_model *cli_open_model(const char *cmd, const char *path, int verify_checksum);
+
+/* Parses a non-negative integer option value; returns 0 on success. */
+int cli_parse_long(const char *s, long lo, long hi, long *out);
+
+int cmd_info(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+
+#endif

@@ -1,0 +1,40 @@
+/* learn-cli: one binary, one subcommand per job. `learn-cli --help` lists them. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct {
+    const char *name;
+    cli_command_fn fn;
+    const char *summary;
+} commands[] = {
+    {"info", cmd_info, "print a model's header, metadata and tensors"},
+    {"verify", cmd_verify, "check a model's checksum, structure and every value"},
+};
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: learn-cli COMMAND [options]    (learn %s)\n\ncommands:\n", learn_version());
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n`learn-cli COMMAND --help` describes a command.\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (cli_is_help(argv[1]) || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("learn-cli %s\n", learn_version());
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "learn-cli: unknown command '%s' (see learn-cli --help)\n", argv[1]);
+    return 2;
+}
