@@ -448,6 +448,15 @@ typedef struct learn__tensor {
     const uint8_t *data;
 } learn__tensor;
 
+/* One transformer block's tensors (NULL when an optional one is absent). */
+typedef struct learn__layer {
+    const learn__tensor *attn_norm, *wq, *wk, *wv, *bq, *bk, *bv, *q_norm, *k_norm, *wo;
+    const learn__tensor *ffn_norm, *w_gate, *w_up, *w_down;
+} learn__layer;
+
+/* How texts become content embeddings (metadata `encoder.*`, see the LLM configuration). */
+typedef enum learn__pool { LEARN__POOL_MEAN = 1, LEARN__POOL_LAST = 2, LEARN__POOL_NONE = 3 } learn__pool;
+
 /* The architecture's hyper-parameters, validated at open (section LLM configuration). */
 typedef struct learn__llm_config {
     int present;
@@ -457,6 +466,13 @@ typedef struct learn__llm_config {
     int rope_neox;   /* NeoX-style rotation (pairs i, i + d/2) instead of (2i, 2i+1) */
     int qkv_bias;    /* Q/K/V biases */
     int qk_norm;     /* per-head RMSNorm of Q and K (qwen3) */
+    const learn__tensor *tok_embd, *out_norm, *rope_freqs;
+    learn__layer *layers; /* n_layer entries */
+    /* encoder settings */
+    learn__pool pooling;
+    int normalize;
+    uint32_t max_tokens;
+    const char *template_str; /* in place; "{text}" by default */
 } learn__llm_config;
 
 struct learn_model {
@@ -992,6 +1008,7 @@ static void learn__model_free(learn_model *m) {
     learn__free(&a, m->key_pool);
     learn__free(&a, m->tensors);
     learn__free(&a, m->tensor_order);
+    learn__free(&a, m->llm.layers);
 #ifndef LEARN_NO_STDIO
     if (m->map) munmap(m->map, m->map_size);
 #endif
@@ -2124,6 +2141,12 @@ out:
      blk.N.ffn_norm.weight      vector [n_embd]
      blk.N.ffn_gate.weight, blk.N.ffn_up.weight           matrix [n_ff, n_embd]
      blk.N.ffn_down.weight      matrix [n_embd, n_ff]
+   Encoder settings (how texts become content embeddings):
+     encoder.pooling        STR  "mean" (default) | "last" | "none"
+     encoder.normalize      BOOL L2-normalise pooled embeddings (default true)
+     encoder.max_tokens     U32  tokens kept per item, BOS included (default min(512, context))
+     encoder.template       STR  item text template, e.g. "Title: {title}. Brand: {brand}"
+                                 (default "{text}"); rendered by the tools
    ============================================================================================ */
 
 static learn_status learn__meta_u32_req(const learn_model *m, const char *key, uint32_t lo,
@@ -2204,6 +2227,43 @@ static learn_status learn__need_tensor(const learn_model *m, const char *name, i
     return LEARN_OK;
 }
 
+/* Encoder settings: pooling, normalisation, the token limit per item and the text template. */
+static learn_status learn__encoder_check(learn_model *m, char *err, size_t errn) {
+    learn__llm_config *c = &m->llm;
+    c->pooling = LEARN__POOL_MEAN;
+    c->normalize = 1;
+    c->max_tokens = LEARN__MIN(512u, c->n_ctx);
+    c->template_str = "{text}";
+    const learn__meta *e = learn__meta_lookup(m, "encoder.pooling");
+    if (e) {
+        const char *s = e->type == LEARN_META_STR ? (const char *)e->value + 8 : "";
+        if (strcmp(s, "mean") == 0) c->pooling = LEARN__POOL_MEAN;
+        else if (strcmp(s, "last") == 0) c->pooling = LEARN__POOL_LAST;
+        else if (strcmp(s, "none") == 0) c->pooling = LEARN__POOL_NONE;
+        else
+            return learn__fail(err, errn, LEARN_ERR_FORMAT,
+                               "metadata 'encoder.pooling' must be \"mean\", \"last\" or \"none\"");
+    }
+    if ((e = learn__meta_lookup(m, "encoder.normalize"))) {
+        if (e->type != LEARN_META_BOOL)
+            return learn__fail(err, errn, LEARN_ERR_FORMAT,
+                               "metadata 'encoder.normalize' has type %s, not bool",
+                               learn_meta_type_name(e->type));
+        c->normalize = e->value[0];
+    }
+    learn_status st = learn__meta_u32_req(m, "encoder.max_tokens", 1, c->n_ctx, 0, &c->max_tokens,
+                                          err, errn);
+    if (st) return st;
+    if ((e = learn__meta_lookup(m, "encoder.template"))) {
+        if (e->type != LEARN_META_STR)
+            return learn__fail(err, errn, LEARN_ERR_FORMAT,
+                               "metadata 'encoder.template' has type %s, not str",
+                               learn_meta_type_name(e->type));
+        c->template_str = (const char *)e->value + 8;
+    }
+    return LEARN_OK;
+}
+
 static learn_status learn__llm_check(learn_model *m, char *err, size_t errn) {
     learn__llm_config *c = &m->llm;
     const learn__meta *arch = learn__meta_lookup(m, "general.architecture");
@@ -2271,40 +2331,416 @@ static learn_status learn__llm_check(learn_model *m, char *err, size_t errn) {
 
     uint64_t e = c->n_embd, q = (uint64_t)c->n_head * c->head_dim,
              kv = (uint64_t)c->n_head_kv * c->head_dim;
-    if ((st = learn__need_tensor(m, "token_embd.weight", 1, c->n_vocab, e, 0, NULL, err, errn)) ||
-        (st = learn__need_tensor(m, "output_norm.weight", 0, e, 0, 0, NULL, err, errn)) ||
-        (st = learn__need_tensor(m, "rope_freqs.weight", 0, c->head_dim / 2, 0, 1, NULL, err,
-                                 errn)))
+    if ((st = learn__need_tensor(m, "token_embd.weight", 1, c->n_vocab, e, 0, &c->tok_embd, err,
+                                 errn)) ||
+        (st = learn__need_tensor(m, "output_norm.weight", 0, e, 0, 0, &c->out_norm, err, errn)) ||
+        (st = learn__need_tensor(m, "rope_freqs.weight", 0, c->head_dim / 2, 0, 1, &c->rope_freqs,
+                                 err, errn)))
         return st;
+    c->layers = (learn__layer *)learn__calloc(&m->alloc, c->n_layer, sizeof *c->layers);
+    if (!c->layers) return LEARN_ERR_NOMEM;
     for (uint32_t l = 0; l < c->n_layer; l++) {
-        static const char *const bias_name[3] = {"attn_q", "attn_k", "attn_v"};
-        char nm[64];
-#define LEARN__NEED(suffix, matrix, d0, d1, opt)                                                  \
-    do {                                                                                          \
-        snprintf(nm, sizeof nm, "blk.%u.%s", l, suffix);                                         \
-        if ((st = learn__need_tensor(m, nm, matrix, d0, d1, opt, NULL, err, errn))) return st;   \
-    } while (0)
-        LEARN__NEED("attn_norm.weight", 0, e, 0, 0);
-        LEARN__NEED("attn_q.weight", 1, q, e, 0);
-        LEARN__NEED("attn_k.weight", 1, kv, e, 0);
-        LEARN__NEED("attn_v.weight", 1, kv, e, 0);
-        LEARN__NEED("attn_output.weight", 1, e, q, 0);
-        LEARN__NEED("ffn_norm.weight", 0, e, 0, 0);
-        LEARN__NEED("ffn_gate.weight", 1, c->n_ff, e, 0);
-        LEARN__NEED("ffn_up.weight", 1, c->n_ff, e, 0);
-        LEARN__NEED("ffn_down.weight", 1, e, c->n_ff, 0);
-        for (int b = 0; b < 3; b++) {
-            char suffix[32];
-            snprintf(suffix, sizeof suffix, "%s.bias", bias_name[b]);
-            LEARN__NEED(suffix, 0, b == 0 ? q : kv, 0, !c->qkv_bias);
+        learn__layer *L = &c->layers[l];
+        const struct {
+            const char *suffix;
+            const learn__tensor **slot;
+            int matrix;
+            uint64_t d0, d1;
+            int optional;
+        } want[] = {
+            {"attn_norm.weight", &L->attn_norm, 0, e, 0, 0},
+            {"attn_q.weight", &L->wq, 1, q, e, 0},
+            {"attn_k.weight", &L->wk, 1, kv, e, 0},
+            {"attn_v.weight", &L->wv, 1, kv, e, 0},
+            {"attn_q.bias", &L->bq, 0, q, 0, !c->qkv_bias},
+            {"attn_k.bias", &L->bk, 0, kv, 0, !c->qkv_bias},
+            {"attn_v.bias", &L->bv, 0, kv, 0, !c->qkv_bias},
+            {"attn_q_norm.weight", &L->q_norm, 0, c->head_dim, 0, !c->qk_norm},
+            {"attn_k_norm.weight", &L->k_norm, 0, c->head_dim, 0, !c->qk_norm},
+            {"attn_output.weight", &L->wo, 1, e, q, 0},
+            {"ffn_norm.weight", &L->ffn_norm, 0, e, 0, 0},
+            {"ffn_gate.weight", &L->w_gate, 1, c->n_ff, e, 0},
+            {"ffn_up.weight", &L->w_up, 1, c->n_ff, e, 0},
+            {"ffn_down.weight", &L->w_down, 1, e, c->n_ff, 0},
+        };
+        for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+            char nm[64];
+            snprintf(nm, sizeof nm, "blk.%u.%s", l, want[i].suffix);
+            if ((st = learn__need_tensor(m, nm, want[i].matrix, want[i].d0, want[i].d1,
+                                         want[i].optional, want[i].slot, err, errn)))
+                return st;
         }
-        if (c->qk_norm) {
-            LEARN__NEED("attn_q_norm.weight", 0, c->head_dim, 0, 0);
-            LEARN__NEED("attn_k_norm.weight", 0, c->head_dim, 0, 0);
-        }
-#undef LEARN__NEED
+        if (!c->qk_norm && (L->q_norm || L->k_norm))
+            return learn__fail(err, errn, LEARN_ERR_FORMAT,
+                               "tensor 'blk.%u.attn_%s_norm.weight' is only used by qwen3", l,
+                               L->q_norm ? "q" : "k");
     }
+    if ((st = learn__encoder_check(m, err, errn))) return st;
     c->present = 1;
+    return LEARN_OK;
+}
+
+/* ============================================================================================
+   ==== LLM forward ====
+   Prefill only, for encoding: token embedding -> N x [RMSNorm -> attention (RoPE, grouped-query
+   heads) -> residual -> RMSNorm -> SwiGLU MLP -> residual] -> final RMSNorm. The tokens of many
+   items run through each layer together (one matrix product per weight); attention stays
+   within each item (block-diagonal causal mask). Every output row depends only on its own
+   item, so results do not depend on how items are batched.
+   ============================================================================================ */
+
+/* Scratch for one batch of up to cap tokens (activations, row-major [tokens][features]). */
+typedef struct learn__llm_scratch {
+    size_t cap;        /* tokens */
+    size_t max_len;    /* longest item (attention scores row) */
+    float *x;          /* [cap][n_embd] residual stream */
+    float *xn;         /* [cap][n_embd] normed input of a sublayer; final states at the end */
+    float *q;          /* [cap][n_head * head_dim] */
+    float *k, *v;      /* [cap][n_head_kv * head_dim] */
+    float *att;        /* [cap][n_head * head_dim] attention output */
+    float *g, *u;      /* [cap][n_ff] */
+    float *scores;     /* [max_len] */
+    float *rowbuf;     /* [max(n_embd, n_ff, q dim)] one dequantized weight row */
+    double *inv_freq;  /* [head_dim / 2] RoPE frequencies */
+} learn__llm_scratch;
+
+struct learn_ctx {
+    const learn_model *model;
+    learn_allocator alloc;
+    int n_threads;
+    uint32_t batch_tokens;
+    learn__pool pooling;
+    int normalize;
+    learn__llm_scratch s;
+    learn_encode_stats stats;
+    char err[LEARN_ERRMSG_SIZE];
+};
+
+#define LEARN__CFAIL(ctx, st, ...) learn__fail((ctx)->err, sizeof (ctx)->err, (st), __VA_ARGS__)
+
+/* Dequantizes n elements (a whole number of blocks) of a weight row. */
+static void learn__dequant_row(learn_type type, const uint8_t *src, float *dst, size_t n) {
+    switch (type) {
+    case LEARN_TYPE_F32: memcpy(dst, src, n * 4); break;
+    case LEARN_TYPE_F16:
+        for (size_t i = 0; i < n; i++) dst[i] = learn_f16_to_f32(learn__rd16(src + 2 * i));
+        break;
+    case LEARN_TYPE_BF16:
+        for (size_t i = 0; i < n; i++) dst[i] = learn_bf16_to_f32(learn__rd16(src + 2 * i));
+        break;
+    case LEARN_TYPE_Q8_0:
+        for (size_t b = 0; b < n / 32; b++, src += 34) {
+            float d = learn_f16_to_f32(learn__rd16(src));
+            for (int j = 0; j < 32; j++) dst[b * 32 + j] = d * (float)(int8_t)src[2 + j];
+        }
+        break;
+    case LEARN_TYPE_Q4_0:
+        for (size_t b = 0; b < n / 32; b++, src += 18) {
+            float d = learn_f16_to_f32(learn__rd16(src));
+            for (int j = 0; j < 16; j++) {
+                dst[b * 32 + j] = d * (float)((src[2 + j] & 0x0f) - 8);
+                dst[b * 32 + j + 16] = d * (float)((src[2 + j] >> 4) - 8);
+            }
+        }
+        break;
+    default: memset(dst, 0, n * sizeof *dst); break; /* not a weight type; refused at open */
+    }
+}
+
+/* Y (T x R) = X (T x K) W^T (+ bias), W (R x K) in any weight type. The reference path: one
+   dequantized weight row at a time, dot products in f32. */
+static void learn__linear_ref(const learn__tensor *W, const learn__tensor *bias, const float *X,
+                              size_t T, float *Y, float *rowbuf) {
+    size_t R = (size_t)W->shape[0], K = (size_t)W->shape[1];
+    size_t row_bytes = (size_t)learn_type_row_bytes(W->type, K);
+    const float *b = bias ? (const float *)bias->data : NULL;
+    for (size_t r = 0; r < R; r++) {
+        learn__dequant_row(W->type, W->data + r * row_bytes, rowbuf, K);
+        for (size_t t = 0; t < T; t++) {
+            const float *x = X + t * K;
+            float acc = 0.0f;
+            for (size_t k = 0; k < K; k++) acc += x[k] * rowbuf[k];
+            Y[t * R + r] = b ? acc + b[r] : acc;
+        }
+    }
+}
+
+/* out = x / rms(x) * w over n elements. */
+static void learn__rmsnorm(float *out, const float *x, const float *w, size_t n, float eps) {
+    double ss = 0.0;
+    for (size_t i = 0; i < n; i++) ss += (double)x[i] * x[i];
+    float scale = 1.0f / sqrtf((float)(ss / (double)n) + eps);
+    for (size_t i = 0; i < n; i++) out[i] = x[i] * scale * w[i];
+}
+
+/* Rotates one head vector (head_dim) at position pos. norm: pairs (2i, 2i+1); neox: (i, i+d/2). */
+static void learn__rope(float *v, uint32_t hd, uint32_t pos, const double *inv_freq, int neox) {
+    uint32_t half = hd / 2;
+    for (uint32_t i = 0; i < half; i++) {
+        double a = (double)pos * inv_freq[i];
+        float c = (float)cos(a), s = (float)sin(a);
+        uint32_t i0 = neox ? i : 2 * i, i1 = neox ? i + half : 2 * i + 1;
+        float x0 = v[i0], x1 = v[i1];
+        v[i0] = x0 * c - x1 * s;
+        v[i1] = x0 * s + x1 * c;
+    }
+}
+
+/* Numerically stable softmax in place. A row of all -inf gives zeros. */
+static void learn__softmax(float *x, size_t n) {
+    float max = -INFINITY;
+    for (size_t i = 0; i < n; i++) max = x[i] > max ? x[i] : max;
+    if (max == -INFINITY) {
+        memset(x, 0, n * sizeof *x);
+        return;
+    }
+    float sum = 0.0f;
+    for (size_t i = 0; i < n; i++) sum += (x[i] = expf(x[i] - max));
+    float inv = 1.0f / sum;
+    for (size_t i = 0; i < n; i++) x[i] *= inv;
+}
+
+static void learn__scratch_free(learn_ctx *ctx) {
+    learn__llm_scratch *s = &ctx->s;
+    float **bufs[] = {&s->x, &s->xn, &s->q, &s->k, &s->v, &s->att, &s->g, &s->u, &s->scores, &s->rowbuf};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) {
+        learn__free_aligned(&ctx->alloc, *bufs[i]);
+        *bufs[i] = NULL;
+    }
+    learn__free(&ctx->alloc, s->inv_freq);
+    s->inv_freq = NULL;
+    s->cap = s->max_len = 0;
+}
+
+/* Makes room for a batch of `tokens` tokens whose longest item has max_len tokens. */
+static learn_status learn__scratch_reserve(learn_ctx *ctx, size_t tokens, size_t max_len) {
+    const learn__llm_config *c = &ctx->model->llm;
+    learn__llm_scratch *s = &ctx->s;
+    if (tokens <= s->cap && max_len <= s->max_len) return LEARN_OK;
+    tokens = LEARN__MAX(tokens, s->cap);
+    max_len = LEARN__MAX(max_len, s->max_len);
+    learn__scratch_free(ctx);
+    size_t qd = (size_t)c->n_head * c->head_dim, kvd = (size_t)c->n_head_kv * c->head_dim;
+    size_t widths[] = {c->n_embd, c->n_embd, qd, kvd, kvd, qd, c->n_ff, c->n_ff};
+    float **bufs[] = {&s->x, &s->xn, &s->q, &s->k, &s->v, &s->att, &s->g, &s->u};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) {
+        size_t n;
+        if (!learn__mul_ok(tokens, widths[i] * sizeof(float), &n) ||
+            !(*bufs[i] = (float *)learn__malloc_aligned(&ctx->alloc, n))) {
+            learn__scratch_free(ctx);
+            return LEARN__CFAIL(ctx, LEARN_ERR_NOMEM, "out of memory for a batch of %zu tokens",
+                                tokens);
+        }
+    }
+    size_t rowlen = LEARN__MAX(LEARN__MAX((size_t)c->n_embd, (size_t)c->n_ff), qd);
+    s->scores = (float *)learn__malloc_aligned(&ctx->alloc, max_len * sizeof(float));
+    s->rowbuf = (float *)learn__malloc_aligned(&ctx->alloc, rowlen * sizeof(float));
+    s->inv_freq = (double *)learn__calloc(&ctx->alloc, c->head_dim / 2, sizeof(double));
+    if (!s->scores || !s->rowbuf || !s->inv_freq) {
+        learn__scratch_free(ctx);
+        return LEARN__CFAIL(ctx, LEARN_ERR_NOMEM, "out of memory for the encoder's scratch");
+    }
+    const float *ff = c->rope_freqs ? (const float *)c->rope_freqs->data : NULL;
+    for (uint32_t i = 0; i < c->head_dim / 2; i++) {
+        s->inv_freq[i] = pow((double)c->rope_theta, -2.0 * i / (double)c->head_dim);
+        if (ff) s->inv_freq[i] /= (double)ff[i];
+    }
+    s->cap = tokens;
+    s->max_len = max_len;
+    return LEARN_OK;
+}
+
+/* Runs the LLM over T tokens made of n items (item i: tokens [start[i], start[i] + len[i])).
+   Leaves the final-normed hidden states in ctx->s.xn ([T][n_embd]). */
+static void learn__llm_forward(learn_ctx *ctx, const int32_t *tokens, const size_t *start,
+                               const size_t *len, size_t n, size_t T) {
+    const learn__llm_config *c = &ctx->model->llm;
+    learn__llm_scratch *s = &ctx->s;
+    size_t E = c->n_embd, hd = c->head_dim, qd = (size_t)c->n_head * hd,
+           kvd = (size_t)c->n_head_kv * hd, F = c->n_ff;
+    size_t emb_row = (size_t)learn_type_row_bytes(c->tok_embd->type, E);
+    float scale = 1.0f / sqrtf((float)hd);
+    uint32_t group = c->n_head / c->n_head_kv;
+
+    for (size_t t = 0; t < T; t++)
+        learn__dequant_row(c->tok_embd->type, c->tok_embd->data + (size_t)tokens[t] * emb_row,
+                           s->x + t * E, E);
+    for (uint32_t l = 0; l < c->n_layer; l++) {
+        const learn__layer *L = &c->layers[l];
+        /* attention */
+        for (size_t t = 0; t < T; t++)
+            learn__rmsnorm(s->xn + t * E, s->x + t * E, (const float *)L->attn_norm->data, E,
+                           c->rms_eps);
+        learn__linear_ref(L->wq, L->bq, s->xn, T, s->q, s->rowbuf);
+        learn__linear_ref(L->wk, L->bk, s->xn, T, s->k, s->rowbuf);
+        learn__linear_ref(L->wv, L->bv, s->xn, T, s->v, s->rowbuf);
+        for (size_t i = 0; i < n; i++)
+            for (size_t p = 0; p < len[i]; p++) {
+                size_t t = start[i] + p;
+                for (uint32_t h = 0; h < c->n_head; h++) {
+                    float *qh = s->q + t * qd + h * hd;
+                    if (L->q_norm) learn__rmsnorm(qh, qh, (const float *)L->q_norm->data, hd, c->rms_eps);
+                    learn__rope(qh, (uint32_t)hd, (uint32_t)p, s->inv_freq, c->rope_neox);
+                }
+                for (uint32_t h = 0; h < c->n_head_kv; h++) {
+                    float *kh = s->k + t * kvd + h * hd;
+                    if (L->k_norm) learn__rmsnorm(kh, kh, (const float *)L->k_norm->data, hd, c->rms_eps);
+                    learn__rope(kh, (uint32_t)hd, (uint32_t)p, s->inv_freq, c->rope_neox);
+                }
+            }
+        for (size_t i = 0; i < n; i++)
+            for (uint32_t h = 0; h < c->n_head; h++) {
+                size_t kvh = h / group;
+                for (size_t p = 0; p < len[i]; p++) {
+                    const float *qv = s->q + (start[i] + p) * qd + h * hd;
+                    for (size_t j = 0; j <= p; j++) {
+                        const float *kv = s->k + (start[i] + j) * kvd + kvh * hd;
+                        float d = 0.0f;
+                        for (size_t e = 0; e < hd; e++) d += qv[e] * kv[e];
+                        s->scores[j] = d * scale;
+                    }
+                    learn__softmax(s->scores, p + 1);
+                    float *o = s->att + (start[i] + p) * qd + h * hd;
+                    memset(o, 0, hd * sizeof *o);
+                    for (size_t j = 0; j <= p; j++) {
+                        const float *vv = s->v + (start[i] + j) * kvd + kvh * hd;
+                        for (size_t e = 0; e < hd; e++) o[e] += s->scores[j] * vv[e];
+                    }
+                }
+            }
+        learn__linear_ref(L->wo, NULL, s->att, T, s->xn, s->rowbuf);
+        for (size_t i = 0; i < T * E; i++) s->x[i] += s->xn[i];
+        /* SwiGLU MLP */
+        for (size_t t = 0; t < T; t++)
+            learn__rmsnorm(s->xn + t * E, s->x + t * E, (const float *)L->ffn_norm->data, E,
+                           c->rms_eps);
+        learn__linear_ref(L->w_gate, NULL, s->xn, T, s->g, s->rowbuf);
+        learn__linear_ref(L->w_up, NULL, s->xn, T, s->u, s->rowbuf);
+        for (size_t i = 0; i < T * F; i++) s->g[i] = s->g[i] / (1.0f + expf(-s->g[i])) * s->u[i];
+        learn__linear_ref(L->w_down, NULL, s->g, T, s->xn, s->rowbuf);
+        for (size_t i = 0; i < T * E; i++) s->x[i] += s->xn[i];
+    }
+    for (size_t t = 0; t < T; t++)
+        learn__rmsnorm(s->xn + t * E, s->x + t * E, (const float *)c->out_norm->data, E,
+                       c->rms_eps);
+}
+
+/* Scales a vector to unit L2 norm (left as is when it is zero). */
+static void learn__l2_normalize(float *x, size_t n) {
+    double ss = 0.0;
+    for (size_t i = 0; i < n; i++) ss += (double)x[i] * x[i];
+    if (ss <= 0.0) return;
+    float inv = (float)(1.0 / sqrt(ss));
+    for (size_t i = 0; i < n; i++) x[i] *= inv;
+}
+
+/* Pools item states [len][E] into out[E]. */
+static void learn__pool_item(const float *states, size_t len, size_t E, learn__pool pool,
+                             int normalize, float *out) {
+    if (pool == LEARN__POOL_LAST) {
+        memcpy(out, states + (len - 1) * E, E * sizeof *out);
+    } else {
+        for (size_t e = 0; e < E; e++) {
+            double sum = 0.0;
+            for (size_t p = 0; p < len; p++) sum += states[p * E + e];
+            out[e] = (float)(sum / (double)len);
+        }
+    }
+    if (normalize) learn__l2_normalize(out, E);
+}
+
+/* Checks ids and applies the token limit; returns the kept length. */
+static learn_status learn__check_item(learn_ctx *ctx, size_t item, const int32_t *ids, size_t n,
+                                      size_t *kept) {
+    const learn__llm_config *c = &ctx->model->llm;
+    if (n == 0) return LEARN__CFAIL(ctx, LEARN_ERR_ARG, "item %zu has no tokens", item);
+    if (!ids) return LEARN__CFAIL(ctx, LEARN_ERR_ARG, "item %zu: ids is NULL", item);
+    *kept = LEARN__MIN(n, (size_t)c->max_tokens);
+    for (size_t i = 0; i < *kept; i++)
+        if (ids[i] < 0 || (uint32_t)ids[i] >= c->n_vocab)
+            return LEARN__CFAIL(ctx, LEARN_ERR_ARG, "item %zu: token %zu is id %d, outside 0..%u",
+                                item, i, ids[i], c->n_vocab - 1);
+    return LEARN_OK;
+}
+
+learn_status learn_encode_ids(learn_ctx *ctx, size_t n_items, const int32_t *const *ids,
+                              const size_t *n_ids, float *out) {
+    if (!ctx) return LEARN_ERR_ARG;
+    ctx->err[0] = 0;
+    const learn__llm_config *c = &ctx->model->llm;
+    if (!c->present) return LEARN__CFAIL(ctx, LEARN_ERR_STATE, "the model has no LLM");
+    if (n_items && (!ids || !n_ids || !out))
+        return LEARN__CFAIL(ctx, LEARN_ERR_ARG, "ids, n_ids and out must not be NULL");
+    if (ctx->pooling == LEARN__POOL_NONE)
+        return LEARN__CFAIL(ctx, LEARN_ERR_ARG,
+                            "pooling 'none' gives one vector per token: use "
+                            "learn_encode_ids_tokens");
+    size_t E = c->n_embd, cap = ctx->batch_tokens;
+    size_t *start = NULL, *len = NULL;
+    int32_t *tok = NULL;
+    learn_status st = learn__scratch_reserve(ctx, cap, c->max_tokens);
+    if (st) return st;
+    start = (size_t *)learn__calloc(&ctx->alloc, cap, sizeof *start);
+    len = (size_t *)learn__calloc(&ctx->alloc, cap, sizeof *len);
+    tok = (int32_t *)learn__calloc(&ctx->alloc, cap, sizeof *tok);
+    if (!start || !len || !tok) {
+        st = LEARN__CFAIL(ctx, LEARN_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n_items;) {
+        /* Fill a batch with whole items. */
+        size_t T = 0, n = 0, first = i;
+        while (i < n_items) {
+            size_t kept;
+            if ((st = learn__check_item(ctx, i, ids[i], n_ids[i], &kept))) goto done;
+            if (T + kept > cap) break;
+            memcpy(tok + T, ids[i], kept * sizeof *tok);
+            start[n] = T;
+            len[n] = kept;
+            T += kept;
+            n++;
+            ctx->stats.n_truncated += kept < n_ids[i];
+            i++;
+        }
+        learn__llm_forward(ctx, tok, start, len, n, T);
+        for (size_t k = 0; k < n; k++)
+            learn__pool_item(ctx->s.xn + start[k] * E, len[k], E, ctx->pooling, ctx->normalize,
+                             out + (first + k) * E);
+        ctx->stats.n_items += n;
+        ctx->stats.n_tokens += T;
+    }
+done:
+    learn__free(&ctx->alloc, start);
+    learn__free(&ctx->alloc, len);
+    learn__free(&ctx->alloc, tok);
+    return st;
+}
+
+learn_status learn_encode_ids_tokens(learn_ctx *ctx, const int32_t *ids, size_t n_ids, float *out,
+                                     size_t *n_out) {
+    if (!ctx) return LEARN_ERR_ARG;
+    ctx->err[0] = 0;
+    const learn__llm_config *c = &ctx->model->llm;
+    if (!c->present) return LEARN__CFAIL(ctx, LEARN_ERR_STATE, "the model has no LLM");
+    if (!out || !n_out) return LEARN__CFAIL(ctx, LEARN_ERR_ARG, "out and n_out must not be NULL");
+    size_t kept;
+    learn_status st = learn__check_item(ctx, 0, ids, n_ids, &kept);
+    if (st) return st;
+    if ((st = learn__scratch_reserve(ctx, LEARN__MAX(kept, (size_t)ctx->batch_tokens), kept)))
+        return st;
+    size_t start = 0;
+    learn__llm_forward(ctx, ids, &start, &kept, 1, kept);
+    memcpy(out, ctx->s.xn, kept * c->n_embd * sizeof *out);
+    *n_out = kept;
+    ctx->stats.n_items++;
+    ctx->stats.n_tokens += kept;
+    ctx->stats.n_truncated += kept < n_ids;
+    return LEARN_OK;
+}
+
+learn_status learn_ctx_encode_stats(const learn_ctx *ctx, learn_encode_stats *stats) {
+    if (!ctx || !stats) return LEARN_ERR_ARG;
+    *stats = ctx->stats;
     return LEARN_OK;
 }
 
@@ -2312,16 +2748,10 @@ static learn_status learn__llm_check(learn_model *m, char *err, size_t errn) {
    ==== Public API ====
    ============================================================================================ */
 
-struct learn_ctx {
-    const learn_model *model;
-    learn_allocator alloc;
-    int n_threads;
-    char err[LEARN_ERRMSG_SIZE];
-};
-
 learn_ctx_params learn_ctx_default_params(void) {
     learn_ctx_params p;
     memset(&p, 0, sizeof p);
+    p.normalize = -1;
     return p;
 }
 
@@ -2345,11 +2775,18 @@ learn_status learn_ctx_new(const learn_model *model, const learn_ctx_params *par
     learn_allocator a = model->alloc;
     if (p.allocator.alloc || p.allocator.realloc || p.allocator.free)
         if (learn__alloc_resolve(&p.allocator, &a)) return LEARN_ERR_ARG;
-    if (p.n_threads < 0 || p.n_threads > 256) return LEARN_ERR_ARG;
+    if (p.n_threads < 0 || p.n_threads > 256 || (unsigned)p.pooling > LEARN_POOLING_NONE ||
+        p.batch_tokens > (1u << 20))
+        return LEARN_ERR_ARG;
     learn_ctx *c = (learn_ctx *)learn__calloc(&a, 1, sizeof *c);
     if (!c) return LEARN_ERR_NOMEM;
     c->model = model;
     c->alloc = a;
+    const learn__llm_config *lc = &model->llm;
+    c->pooling = p.pooling ? (learn__pool)p.pooling : (lc->present ? lc->pooling : LEARN__POOL_MEAN);
+    c->normalize = p.normalize < 0 ? (lc->present ? lc->normalize : 1) : p.normalize != 0;
+    c->batch_tokens = p.batch_tokens ? p.batch_tokens : 512;
+    if (lc->present && c->batch_tokens < lc->max_tokens) c->batch_tokens = lc->max_tokens;
 #ifdef LEARN_NO_THREADS
     c->n_threads = 1;
 #else
@@ -2362,6 +2799,7 @@ learn_status learn_ctx_new(const learn_model *model, const learn_ctx_params *par
 void learn_ctx_free(learn_ctx *ctx) {
     if (!ctx) return;
     learn_allocator a = ctx->alloc;
+    learn__scratch_free(ctx);
     learn__free(&a, ctx);
 }
 

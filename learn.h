@@ -432,9 +432,22 @@ void learn_writer_free_buffer(learn_writer *w, void *data);
 
 typedef struct learn_ctx learn_ctx;
 
+/* How per-token states become one content embedding per item. */
+typedef enum learn_pooling {
+    LEARN_POOLING_MODEL = 0, /* what the model file says (encoder.pooling; mean by default) */
+    LEARN_POOLING_MEAN = 1,  /* mean over the item's tokens (LEARN's choice) */
+    LEARN_POOLING_LAST = 2,  /* the last token (decoder embedding models, e.g. Qwen3-Embedding) */
+    LEARN_POOLING_NONE = 3   /* no pooling: per-token states (learn_encode_ids_tokens) */
+} learn_pooling;
+
 typedef struct learn_ctx_params {
     learn_allocator allocator; /* zeroed: the model's allocator */
     int n_threads;             /* worker threads incl. the caller; 0: the number of CPUs */
+    uint32_t batch_tokens;     /* tokens per forward pass (several items); 0: 512. Raised to the
+                                  model's encoder.max_tokens when smaller. */
+    learn_pooling pooling;     /* default LEARN_POOLING_MODEL */
+    int normalize;             /* L2-normalise pooled embeddings: 1, 0, or -1 for the model's
+                                  setting (encoder.normalize, on by default); default -1 */
 } learn_ctx_params;
 
 learn_ctx_params learn_ctx_default_params(void);
@@ -448,6 +461,32 @@ void learn_ctx_free(learn_ctx *ctx);
 const char *learn_ctx_errmsg(const learn_ctx *ctx);
 /* Threads the context uses (after resolving 0). */
 int learn_ctx_n_threads(const learn_ctx *ctx);
+
+/* ==== Content encoder (the frozen LLM) ============================================== */
+
+/* Encodes n_items pre-tokenized items into content embeddings: out receives n_items rows of
+   n_embd floats (learn_model_info.n_embd), pooled and normalised as the context says. ids[i]
+   holds n_ids[i] token ids of item i, BOS included when the model wants one; items longer than
+   the model's encoder.max_tokens are truncated to it (counted in learn_encode_stats). Items
+   are batched internally (batch_tokens per forward pass); the result for an item does not
+   depend on the batch it ran in. Errors: LEARN_ERR_STATE (no LLM in the model), LEARN_ERR_ARG
+   (an item without tokens, an id outside the vocabulary, pooling NONE). */
+learn_status learn_encode_ids(learn_ctx *ctx, size_t n_items, const int32_t *const *ids,
+                              const size_t *n_ids, float *out);
+
+/* The final-normed hidden state of every token of one item (no pooling, no normalisation):
+   out receives *n_out rows of n_embd floats, *n_out = min(n_ids, encoder.max_tokens); out
+   must have room for that many rows. */
+learn_status learn_encode_ids_tokens(learn_ctx *ctx, const int32_t *ids, size_t n_ids, float *out,
+                                     size_t *n_out);
+
+typedef struct learn_encode_stats {
+    uint64_t n_items;     /* items encoded by this context */
+    uint64_t n_tokens;    /* tokens run through the LLM */
+    uint64_t n_truncated; /* items cut to encoder.max_tokens */
+} learn_encode_stats;
+
+learn_status learn_ctx_encode_stats(const learn_ctx *ctx, learn_encode_stats *stats);
 
 #ifdef __cplusplus
 }
