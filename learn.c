@@ -2745,6 +2745,596 @@ learn_status learn_ctx_encode_stats(const learn_ctx *ctx, learn_encode_stats *st
 }
 
 /* ============================================================================================
+   ==== Catalog & top-K ====
+   A catalog is a .learn container (same header, checksum and validation) whose metadata and
+   tensors follow this schema:
+     catalog.version              U32  1
+     catalog.n_items              U32  1 .. 2^31 - 1
+     catalog.d_content            U32  content embedding size (the LLM's n_embd)
+     catalog.d_item               U32  item embedding size (the towers' d_out, or d_content)
+     catalog.fingerprint.content  U64  the model's general.fingerprint.content
+     catalog.fingerprint.towers   U64  the model's general.fingerprint.towers (0: no towers)
+     catalog.ids          U8  [bytes]           the external ids, back to back (UTF-8, no
+                                                control characters)
+     catalog.id_offsets   I32 [n_items + 1]     id i is bytes [off[i], off[i+1]) (non-empty)
+     catalog.id_index     I32 [n_items]         item indices sorted by id (bytewise): strictly
+                                                increasing, so ids are unique
+     catalog.content      F16 [n_items, d_content]
+     catalog.item         F32 [n_items, d_item] L2-normalised item embeddings
+   ============================================================================================ */
+
+struct learn_catalog {
+    learn_model *file;     /* the container */
+    uint32_t n, d_content, d_item;
+    uint64_t fp_content, fp_towers;
+    const uint8_t *ids;
+    const int32_t *id_off, *id_index;
+    const uint16_t *content; /* f16 bits */
+    const float *item;
+};
+
+/* Bytewise order of ids a and b (shorter first on a common prefix). */
+static int learn__id_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn) {
+    int c = memcmp(a, b, LEARN__MIN(an, bn));
+    return c ? c : (an > bn) - (an < bn);
+}
+
+/* Finds a tensor of the catalog schema with the given type and shape ([d0] or [d0, d1]). */
+static learn_status learn__cat_tensor(const learn_model *m, const char *name, learn_type type,
+                                      uint64_t d0, uint64_t d1, const void **data, char *err,
+                                      size_t errn) {
+    const learn__tensor *t = learn__tensor_lookup(m, name);
+    if (!t) return learn__fail(err, errn, LEARN_ERR_FORMAT, "catalog: tensor '%s' is missing", name);
+    int ok = t->type == type &&
+             (d1 ? (t->n_dims == 2 && t->shape[0] == d0 && t->shape[1] == d1)
+                 : (t->n_dims == 1 && (d0 == 0 || t->shape[0] == d0)));
+    if (!ok) {
+        char have[128];
+        learn__shape_str(t, have, sizeof have);
+        return learn__fail(err, errn, LEARN_ERR_FORMAT,
+                           "catalog: tensor '%s' is %s %s; expected %s [%llu%s%llu]", name,
+                           learn_type_name(t->type), have, learn_type_name(type),
+                           (unsigned long long)d0, d1 ? ", " : "", (unsigned long long)d1);
+    }
+    *data = t->data;
+    return LEARN_OK;
+}
+
+/* Validates the catalog schema of an opened container. */
+static learn_status learn__catalog_check(learn_catalog *c, char *err, size_t errn) {
+    const learn_model *m = c->file;
+    uint32_t version = 0;
+    learn_status st;
+    if (!learn__meta_lookup(m, "catalog.version"))
+        return learn__fail(err, errn, LEARN_ERR_FORMAT,
+                           "not a catalog: metadata 'catalog.version' is missing");
+    if ((st = learn__meta_u32_req(m, "catalog.version", 1, UINT32_MAX, 1, &version, err, errn)))
+        return st;
+    if (version != 1)
+        return learn__fail(err, errn, LEARN_ERR_VERSION,
+                           "catalog version %u is not supported (1)", version);
+    if ((st = learn__meta_u32_req(m, "catalog.n_items", 1, INT32_MAX - 1, 1, &c->n, err, errn)) ||
+        (st = learn__meta_u32_req(m, "catalog.d_content", 1, 1u << 16, 1, &c->d_content, err, errn)) ||
+        (st = learn__meta_u32_req(m, "catalog.d_item", 1, 1u << 16, 1, &c->d_item, err, errn)))
+        return st;
+    const learn__meta *fc = learn__meta_lookup(m, "catalog.fingerprint.content");
+    const learn__meta *ft = learn__meta_lookup(m, "catalog.fingerprint.towers");
+    if (!fc || fc->type != LEARN_META_U64 || !ft || ft->type != LEARN_META_U64)
+        return learn__fail(err, errn, LEARN_ERR_FORMAT,
+                           "catalog: metadata 'catalog.fingerprint.content' and "
+                           "'catalog.fingerprint.towers' must be u64");
+    c->fp_content = learn__rd64(fc->value);
+    c->fp_towers = learn__rd64(ft->value);
+    const void *p;
+    const learn__tensor *ids = learn__tensor_lookup(m, "catalog.ids");
+    uint64_t id_bytes = ids ? ids->shape[0] : 0;
+    if ((st = learn__cat_tensor(m, "catalog.ids", LEARN_TYPE_U8, 0, 0, &p, err, errn))) return st;
+    c->ids = (const uint8_t *)p;
+    if ((st = learn__cat_tensor(m, "catalog.id_offsets", LEARN_TYPE_I32, (uint64_t)c->n + 1, 0, &p,
+                                err, errn)))
+        return st;
+    c->id_off = (const int32_t *)p;
+    if ((st = learn__cat_tensor(m, "catalog.id_index", LEARN_TYPE_I32, c->n, 0, &p, err, errn)))
+        return st;
+    c->id_index = (const int32_t *)p;
+    if ((st = learn__cat_tensor(m, "catalog.content", LEARN_TYPE_F16, c->n, c->d_content, &p, err,
+                                errn)))
+        return st;
+    c->content = (const uint16_t *)p;
+    if ((st = learn__cat_tensor(m, "catalog.item", LEARN_TYPE_F32, c->n, c->d_item, &p, err, errn)))
+        return st;
+    c->item = (const float *)p;
+    /* Offsets: from 0 to the blob's end, each id non-empty, no control characters. */
+    if (c->id_off[0] != 0 || (uint64_t)c->id_off[c->n] != id_bytes)
+        return learn__fail(err, errn, LEARN_ERR_FORMAT,
+                           "catalog: id offsets must run from 0 to %llu",
+                           (unsigned long long)id_bytes);
+    for (uint32_t i = 0; i < c->n; i++) {
+        if (c->id_off[i + 1] <= c->id_off[i])
+            return learn__fail(err, errn, LEARN_ERR_FORMAT,
+                               "catalog: item %u has an empty id or decreasing offsets", i);
+        for (int32_t k = c->id_off[i]; k < c->id_off[i + 1]; k++)
+            if (c->ids[k] < 0x20 || c->ids[k] == 0x7f)
+                return learn__fail(err, errn, LEARN_ERR_FORMAT,
+                                   "catalog: id of item %u holds control byte 0x%02x", i,
+                                   c->ids[k]);
+    }
+    /* The index: a permutation, strictly increasing by id (so ids are unique). */
+    uint8_t *seen = (uint8_t *)learn__calloc(&m->alloc, c->n, 1);
+    if (!seen) return LEARN_ERR_NOMEM;
+    st = LEARN_OK;
+    for (uint32_t k = 0; k < c->n && !st; k++) {
+        int32_t i = c->id_index[k];
+        if (i < 0 || (uint32_t)i >= c->n || seen[i]) {
+            st = learn__fail(err, errn, LEARN_ERR_FORMAT,
+                             "catalog: id index entry %u (%d) is not a permutation of 0..%u", k, i,
+                             c->n - 1);
+            break;
+        }
+        seen[i] = 1;
+        if (k) {
+            int32_t j = c->id_index[k - 1];
+            int cmp = learn__id_cmp(c->ids + c->id_off[j], (size_t)(c->id_off[j + 1] - c->id_off[j]),
+                                    c->ids + c->id_off[i], (size_t)(c->id_off[i + 1] - c->id_off[i]));
+            if (cmp == 0)
+                st = learn__fail(err, errn, LEARN_ERR_FORMAT,
+                                 "catalog: id '%.*s' appears twice (items %d and %d)",
+                                 (int)LEARN__MIN(c->id_off[i + 1] - c->id_off[i], 60),
+                                 (const char *)c->ids + c->id_off[i], j, i);
+            else if (cmp > 0)
+                st = learn__fail(err, errn, LEARN_ERR_FORMAT,
+                                 "catalog: id index is not sorted at entry %u", k);
+        }
+    }
+    learn__free(&m->alloc, seen);
+    if (st) return st;
+    /* Item embeddings are scored directly: they must be finite. */
+    for (uint64_t k = 0; k < (uint64_t)c->n * c->d_item; k++) {
+        uint32_t bits;
+        memcpy(&bits, c->item + k, 4);
+        if (!learn__f32_bits_finite(bits))
+            return learn__fail(err, errn, LEARN_ERR_NUMERIC,
+                               "catalog: item %llu's embedding holds NaN or Inf",
+                               (unsigned long long)(k / c->d_item));
+    }
+    return LEARN_OK;
+}
+
+static learn_status learn__catalog_wrap(learn_model *file, learn_catalog **cat, char *err,
+                                        size_t errn) {
+    learn_catalog *c = (learn_catalog *)learn__calloc(&file->alloc, 1, sizeof *c);
+    if (!c) {
+        learn_model_close(file);
+        return learn__fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
+    }
+    c->file = file;
+    learn_status st = learn__catalog_check(c, err, errn);
+    if (st == LEARN_ERR_NOMEM) learn__fail(err, errn, st, "out of memory");
+    if (st) {
+        learn_catalog_close(c);
+        return st;
+    }
+    *cat = c;
+    return LEARN_OK;
+}
+
+void learn_catalog_close(learn_catalog *cat) {
+    if (!cat) return;
+    learn_model *file = cat->file;
+    learn_allocator a = file->alloc;
+    learn__free(&a, cat);
+    learn_model_close(file);
+}
+
+learn_status learn_catalog_open_memory(const void *data, size_t size,
+                                       const learn_model_params *params, learn_catalog **cat,
+                                       char *errbuf, size_t errbuf_size) {
+    if (cat) *cat = NULL;
+    if (!cat) return learn__fail(errbuf, errbuf_size, LEARN_ERR_ARG, "cat must not be NULL");
+    learn_model *file;
+    learn_status st = learn_model_open_memory(data, size, params, &file, errbuf, errbuf_size);
+    if (st) return st;
+    return learn__catalog_wrap(file, cat, errbuf, errbuf_size);
+}
+
+#ifndef LEARN_NO_STDIO
+learn_status learn_catalog_open(const char *path, const learn_model_params *params,
+                                learn_catalog **cat, char *errbuf, size_t errbuf_size) {
+    if (cat) *cat = NULL;
+    if (!cat || !path) return learn__fail(errbuf, errbuf_size, LEARN_ERR_ARG, "NULL argument");
+    learn_model *file;
+    learn_status st = learn_model_open(path, params, &file, errbuf, errbuf_size);
+    if (st) return st;
+    char inner[LEARN_ERRMSG_SIZE];
+    st = learn__catalog_wrap(file, cat, inner, sizeof inner);
+    if (st) return learn__fail(errbuf, errbuf_size, st, "%s: %s", path, inner);
+    return LEARN_OK;
+}
+#endif
+
+learn_status learn_catalog_get_info(const learn_catalog *cat, learn_catalog_info *info) {
+    if (!cat || !info) return LEARN_ERR_ARG;
+    info->n_items = cat->n;
+    info->d_content = cat->d_content;
+    info->d_item = cat->d_item;
+    info->content_fingerprint = cat->fp_content;
+    info->tower_fingerprint = cat->fp_towers;
+    return LEARN_OK;
+}
+
+learn_status learn_catalog_check_model(const learn_catalog *cat, const learn_model *model,
+                                       int *same_towers, char *errbuf, size_t errbuf_size) {
+    if (!cat || !model) return learn__fail(errbuf, errbuf_size, LEARN_ERR_ARG, "NULL argument");
+    if (cat->fp_content != model->fp_content)
+        return learn__fail(errbuf, errbuf_size, LEARN_ERR_MISMATCH,
+                           "the catalog was made by another model: its content fingerprint is "
+                           "%016llx, the model's %016llx",
+                           (unsigned long long)cat->fp_content,
+                           (unsigned long long)model->fp_content);
+    if (model->llm.present && cat->d_content != model->llm.n_embd)
+        return learn__fail(errbuf, errbuf_size, LEARN_ERR_MISMATCH,
+                           "the catalog's content dimension is %u, the model's %u",
+                           cat->d_content, model->llm.n_embd);
+    if (same_towers) *same_towers = cat->fp_towers == model->fp_towers;
+    return LEARN_OK;
+}
+
+learn_status learn_catalog_find(const learn_catalog *cat, const char *id, size_t len,
+                                uint32_t *index) {
+    if (!cat || !id || !index) return LEARN_ERR_ARG;
+    uint32_t lo = 0, hi = cat->n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        int32_t i = cat->id_index[mid];
+        int c = learn__id_cmp(cat->ids + cat->id_off[i], (size_t)(cat->id_off[i + 1] - cat->id_off[i]),
+                              (const uint8_t *)id, len);
+        if (c == 0) {
+            *index = (uint32_t)i;
+            return LEARN_OK;
+        }
+        if (c < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return LEARN_ERR_NOT_FOUND;
+}
+
+learn_status learn_catalog_id(const learn_catalog *cat, uint32_t index, const char **id,
+                              size_t *len) {
+    if (!cat || !id || index >= cat->n) return LEARN_ERR_ARG;
+    *id = (const char *)cat->ids + cat->id_off[index];
+    if (len) *len = (size_t)(cat->id_off[index + 1] - cat->id_off[index]);
+    return LEARN_OK;
+}
+
+learn_status learn_catalog_content(const learn_catalog *cat, uint32_t index, float *out) {
+    if (!cat || !out || index >= cat->n) return LEARN_ERR_ARG;
+    const uint16_t *row = cat->content + (size_t)index * cat->d_content;
+    for (uint32_t e = 0; e < cat->d_content; e++) out[e] = learn_f16_to_f32(row[e]);
+    return LEARN_OK;
+}
+
+const float *learn_catalog_items(const learn_catalog *cat) { return cat ? cat->item : NULL; }
+
+/* ---- Top-K: a bounded heap per thread over (score, index), merged; deterministic order:
+   higher score first, then lower catalog index. ---- */
+
+/* True when hit a ranks after hit b. */
+static int learn__hit_worse(const learn_hit *a, const learn_hit *b) {
+    return a->score < b->score || (a->score == b->score && a->index > b->index);
+}
+
+/* Min-heap of the k best so far: the root is the worst kept hit. */
+static void learn__heap_sift_down(learn_hit *h, size_t n, size_t i) {
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, w = i;
+        if (l < n && learn__hit_worse(&h[l], &h[w])) w = l;
+        if (r < n && learn__hit_worse(&h[r], &h[w])) w = r;
+        if (w == i) return;
+        learn_hit t = h[i];
+        h[i] = h[w];
+        h[w] = t;
+        i = w;
+    }
+}
+static void learn__heap_push(learn_hit *h, size_t *n, size_t k, learn_hit x) {
+    if (*n < k) {
+        size_t i = (*n)++;
+        h[i] = x;
+        while (i && learn__hit_worse(&h[i], &h[(i - 1) / 2])) {
+            learn_hit t = h[i];
+            h[i] = h[(i - 1) / 2];
+            h[(i - 1) / 2] = t;
+            i = (i - 1) / 2;
+        }
+    } else if (learn__hit_worse(&h[0], &x)) {
+        h[0] = x;
+        learn__heap_sift_down(h, *n, 0);
+    }
+}
+
+static int learn__hit_cmp_best_first(const void *a, const void *b) {
+    const learn_hit *x = (const learn_hit *)a, *y = (const learn_hit *)b;
+    return learn__hit_worse(x, y) ? 1 : learn__hit_worse(y, x) ? -1 : 0;
+}
+
+static int learn__u32_cmp(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int learn__sorted_has(const uint32_t *s, size_t n, uint32_t v) {
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s[mid] == v) return 1;
+        if (s[mid] < v) lo = mid + 1;
+        else hi = mid;
+    }
+    return 0;
+}
+
+static float learn__dot_f32(const float *a, const float *b, size_t n) {
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) acc[j] += a[i + j] * b[i + j];
+    float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+/* Scans items [lo, hi) into a heap of at most k hits. */
+static void learn__topk_range(const learn_catalog *cat, const float *q, uint32_t lo, uint32_t hi,
+                              const uint32_t *excl, size_t n_excl, learn_hit *heap, size_t *n,
+                              size_t k) {
+    size_t d = cat->d_item;
+    for (uint32_t i = lo; i < hi; i++) {
+        learn_hit h = {i, learn__dot_f32(q, cat->item + (size_t)i * d, d)};
+        if (*n == k && !learn__hit_worse(&heap[0], &h)) continue;
+        if (n_excl && learn__sorted_has(excl, n_excl, i)) continue;
+        learn__heap_push(heap, n, k, h);
+    }
+}
+
+learn_status learn_catalog_topk(learn_ctx *ctx, const learn_catalog *cat, const float *query,
+                                uint32_t k, const uint32_t *exclude, size_t n_exclude,
+                                learn_hit *out, size_t *n_out) {
+    if (!ctx) return LEARN_ERR_ARG;
+    ctx->err[0] = 0;
+    if (n_out) *n_out = 0;
+    if (!cat || !query || !out || !n_out || (n_exclude && !exclude))
+        return LEARN__CFAIL(ctx, LEARN_ERR_ARG, "NULL argument");
+    if (k == 0) return LEARN__CFAIL(ctx, LEARN_ERR_ARG, "k must be at least 1");
+    for (uint32_t e = 0; e < cat->d_item; e++)
+        if (!isfinite(query[e]))
+            return LEARN__CFAIL(ctx, LEARN_ERR_NUMERIC, "query element %u is NaN or Inf", e);
+    size_t kk = LEARN__MIN((size_t)k, (size_t)cat->n);
+    uint32_t *excl = NULL;
+    if (n_exclude) {
+        excl = (uint32_t *)learn__malloc(&ctx->alloc, n_exclude * sizeof *excl);
+        if (!excl) return LEARN__CFAIL(ctx, LEARN_ERR_NOMEM, "out of memory");
+        memcpy(excl, exclude, n_exclude * sizeof *excl);
+        qsort(excl, n_exclude, sizeof *excl, learn__u32_cmp);
+    }
+    size_t n = 0;
+    learn__topk_range(cat, query, 0, cat->n, excl, n_exclude, out, &n, kk);
+    qsort(out, n, sizeof *out, learn__hit_cmp_best_first);
+    *n_out = n;
+    learn__free(&ctx->alloc, excl);
+    return LEARN_OK;
+}
+
+/* ---- Writing catalogs ---- */
+
+struct learn_catalog_builder {
+    learn_allocator alloc;
+    uint32_t d_content, d_item;
+    uint64_t fp_content, fp_towers;
+    uint32_t n, cap;
+    uint8_t *ids;
+    size_t ids_len, ids_cap;
+    int32_t *id_off;  /* n + 1 */
+    uint16_t *content;
+    float *item;
+    char err[LEARN_ERRMSG_SIZE];
+};
+
+#define LEARN__BFAIL(b, st, ...) learn__fail((b)->err, sizeof (b)->err, (st), __VA_ARGS__)
+
+learn_status learn_catalog_builder_new(const learn_model *model, uint32_t d_content,
+                                       uint32_t d_item, learn_catalog_builder **out) {
+    if (!out) return LEARN_ERR_ARG;
+    *out = NULL;
+    if (!model || d_content == 0 || d_item == 0 || d_content > (1u << 16) || d_item > (1u << 16))
+        return LEARN_ERR_ARG;
+    learn_catalog_builder *b =
+        (learn_catalog_builder *)learn__calloc(&model->alloc, 1, sizeof *b);
+    if (!b) return LEARN_ERR_NOMEM;
+    b->alloc = model->alloc;
+    b->d_content = d_content;
+    b->d_item = d_item;
+    b->fp_content = model->fp_content;
+    b->fp_towers = model->fp_towers;
+    b->id_off = (int32_t *)learn__calloc(&b->alloc, 1, sizeof *b->id_off);
+    if (!b->id_off) {
+        learn__free(&b->alloc, b);
+        return LEARN_ERR_NOMEM;
+    }
+    *out = b;
+    return LEARN_OK;
+}
+
+void learn_catalog_builder_free(learn_catalog_builder *b) {
+    if (!b) return;
+    learn_allocator a = b->alloc;
+    learn__free(&a, b->ids);
+    learn__free(&a, b->id_off);
+    learn__free(&a, b->content);
+    learn__free(&a, b->item);
+    learn__free(&a, b);
+}
+
+const char *learn_catalog_builder_errmsg(const learn_catalog_builder *b) {
+    return b ? b->err : "builder is NULL";
+}
+
+uint32_t learn_catalog_builder_count(const learn_catalog_builder *b) { return b ? b->n : 0; }
+
+learn_status learn_catalog_builder_add(learn_catalog_builder *b, const char *id, size_t id_len,
+                                       const float *content, const float *item) {
+    if (!b) return LEARN_ERR_ARG;
+    if (!id || !content || !item) return LEARN__BFAIL(b, LEARN_ERR_ARG, "NULL argument");
+    if (id_len == 0 || id_len > 4096)
+        return LEARN__BFAIL(b, LEARN_ERR_ARG, "item id must be 1..4096 bytes (got %zu)", id_len);
+    for (size_t i = 0; i < id_len; i++)
+        if ((uint8_t)id[i] < 0x20 || id[i] == 0x7f)
+            return LEARN__BFAIL(b, LEARN_ERR_ARG, "item id '%.*s' holds control byte 0x%02x",
+                                (int)LEARN__MIN(id_len, 60), id, (uint8_t)id[i]);
+    for (uint32_t e = 0; e < b->d_item; e++)
+        if (!isfinite(item[e]))
+            return LEARN__BFAIL(b, LEARN_ERR_NUMERIC, "item '%.*s': embedding holds NaN or Inf",
+                                (int)LEARN__MIN(id_len, 60), id);
+    if (b->n >= INT32_MAX - 1 || b->ids_len + id_len > INT32_MAX)
+        return LEARN__BFAIL(b, LEARN_ERR_ARG, "catalog is full");
+    if (b->n == b->cap) {
+        uint32_t nc = b->cap ? b->cap * 2 : 256;
+        size_t nb;
+        void *p;
+        if (!learn__mul_ok(nc, (size_t)b->d_content * 2, &nb) ||
+            !(p = learn__realloc(&b->alloc, b->content, nb)))
+            return LEARN__BFAIL(b, LEARN_ERR_NOMEM, "out of memory");
+        b->content = (uint16_t *)p;
+        if (!learn__mul_ok(nc, (size_t)b->d_item * 4, &nb) ||
+            !(p = learn__realloc(&b->alloc, b->item, nb)))
+            return LEARN__BFAIL(b, LEARN_ERR_NOMEM, "out of memory");
+        b->item = (float *)p;
+        if (!(p = learn__realloc(&b->alloc, b->id_off, ((size_t)nc + 1) * sizeof *b->id_off)))
+            return LEARN__BFAIL(b, LEARN_ERR_NOMEM, "out of memory");
+        b->id_off = (int32_t *)p;
+        b->cap = nc;
+    }
+    if (b->ids_len + id_len > b->ids_cap) {
+        size_t nc = LEARN__MAX(b->ids_cap * 2, b->ids_len + id_len + 4096);
+        void *p = learn__realloc(&b->alloc, b->ids, nc);
+        if (!p) return LEARN__BFAIL(b, LEARN_ERR_NOMEM, "out of memory");
+        b->ids = (uint8_t *)p;
+        b->ids_cap = nc;
+    }
+    memcpy(b->ids + b->ids_len, id, id_len);
+    b->ids_len += id_len;
+    for (uint32_t e = 0; e < b->d_content; e++)
+        b->content[(size_t)b->n * b->d_content + e] = learn_f32_to_f16(content[e]);
+    memcpy(b->item + (size_t)b->n * b->d_item, item, b->d_item * sizeof(float));
+    b->n++;
+    b->id_off[b->n] = (int32_t)b->ids_len;
+    return LEARN_OK;
+}
+
+/* Sorting item indices by id for the index (qsort has no context argument). */
+typedef struct learn__idref {
+    const uint8_t *p;
+    size_t n;
+    int32_t i;
+} learn__idref;
+
+static int learn__idref_cmp(const void *a, const void *b) {
+    const learn__idref *x = (const learn__idref *)a, *y = (const learn__idref *)b;
+    int c = learn__id_cmp(x->p, x->n, y->p, y->n);
+    return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+/* Fills a writer with the catalog (tensors borrowed from the builder; idx must stay alive). */
+static learn_status learn__builder_to_writer(learn_catalog_builder *b, learn_writer *w,
+                                             int32_t **idx_out) {
+    if (b->n == 0) return LEARN__BFAIL(b, LEARN_ERR_STATE, "the catalog is empty");
+    learn__idref *refs = (learn__idref *)learn__calloc(&b->alloc, b->n, sizeof *refs);
+    int32_t *idx = (int32_t *)learn__calloc(&b->alloc, b->n, sizeof *idx);
+    if (!refs || !idx) {
+        learn__free(&b->alloc, refs);
+        learn__free(&b->alloc, idx);
+        return LEARN__BFAIL(b, LEARN_ERR_NOMEM, "out of memory");
+    }
+    for (uint32_t i = 0; i < b->n; i++) {
+        refs[i].p = b->ids + b->id_off[i];
+        refs[i].n = (size_t)(b->id_off[i + 1] - b->id_off[i]);
+        refs[i].i = (int32_t)i;
+    }
+    qsort(refs, b->n, sizeof *refs, learn__idref_cmp);
+    learn_status st = LEARN_OK;
+    for (uint32_t k = 0; k < b->n; k++) {
+        idx[k] = refs[k].i;
+        if (k && learn__id_cmp(refs[k - 1].p, refs[k - 1].n, refs[k].p, refs[k].n) == 0) {
+            st = LEARN__BFAIL(b, LEARN_ERR_ARG, "item id '%.*s' appears twice (items %d and %d)",
+                              (int)LEARN__MIN(refs[k].n, 60), (const char *)refs[k].p,
+                              refs[k - 1].i, refs[k].i);
+            break;
+        }
+    }
+    learn__free(&b->alloc, refs);
+    if (st) {
+        learn__free(&b->alloc, idx);
+        return st;
+    }
+    uint64_t s_ids[1] = {b->ids_len}, s_off[1] = {(uint64_t)b->n + 1}, s_idx[1] = {b->n};
+    uint64_t s_content[2] = {b->n, b->d_content}, s_item[2] = {b->n, b->d_item};
+    if ((st = learn_writer_set_u32(w, "catalog.version", 1)) ||
+        (st = learn_writer_set_u32(w, "catalog.n_items", b->n)) ||
+        (st = learn_writer_set_u32(w, "catalog.d_content", b->d_content)) ||
+        (st = learn_writer_set_u32(w, "catalog.d_item", b->d_item)) ||
+        (st = learn_writer_set_u64(w, "catalog.fingerprint.content", b->fp_content)) ||
+        (st = learn_writer_set_u64(w, "catalog.fingerprint.towers", b->fp_towers)) ||
+        (st = learn_writer_add_tensor(w, "catalog.ids", LEARN_TYPE_U8, 1, s_ids, b->ids, 0)) ||
+        (st = learn_writer_add_tensor(w, "catalog.id_offsets", LEARN_TYPE_I32, 1, s_off, b->id_off, 0)) ||
+        (st = learn_writer_add_tensor(w, "catalog.id_index", LEARN_TYPE_I32, 1, s_idx, idx, 0)) ||
+        (st = learn_writer_add_tensor(w, "catalog.content", LEARN_TYPE_F16, 2, s_content, b->content, 0)) ||
+        (st = learn_writer_add_tensor(w, "catalog.item", LEARN_TYPE_F32, 2, s_item, b->item, 0))) {
+        learn__free(&b->alloc, idx);
+        return LEARN__BFAIL(b, st, "%s", learn_writer_errmsg(w));
+    }
+    *idx_out = idx;
+    return LEARN_OK;
+}
+
+/* Saves to a file (atomically, io may be NULL) or, when path is NULL, to memory. */
+static learn_status learn__builder_save(learn_catalog_builder *b, const char *path,
+                                        const learn_io *io, void **data, size_t *size) {
+    learn_writer *w;
+    if (learn_writer_new(&b->alloc, &w)) return LEARN__BFAIL(b, LEARN_ERR_NOMEM, "out of memory");
+    int32_t *idx = NULL;
+    learn_status st = learn__builder_to_writer(b, w, &idx);
+    if (!st) {
+#ifndef LEARN_NO_STDIO
+        st = path ? learn_writer_save(w, path, io) : learn_writer_save_memory(w, data, size);
+#else
+        (void)io;
+        st = path ? LEARN_ERR_UNSUPPORTED : learn_writer_save_memory(w, data, size);
+#endif
+        if (st) LEARN__BFAIL(b, st, "%s", learn_writer_errmsg(w));
+    }
+    learn__free(&b->alloc, idx);
+    learn_writer_free(w); /* a memory buffer belongs to the builder's allocator: it stays */
+    return st;
+}
+
+#ifndef LEARN_NO_STDIO
+learn_status learn_catalog_builder_save(learn_catalog_builder *b, const char *path,
+                                        const learn_io *io) {
+    if (!b || !path) return LEARN_ERR_ARG;
+    return learn__builder_save(b, path, io, NULL, NULL);
+}
+#endif
+
+learn_status learn_catalog_builder_save_memory(learn_catalog_builder *b, void **data,
+                                               size_t *size) {
+    if (!b || !data || !size) return LEARN_ERR_ARG;
+    return learn__builder_save(b, NULL, NULL, data, size);
+}
+
+void learn_catalog_builder_free_buffer(learn_catalog_builder *b, void *data) {
+    if (b) learn__free_aligned(&b->alloc, data);
+}
+
+/* ============================================================================================
    ==== Public API ====
    ============================================================================================ */
 

@@ -488,6 +488,85 @@ typedef struct learn_encode_stats {
 
 learn_status learn_ctx_encode_stats(const learn_ctx *ctx, learn_encode_stats *stats);
 
+/* ==== Catalogs and top-K ================================================================
+   A catalog holds, for each item, its external id, its content embedding (f16) and its item
+   embedding (f32, L2-normalised), plus the fingerprints of the model that made them. It is a
+   .learn container (see the schema in learn.c's "Catalog & top-K" banner), memory-mapped and
+   validated at open: checksum, unique ids, finite item embeddings. */
+
+typedef struct learn_catalog learn_catalog;
+
+typedef struct learn_catalog_info {
+    uint32_t n_items;
+    uint32_t d_content;
+    uint32_t d_item;
+    uint64_t content_fingerprint;
+    uint64_t tower_fingerprint;
+} learn_catalog_info;
+
+/* Opens a catalog file (params as for models; may be NULL). Not with LEARN_NO_STDIO. */
+learn_status learn_catalog_open(const char *path, const learn_model_params *params,
+                                learn_catalog **cat, char *errbuf, size_t errbuf_size);
+/* The same over bytes in memory (64-byte aligned, kept alive until close). */
+learn_status learn_catalog_open_memory(const void *data, size_t size,
+                                       const learn_model_params *params, learn_catalog **cat,
+                                       char *errbuf, size_t errbuf_size);
+void learn_catalog_close(learn_catalog *cat);
+learn_status learn_catalog_get_info(const learn_catalog *cat, learn_catalog_info *info);
+
+/* LEARN_OK when the catalog's content embeddings come from this model (same content
+   fingerprint and dimension), else LEARN_ERR_MISMATCH with both fingerprints in errbuf.
+   *same_towers (may be NULL) tells whether its item embeddings come from the model's towers;
+   when not, recompute them from the content embeddings. */
+learn_status learn_catalog_check_model(const learn_catalog *cat, const learn_model *model,
+                                       int *same_towers, char *errbuf, size_t errbuf_size);
+
+/* Index of an item by external id (bytes id[0..len)); LEARN_ERR_NOT_FOUND when absent. */
+learn_status learn_catalog_find(const learn_catalog *cat, const char *id, size_t len,
+                                uint32_t *index);
+/* External id of item `index` (not NUL-terminated; *len its length). */
+learn_status learn_catalog_id(const learn_catalog *cat, uint32_t index, const char **id,
+                              size_t *len);
+/* Content embedding of item `index` as d_content floats. */
+learn_status learn_catalog_content(const learn_catalog *cat, uint32_t index, float *out);
+/* All item embeddings, n_items rows of d_item floats, in place. */
+const float *learn_catalog_items(const learn_catalog *cat);
+
+typedef struct learn_hit {
+    uint32_t index; /* catalog index */
+    float score;    /* dot product with the query (cosine for unit vectors) */
+} learn_hit;
+
+/* The k items with the highest dot product with query (d_item floats), best first; ties go
+   to the lower catalog index. Items listed in exclude (catalog indices, any order,
+   duplicates allowed) are skipped. k larger than what is left returns all of it: *n_out
+   tells how many hits were written (never padding). k = 0 is LEARN_ERR_ARG; a NaN/Inf in
+   the query is LEARN_ERR_NUMERIC. out must have room for k hits. */
+learn_status learn_catalog_topk(learn_ctx *ctx, const learn_catalog *cat, const float *query,
+                                uint32_t k, const uint32_t *exclude, size_t n_exclude,
+                                learn_hit *out, size_t *n_out);
+
+/* Building catalogs: add items (id, content embedding, item embedding), then save. The model
+   given at creation stamps its fingerprints on the catalog. */
+typedef struct learn_catalog_builder learn_catalog_builder;
+
+learn_status learn_catalog_builder_new(const learn_model *model, uint32_t d_content,
+                                       uint32_t d_item, learn_catalog_builder **builder);
+void learn_catalog_builder_free(learn_catalog_builder *builder);
+const char *learn_catalog_builder_errmsg(const learn_catalog_builder *builder);
+uint32_t learn_catalog_builder_count(const learn_catalog_builder *builder);
+/* Copies one item. ids: 1..4096 bytes without control characters. Duplicate ids are
+   reported at save time, naming the id and both item numbers. */
+learn_status learn_catalog_builder_add(learn_catalog_builder *builder, const char *id,
+                                       size_t id_len, const float *content, const float *item);
+/* Writes atomically (temporary file, fsync, rename); io may be NULL. An empty catalog is
+   LEARN_ERR_STATE. Not with LEARN_NO_STDIO. */
+learn_status learn_catalog_builder_save(learn_catalog_builder *builder, const char *path,
+                                        const learn_io *io);
+learn_status learn_catalog_builder_save_memory(learn_catalog_builder *builder, void **data,
+                                               size_t *size);
+void learn_catalog_builder_free_buffer(learn_catalog_builder *builder, void *data);
+
 #ifdef __cplusplus
 }
 #endif

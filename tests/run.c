@@ -8,12 +8,14 @@
 #include "test_half.c"
 #include "test_cli.c"
 #include "test_llm.c"
+#include "test_catalog.c"
 
 int main(void) {
     SRunner *sr = srunner_create(make_format_suite());
     srunner_add_suite(sr, make_half_suite());
     srunner_add_suite(sr, make_cli_suite());
     srunner_add_suite(sr, make_llm_suite());
+    srunner_add_suite(sr, make_catalog_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -1,0 +1,274 @@
+/* Catalogs: build, save, open, look up, top-K against brute force, and bad catalogs. */
+
+typedef struct cat_fixture {
+    learn_model *model;
+    test_blob model_blob;
+    learn_writer *w;
+    uint32_t n, dc, di;
+    float *content, *item;
+} cat_fixture;
+
+/* A model with only a fingerprint-bearing tensor, and n random items. */
+static void cat_fixture_make(cat_fixture *f, uint32_t n, uint32_t dc, uint32_t di, uint64_t seed) {
+    memset(f, 0, sizeof *f);
+    f->n = n, f->dc = dc, f->di = di;
+    learn_writer_new(NULL, &f->w);
+    static float x[32];
+    uint64_t s[1] = {32};
+    x[0] = (float)seed;
+    learn_writer_add_tensor(f->w, "content.x", LEARN_TYPE_F32, 1, s, x, LEARN_WRITER_COPY);
+    f->model_blob = test_blob_from_writer(f->w);
+    ck_assert_int_eq(learn_model_open_memory(f->model_blob.p, f->model_blob.n, NULL, &f->model, NULL, 0), LEARN_OK);
+    test_rng r = {seed};
+    f->content = (float *)malloc((size_t)n * dc * sizeof(float));
+    f->item = (float *)malloc((size_t)n * di * sizeof(float));
+    for (size_t i = 0; i < (size_t)n * dc; i++) f->content[i] = (float)test_randn(&r);
+    for (uint32_t i = 0; i < n; i++) {
+        double ss = 0;
+        for (uint32_t e = 0; e < di; e++) {
+            f->item[i * di + e] = (float)test_randn(&r);
+            ss += (double)f->item[i * di + e] * f->item[i * di + e];
+        }
+        for (uint32_t e = 0; e < di; e++) f->item[i * di + e] /= (float)sqrt(ss);
+    }
+}
+
+static void cat_fixture_free(cat_fixture *f) {
+    learn_model_close(f->model);
+    test_blob_free(&f->model_blob);
+    learn_writer_free(f->w);
+    free(f->content);
+    free(f->item);
+}
+
+static void cat_id(char *buf, size_t n, uint32_t i) { snprintf(buf, n, "item-%05u", (i * 7919u) % 100000u); }
+
+static learn_catalog_builder *cat_build(cat_fixture *f) {
+    learn_catalog_builder *b;
+    ck_assert_int_eq(learn_catalog_builder_new(f->model, f->dc, f->di, &b), LEARN_OK);
+    for (uint32_t i = 0; i < f->n; i++) {
+        char id[32];
+        cat_id(id, sizeof id, i);
+        ck_assert_int_eq(learn_catalog_builder_add(b, id, strlen(id), f->content + (size_t)i * f->dc,
+                                                   f->item + (size_t)i * f->di), LEARN_OK);
+    }
+    return b;
+}
+
+START_TEST(test_catalog_roundtrip) {
+    cat_fixture f;
+    cat_fixture_make(&f, 1000, 48, 16, 3);
+    learn_catalog_builder *b = cat_build(&f);
+    const char *path = test_tmp_path("cat.learn");
+    ck_assert_msg(learn_catalog_builder_save(b, path, NULL) == LEARN_OK, "%s", learn_catalog_builder_errmsg(b));
+    learn_catalog *cat;
+    char err[LEARN_ERRMSG_SIZE];
+    ck_assert_msg(learn_catalog_open(path, NULL, &cat, err, sizeof err) == LEARN_OK, "%s", err);
+    learn_catalog_info info;
+    learn_catalog_get_info(cat, &info);
+    ck_assert_uint_eq(info.n_items, 1000);
+    ck_assert_uint_eq(info.d_content, 48);
+    ck_assert_uint_eq(info.d_item, 16);
+    learn_model_info mi;
+    learn_model_get_info(f.model, &mi);
+    ck_assert(info.content_fingerprint == mi.content_fingerprint);
+    int same = 0;
+    ck_assert_int_eq(learn_catalog_check_model(cat, f.model, &same, err, sizeof err), LEARN_OK);
+    ck_assert_int_eq(same, 1);
+    float content[48];
+    for (uint32_t i = 0; i < 1000; i++) {
+        char id[32];
+        cat_id(id, sizeof id, i);
+        uint32_t idx;
+        ck_assert_int_eq(learn_catalog_find(cat, id, strlen(id), &idx), LEARN_OK);
+        ck_assert_uint_eq(idx, i);
+        const char *got;
+        size_t len;
+        ck_assert_int_eq(learn_catalog_id(cat, i, &got, &len), LEARN_OK);
+        ck_assert(len == strlen(id) && memcmp(got, id, len) == 0);
+        ck_assert_int_eq(learn_catalog_content(cat, i, content), LEARN_OK);
+        for (int e = 0; e < 48; e++) /* f16 storage: 2^-11 relative */
+            ck_assert(fabsf(content[e] - f.content[i * 48 + e]) <= fabsf(f.content[i * 48 + e]) * 0x1p-11f + 1e-7f);
+        ck_assert(memcmp(learn_catalog_items(cat) + i * 16, f.item + i * 16, 64) == 0);
+    }
+    uint32_t idx;
+    ck_assert_int_eq(learn_catalog_find(cat, "item-", 5, &idx), LEARN_ERR_NOT_FOUND);
+    ck_assert_int_eq(learn_catalog_find(cat, "zzz", 3, &idx), LEARN_ERR_NOT_FOUND);
+    ck_assert_int_eq(learn_catalog_id(cat, 1000, (const char **)&path, NULL), LEARN_ERR_ARG);
+    learn_catalog_close(cat);
+    /* A model file is not a catalog. */
+    ck_assert_int_eq(learn_catalog_open_memory(f.model_blob.p, f.model_blob.n, NULL, &cat, err, sizeof err), LEARN_ERR_FORMAT);
+    ck_assert_msg(strstr(err, "not a catalog"), "%s", err);
+    unlink(path);
+    learn_catalog_builder_free(b);
+    cat_fixture_free(&f);
+}
+END_TEST
+
+/* Brute-force reference: every item's score, sorted best first with the index tie-break. */
+static int cat_ref_topk(const cat_fixture *f, const float *q, const uint32_t *excl, size_t n_excl,
+                        learn_hit *out, size_t k) {
+    learn_hit *all = (learn_hit *)malloc(f->n * sizeof *all);
+    size_t n = 0;
+    for (uint32_t i = 0; i < f->n; i++) {
+        int skip = 0;
+        for (size_t j = 0; j < n_excl; j++) skip |= excl[j] == i;
+        if (skip) continue;
+        all[n].index = i;
+        all[n].score = learn__dot_f32(q, f->item + (size_t)i * f->di, f->di);
+        n++;
+    }
+    qsort(all, n, sizeof *all, learn__hit_cmp_best_first);
+    size_t m = LEARN__MIN(n, k);
+    memcpy(out, all, m * sizeof *out);
+    free(all);
+    return (int)m;
+}
+
+START_TEST(test_catalog_topk) {
+    cat_fixture f;
+    cat_fixture_make(&f, 777, 8, 24, 5);
+    /* Some exact ties: items 10, 20, 30 share item 5's embedding. */
+    for (int t = 10; t <= 30; t += 10) memcpy(f.item + t * 24, f.item + 5 * 24, 24 * sizeof(float));
+    learn_catalog_builder *b = cat_build(&f);
+    void *data;
+    size_t size;
+    ck_assert_int_eq(learn_catalog_builder_save_memory(b, &data, &size), LEARN_OK);
+    learn_catalog *cat;
+    ck_assert_int_eq(learn_catalog_open_memory(data, size, NULL, &cat, NULL, 0), LEARN_OK);
+    learn_ctx *ctx;
+    ck_assert_int_eq(learn_ctx_new(f.model, NULL, &ctx), LEARN_OK);
+    test_rng r = {11};
+    learn_hit got[800], want[800];
+    const uint32_t ks[] = {1, 5, 10, 50, 776, 777, 5000};
+    for (int trial = 0; trial < 30; trial++) {
+        float q[24];
+        if (trial == 0) memcpy(q, f.item + 5 * 24, sizeof q);
+        else for (int e = 0; e < 24; e++) q[e] = (float)test_randn(&r);
+        uint32_t excl[6] = {5, 20, 776, 5, (uint32_t)(test_rand(&r) % 777), 0};
+        size_t n_excl = (size_t)(trial % 6);
+        for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {
+            size_t n = 123456;
+            ck_assert_int_eq(learn_catalog_topk(ctx, cat, q, ks[ki], excl, n_excl, got, &n), LEARN_OK);
+            int m = cat_ref_topk(&f, q, excl, n_excl, want, ks[ki]);
+            ck_assert_uint_eq(n, (size_t)m);
+            for (int i = 0; i < m; i++) {
+                ck_assert_uint_eq(got[i].index, want[i].index);
+                ck_assert(got[i].score == want[i].score);
+            }
+        }
+    }
+    /* Ties come back in catalog order. */
+    size_t n;
+    ck_assert_int_eq(learn_catalog_topk(ctx, cat, f.item + 5 * 24, 4, NULL, 0, got, &n), LEARN_OK);
+    ck_assert_uint_eq(got[0].index, 5);
+    ck_assert_uint_eq(got[1].index, 10);
+    ck_assert_uint_eq(got[2].index, 20);
+    ck_assert_uint_eq(got[3].index, 30);
+    /* Errors. */
+    float q[24] = {0};
+    ck_assert_int_eq(learn_catalog_topk(ctx, cat, q, 0, NULL, 0, got, &n), LEARN_ERR_ARG);
+    ck_assert_uint_eq(n, 0);
+    q[3] = NAN;
+    ck_assert_int_eq(learn_catalog_topk(ctx, cat, q, 3, NULL, 0, got, &n), LEARN_ERR_NUMERIC);
+    ck_assert_ptr_nonnull(strstr(learn_ctx_errmsg(ctx), "query element 3"));
+    learn_ctx_free(ctx);
+    learn_catalog_close(cat);
+    learn_catalog_builder_free_buffer(b, data);
+    learn_catalog_builder_free(b);
+    cat_fixture_free(&f);
+}
+END_TEST
+
+START_TEST(test_catalog_bad) {
+    cat_fixture f;
+    cat_fixture_make(&f, 20, 8, 4, 9);
+    learn_catalog_builder *b;
+    ck_assert_int_eq(learn_catalog_builder_new(f.model, 8, 4, &b), LEARN_OK);
+    void *data;
+    size_t size;
+    ck_assert_int_eq(learn_catalog_builder_save_memory(b, &data, &size), LEARN_ERR_STATE);
+    ck_assert_ptr_nonnull(strstr(learn_catalog_builder_errmsg(b), "empty"));
+    ck_assert_int_eq(learn_catalog_builder_add(b, "", 0, f.content, f.item), LEARN_ERR_ARG);
+    ck_assert_int_eq(learn_catalog_builder_add(b, "a\tb", 3, f.content, f.item), LEARN_ERR_ARG);
+    float nan_item[4] = {0, NAN, 0, 0};
+    ck_assert_int_eq(learn_catalog_builder_add(b, "x", 1, f.content, nan_item), LEARN_ERR_NUMERIC);
+    ck_assert_int_eq(learn_catalog_builder_add(b, "dup", 3, f.content, f.item), LEARN_OK);
+    ck_assert_int_eq(learn_catalog_builder_add(b, "other", 5, f.content, f.item), LEARN_OK);
+    ck_assert_int_eq(learn_catalog_builder_add(b, "dup", 3, f.content, f.item), LEARN_OK);
+    ck_assert_int_eq(learn_catalog_builder_save_memory(b, &data, &size), LEARN_ERR_ARG);
+    ck_assert_msg(strstr(learn_catalog_builder_errmsg(b), "item id 'dup' appears twice (items 0 and 2)"), "%s",
+                  learn_catalog_builder_errmsg(b));
+    learn_catalog_builder_free(b);
+
+    /* A valid catalog, then surgery: duplicate ids in the file, NaN embeddings, bad index. */
+    b = cat_build(&f);
+    ck_assert_int_eq(learn_catalog_builder_save_memory(b, &data, &size), LEARN_OK);
+    test_blob blob = {NULL, size};
+    ck_assert_int_eq(posix_memalign((void **)&blob.p, 64, size), 0);
+    memcpy(blob.p, data, size);
+    learn_catalog *cat;
+    char err[LEARN_ERRMSG_SIZE];
+    ck_assert_int_eq(learn_catalog_open_memory(blob.p, blob.n, NULL, &cat, err, sizeof err), LEARN_OK);
+    learn_catalog_close(cat);
+    char id0[32], id1[32];
+    cat_id(id0, sizeof id0, 0);
+    cat_id(id1, sizeof id1, 1);
+    size_t at = test_blob_find(&blob, id1, strlen(id1), 64);
+    memcpy(blob.p + at, id0, strlen(id0)); /* same length */
+    test_blob_fix(&blob);
+    ck_assert_int_eq(learn_catalog_open_memory(blob.p, blob.n, NULL, &cat, err, sizeof err), LEARN_ERR_FORMAT);
+    ck_assert_msg(strstr(err, "appears twice") || strstr(err, "not sorted"), "%s", err);
+    memcpy(blob.p, data, size);
+    learn_tensor_info ti;
+    learn_model *raw;
+    ck_assert_int_eq(learn_model_open_memory(blob.p, blob.n, NULL, &raw, NULL, 0), LEARN_OK);
+    learn_model_find_tensor(raw, "catalog.item", &ti);
+    size_t item_off = (size_t)ti.offset;
+    learn_model_find_tensor(raw, "catalog.id_index", &ti);
+    size_t index_off = (size_t)ti.offset;
+    learn_model_close(raw);
+    float nanv = NAN;
+    memcpy(blob.p + item_off + 4 * 4 * 3 + 8, &nanv, 4);
+    test_blob_fix(&blob);
+    ck_assert_int_eq(learn_catalog_open_memory(blob.p, blob.n, NULL, &cat, err, sizeof err), LEARN_ERR_NUMERIC);
+    ck_assert_msg(strstr(err, "item 3's embedding"), "%s", err);
+    memcpy(blob.p, data, size);
+    learn__wr32(blob.p + index_off, 25);
+    test_blob_fix(&blob);
+    ck_assert_int_eq(learn_catalog_open_memory(blob.p, blob.n, NULL, &cat, err, sizeof err), LEARN_ERR_FORMAT);
+    ck_assert_msg(strstr(err, "not a permutation"), "%s", err);
+    /* Truncated / corrupted files are refused by the container. */
+    memcpy(blob.p, data, size);
+    blob.p[size / 2] ^= 1;
+    ck_assert_int_eq(learn_catalog_open_memory(blob.p, blob.n, NULL, &cat, err, sizeof err), LEARN_ERR_CHECKSUM);
+    blob.n = size - 10;
+    ck_assert_int_eq(learn_catalog_open_memory(blob.p, blob.n, NULL, &cat, err, sizeof err), LEARN_ERR_FORMAT);
+    test_blob_free(&blob);
+    /* Another model: refused naming both fingerprints. */
+    memcpy(&blob, &(test_blob){NULL, 0}, sizeof blob);
+    cat_fixture g;
+    cat_fixture_make(&g, 2, 8, 4, 10);
+    ck_assert_int_eq(learn_catalog_open_memory(data, size, NULL, &cat, err, sizeof err), LEARN_OK);
+    ck_assert_int_eq(learn_catalog_check_model(cat, g.model, NULL, err, sizeof err), LEARN_ERR_MISMATCH);
+    ck_assert_msg(strstr(err, "another model"), "%s", err);
+    learn_catalog_close(cat);
+    cat_fixture_free(&g);
+    learn_catalog_builder_free_buffer(b, data);
+    learn_catalog_builder_free(b);
+    cat_fixture_free(&f);
+}
+END_TEST
+
+static Suite *make_catalog_suite(void) {
+    Suite *s = suite_create("catalog");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_catalog_roundtrip);
+    tcase_add_test(tc, test_catalog_topk);
+    suite_add_tcase(s, tc);
+    TCase *bad = tcase_create("bad input");
+    tcase_add_test(bad, test_catalog_bad);
+    suite_add_tcase(s, bad);
+    return s;
+}
