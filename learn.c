@@ -413,6 +413,58 @@ uint64_t learn_type_row_bytes(learn_type type, uint64_t n) {
     return out;
 }
 
+/* ggml's reference quantizers: Q8_0 d = amax/127, q = round(x/d); Q4_0 d = m/-8 where m is
+   the element of largest magnitude, q = min(15, trunc(x/d + 8.5)). */
+static void learn__quantize_q8_0_block(const float *x, uint8_t *out) {
+    float amax = 0.0f;
+    for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(x[j]));
+    float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+    uint16_t dh = learn_f32_to_f16(d);
+    out[0] = (uint8_t)dh;
+    out[1] = (uint8_t)(dh >> 8);
+    for (int j = 0; j < 32; j++) out[2 + j] = (uint8_t)(int8_t)roundf(x[j] * id);
+}
+
+static void learn__quantize_q4_0_block(const float *x, uint8_t *out) {
+    float amax = 0.0f, max = 0.0f;
+    for (int j = 0; j < 32; j++)
+        if (fabsf(x[j]) > amax) amax = fabsf(x[j]), max = x[j];
+    float d = max / -8.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+    uint16_t dh = learn_f32_to_f16(d);
+    out[0] = (uint8_t)dh;
+    out[1] = (uint8_t)(dh >> 8);
+    for (int j = 0; j < 16; j++) {
+        float a = x[j] * id + 8.5f, b = x[j + 16] * id + 8.5f;
+        int q0 = a >= 15.0f ? 15 : (int)a, q1 = b >= 15.0f ? 15 : (int)b;
+        out[2 + j] = (uint8_t)(q0 | (q1 << 4));
+    }
+}
+
+learn_status learn_quantize(learn_type type, const float *src, void *dst, size_t n) {
+    if ((!src || !dst) && n) return LEARN_ERR_ARG;
+    uint8_t *o = (uint8_t *)dst;
+    switch (type) {
+    case LEARN_TYPE_F32: memcpy(dst, src, n * sizeof(float)); return LEARN_OK;
+    case LEARN_TYPE_F16:
+    case LEARN_TYPE_BF16:
+        for (size_t i = 0; i < n; i++) {
+            uint16_t h = type == LEARN_TYPE_F16 ? learn_f32_to_f16(src[i]) : learn_f32_to_bf16(src[i]);
+            o[2 * i] = (uint8_t)h;
+            o[2 * i + 1] = (uint8_t)(h >> 8);
+        }
+        return LEARN_OK;
+    case LEARN_TYPE_Q8_0:
+    case LEARN_TYPE_Q4_0:
+        if (n % 32) return LEARN_ERR_ARG;
+        for (size_t b = 0; b < n / 32; b++) {
+            if (type == LEARN_TYPE_Q8_0) learn__quantize_q8_0_block(src + 32 * b, o + 34 * b);
+            else learn__quantize_q4_0_block(src + 32 * b, o + 18 * b);
+        }
+        return LEARN_OK;
+    default: return LEARN_ERR_ARG;
+    }
+}
+
 static const char *const learn__meta_names[] = {NULL,   "u32", "i32",  "u64", "i64",
                                                 "f32",  "f64", "bool", "str", "arr"};
 
@@ -2445,6 +2497,13 @@ static void learn__dequant_row(learn_type type, const uint8_t *src, float *dst, 
         break;
     default: memset(dst, 0, n * sizeof *dst); break; /* not a weight type; refused at open */
     }
+}
+
+learn_status learn_dequantize(learn_type type, const void *src, float *dst, size_t n) {
+    if ((!src || !dst) && n) return LEARN_ERR_ARG;
+    if (type > LEARN_TYPE_Q4_0 || (n % learn__types[type].block_elems)) return LEARN_ERR_ARG;
+    learn__dequant_row(type, (const uint8_t *)src, dst, n);
+    return LEARN_OK;
 }
 
 /* Y (T x R) = X (T x K) W^T (+ bias), W (R x K) in any weight type. The reference path: one

@@ -225,6 +225,12 @@ uint32_t learn_type_block_bytes(learn_type type);
    type, a bad n, or overflow. */
 uint64_t learn_type_row_bytes(learn_type type, uint64_t n);
 
+/* Converts n floats to a weight type's layout (F32, F16, BF16, Q8_0, Q4_0; n a multiple of
+   the block size), with ggml's reference rounding for Q8_0/Q4_0; dst holds
+   learn_type_row_bytes(type, n) bytes. learn_dequantize goes back to floats. */
+learn_status learn_quantize(learn_type type, const float *src, void *dst, size_t n);
+learn_status learn_dequantize(learn_type type, const void *src, float *dst, size_t n);
+
 typedef enum learn_meta_type {
     LEARN_META_U32 = 1,
     LEARN_META_I32 = 2,

@@ -3,12 +3,14 @@
 #include "../learn.c"
 
 #include "test_util.h"
+#include "convert.h"
 
 #include "test_format.c"
 #include "test_half.c"
 #include "test_cli.c"
 #include "test_llm.c"
 #include "test_catalog.c"
+#include "test_golden.c"
 
 int main(void) {
     SRunner *sr = srunner_create(make_format_suite());
@@ -16,6 +18,7 @@ int main(void) {
     srunner_add_suite(sr, make_cli_suite());
     srunner_add_suite(sr, make_llm_suite());
     srunner_add_suite(sr, make_catalog_suite());
+    srunner_add_suite(sr, make_golden_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

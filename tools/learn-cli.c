@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "convert.h"
 
 static const struct {
     const char *name;
@@ -11,6 +12,7 @@ static const struct {
 } commands[] = {
     {"info", cmd_info, "print a model's header, metadata and tensors"},
     {"verify", cmd_verify, "check a model's checksum, structure and every value"},
+    {"convert", cmd_convert, "convert a model (llama2.c) into a .learn file"},
 };
 
 static void usage(FILE *f) {

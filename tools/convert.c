@@ -1,0 +1,285 @@
+/* learn-cli convert: models from llama2.c checkpoints (and the other sources) into .learn. */
+#include "convert.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static int conv_fail(char *err, size_t errn, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+static int conv_fail(char *err, size_t errn, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errn, fmt, ap);
+    va_end(ap);
+    return 1;
+}
+
+void convert_arena_free(convert_arena *a) {
+    for (size_t i = 0; i < a->n; i++) free(a->bufs[i]);
+    free(a->bufs);
+    a->bufs = NULL;
+    a->n = a->cap = 0;
+}
+
+static void *arena_alloc(convert_arena *a, size_t n) {
+    if (a->n == a->cap) {
+        size_t nc = a->cap ? a->cap * 2 : 64;
+        void **p = (void **)realloc(a->bufs, nc * sizeof *p);
+        if (!p) return NULL;
+        a->bufs = p;
+        a->cap = nc;
+    }
+    void *p = malloc(n ? n : 1);
+    if (p) a->bufs[a->n++] = p;
+    return p;
+}
+
+int convert_add_f32(learn_writer *w, convert_arena *arena, const char *name, const float *data,
+                    uint32_t n_dims, const uint64_t *shape, learn_type type, char *err,
+                    size_t errn) {
+    uint64_t n = 1;
+    for (uint32_t d = 0; d < n_dims; d++) n *= shape[d];
+    if (n_dims < 2) type = LEARN_TYPE_F32; /* norms and biases stay F32 */
+    uint32_t be = learn_type_block_elems(type);
+    if (be > 1 && shape[n_dims - 1] % be) {
+        fprintf(stderr, "learn-cli convert: warning: %s: rows of %llu are not whole %s blocks; "
+                        "stored as f16\n",
+                name, (unsigned long long)shape[n_dims - 1], learn_type_name(type));
+        type = LEARN_TYPE_F16;
+    }
+    size_t bytes = (size_t)learn_type_row_bytes(type, shape[n_dims - 1]) * (size_t)(n / shape[n_dims - 1]);
+    void *buf = arena_alloc(arena, bytes);
+    if (!buf) return conv_fail(err, errn, "%s: out of memory", name);
+    learn_status st = learn_quantize(type, data, buf, (size_t)n);
+    if (st == LEARN_OK) st = learn_writer_add_tensor(w, name, type, n_dims, shape, buf, 0);
+    if (st) return conv_fail(err, errn, "%s: %s", name, learn_writer_errmsg(w));
+    return 0;
+}
+
+int convert_set_encoder(learn_writer *w, const char *template_str, const char *pooling,
+                        long max_tokens, char *err, size_t errn) {
+    learn_status st = LEARN_OK;
+    if (template_str) st = learn_writer_set_str(w, "encoder.template", template_str, strlen(template_str));
+    if (!st && pooling) st = learn_writer_set_str(w, "encoder.pooling", pooling, strlen(pooling));
+    if (!st && max_tokens > 0) st = learn_writer_set_u32(w, "encoder.max_tokens", (uint32_t)max_tokens);
+    if (st) return conv_fail(err, errn, "%s", learn_writer_errmsg(w));
+    return 0;
+}
+
+/* Reads a whole file into memory (caller frees). */
+static uint8_t *read_file(const char *path, size_t *size, char *err, size_t errn) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        conv_fail(err, errn, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    uint8_t *buf = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : (1u << 20);
+            uint8_t *p = (uint8_t *)realloc(buf, cap);
+            if (!p) {
+                free(buf);
+                fclose(f);
+                conv_fail(err, errn, "%s: out of memory", path);
+                return NULL;
+            }
+            buf = p;
+        }
+        size_t r = fread(buf + n, 1, cap - n, f);
+        n += r;
+        if (r == 0) break;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        conv_fail(err, errn, "%s: read error", path);
+        return NULL;
+    }
+    *size = n;
+    return buf;
+}
+
+int convert_llama2c(const char *path, learn_writer *w, convert_arena *arena,
+                    const convert_opts *opts, char *err, size_t errn) {
+    size_t size;
+    uint8_t *buf = read_file(path, &size, err, errn);
+    if (!buf) return 1;
+    int rc = 1;
+    if (size < 28) {
+        conv_fail(err, errn, "%s: %zu bytes is too short for a llama2.c checkpoint", path, size);
+        goto out;
+    }
+    if (memcmp(buf, "ak42", 4) == 0) {
+        conv_fail(err, errn, "%s: llama2.c export format version 1/2 (magic ak42) is not "
+                             "supported; export with the legacy format (version 0)", path);
+        goto out;
+    }
+    int32_t cfg[7];
+    memcpy(cfg, buf, sizeof cfg);
+    int32_t dim = cfg[0], hidden = cfg[1], n_layers = cfg[2], n_heads = cfg[3], n_kv = cfg[4];
+    int32_t vocab = cfg[5] < 0 ? -cfg[5] : cfg[5], seq_len = cfg[6];
+    int shared = cfg[5] > 0;
+    static const char *const names[7] = {"dim", "hidden_dim", "n_layers", "n_heads",
+                                          "n_kv_heads", "vocab_size", "seq_len"};
+    const int32_t vals[7] = {dim, hidden, n_layers, n_heads, n_kv, vocab, seq_len};
+    const int32_t maxs[7] = {1 << 16, 1 << 20, 512, 1024, 1024, 1 << 22, 1 << 24};
+    for (int i = 0; i < 7; i++)
+        if (vals[i] <= 0 || vals[i] > maxs[i]) {
+            conv_fail(err, errn, "%s: config %s = %d is outside 1..%d", path, names[i], vals[i], maxs[i]);
+            goto out;
+        }
+    if (dim % n_heads || n_heads % n_kv) {
+        conv_fail(err, errn, "%s: n_heads %d must divide dim %d and n_kv_heads %d divide n_heads",
+                  path, n_heads, dim, n_kv);
+        goto out;
+    }
+    uint64_t hd = (uint64_t)dim / n_heads, kvd = hd * n_kv, L = (uint64_t)n_layers;
+    uint64_t D = (uint64_t)dim, H = (uint64_t)hidden, V = (uint64_t)vocab;
+    uint64_t floats = V * D + L * D + L * D * D + 2 * L * D * kvd + L * D * D + L * D +
+                      2 * L * H * D + L * D * H + D + (uint64_t)seq_len * hd; /* freq_cis re+im */
+    if (!shared) floats += V * D;
+    if ((uint64_t)size != 28 + 4 * floats) {
+        conv_fail(err, errn, "%s: %zu bytes, but its config needs %llu (truncated, or not a "
+                             "legacy llama2.c checkpoint)",
+                  path, size, (unsigned long long)(28 + 4 * floats));
+        goto out;
+    }
+    /* The floats start at byte 28: copy into aligned memory. */
+    float *f = (float *)arena_alloc(arena, (size_t)(4 * floats));
+    if (!f) {
+        conv_fail(err, errn, "out of memory");
+        goto out;
+    }
+    memcpy(f, buf + 28, (size_t)(4 * floats));
+    learn_type t = opts->keep ? LEARN_TYPE_F32 : opts->type;
+    learn_writer_set_str(w, "general.architecture", "llama", 5);
+    learn_writer_set_u32(w, "llm.vocab_size", (uint32_t)V);
+    learn_writer_set_u32(w, "llm.embedding_length", (uint32_t)D);
+    learn_writer_set_u32(w, "llm.block_count", (uint32_t)L);
+    learn_writer_set_u32(w, "llm.head_count", (uint32_t)n_heads);
+    learn_writer_set_u32(w, "llm.head_count_kv", (uint32_t)n_kv);
+    learn_writer_set_u32(w, "llm.feed_forward_length", (uint32_t)H);
+    learn_writer_set_u32(w, "llm.context_length", (uint32_t)seq_len);
+    learn_writer_set_f32(w, "llm.rope_freq_base", 10000.0f);
+    learn_writer_set_f32(w, "llm.rms_epsilon", 1e-5f);
+    learn_writer_set_str(w, "llm.rope_type", "norm", 4);
+    const float *p = f;
+    char nm[64];
+    uint64_t s2[2], s1[1];
+#define TAKE(name_fmt, layer, rows, cols)                                                         \
+    do {                                                                                          \
+        snprintf(nm, sizeof nm, name_fmt, layer);                                                \
+        s2[0] = rows, s2[1] = cols, s1[0] = cols;                                                \
+        if (convert_add_f32(w, arena, nm, p, rows > 1 ? 2 : 1, rows > 1 ? s2 : s1, t, err, errn)) \
+            goto out;                                                                             \
+        p += (rows) * (cols);                                                                     \
+    } while (0)
+    TAKE("token_embd.weight%.0d", 0, V, D);
+    for (uint64_t l = 0; l < L; l++) TAKE("blk.%d.attn_norm.weight", (int)l, 1, D);
+    for (uint64_t l = 0; l < L; l++) TAKE("blk.%d.attn_q.weight", (int)l, D, D);
+    for (uint64_t l = 0; l < L; l++) TAKE("blk.%d.attn_k.weight", (int)l, kvd, D);
+    for (uint64_t l = 0; l < L; l++) TAKE("blk.%d.attn_v.weight", (int)l, kvd, D);
+    for (uint64_t l = 0; l < L; l++) TAKE("blk.%d.attn_output.weight", (int)l, D, D);
+    for (uint64_t l = 0; l < L; l++) TAKE("blk.%d.ffn_norm.weight", (int)l, 1, D);
+    for (uint64_t l = 0; l < L; l++) TAKE("blk.%d.ffn_gate.weight", (int)l, H, D);
+    for (uint64_t l = 0; l < L; l++) TAKE("blk.%d.ffn_down.weight", (int)l, D, H);
+    for (uint64_t l = 0; l < L; l++) TAKE("blk.%d.ffn_up.weight", (int)l, H, D);
+    TAKE("output_norm.weight%.0d", 0, 1, D);
+#undef TAKE
+    rc = 0; /* the rest (RoPE tables, classifier) is not needed for encoding */
+out:
+    free(buf);
+    return rc;
+}
+
+static const char convert_usage[] =
+    "usage: learn-cli convert SOURCE [options] -o OUT.learn\n"
+    "\n"
+    "Converts a model into a .learn file (written atomically).\n"
+    "sources:\n"
+    "  --llama2c CKPT.bin        a llama2.c checkpoint (legacy format)\n"
+    "options:\n"
+    "  --type f32|f16|q8_0|q4_0|keep   weight matrices (default q8_0; norms and biases stay f32)\n"
+    "  --template TEXT           item text template, e.g. 'Title: {title}. Brand: {brand}'\n"
+    "  --pooling mean|last       how token states become one embedding (default mean)\n"
+    "  --max-tokens N            tokens kept per item (default min(512, context))\n"
+    "  --name NAME               general.name\n"
+    "  -o OUT.learn              the output file\n";
+
+int cmd_convert(int argc, char **argv) {
+    const char *llama2c = NULL, *out = NULL, *tmpl = NULL, *pooling = NULL, *name = NULL;
+    long max_tokens = 0;
+    convert_opts opts = {LEARN_TYPE_Q8_0, 0};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (cli_is_help(a)) {
+            fputs(convert_usage, stdout);
+            return 0;
+        }
+        int takes = strcmp(a, "--llama2c") == 0 || strcmp(a, "-o") == 0 ||
+                    strcmp(a, "--type") == 0 || strcmp(a, "--template") == 0 ||
+                    strcmp(a, "--pooling") == 0 || strcmp(a, "--max-tokens") == 0 ||
+                    strcmp(a, "--name") == 0;
+        if (!takes) return cli_error("convert", "unknown argument '%s' (see learn-cli convert --help)", a);
+        if (!v) return cli_error("convert", "%s needs a value", a);
+        i++;
+        if (strcmp(a, "--llama2c") == 0) llama2c = v;
+        else if (strcmp(a, "-o") == 0) out = v;
+        else if (strcmp(a, "--template") == 0) tmpl = v;
+        else if (strcmp(a, "--name") == 0) name = v;
+        else if (strcmp(a, "--pooling") == 0) {
+            if (strcmp(v, "mean") && strcmp(v, "last"))
+                return cli_error("convert", "--pooling must be mean or last, not '%s'", v);
+            pooling = v;
+        } else if (strcmp(a, "--max-tokens") == 0) {
+            if (cli_parse_long(v, 1, 1 << 24, &max_tokens))
+                return cli_error("convert", "--max-tokens must be 1..16777216, not '%s'", v);
+        } else if (strcmp(a, "--type") == 0) {
+            static const struct { const char *n; learn_type t; } types[] = {
+                {"f32", LEARN_TYPE_F32}, {"f16", LEARN_TYPE_F16}, {"q8_0", LEARN_TYPE_Q8_0}, {"q4_0", LEARN_TYPE_Q4_0}};
+            int found = strcmp(v, "keep") == 0;
+            opts.keep = found;
+            for (size_t k = 0; k < 4 && !found; k++)
+                if (strcmp(v, types[k].n) == 0) opts.type = types[k].t, found = 1;
+            if (!found) return cli_error("convert", "--type must be f32, f16, q8_0, q4_0 or keep, not '%s'", v);
+        }
+    }
+    if (!llama2c) return cli_error("convert", "no source given (see learn-cli convert --help)");
+    if (!out) return cli_error("convert", "no output given (-o OUT.learn)");
+    learn_writer *w;
+    if (learn_writer_new(NULL, &w)) return cli_error("convert", "out of memory");
+    convert_arena arena = {NULL, 0, 0};
+    char err[512];
+    int rc = convert_llama2c(llama2c, w, &arena, &opts, err, sizeof err);
+    if (!rc && name) rc = learn_writer_set_str(w, "general.name", name, strlen(name)) != LEARN_OK;
+    if (!rc) rc = convert_set_encoder(w, tmpl, pooling, max_tokens, err, sizeof err);
+    if (!rc && learn_writer_save(w, out, NULL) != LEARN_OK) {
+        snprintf(err, sizeof err, "%s", learn_writer_errmsg(w));
+        rc = 1;
+    }
+    learn_writer_free(w);
+    convert_arena_free(&arena);
+    if (rc) return cli_error("convert", "%s", err);
+    /* Reopen: the architecture checks run on the result. */
+    learn_model *m = cli_open_model("convert", out, 1);
+    if (!m) return 1;
+    learn_model_info in;
+    learn_model_get_info(m, &in);
+    fprintf(stderr, "learn-cli convert: wrote %s: %s, %u layers, n_embd %u, %.2fM parameters, %.1f MB\n",
+            out, in.arch, in.n_layer, in.n_embd, (double)in.n_params / 1e6, (double)in.file_size / 1e6);
+    learn_model_close(m);
+    return 0;
+}
