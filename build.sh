@@ -16,6 +16,8 @@ if [ -z "${CXX:-}" ]; then
     case "$CC" in *clang*) CXX=clang++ ;; *) CXX=c++ ;; esac
 fi
 WARN="-Wall -Wextra -Werror -Wshadow"
+# The tools' sources: learn-cli's main and the code only tools need.
+TOOL_SRCS="learn-cli cli cmd_info convert data"
 CSTD="-std=c11"
 
 die() { echo "build.sh: $*" >&2; exit 1; }
@@ -52,15 +54,15 @@ build() {
     if newer "$dir/learn.o" "${hdrs[@]}"; then
         $CC $CSTD $WARN $flags -c learn.c -o "$dir/learn.o"
     fi
-    # Tool objects (everything in tools/ but the CLI's main).
-    local tool_objs=() src obj
-    for src in tools/*.c; do
-        [ -e "$src" ] || continue
-        obj="$dir/tools/$(basename "${src%.c}").o"
+    # Tool objects (all but the CLI's main are also linked into the tests).
+    local tool_objs=() name src obj
+    for name in $TOOL_SRCS; do
+        src="tools/$name.c"
+        obj="$dir/tools/$name.o"
         if newer "$obj" "$src" tools/*.h learn.h; then
             $CC $CSTD $WARN $flags -I. -c "$src" -o "$obj"
         fi
-        [ "$(basename "$src")" = "learn-cli.c" ] || tool_objs+=("$obj")
+        [ "$name" = "learn-cli" ] || tool_objs+=("$obj")
     done
     local cli_out=tools/learn-cli
     [ "$dir" = build ] || cli_out="$dir/learn-cli"

@@ -4,6 +4,7 @@
 
 #include "test_util.h"
 #include "convert.h"
+#include "data.h"
 
 #include "test_format.c"
 #include "test_half.c"
@@ -11,6 +12,7 @@
 #include "test_llm.c"
 #include "test_catalog.c"
 #include "test_golden.c"
+#include "test_data.c"
 
 int main(void) {
     SRunner *sr = srunner_create(make_format_suite());
@@ -19,6 +21,7 @@ int main(void) {
     srunner_add_suite(sr, make_llm_suite());
     srunner_add_suite(sr, make_catalog_suite());
     srunner_add_suite(sr, make_golden_suite());
+    srunner_add_suite(sr, make_data_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

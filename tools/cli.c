@@ -1,7 +1,11 @@
 /* Shared helpers of learn-cli's commands. */
+#define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,5 +92,71 @@ int cli_parse_long(const char *s, long lo, long hi, long *out) {
     long v = strtol(s, &end, 10);
     if (errno || end == s || *end || v < lo || v > hi) return 1;
     *out = v;
+    return 0;
+}
+
+int cli_out_open(cli_out *o, const char *cmd, const char *path) {
+    memset(o, 0, sizeof *o);
+    if (strlen(path) + 16 > sizeof o->tmp) return cli_error(cmd, "%s: path too long", path);
+    snprintf(o->path, sizeof o->path, "%s", path);
+    snprintf(o->tmp, sizeof o->tmp, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(o->tmp);
+    if (fd < 0) return cli_error(cmd, "%s: cannot create a temporary file: %s", o->tmp, strerror(errno));
+    fchmod(fd, 0644);
+    o->f = fdopen(fd, "wb");
+    if (!o->f) {
+        close(fd);
+        unlink(o->tmp);
+        return cli_error(cmd, "%s: %s", o->tmp, strerror(errno));
+    }
+    return 0;
+}
+
+void cli_out_abort(cli_out *o) {
+    if (o->f) fclose(o->f);
+    o->f = NULL;
+    if (o->tmp[0]) unlink(o->tmp);
+    o->tmp[0] = 0;
+}
+
+int cli_out_commit(cli_out *o, const char *cmd) {
+    int bad = fflush(o->f) != 0 || ferror(o->f);
+    if (!bad && fsync(fileno(o->f)) != 0) bad = 1;
+    int saved = errno;
+    if (fclose(o->f) != 0) bad = 1;
+    o->f = NULL;
+    if (bad) {
+        unlink(o->tmp);
+        return cli_error(cmd, "%s: write failed: %s", o->path, strerror(saved ? saved : errno));
+    }
+    if (rename(o->tmp, o->path) != 0) {
+        saved = errno;
+        unlink(o->tmp);
+        return cli_error(cmd, "rename %s -> %s: %s", o->tmp, o->path, strerror(saved));
+    }
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", o->path);
+    char *slash = strrchr(dir, '/');
+    if (slash) *(slash == dir ? slash + 1 : slash) = 0;
+    else snprintf(dir, sizeof dir, ".");
+    int fd = open(dir, O_RDONLY);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+    return 0;
+}
+
+int cli_mkdirs(const char *path) {
+    char buf[4096];
+    if (strlen(path) >= sizeof buf) return -1;
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
+            *p = '/';
+        }
+    if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
     return 0;
 }

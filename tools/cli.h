@@ -30,6 +30,22 @@ learn_model *cli_open_model(const char *cmd, const char *path, int verify_checks
 /* Parses a non-negative integer option value; returns 0 on success. */
 int cli_parse_long(const char *s, long lo, long hi, long *out);
 
+/* Output files written atomically: cli_out_open gives a FILE* on a temporary file next to
+   path; cli_out_commit flushes, fsyncs, renames it over path and fsyncs the directory;
+   cli_out_abort removes it. Both close the file. Return 0 on success (commit prints the
+   reason as "learn-cli CMD: ..." on failure). */
+typedef struct cli_out {
+    FILE *f;
+    char tmp[4096];
+    char path[4096];
+} cli_out;
+int cli_out_open(cli_out *o, const char *cmd, const char *path);
+int cli_out_commit(cli_out *o, const char *cmd);
+void cli_out_abort(cli_out *o);
+
+/* mkdir -p; returns 0 on success. */
+int cli_mkdirs(const char *path);
+
 int cmd_info(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 

@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "convert.h"
+#include "data.h"
 
 static const struct {
     const char *name;
@@ -12,6 +13,7 @@ static const struct {
 } commands[] = {
     {"info", cmd_info, "print a model's header, metadata and tensors"},
     {"verify", cmd_verify, "check a model's checksum, structure and every value"},
+    {"data", cmd_data, "turn MovieLens, UniSRec or generated data into items.jsonl + interactions.tsv"},
     {"convert", cmd_convert, "convert a model (llama2.c) into a .learn file"},
 };
 
