@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "convert.h"
 #include "data.h"
+#include "synth.h"
 
 static const struct {
     const char *name;
@@ -14,6 +15,7 @@ static const struct {
     {"info", cmd_info, "print a model's header, metadata and tensors"},
     {"verify", cmd_verify, "check a model's checksum, structure and every value"},
     {"data", cmd_data, "turn MovieLens, UniSRec or generated data into items.jsonl + interactions.tsv"},
+    {"synth", cmd_synth, "write a random-weight LLM of a real shape (benchmarks, tests)"},
     {"convert", cmd_convert, "convert a model (llama2.c) into a .learn file"},
 };
 
