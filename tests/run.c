@@ -5,6 +5,7 @@
 #include "test_util.h"
 #include "convert.h"
 #include "data.h"
+#include "interactions.h"
 
 #include "test_format.c"
 #include "test_half.c"
@@ -13,6 +14,7 @@
 #include "test_catalog.c"
 #include "test_golden.c"
 #include "test_data.c"
+#include "test_interactions.c"
 
 int main(void) {
     SRunner *sr = srunner_create(make_format_suite());
@@ -22,6 +24,7 @@ int main(void) {
     srunner_add_suite(sr, make_catalog_suite());
     srunner_add_suite(sr, make_golden_suite());
     srunner_add_suite(sr, make_data_suite());
+    srunner_add_suite(sr, make_interactions_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
