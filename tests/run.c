@@ -4,6 +4,7 @@
 
 #include "test_util.h"
 #include "convert.h"
+#include "gguf.h"
 #include "data.h"
 #include "interactions.h"
 
@@ -13,6 +14,7 @@
 #include "test_llm.c"
 #include "test_catalog.c"
 #include "test_golden.c"
+#include "test_convert.c"
 #include "test_data.c"
 #include "test_interactions.c"
 
@@ -23,6 +25,7 @@ int main(void) {
     srunner_add_suite(sr, make_llm_suite());
     srunner_add_suite(sr, make_catalog_suite());
     srunner_add_suite(sr, make_golden_suite());
+    srunner_add_suite(sr, make_convert_suite());
     srunner_add_suite(sr, make_data_suite());
     srunner_add_suite(sr, make_interactions_suite());
     srunner_run_all(sr, CK_NORMAL);

@@ -164,11 +164,105 @@ START_TEST(test_golden_stories_llama2c) {
 }
 END_TEST
 
+/* Converts a golden GGUF model into memory. */
+static learn_model *golden_gguf_model(const char *name, test_blob *b, learn_type type, int keep) {
+    char rel[256];
+    snprintf(rel, sizeof rel, "golden/models/%s.gguf", name);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", test_assets_dir(), rel);
+    learn_writer *w;
+    learn_writer_new(NULL, &w);
+    convert_arena arena = {NULL, 0, 0};
+    convert_opts opts = {type, keep};
+    gguf_file *g;
+    char err[512];
+    ck_assert_msg(convert_gguf(path, w, &arena, &opts, &g, err, sizeof err) == 0, "%s", err);
+    *b = test_blob_from_writer(w);
+    learn_writer_free(w);
+    convert_arena_free(&arena);
+    gguf_close(g);
+    learn_model *m;
+    ck_assert_msg(learn_model_open_memory(b->p, b->n, NULL, &m, err, sizeof err) == LEARN_OK, "%s", err);
+    return m;
+}
+
+static const struct {
+    const char *model;
+    double min_cos;
+} golden_gguf[] = {
+    {"llama-tiny-f16", 0.9999}, {"llama-tiny-q8_0", 0.999}, {"llama-tiny-q4_0", 0.999},
+    {"qwen2-tiny-q8_0", 0.999}, {"stories260K", 0.9999},
+};
+
+/* Every golden GGUF, converted with its types kept, against llama.cpp's mean pooling. */
+START_TEST(test_golden_gguf) {
+    TEST_ASSET(gguf_path, "golden/models/llama-tiny-f16.gguf");
+    (void)gguf_path;
+    const char *name = golden_gguf[_i].model;
+    char tokens[1024], json[1024];
+    snprintf(tokens, sizeof tokens, "%s/golden/out/%s.tokens.txt", test_assets_dir(), name);
+    snprintf(json, sizeof json, "%s/golden/out/%s.mean.json", test_assets_dir(), name);
+    test_blob b;
+    learn_model *m = golden_gguf_model(name, &b, LEARN_TYPE_Q8_0, 1);
+    golden_compare(m, tokens, json, LEARN_POOLING_MEAN, 0, golden_gguf[_i].min_cos);
+    if (strcmp(name, "llama-tiny-f16") == 0) {
+        snprintf(json, sizeof json, "%s/golden/out/%s.none.json", test_assets_dir(), name);
+        golden_compare(m, tokens, json, LEARN_POOLING_NONE, 0, 0.9999);
+    }
+    learn_model_close(m);
+    test_blob_free(&b);
+}
+END_TEST
+
+/* stories260K.gguf and stories260K.bin are the same weights: identical embeddings. */
+START_TEST(test_golden_stories_two_formats) {
+    TEST_ASSET(ckpt, "llama2c/stories260K.bin");
+    TEST_ASSET(tokens, "golden/out/stories260K.tokens.txt");
+    test_blob bg, bl;
+    learn_model *mg = golden_gguf_model("stories260K", &bg, LEARN_TYPE_F32, 1);
+    learn_writer *w;
+    learn_writer_new(NULL, &w);
+    convert_arena arena = {NULL, 0, 0};
+    convert_opts opts = {LEARN_TYPE_F32, 0};
+    char err[512];
+    ck_assert_msg(convert_llama2c(ckpt, w, &arena, &opts, err, sizeof err) == 0, "%s", err);
+    bl = test_blob_from_writer(w);
+    learn_writer_free(w);
+    convert_arena_free(&arena);
+    learn_model *ml;
+    ck_assert_int_eq(learn_model_open_memory(bl.p, bl.n, NULL, &ml, NULL, 0), LEARN_OK);
+    int32_t *ids;
+    size_t lens[64];
+    size_t n = golden_read_tokens(tokens, &ids, lens, 64);
+    const int32_t *items[64];
+    size_t off = 0;
+    for (size_t i = 0; i < n; i++) items[i] = ids + off, off += lens[i];
+    float *a = (float *)malloc(n * 64 * sizeof(float)), *c = (float *)malloc(n * 64 * sizeof(float));
+    learn_ctx *ca, *cc;
+    ck_assert_int_eq(learn_ctx_new(mg, NULL, &ca), LEARN_OK);
+    ck_assert_int_eq(learn_ctx_new(ml, NULL, &cc), LEARN_OK);
+    ck_assert_int_eq(learn_encode_ids(ca, n, items, lens, a), LEARN_OK);
+    ck_assert_int_eq(learn_encode_ids(cc, n, items, lens, c), LEARN_OK);
+    ck_assert(memcmp(a, c, n * 64 * sizeof(float)) == 0);
+    learn_ctx_free(ca);
+    learn_ctx_free(cc);
+    free(a);
+    free(c);
+    free(ids);
+    learn_model_close(mg);
+    learn_model_close(ml);
+    test_blob_free(&bg);
+    test_blob_free(&bl);
+}
+END_TEST
+
 static Suite *make_golden_suite(void) {
     Suite *s = suite_create("golden");
     TCase *tc = tcase_create("llama.cpp");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_golden_stories_llama2c);
+    tcase_add_loop_test(tc, test_golden_gguf, 0, sizeof golden_gguf / sizeof golden_gguf[0]);
+    tcase_add_test(tc, test_golden_stories_two_formats);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "gguf.h"
+#include "tokimport.h"
 
 static int conv_fail(char *err, size_t errn, const char *fmt, ...)
 #if defined(__GNUC__) || defined(__clang__)
@@ -30,16 +32,24 @@ void convert_arena_free(convert_arena *a) {
     a->n = a->cap = 0;
 }
 
-static void *arena_alloc(convert_arena *a, size_t n) {
+int convert_arena_keep(convert_arena *a, void *buf) {
     if (a->n == a->cap) {
         size_t nc = a->cap ? a->cap * 2 : 64;
         void **p = (void **)realloc(a->bufs, nc * sizeof *p);
-        if (!p) return NULL;
+        if (!p) return 1;
         a->bufs = p;
         a->cap = nc;
     }
+    a->bufs[a->n++] = buf;
+    return 0;
+}
+
+static void *arena_alloc(convert_arena *a, size_t n) {
     void *p = malloc(n ? n : 1);
-    if (p) a->bufs[a->n++] = p;
+    if (p && convert_arena_keep(a, p)) {
+        free(p);
+        return NULL;
+    }
     return p;
 }
 
@@ -207,11 +217,15 @@ out:
 static const char convert_usage[] =
     "usage: learn-cli convert SOURCE [options] -o OUT.learn\n"
     "\n"
-    "Converts a model into a .learn file (written atomically).\n"
-    "sources:\n"
-    "  --llama2c CKPT.bin        a llama2.c checkpoint (legacy format)\n"
+    "Converts a model, with its tokenizer, into a .learn file (written atomically).\n"
+    "sources (one):\n"
+    "  --gguf FILE.gguf          llama.cpp model: llama, qwen2, qwen3, baichuan (7B)\n"
+    "  --hf DIR                  Hugging Face folder: config.json, *.safetensors, tokenizer.json\n"
+    "  --llama2c CKPT.bin --tokenizer TOK.bin   llama2.c checkpoint (legacy format) and tokenizer\n"
     "options:\n"
-    "  --type f32|f16|q8_0|q4_0|keep   weight matrices (default q8_0; norms and biases stay f32)\n"
+    "  --type f32|f16|q8_0|q4_0|keep   weight matrices (default: keep for --gguf, where types\n"
+    "                            learn does not store become q8_0; q8_0 otherwise). Norms and\n"
+    "                            biases stay f32.\n"
     "  --template TEXT           item text template, e.g. 'Title: {title}. Brand: {brand}'\n"
     "  --pooling mean|last       how token states become one embedding (default mean)\n"
     "  --max-tokens N            tokens kept per item (default min(512, context))\n"
@@ -219,8 +233,10 @@ static const char convert_usage[] =
     "  -o OUT.learn              the output file\n";
 
 int cmd_convert(int argc, char **argv) {
-    const char *llama2c = NULL, *out = NULL, *tmpl = NULL, *pooling = NULL, *name = NULL;
+    const char *llama2c = NULL, *gguf = NULL, *hf = NULL, *tok = NULL, *out = NULL, *tmpl = NULL,
+               *pooling = NULL, *name = NULL;
     long max_tokens = 0;
+    int type_given = 0;
     convert_opts opts = {LEARN_TYPE_Q8_0, 0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -229,14 +245,17 @@ int cmd_convert(int argc, char **argv) {
             fputs(convert_usage, stdout);
             return 0;
         }
-        int takes = strcmp(a, "--llama2c") == 0 || strcmp(a, "-o") == 0 ||
-                    strcmp(a, "--type") == 0 || strcmp(a, "--template") == 0 ||
-                    strcmp(a, "--pooling") == 0 || strcmp(a, "--max-tokens") == 0 ||
-                    strcmp(a, "--name") == 0;
+        static const char *const with_value[] = {"--llama2c", "--gguf", "--hf", "--tokenizer", "-o",
+                                                 "--type", "--template", "--pooling", "--max-tokens", "--name"};
+        int takes = 0;
+        for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++) takes |= !strcmp(a, with_value[k]);
         if (!takes) return cli_error("convert", "unknown argument '%s' (see learn-cli convert --help)", a);
         if (!v) return cli_error("convert", "%s needs a value", a);
         i++;
         if (strcmp(a, "--llama2c") == 0) llama2c = v;
+        else if (strcmp(a, "--gguf") == 0) gguf = v;
+        else if (strcmp(a, "--hf") == 0) hf = v;
+        else if (strcmp(a, "--tokenizer") == 0) tok = v;
         else if (strcmp(a, "-o") == 0) out = v;
         else if (strcmp(a, "--template") == 0) tmpl = v;
         else if (strcmp(a, "--name") == 0) name = v;
@@ -255,15 +274,30 @@ int cmd_convert(int argc, char **argv) {
             for (size_t k = 0; k < 4 && !found; k++)
                 if (strcmp(v, types[k].n) == 0) opts.type = types[k].t, found = 1;
             if (!found) return cli_error("convert", "--type must be f32, f16, q8_0, q4_0 or keep, not '%s'", v);
+            type_given = 1;
         }
     }
-    if (!llama2c) return cli_error("convert", "no source given (see learn-cli convert --help)");
+    if ((llama2c != NULL) + (gguf != NULL) + (hf != NULL) != 1)
+        return cli_error("convert", "give exactly one source: --gguf, --hf or --llama2c (see learn-cli convert --help)");
+    if (llama2c && !tok) return cli_error("convert", "--llama2c needs --tokenizer TOK.bin");
+    if (tok && !llama2c) return cli_error("convert", "--tokenizer goes with --llama2c");
     if (!out) return cli_error("convert", "no output given (-o OUT.learn)");
+    if (gguf && !type_given) opts.keep = 1;
     learn_writer *w;
     if (learn_writer_new(NULL, &w)) return cli_error("convert", "out of memory");
     convert_arena arena = {NULL, 0, 0};
+    gguf_file *g = NULL;
     char err[512];
-    int rc = convert_llama2c(llama2c, w, &arena, &opts, err, sizeof err);
+    int rc;
+    if (gguf) {
+        rc = convert_gguf(gguf, w, &arena, &opts, &g, err, sizeof err);
+    } else if (hf) {
+        rc = convert_hf(hf, w, &arena, &opts, err, sizeof err);
+    } else {
+        rc = convert_llama2c(llama2c, w, &arena, &opts, err, sizeof err);
+        tokimport_opts to = tokimport_default_opts();
+        if (!rc && tokimport_llama2c(w, tok, &to, err, sizeof err) != LEARN_OK) rc = 1;
+    }
     if (!rc && name) rc = learn_writer_set_str(w, "general.name", name, strlen(name)) != LEARN_OK;
     if (!rc) rc = convert_set_encoder(w, tmpl, pooling, max_tokens, err, sizeof err);
     if (!rc && learn_writer_save(w, out, NULL) != LEARN_OK) {
@@ -272,6 +306,7 @@ int cmd_convert(int argc, char **argv) {
     }
     learn_writer_free(w);
     convert_arena_free(&arena);
+    gguf_close(g);
     if (rc) return cli_error("convert", "%s", err);
     /* Reopen: the architecture checks run on the result. */
     learn_model *m = cli_open_model("convert", out, 1);

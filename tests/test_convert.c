@@ -1,0 +1,137 @@
+/* Converter pieces: ggml dequantizers on hand-built blocks (values worked out from the block
+   layouts of ggml-common.h), requantization round trips. */
+
+static void conv_put_f16(uint8_t *p, float f) {
+    uint16_t h = learn_f32_to_f16(f);
+    p[0] = (uint8_t)h;
+    p[1] = (uint8_t)(h >> 8);
+}
+
+START_TEST(test_dequant_small_blocks) {
+    uint8_t b[64];
+    float y[32];
+    /* Q4_1: d = 0.5, m = -1, nibble j = j % 16 (low), 15 - j % 16 (high). */
+    memset(b, 0, sizeof b);
+    conv_put_f16(b, 0.5f);
+    conv_put_f16(b + 2, -1.0f);
+    for (int j = 0; j < 16; j++) b[4 + j] = (uint8_t)(j | ((15 - j) << 4));
+    ck_assert_int_eq(convert_ggml_dequantize(3, b, y, 32), 0);
+    for (int j = 0; j < 16; j++) {
+        ck_assert(y[j] == 0.5f * (float)j - 1.0f);
+        ck_assert(y[j + 16] == 0.5f * (float)(15 - j) - 1.0f);
+    }
+    /* Q5_0: d = 0.25, qh bit j set for j = 3 and j = 20; qs = 0x21 everywhere. */
+    memset(b, 0, sizeof b);
+    conv_put_f16(b, 0.25f);
+    uint32_t qh = (1u << 3) | (1u << 20);
+    memcpy(b + 2, &qh, 4);
+    for (int j = 0; j < 16; j++) b[6 + j] = 0x21;
+    ck_assert_int_eq(convert_ggml_dequantize(6, b, y, 32), 0);
+    ck_assert(y[0] == 0.25f * (1 - 16));
+    ck_assert(y[3] == 0.25f * (1 + 16 - 16));
+    ck_assert(y[16] == 0.25f * (2 - 16));
+    ck_assert(y[20] == 0.25f * (2 + 16 - 16));
+    /* Q5_1: d = 1, m = 0.5, the same bits: values are q + m. */
+    memset(b, 0, sizeof b);
+    conv_put_f16(b, 1.0f);
+    conv_put_f16(b + 2, 0.5f);
+    memcpy(b + 4, &qh, 4);
+    for (int j = 0; j < 16; j++) b[8 + j] = 0x21;
+    ck_assert_int_eq(convert_ggml_dequantize(7, b, y, 32), 0);
+    ck_assert(y[0] == 1.5f && y[3] == 17.5f && y[16] == 2.5f && y[20] == 18.5f);
+    /* Unknown types and partial blocks are refused. */
+    ck_assert_int_ne(convert_ggml_dequantize(16, b, y, 32), 0);
+    ck_assert_int_ne(convert_ggml_dequantize(3, b, y, 31), 0);
+}
+END_TEST
+
+START_TEST(test_dequant_k_blocks) {
+    uint8_t b[256];
+    float y[256];
+    /* Q4_K (144 bytes): d = 2, dmin = 1; sub-block scales 1..8 and mins 0..7 in the 12-byte
+       6-bit packing; all quants 3 (low nibble) and 5 (high nibble). */
+    memset(b, 0, sizeof b);
+    conv_put_f16(b, 2.0f);
+    conv_put_f16(b + 2, 1.0f);
+    int sc[8] = {1, 2, 3, 4, 5, 6, 7, 8}, mn[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+    uint8_t *s = b + 4;
+    for (int j = 0; j < 4; j++) s[j] = (uint8_t)sc[j], s[j + 4] = (uint8_t)mn[j];
+    for (int j = 4; j < 8; j++) s[j + 4] = (uint8_t)((sc[j] & 0xf) | ((mn[j] & 0xf) << 4));
+    for (int l = 0; l < 128; l++) b[16 + l] = 0x53;
+    ck_assert_int_eq(convert_ggml_dequantize(12, b, y, 256), 0);
+    for (int sub = 0; sub < 8; sub++) {
+        int q = sub % 2 ? 5 : 3;
+        for (int l = 0; l < 32; l++) ck_assert(y[sub * 32 + l] == 2.0f * (float)sc[sub] * (float)q - 1.0f * (float)mn[sub]);
+    }
+    /* Q6_K (210 bytes): d = 0.5; scales 1..16; ql low nibbles 1, high 2; qh bits 0 -> q - 32. */
+    memset(b, 0, sizeof b);
+    for (int l = 0; l < 128; l++) b[l] = 0x21;
+    for (int i = 0; i < 16; i++) b[192 + i] = (uint8_t)(int8_t)(i + 1);
+    conv_put_f16(b + 208, 0.5f);
+    ck_assert_int_eq(convert_ggml_dequantize(14, b, y, 256), 0);
+    /* Element 0: half 0, l = 0: q1 = 1 - 32, scale sc[0] = 1. Element 64: q3 = 2 - 32, sc[4]. */
+    ck_assert(y[0] == 0.5f * 1 * (1 - 32));
+    ck_assert(y[64] == 0.5f * 5 * (2 - 32));
+    ck_assert(y[128 + 32 + 20] == 0.5f * (8 + 3 + 1) * (1 - 32)); /* second half, q2, l=20: sc[8+1+2] */
+    /* Q2_K (84 bytes): scales byte = 0x21 (scale 1, min 2), d = 1, dmin = 0.5, quants 0b10. */
+    memset(b, 0, sizeof b);
+    for (int i = 0; i < 16; i++) b[i] = 0x21;
+    for (int i = 0; i < 64; i++) b[16 + i] = 0xaa;
+    conv_put_f16(b + 80, 1.0f);
+    conv_put_f16(b + 82, 0.5f);
+    ck_assert_int_eq(convert_ggml_dequantize(10, b, y, 256), 0);
+    for (int i = 0; i < 256; i++) ck_assert(y[i] == 1.0f * 2 - 0.5f * 2);
+    /* Q3_K (110 bytes): all scales 33 (-> +1), d = 1, quants 1, hmask set: value 1. */
+    memset(b, 0, sizeof b);
+    for (int i = 0; i < 32; i++) b[i] = 0xff;
+    for (int i = 0; i < 64; i++) b[32 + i] = 0x55;
+    /* 6-bit 33 = 0b100001: low nibble 1 everywhere, high bits 0b10 for all 16 scales. */
+    for (int i = 0; i < 8; i++) b[96 + i] = 0x11;
+    for (int i = 0; i < 4; i++) b[104 + i] = 0xaa;
+    conv_put_f16(b + 108, 1.0f);
+    ck_assert_int_eq(convert_ggml_dequantize(11, b, y, 256), 0);
+    for (int i = 0; i < 256; i++) ck_assert_msg(y[i] == 1.0f, "q3_K %d: %g", i, y[i]);
+    b[0] = 0xfe; /* clear hmask bit 0 of element 0: value 1 - 4 */
+    ck_assert_int_eq(convert_ggml_dequantize(11, b, y, 256), 0);
+    ck_assert(y[0] == -3.0f);
+    /* Q5_K (176 bytes): as Q4_K with qh: set bit u1 of qh[0] -> element 0 gains 16. */
+    memset(b, 0, sizeof b);
+    conv_put_f16(b, 1.0f);
+    conv_put_f16(b + 2, 0.0f);
+    b[4] = 1; /* scale of sub-block 0 */
+    b[16] = 1;
+    ck_assert_int_eq(convert_ggml_dequantize(13, b, y, 256), 0);
+    ck_assert(y[0] == 16.0f && y[1] == 0.0f);
+}
+END_TEST
+
+START_TEST(test_quantize_roundtrip) {
+    test_rng r = {3};
+    float x[256], y[256];
+    uint8_t q[34 * 8];
+    for (int i = 0; i < 256; i++) x[i] = (float)test_randn(&r);
+    ck_assert_int_eq(learn_quantize(LEARN_TYPE_Q8_0, x, q, 256), LEARN_OK);
+    ck_assert_int_eq(learn_dequantize(LEARN_TYPE_Q8_0, q, y, 256), LEARN_OK);
+    for (int i = 0; i < 256; i++) ck_assert(fabsf(x[i] - y[i]) <= 4.0f / 127.0f);
+    ck_assert_int_eq(learn_quantize(LEARN_TYPE_Q4_0, x, q, 256), LEARN_OK);
+    ck_assert_int_eq(learn_dequantize(LEARN_TYPE_Q4_0, q, y, 256), LEARN_OK);
+    for (int i = 0; i < 256; i++) ck_assert(fabsf(x[i] - y[i]) <= 4.0f / 8.0f);
+    ck_assert_int_eq(learn_quantize(LEARN_TYPE_Q8_0, x, q, 33), LEARN_ERR_ARG);
+    ck_assert_int_eq(learn_quantize(LEARN_TYPE_I8, x, q, 32), LEARN_ERR_ARG);
+    /* An all-zero block has a zero scale and zero values. */
+    memset(x, 0, sizeof x);
+    ck_assert_int_eq(learn_quantize(LEARN_TYPE_Q4_0, x, q, 32), LEARN_OK);
+    ck_assert_int_eq(learn_dequantize(LEARN_TYPE_Q4_0, q, y, 32), LEARN_OK);
+    for (int i = 0; i < 32; i++) ck_assert(y[i] == 0.0f);
+}
+END_TEST
+
+static Suite *make_convert_suite(void) {
+    Suite *s = suite_create("convert");
+    TCase *tc = tcase_create("dequantizers");
+    tcase_add_test(tc, test_dequant_small_blocks);
+    tcase_add_test(tc, test_dequant_k_blocks);
+    tcase_add_test(tc, test_quantize_roundtrip);
+    suite_add_tcase(s, tc);
+    return s;
+}
