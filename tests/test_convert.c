@@ -126,6 +126,76 @@ START_TEST(test_quantize_roundtrip) {
 }
 END_TEST
 
+/* Hugging Face folders (written by gen_llm.py from the same weights as the .learn fixtures)
+   convert into models that reproduce the numpy reference states. */
+START_TEST(test_convert_hf_matches_reference) {
+    static const char *const cases[3][2] = {
+        {"tests/fixtures/hf-llama", "tests/fixtures/llm-llama-q8_0.learn"},
+        {"tests/fixtures/hf-qwen2", "tests/fixtures/llm-qwen2-f16.learn"},
+        {"tests/fixtures/hf-qwen3", "tests/fixtures/llm-qwen3-bf16.learn"},
+    };
+    learn_writer *w;
+    learn_writer_new(NULL, &w);
+    convert_arena arena = {NULL, 0, 0};
+    convert_opts opts = {LEARN_TYPE_F32, 1};
+    char err[512];
+    ck_assert_msg(convert_hf(cases[_i][0], w, &arena, &opts, err, sizeof err) == 0, "%s", err);
+    test_blob b = test_blob_from_writer(w);
+    learn_writer_free(w);
+    convert_arena_free(&arena);
+    learn_model *m;
+    ck_assert_msg(learn_model_open_memory(b.p, b.n, NULL, &m, err, sizeof err) == LEARN_OK, "%s", err);
+    llm_case c;
+    llm_case_open(&c, cases[_i][1]);
+    learn_ctx *ctx = llm_ctx(m, 0, LEARN_POOLING_NONE, 0);
+    float *out = (float *)malloc(c.T * c.E * sizeof *out);
+    double max_err = 0, max_ref = 0;
+    size_t off = 0;
+    for (size_t i = 0; i < c.n_items; i++) {
+        size_t n;
+        ck_assert_int_eq(learn_encode_ids_tokens(ctx, c.item_ids[i], c.item_n[i], out, &n), LEARN_OK);
+        for (size_t k = 0; k < n * c.E; k++) {
+            max_err = fmax(max_err, fabs((double)out[k] - c.states[off * c.E + k]));
+            max_ref = fmax(max_ref, fabs((double)c.states[off * c.E + k]));
+        }
+        off += n;
+    }
+    ck_assert_msg(max_err <= 2e-5 * max_ref, "%s: max abs error %g", cases[_i][0], max_err);
+    free(out);
+    learn_ctx_free(ctx);
+    learn_model_close(c.m);
+    learn_model_close(m);
+    test_blob_free(&b);
+}
+END_TEST
+
+START_TEST(test_convert_hf_bad) {
+    learn_writer *w;
+    learn_writer_new(NULL, &w);
+    convert_arena arena = {NULL, 0, 0};
+    convert_opts opts = {LEARN_TYPE_F32, 1};
+    char err[512];
+    ck_assert_int_ne(convert_hf("build/tmp/no-such-dir", w, &arena, &opts, err, sizeof err), 0);
+    ck_assert_msg(strstr(err, "config.json"), "%s", err);
+    char dir[512], p[600];
+    snprintf(dir, sizeof dir, "%s", test_tmp_path("hf-bad"));
+    mkdir(dir, 0755);
+    snprintf(p, sizeof p, "%s/config.json", dir);
+    FILE *f = fopen(p, "wb");
+    fputs("{\"architectures\": [\"GPTNeoXForCausalLM\"]}", f);
+    fclose(f);
+    ck_assert_int_ne(convert_hf(dir, w, &arena, &opts, err, sizeof err), 0);
+    ck_assert_msg(strstr(err, "'GPTNeoXForCausalLM' is not supported"), "%s", err);
+    f = fopen(p, "wb");
+    fputs("{\"architectures\": [\"LlamaForCausalLM\"], \"hidden_size\": 64}", f);
+    fclose(f);
+    ck_assert_int_ne(convert_hf(dir, w, &arena, &opts, err, sizeof err), 0);
+    ck_assert_msg(strstr(err, "'num_hidden_layers' is missing"), "%s", err);
+    learn_writer_free(w);
+    convert_arena_free(&arena);
+}
+END_TEST
+
 static Suite *make_convert_suite(void) {
     Suite *s = suite_create("convert");
     TCase *tc = tcase_create("dequantizers");
@@ -133,5 +203,9 @@ static Suite *make_convert_suite(void) {
     tcase_add_test(tc, test_dequant_k_blocks);
     tcase_add_test(tc, test_quantize_roundtrip);
     suite_add_tcase(s, tc);
+    TCase *hf = tcase_create("hugging face");
+    tcase_add_loop_test(hf, test_convert_hf_matches_reference, 0, 3);
+    tcase_add_test(hf, test_convert_hf_bad);
+    suite_add_tcase(s, hf);
     return s;
 }
