@@ -7,6 +7,7 @@
 #include "gguf.h"
 #include "data.h"
 #include "interactions.h"
+#include "items.h"
 
 #include "test_format.c"
 #include "test_half.c"
@@ -17,6 +18,7 @@
 #include "test_convert.c"
 #include "test_data.c"
 #include "test_interactions.c"
+#include "test_items.c"
 
 int main(void) {
     SRunner *sr = srunner_create(make_format_suite());
@@ -28,6 +30,7 @@ int main(void) {
     srunner_add_suite(sr, make_convert_suite());
     srunner_add_suite(sr, make_data_suite());
     srunner_add_suite(sr, make_interactions_suite());
+    srunner_add_suite(sr, make_items_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
