@@ -3455,3 +3455,5 @@ void learn_ctx_free(learn_ctx *ctx) {
 const char *learn_ctx_errmsg(const learn_ctx *ctx) { return ctx ? ctx->err : "context is NULL"; }
 
 int learn_ctx_n_threads(const learn_ctx *ctx) { return ctx ? ctx->n_threads : 0; }
+
+const learn_model *learn_ctx_model(const learn_ctx *ctx) { return ctx ? ctx->model : NULL; }

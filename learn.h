@@ -467,6 +467,8 @@ void learn_ctx_free(learn_ctx *ctx);
 const char *learn_ctx_errmsg(const learn_ctx *ctx);
 /* Threads the context uses (after resolving 0). */
 int learn_ctx_n_threads(const learn_ctx *ctx);
+/* The model the context was made for. */
+const learn_model *learn_ctx_model(const learn_ctx *ctx);
 
 /* ==== Content encoder (the frozen LLM) ============================================== */
 
