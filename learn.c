@@ -527,6 +527,39 @@ typedef struct learn__llm_config {
     const char *template_str; /* in place; "{text}" by default */
 } learn__llm_config;
 
+/* Tower types: paste into learn.c's File format section, after learn__llm_config (struct
+   learn_model gets a member `learn__tower_config towers;` after `llm`). */
+
+typedef enum learn__act {
+    LEARN__ACT_GELU = 0,      /* 0.5 x (1 + erf(x / sqrt 2)) */
+    LEARN__ACT_GELU_TANH = 1, /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
+    LEARN__ACT_RELU = 2
+} learn__act;
+
+/* One tower block's tensors, all required. */
+typedef struct learn__tower_layer {
+    const learn__tensor *wq, *bq, *wk, *bk, *wv, *bv, *wo, *bo;
+    const learn__tensor *attn_norm_w, *attn_norm_b;
+    const learn__tensor *w_up, *b_up, *w_down, *b_down;
+    const learn__tensor *ffn_norm_w, *ffn_norm_b;
+} learn__tower_layer;
+
+/* The towers' hyper-parameters and tensors, resolved at open by learn__towers_check.
+   present = 0: no towers (content passthrough); d_in/d_out are then the LLM's n_embd, or 0
+   when the file has no LLM either. */
+typedef struct learn__tower_config {
+    int present;
+    uint32_t d_in, d_model, n_layer, n_head, head_dim, d_ff, d_out;
+    uint32_t max_positions, max_history;
+    float eps;
+    learn__act act;
+    int pre_norm;
+    const learn__tensor *adaptor_w, *adaptor_b, *pos_embd, *out_norm_w, *out_norm_b;
+    const learn__tensor *proj_w, *proj_b;
+    learn__tower_layer *layers; /* n_layer entries (model allocator; freed with the model) */
+} learn__tower_config;
+
+
 struct learn_model {
     learn_allocator alloc;
     const uint8_t *base;
@@ -545,6 +578,7 @@ struct learn_model {
     char *key_pool;         /* NUL-terminated copies of the keys */
     uint64_t fp_content, fp_towers;
     learn__llm_config llm;
+    learn__tower_config towers;
 };
 
 /* A bounds-checked cursor over the file. Every read checks the bytes left. */
@@ -956,6 +990,7 @@ static learn_status learn__parse_tensors(learn_model *m, uint64_t off, uint64_t 
 }
 
 static learn_status learn__llm_check(learn_model *m, char *err, size_t errn);
+static learn_status learn__towers_check(learn_model *m, char *err, size_t errn);
 
 /* Validates a whole file held in m->base/m->size. The first problem found is reported. */
 static learn_status learn__model_parse(learn_model *m, int verify, char *err, size_t errn) {
@@ -1041,7 +1076,8 @@ static learn_status learn__model_parse(learn_model *m, int verify, char *err, si
     const learn__meta *ft = learn__meta_lookup(m, "general.fingerprint.towers");
     if (fc && fc->type == LEARN_META_U64) m->fp_content = learn__rd64(fc->value);
     if (ft && ft->type == LEARN_META_U64) m->fp_towers = learn__rd64(ft->value);
-    return learn__llm_check(m, err, errn);
+    if ((st = learn__llm_check(m, err, errn))) return st;
+    return learn__towers_check(m, err, errn);
 }
 
 learn_model_params learn_model_default_params(void) {
@@ -1061,6 +1097,7 @@ static void learn__model_free(learn_model *m) {
     learn__free(&a, m->tensors);
     learn__free(&a, m->tensor_order);
     learn__free(&a, m->llm.layers);
+    learn__free(&a, m->towers.layers);
 #ifndef LEARN_NO_STDIO
     if (m->map) munmap(m->map, m->map_size);
 #endif
@@ -2801,6 +2838,646 @@ learn_status learn_ctx_encode_stats(const learn_ctx *ctx, learn_encode_stats *st
     if (!ctx || !stats) return LEARN_ERR_ARG;
     *stats = ctx->stats;
     return LEARN_OK;
+}
+
+/* ============================================================================================
+   ==== Towers ====
+   The preference-alignment towers of LEARN (the "twin towers"): one small transformer, run
+   on a user's history (causal, output at the last position) and on single items (a length-1
+   sequence), mapping content embeddings (d_in) to the collaborative space (d_out, unit
+   length). Score = dot product of a user and an item embedding (cosine).
+
+     content (d_in) -> adaptor Linear -> [+ learned position] -> n_layer x block -> proj Linear
+     -> L2-normalise
+
+   Block, post-LN (BERT, the default; the official LEARN code's BertEncoder layers):
+     x = LN_attn(x + attn_output(Attention(x)));  x = LN_ffn(x + ffn_down(act(ffn_up(x))))
+   Block, pre-LN:
+     x = x + attn_output(Attention(LN_attn(x)));  x = x + ffn_down(act(ffn_up(LN_ffn(x))))
+     and a final LN (tower.out_norm) before proj.
+   Attention: n_head heads of d_model / n_head, Q/K/V/output Linear with biases, scores scaled
+   by 1/sqrt(head_dim), causal (a position sees itself and the earlier ones), softmax.
+
+   Because attention is causal, the state of earlier positions never depends on later ones:
+   a user's per-layer keys and values are cached in a learn_user_state and one new history
+   item costs one position's worth of work.
+
+   A model without towers aligns nothing: the item embedding is the L2-normalised content
+   embedding, the user embedding the L2-normalised mean of the L2-normalised history contents
+   (the paper's "w/o alignment" baseline), and d_out = d_in = the LLM's n_embd.
+
+   Schema (metadata; U32 unless noted). Towers are present when `tower.d_in` is.
+     tower.d_in             1..65536   content dimension; must equal llm.embedding_length when
+                                       the file has an LLM
+     tower.d_model          1..65536   width of the transformer
+     tower.n_layer          0..512     blocks (0: adaptor and proj only)
+     tower.n_head           1..1024    heads; must divide d_model
+     tower.d_ff             1..2^20    width of the feed-forward layer
+     tower.d_out            1..65536   output (collaborative) dimension
+     tower.eps              F32        LayerNorm epsilon in (0, 1), default 1e-12 (bert-base)
+     tower.act              STR        "gelu" (erf, default) | "gelu_tanh" | "relu"
+     tower.norm             STR        "post" (default, BERT) | "pre"
+     tower.max_positions    0..2^20    learned positions (0, the default: none)
+     tower.max_history      0..2^20    the user tower reads the most recent max_history items
+                                       of a history (older ones are dropped); 0: all. Default:
+                                       max_positions (so that every position has an embedding)
+   Tensors ("matrix" = F32, F16, BF16, Q8_0 or Q4_0 as for the LLM, [out, in]; "vector" = F32):
+     tower.adaptor.weight          matrix [d_model, d_in]
+     tower.adaptor.bias            vector [d_model]
+     tower.pos_embd.weight         vector-typed matrix: F32 [max_positions, d_model], only when
+                                   max_positions > 0; added to the adaptor output at position p
+     tower.blk.N.attn_q.weight     matrix [d_model, d_model]     and attn_q.bias  [d_model]
+     tower.blk.N.attn_k.weight     matrix [d_model, d_model]     and attn_k.bias  [d_model]
+     tower.blk.N.attn_v.weight     matrix [d_model, d_model]     and attn_v.bias  [d_model]
+     tower.blk.N.attn_output.weight matrix [d_model, d_model]    and attn_output.bias [d_model]
+     tower.blk.N.attn_norm.weight, .bias   vector [d_model]  LayerNorm of the attention sublayer
+     tower.blk.N.ffn_up.weight     matrix [d_ff, d_model]        and ffn_up.bias   [d_ff]
+     tower.blk.N.ffn_down.weight   matrix [d_model, d_ff]        and ffn_down.bias [d_model]
+     tower.blk.N.ffn_norm.weight, .bias    vector [d_model]  LayerNorm of the feed-forward sublayer
+     tower.out_norm.weight, .bias  vector [d_model], pre-LN only (the final LayerNorm)
+     tower.proj.weight             matrix [d_out, d_model]
+     tower.proj.bias               vector [d_out]
+   When towers are present, any other tensor whose name starts with "tower." is refused (it
+   would be silently unused); tower.adaptor.weight without tower.d_in is refused too.
+   Official LEARN checkpoint keys map as: adaptor.* -> tower.adaptor.*,
+   summary_encoder.layer.N.attention.self.{query,key,value}.* -> tower.blk.N.attn_{q,k,v}.*,
+   .attention.output.dense.* -> attn_output.*, .attention.output.LayerNorm.* -> attn_norm.*,
+   .intermediate.dense.* -> ffn_up.*, .output.dense.* -> ffn_down.*, .output.LayerNorm.* ->
+   ffn_norm.*, mlp.0.* -> tower.proj.* (tools/towers_import.c).
+   ============================================================================================ */
+
+/* Largest history learn_user_embed takes when the model sets no max_history. */
+#define LEARN__TOWER_MAX_SEQ (1u << 20)
+
+/* A string-valued metadata entry that must be one of `choices` (NULL-terminated); *index
+   keeps its default when the key is absent. */
+static learn_status learn__meta_choice(const learn_model *m, const char *key,
+                                       const char *const *choices, int *index, char *err,
+                                       size_t errn) {
+    const learn__meta *e = learn__meta_lookup(m, key);
+    if (!e) return LEARN_OK;
+    const char *s = e->type == LEARN_META_STR ? (const char *)e->value + 8 : NULL;
+    for (int i = 0; s && choices[i]; i++)
+        if (strcmp(s, choices[i]) == 0) {
+            *index = i;
+            return LEARN_OK;
+        }
+    char list[128];
+    size_t used = 0;
+    list[0] = 0;
+    for (int i = 0; choices[i] && used < sizeof list; i++)
+        used += (size_t)snprintf(list + used, sizeof list - used, "%s\"%s\"", i ? ", " : "",
+                                 choices[i]);
+    if (!s)
+        return learn__fail(err, errn, LEARN_ERR_FORMAT, "metadata '%s' has type %s, not str",
+                           key, learn_meta_type_name(e->type));
+    return learn__fail(err, errn, LEARN_ERR_FORMAT, "metadata '%s' = \"%.40s\" is not one of %s",
+                       key, s, list);
+}
+
+/* Is `name` (starting with "tower.") one of the tensors the schema above expects? */
+static int learn__tower_name_known(const learn__tower_config *c, const char *name) {
+    static const char *const top[] = {"adaptor.weight", "adaptor.bias", "proj.weight",
+                                      "proj.bias"};
+    static const char *const blk[] = {
+        "attn_q.weight",   "attn_q.bias",      "attn_k.weight",      "attn_k.bias",
+        "attn_v.weight",   "attn_v.bias",      "attn_output.weight", "attn_output.bias",
+        "attn_norm.weight", "attn_norm.bias",  "ffn_up.weight",      "ffn_up.bias",
+        "ffn_down.weight", "ffn_down.bias",    "ffn_norm.weight",    "ffn_norm.bias"};
+    const char *s = name + 6;
+    for (size_t i = 0; i < sizeof top / sizeof top[0]; i++)
+        if (strcmp(s, top[i]) == 0) return 1;
+    if (c->max_positions && strcmp(s, "pos_embd.weight") == 0) return 1;
+    if (c->pre_norm && (strcmp(s, "out_norm.weight") == 0 || strcmp(s, "out_norm.bias") == 0))
+        return 1;
+    if (strncmp(s, "blk.", 4) != 0) return 0;
+    s += 4;
+    uint32_t l = 0;
+    if (*s < '0' || *s > '9' || (s[0] == '0' && s[1] != '.')) return 0;
+    while (*s >= '0' && *s <= '9' && l <= LEARN_MAX_LAYERS) l = l * 10 + (uint32_t)(*s++ - '0');
+    if (*s++ != '.' || l >= c->n_layer) return 0;
+    for (size_t i = 0; i < sizeof blk / sizeof blk[0]; i++)
+        if (strcmp(s, blk[i]) == 0) return 1;
+    return 0;
+}
+
+/* Validates the tower metadata and tensors (schema above) and resolves m->towers. Called at
+   open, after the LLM check. */
+static learn_status learn__towers_check(learn_model *m, char *err, size_t errn) {
+    learn__tower_config *c = &m->towers;
+    memset(c, 0, sizeof *c);
+    if (!learn__meta_lookup(m, "tower.d_in")) {
+        /* Tower weights without their configuration would be silently unused. */
+        if (learn__tensor_lookup(m, "tower.adaptor.weight"))
+            return learn__fail(err, errn, LEARN_ERR_FORMAT,
+                               "tensor 'tower.adaptor.weight' is present but metadata "
+                               "'tower.d_in' is missing (no tower configuration)");
+        if (m->llm.present) c->d_in = c->d_out = m->llm.n_embd;
+        return LEARN_OK;
+    }
+    learn_status st;
+    if ((st = learn__meta_u32_req(m, "tower.d_in", 1, 1u << 16, 1, &c->d_in, err, errn)) ||
+        (st = learn__meta_u32_req(m, "tower.d_model", 1, 1u << 16, 1, &c->d_model, err, errn)) ||
+        (st = learn__meta_u32_req(m, "tower.n_layer", 0, LEARN_MAX_LAYERS, 1, &c->n_layer, err,
+                                  errn)) ||
+        (st = learn__meta_u32_req(m, "tower.n_head", 1, 1024, 1, &c->n_head, err, errn)) ||
+        (st = learn__meta_u32_req(m, "tower.d_ff", 1, 1u << 20, 1, &c->d_ff, err, errn)) ||
+        (st = learn__meta_u32_req(m, "tower.d_out", 1, 1u << 16, 1, &c->d_out, err, errn)) ||
+        (st = learn__meta_u32_req(m, "tower.max_positions", 0, 1u << 20, 0, &c->max_positions,
+                                  err, errn)))
+        return st;
+    c->max_history = c->max_positions;
+    if ((st = learn__meta_u32_req(m, "tower.max_history", 0, 1u << 20, 0, &c->max_history, err,
+                                  errn)))
+        return st;
+    if (c->d_model % c->n_head)
+        return learn__fail(err, errn, LEARN_ERR_FORMAT,
+                           "metadata 'tower.n_head' = %u does not divide 'tower.d_model' = %u",
+                           c->n_head, c->d_model);
+    c->head_dim = c->d_model / c->n_head;
+    if (c->max_positions && (c->max_history == 0 || c->max_history > c->max_positions))
+        return learn__fail(err, errn, LEARN_ERR_FORMAT,
+                           "metadata 'tower.max_history' = %u must be in 1..%u "
+                           "('tower.max_positions': a position without an embedding)",
+                           c->max_history, c->max_positions);
+    if (m->llm.present && c->d_in != m->llm.n_embd)
+        return learn__fail(err, errn, LEARN_ERR_MISMATCH,
+                           "metadata 'tower.d_in' = %u differs from the LLM's "
+                           "'llm.embedding_length' = %u (towers trained on another LLM?)",
+                           c->d_in, m->llm.n_embd);
+    c->eps = 1e-12f;
+    if ((st = learn__meta_f32_opt(m, "tower.eps", 0.0f, 1.0f, &c->eps, err, errn))) return st;
+    static const char *const acts[] = {"gelu", "gelu_tanh", "relu", NULL};
+    static const char *const norms[] = {"post", "pre", NULL};
+    int act = LEARN__ACT_GELU;
+    if ((st = learn__meta_choice(m, "tower.act", acts, &act, err, errn)) ||
+        (st = learn__meta_choice(m, "tower.norm", norms, &c->pre_norm, err, errn)))
+        return st;
+    c->act = (learn__act)act;
+
+    uint64_t D = c->d_model, F = c->d_ff;
+    if ((st = learn__need_tensor(m, "tower.adaptor.weight", 1, D, c->d_in, 0, &c->adaptor_w, err,
+                                 errn)) ||
+        (st = learn__need_tensor(m, "tower.adaptor.bias", 0, D, 0, 0, &c->adaptor_b, err, errn)) ||
+        (st = learn__need_tensor(m, "tower.proj.weight", 1, c->d_out, D, 0, &c->proj_w, err,
+                                 errn)) ||
+        (st = learn__need_tensor(m, "tower.proj.bias", 0, c->d_out, 0, 0, &c->proj_b, err, errn)))
+        return st;
+    if (c->max_positions) {
+        const learn__tensor *p = learn__tensor_lookup(m, "tower.pos_embd.weight");
+        if (!p)
+            return learn__fail(err, errn, LEARN_ERR_FORMAT,
+                               "tensor 'tower.pos_embd.weight' is missing (tower.max_positions "
+                               "= %u)",
+                               c->max_positions);
+        if (p->type != LEARN_TYPE_F32 || p->n_dims != 2 || p->shape[0] != c->max_positions ||
+            p->shape[1] != D) {
+            char have[128];
+            learn__shape_str(p, have, sizeof have);
+            return learn__fail(err, errn, LEARN_ERR_FORMAT,
+                               "tensor 'tower.pos_embd.weight' is %s %s; expected f32 [%u, %u]",
+                               learn_type_name(p->type), have, c->max_positions, c->d_model);
+        }
+        c->pos_embd = p;
+    }
+    if (c->pre_norm &&
+        ((st = learn__need_tensor(m, "tower.out_norm.weight", 0, D, 0, 0, &c->out_norm_w, err,
+                                  errn)) ||
+         (st = learn__need_tensor(m, "tower.out_norm.bias", 0, D, 0, 0, &c->out_norm_b, err,
+                                  errn))))
+        return st;
+    if (c->n_layer) {
+        c->layers = (learn__tower_layer *)learn__calloc(&m->alloc, c->n_layer, sizeof *c->layers);
+        if (!c->layers) return LEARN_ERR_NOMEM;
+    }
+    for (uint32_t l = 0; l < c->n_layer; l++) {
+        learn__tower_layer *L = &c->layers[l];
+        const struct {
+            const char *suffix;
+            const learn__tensor **slot;
+            int matrix;
+            uint64_t d0, d1;
+        } want[] = {
+            {"attn_q.weight", &L->wq, 1, D, D},         {"attn_q.bias", &L->bq, 0, D, 0},
+            {"attn_k.weight", &L->wk, 1, D, D},         {"attn_k.bias", &L->bk, 0, D, 0},
+            {"attn_v.weight", &L->wv, 1, D, D},         {"attn_v.bias", &L->bv, 0, D, 0},
+            {"attn_output.weight", &L->wo, 1, D, D},    {"attn_output.bias", &L->bo, 0, D, 0},
+            {"attn_norm.weight", &L->attn_norm_w, 0, D, 0},
+            {"attn_norm.bias", &L->attn_norm_b, 0, D, 0},
+            {"ffn_up.weight", &L->w_up, 1, F, D},       {"ffn_up.bias", &L->b_up, 0, F, 0},
+            {"ffn_down.weight", &L->w_down, 1, D, F},   {"ffn_down.bias", &L->b_down, 0, D, 0},
+            {"ffn_norm.weight", &L->ffn_norm_w, 0, D, 0},
+            {"ffn_norm.bias", &L->ffn_norm_b, 0, D, 0},
+        };
+        for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+            char nm[64];
+            snprintf(nm, sizeof nm, "tower.blk.%u.%s", l, want[i].suffix);
+            if ((st = learn__need_tensor(m, nm, want[i].matrix, want[i].d0, want[i].d1, 0,
+                                         want[i].slot, err, errn)))
+                return st;
+        }
+    }
+    for (uint32_t i = 0; i < m->n_tensors; i++) {
+        const char *nm = m->tensors[i].name;
+        if (strncmp(nm, "tower.", 6) == 0 && !learn__tower_name_known(c, nm))
+            return learn__fail(err, errn, LEARN_ERR_FORMAT,
+                               "tensor '%s' is not part of the tower schema (n_layer = %u, "
+                               "norm = %s, max_positions = %u)",
+                               nm, c->n_layer, c->pre_norm ? "pre" : "post", c->max_positions);
+    }
+    c->present = 1;
+    return LEARN_OK;
+}
+
+/* ---- Building blocks ---- */
+
+/* out = (x - mean) / sqrt(var + eps) * w + b over n elements (statistics in double). */
+static void learn__layernorm(float *out, const float *x, const float *w, const float *b, size_t n,
+                             float eps) {
+    double mean = 0.0, var = 0.0;
+    for (size_t i = 0; i < n; i++) mean += x[i];
+    mean /= (double)n;
+    for (size_t i = 0; i < n; i++) var += ((double)x[i] - mean) * ((double)x[i] - mean);
+    var /= (double)n;
+    float rstd = (float)(1.0 / sqrt(var + (double)eps)), mf = (float)mean;
+    for (size_t i = 0; i < n; i++) out[i] = (x[i] - mf) * rstd * w[i] + b[i];
+}
+
+static void learn__activate(float *x, size_t n, learn__act act) {
+    switch (act) {
+    case LEARN__ACT_GELU:
+        for (size_t i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
+        break;
+    case LEARN__ACT_GELU_TANH:
+        for (size_t i = 0; i < n; i++) {
+            float v = x[i];
+            x[i] = 0.5f * v * (1.0f + tanhf(0.79788456080286536f * (v + 0.044715f * v * v * v)));
+        }
+        break;
+    case LEARN__ACT_RELU:
+        for (size_t i = 0; i < n; i++) x[i] = x[i] > 0.0f ? x[i] : 0.0f;
+        break;
+    }
+}
+
+/* Activations for up to `cap` positions of one sequence (or `cap` single items), and the keys
+   and values of every position seen so far ([n_layer][cap][d_model] each). */
+typedef struct learn__tower_buf {
+    size_t cap;
+    float *x;      /* [cap][d_model] residual stream */
+    float *h;      /* [cap][d_model] sublayer input (pre-LN) / output */
+    float *q;      /* [cap][d_model] */
+    float *att;    /* [cap][d_model] */
+    float *ff;     /* [cap][d_ff] */
+    float *scores; /* [cap] */
+    float *rowbuf; /* [max(d_in, d_model, d_ff)] one dequantized weight row */
+    float *k, *v;  /* [n_layer][cap][d_model] */
+} learn__tower_buf;
+
+static void learn__tower_buf_free(const learn_allocator *a, learn__tower_buf *b) {
+    float **bufs[] = {&b->x, &b->h, &b->q, &b->att, &b->ff, &b->scores, &b->rowbuf, &b->k, &b->v};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) {
+        learn__free_aligned(a, *bufs[i]);
+        *bufs[i] = NULL;
+    }
+    b->cap = 0;
+}
+
+static learn_status learn__tower_buf_init(const learn_allocator *a, const learn__tower_config *c,
+                                          size_t cap, learn__tower_buf *b) {
+    memset(b, 0, sizeof *b);
+    size_t D = c->d_model ? c->d_model : 1, L = c->n_layer ? c->n_layer : 1;
+    size_t rowlen = LEARN__MAX(LEARN__MAX((size_t)c->d_in, D), (size_t)c->d_ff);
+    size_t kv;
+    if (!learn__mul_ok(L, cap, &kv)) return LEARN_ERR_NOMEM;
+    struct {
+        float **p;
+        size_t rows, width;
+    } want[] = {{&b->x, cap, D},     {&b->h, cap, D},        {&b->q, cap, D},
+                {&b->att, cap, D},   {&b->ff, cap, c->d_ff}, {&b->scores, cap, 1},
+                {&b->rowbuf, 1, rowlen}, {&b->k, kv, D},     {&b->v, kv, D}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        size_t n;
+        if (!learn__mul_ok(want[i].rows, want[i].width, &n) ||
+            !learn__mul_ok(n ? n : 1, sizeof(float), &n) ||
+            !(*want[i].p = (float *)learn__malloc_aligned(a, n))) {
+            learn__tower_buf_free(a, b);
+            return LEARN_ERR_NOMEM;
+        }
+    }
+    b->cap = cap;
+    return LEARN_OK;
+}
+
+/* Runs n rows through the towers, from content to unnormalised output.
+   items = 1: every row is its own length-1 sequence (position 0; attention returns V), and
+   out [n][d_out] receives every row's output.
+   items = 0: the rows are positions p0 .. p0+n-1 of one sequence; b->k/b->v hold the keys and
+   values of positions 0 .. p0-1 from earlier calls and receive those of the new rows; out
+   [d_out] receives the output of the last row only (the user embedding, unnormalised). */
+static void learn__tower_rows(const learn__tower_config *c, learn__tower_buf *b,
+                              const float *content, size_t n, size_t p0, int items, float *out) {
+    size_t D = c->d_model, F = c->d_ff, hd = c->head_dim;
+    float scale = 1.0f / sqrtf((float)hd);
+    /* x [n][D] = content [n][d_in] adaptor^T + bias (+ position) */
+    learn__linear_ref(c->adaptor_w, c->adaptor_b, content, n, b->x, b->rowbuf);
+    if (c->pos_embd)
+        for (size_t t = 0; t < n; t++) {
+            const float *pe = (const float *)c->pos_embd->data + (items ? 0 : p0 + t) * D;
+            for (size_t e = 0; e < D; e++) b->x[t * D + e] += pe[e];
+        }
+    for (uint32_t l = 0; l < c->n_layer; l++) {
+        const learn__tower_layer *L = &c->layers[l];
+        float *K = b->k + (size_t)l * b->cap * D, *V = b->v + (size_t)l * b->cap * D;
+        size_t kv0 = items ? 0 : p0; /* cache row of the first new position */
+        /* attention sublayer: input in = x (post-LN) or LN(x) (pre-LN) */
+        const float *in = b->x;
+        if (c->pre_norm) {
+            for (size_t t = 0; t < n; t++)
+                learn__layernorm(b->h + t * D, b->x + t * D, (const float *)L->attn_norm_w->data,
+                                 (const float *)L->attn_norm_b->data, D, c->eps);
+            in = b->h;
+        }
+        learn__linear_ref(L->wq, L->bq, in, n, b->q, b->rowbuf);
+        learn__linear_ref(L->wk, L->bk, in, n, K + kv0 * D, b->rowbuf);
+        learn__linear_ref(L->wv, L->bv, in, n, V + kv0 * D, b->rowbuf);
+        for (size_t t = 0; t < n; t++) {
+            size_t self = kv0 + t, first = items ? self : 0; /* attend to [first, self] */
+            for (uint32_t h = 0; h < c->n_head; h++) {
+                const float *qv = b->q + t * D + h * hd;
+                for (size_t j = first; j <= self; j++) {
+                    const float *kv = K + j * D + h * hd;
+                    float d = 0.0f;
+                    for (size_t e = 0; e < hd; e++) d += qv[e] * kv[e];
+                    b->scores[j - first] = d * scale;
+                }
+                learn__softmax(b->scores, self - first + 1);
+                float *o = b->att + t * D + h * hd;
+                memset(o, 0, hd * sizeof *o);
+                for (size_t j = first; j <= self; j++) {
+                    const float *vv = V + j * D + h * hd;
+                    float p = b->scores[j - first];
+                    for (size_t e = 0; e < hd; e++) o[e] += p * vv[e];
+                }
+            }
+        }
+        learn__linear_ref(L->wo, L->bo, b->att, n, b->h, b->rowbuf);
+        for (size_t i = 0; i < n * D; i++) b->x[i] += b->h[i];
+        if (!c->pre_norm)
+            for (size_t t = 0; t < n; t++)
+                learn__layernorm(b->x + t * D, b->x + t * D, (const float *)L->attn_norm_w->data,
+                                 (const float *)L->attn_norm_b->data, D, c->eps);
+        /* feed-forward sublayer */
+        in = b->x;
+        if (c->pre_norm) {
+            for (size_t t = 0; t < n; t++)
+                learn__layernorm(b->h + t * D, b->x + t * D, (const float *)L->ffn_norm_w->data,
+                                 (const float *)L->ffn_norm_b->data, D, c->eps);
+            in = b->h;
+        }
+        learn__linear_ref(L->w_up, L->b_up, in, n, b->ff, b->rowbuf);
+        learn__activate(b->ff, n * F, c->act);
+        learn__linear_ref(L->w_down, L->b_down, b->ff, n, b->h, b->rowbuf);
+        for (size_t i = 0; i < n * D; i++) b->x[i] += b->h[i];
+        if (!c->pre_norm)
+            for (size_t t = 0; t < n; t++)
+                learn__layernorm(b->x + t * D, b->x + t * D, (const float *)L->ffn_norm_w->data,
+                                 (const float *)L->ffn_norm_b->data, D, c->eps);
+    }
+    size_t first = items ? 0 : n - 1; /* rows to project */
+    float *x = b->x + first * D;
+    if (c->pre_norm)
+        for (size_t t = 0; t < n - first; t++)
+            learn__layernorm(x + t * D, x + t * D, (const float *)c->out_norm_w->data,
+                             (const float *)c->out_norm_b->data, D, c->eps);
+    learn__linear_ref(c->proj_w, c->proj_b, x, n - first, out, b->rowbuf);
+}
+
+/* Checks that content rows are finite; names the first bad one. */
+static learn_status learn__check_content(learn_ctx *ctx, const float *content, size_t n,
+                                         size_t d, const char *what) {
+    for (size_t i = 0; i < n; i++)
+        for (size_t e = 0; e < d; e++) {
+            uint32_t bits;
+            memcpy(&bits, &content[i * d + e], 4);
+            if (!learn__f32_bits_finite(bits))
+                return LEARN__CFAIL(ctx, LEARN_ERR_NUMERIC, "%s %zu: content element %zu is %s",
+                                    what, i, e, (bits & 0x7fffffu) ? "NaN" : "Inf");
+        }
+    return LEARN_OK;
+}
+
+/* The towers' content dimension, or an error when the model can say nothing about it. */
+static learn_status learn__towers_ready(learn_ctx *ctx) {
+    if (!ctx->model->towers.present && !ctx->model->towers.d_in)
+        return LEARN__CFAIL(ctx, LEARN_ERR_STATE,
+                            "the model has neither towers nor an LLM: the content dimension is "
+                            "unknown");
+    return LEARN_OK;
+}
+
+/* The "w/o alignment" user embedding: L2(mean of L2(content rows)). */
+static void learn__mean_of_normalized(const float *content, size_t n, size_t d, float *out) {
+    for (size_t e = 0; e < d; e++) out[e] = 0.0f;
+    for (size_t i = 0; i < n; i++) {
+        const float *x = content + i * d;
+        double ss = 0.0;
+        for (size_t e = 0; e < d; e++) ss += (double)x[e] * x[e];
+        float inv = ss > 0.0 ? (float)(1.0 / sqrt(ss)) : 0.0f;
+        for (size_t e = 0; e < d; e++) out[e] += x[e] * inv;
+    }
+    learn__l2_normalize(out, d);
+}
+
+/* ---- Public: towers ---- */
+
+learn_status learn_towers_get_info(const learn_model *model, learn_towers_info *info) {
+    if (!model || !info) return LEARN_ERR_ARG;
+    const learn__tower_config *c = &model->towers;
+    memset(info, 0, sizeof *info);
+    info->present = c->present;
+    info->d_in = c->d_in;
+    info->d_out = c->d_out;
+    info->d_model = c->d_model;
+    info->n_layer = c->n_layer;
+    info->n_head = c->n_head;
+    info->d_ff = c->d_ff;
+    info->max_positions = c->max_positions;
+    info->max_history = c->max_history;
+    info->pre_norm = c->pre_norm;
+    return LEARN_OK;
+}
+
+/* Items go through in chunks of this many rows (bounded scratch; weights read once a chunk). */
+#define LEARN__TOWER_ITEM_CHUNK 64
+
+learn_status learn_item_embed(learn_ctx *ctx, size_t n, const float *content, float *out) {
+    if (!ctx) return LEARN_ERR_ARG;
+    ctx->err[0] = 0;
+    learn_status st = learn__towers_ready(ctx);
+    if (st) return st;
+    if (n && (!content || !out))
+        return LEARN__CFAIL(ctx, LEARN_ERR_ARG, "content and out must not be NULL");
+    const learn__tower_config *c = &ctx->model->towers;
+    if ((st = learn__check_content(ctx, content, n, c->d_in, "item"))) return st;
+    if (!c->present) {
+        for (size_t i = 0; i < n; i++) {
+            memmove(out + i * c->d_in, content + i * c->d_in, c->d_in * sizeof *out);
+            learn__l2_normalize(out + i * c->d_in, c->d_in);
+        }
+        return LEARN_OK;
+    }
+    learn__tower_buf b;
+    size_t chunk = LEARN__MIN(n, (size_t)LEARN__TOWER_ITEM_CHUNK);
+    if (!n) return LEARN_OK;
+    if (learn__tower_buf_init(&ctx->alloc, c, chunk, &b))
+        return LEARN__CFAIL(ctx, LEARN_ERR_NOMEM, "out of memory for the item tower's scratch");
+    for (size_t i = 0; i < n; i += chunk) {
+        size_t k = LEARN__MIN(chunk, n - i);
+        learn__tower_rows(c, &b, content + i * c->d_in, k, 0, 1, out + i * c->d_out);
+        for (size_t j = 0; j < k; j++) learn__l2_normalize(out + (i + j) * c->d_out, c->d_out);
+    }
+    learn__tower_buf_free(&ctx->alloc, &b);
+    return LEARN_OK;
+}
+
+learn_status learn_user_embed(learn_ctx *ctx, size_t n_hist, const float *content, float *out) {
+    if (!ctx) return LEARN_ERR_ARG;
+    ctx->err[0] = 0;
+    learn_status st = learn__towers_ready(ctx);
+    if (st) return st;
+    if (n_hist == 0)
+        return LEARN__CFAIL(ctx, LEARN_ERR_ARG,
+                            "empty history: a user embedding needs at least one item");
+    if (!content || !out) return LEARN__CFAIL(ctx, LEARN_ERR_ARG, "content and out must not be NULL");
+    const learn__tower_config *c = &ctx->model->towers;
+    /* The most recent max_history items (all when 0, up to LEARN__TOWER_MAX_SEQ). */
+    size_t keep = c->max_history ? LEARN__MIN(n_hist, (size_t)c->max_history) : n_hist;
+    if (keep > LEARN__TOWER_MAX_SEQ)
+        return LEARN__CFAIL(ctx, LEARN_ERR_TOO_LONG,
+                            "history of %zu items is longer than %u (the model sets no "
+                            "tower.max_history)",
+                            n_hist, LEARN__TOWER_MAX_SEQ);
+    content += (n_hist - keep) * c->d_in;
+    if ((st = learn__check_content(ctx, content, keep, c->d_in, "history item"))) return st;
+    if (!c->present) {
+        learn__mean_of_normalized(content, keep, c->d_in, out);
+        return LEARN_OK;
+    }
+    learn__tower_buf b;
+    if (learn__tower_buf_init(&ctx->alloc, c, keep, &b))
+        return LEARN__CFAIL(ctx, LEARN_ERR_NOMEM, "out of memory for a history of %zu items", keep);
+    learn__tower_rows(c, &b, content, keep, 0, 0, out);
+    learn__l2_normalize(out, c->d_out);
+    learn__tower_buf_free(&ctx->alloc, &b);
+    return LEARN_OK;
+}
+
+/* ---- Incremental user state ---- */
+
+struct learn_user_state {
+    const learn_model *model;
+    learn_allocator alloc;
+    uint32_t cap;        /* window: the most recent `cap` items are kept */
+    uint32_t len;        /* items in the window */
+    uint64_t n_appended; /* items appended since new/reset */
+    float *content;      /* [cap][d_in] the window's contents, oldest first */
+    float *emb;          /* [d_out] the current embedding */
+    learn__tower_buf b;  /* keys/values of the window's positions + scratch for cap rows */
+};
+
+learn_status learn_user_state_new(learn_ctx *ctx, uint32_t max_len, learn_user_state **out) {
+    if (!ctx) return LEARN_ERR_ARG;
+    ctx->err[0] = 0;
+    if (!out) return LEARN__CFAIL(ctx, LEARN_ERR_ARG, "out must not be NULL");
+    *out = NULL;
+    learn_status st = learn__towers_ready(ctx);
+    if (st) return st;
+    const learn__tower_config *c = &ctx->model->towers;
+    uint32_t cap = max_len;
+    if (c->max_history && (cap == 0 || cap > c->max_history)) cap = c->max_history;
+    if (cap == 0)
+        return LEARN__CFAIL(ctx, LEARN_ERR_ARG,
+                            "max_len 0: the model sets no tower.max_history, give a window size");
+    if (cap > LEARN__TOWER_MAX_SEQ)
+        return LEARN__CFAIL(ctx, LEARN_ERR_TOO_LONG, "max_len %u is larger than %u", cap,
+                            LEARN__TOWER_MAX_SEQ);
+    learn_user_state *s = (learn_user_state *)learn__calloc(&ctx->alloc, 1, sizeof *s);
+    if (!s) return LEARN__CFAIL(ctx, LEARN_ERR_NOMEM, "out of memory");
+    s->model = ctx->model;
+    s->alloc = ctx->alloc;
+    s->cap = cap;
+    size_t nc;
+    int ok = learn__mul_ok(cap, (size_t)c->d_in * sizeof(float), &nc);
+    if (ok) {
+        s->content = (float *)learn__malloc_aligned(&s->alloc, nc);
+        s->emb = (float *)learn__malloc_aligned(&s->alloc, c->d_out * sizeof(float));
+        ok = s->content && s->emb;
+    }
+    if (ok && c->present) ok = learn__tower_buf_init(&s->alloc, c, cap, &s->b) == LEARN_OK;
+    if (!ok) {
+        learn_user_state_free(s);
+        return LEARN__CFAIL(ctx, LEARN_ERR_NOMEM, "out of memory for a user state of %u items",
+                            cap);
+    }
+    *out = s;
+    return LEARN_OK;
+}
+
+learn_status learn_user_state_append(learn_ctx *ctx, learn_user_state *s, const float *content) {
+    if (!ctx) return LEARN_ERR_ARG;
+    ctx->err[0] = 0;
+    if (!s || !content) return LEARN__CFAIL(ctx, LEARN_ERR_ARG, "state and content must not be NULL");
+    if (s->model != ctx->model)
+        return LEARN__CFAIL(ctx, LEARN_ERR_MISMATCH,
+                            "the user state was made for another model than the context's");
+    const learn__tower_config *c = &s->model->towers;
+    size_t din = c->d_in, dout = c->d_out;
+    learn_status st = learn__check_content(ctx, content, 1, din, "appended item");
+    if (st) return st;
+    int full = s->len == s->cap;
+    if (full) { /* drop the oldest item */
+        memmove(s->content, s->content + din, (size_t)(s->cap - 1) * din * sizeof(float));
+        s->len--;
+    }
+    memcpy(s->content + (size_t)s->len * din, content, din * sizeof(float));
+    s->len++;
+    s->n_appended++;
+    if (!c->present) {
+        learn__mean_of_normalized(s->content, s->len, din, s->emb);
+        return LEARN_OK;
+    }
+    if (full) /* every position moved: recompute the window (keys and values from scratch) */
+        learn__tower_rows(c, &s->b, s->content, s->len, 0, 0, s->emb);
+    else /* one new position attending to the cached ones */
+        learn__tower_rows(c, &s->b, s->content + (size_t)(s->len - 1) * din, 1, s->len - 1, 0,
+                          s->emb);
+    learn__l2_normalize(s->emb, dout);
+    return LEARN_OK;
+}
+
+learn_status learn_user_state_embedding(const learn_user_state *s, float *out) {
+    if (!s || !out) return LEARN_ERR_ARG;
+    if (s->len == 0) return LEARN_ERR_STATE;
+    memcpy(out, s->emb, s->model->towers.d_out * sizeof(float));
+    return LEARN_OK;
+}
+
+uint32_t learn_user_state_len(const learn_user_state *s) { return s ? s->len : 0; }
+
+void learn_user_state_reset(learn_user_state *s) {
+    if (!s) return;
+    s->len = 0;
+    s->n_appended = 0;
+}
+
+void learn_user_state_free(learn_user_state *s) {
+    if (!s) return;
+    learn_allocator a = s->alloc;
+    learn__free_aligned(&a, s->content);
+    learn__free_aligned(&a, s->emb);
+    learn__tower_buf_free(&a, &s->b);
+    learn__free(&a, s);
 }
 
 /* ============================================================================================

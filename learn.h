@@ -122,12 +122,37 @@
      writer: XXH64 digests of everything that determines content embeddings (LLM, tokenizer,
      encoder settings) and item/user embeddings (towers). A catalog records them.
 
+     Towers (section "Towers" of learn.c; present when `tower.d_in` is). Metadata, U32 unless
+     noted:
+       tower.d_in, tower.d_model, tower.n_layer (0..512), tower.n_head (divides d_model),
+       tower.d_ff, tower.d_out
+       tower.eps            F32  LayerNorm epsilon in (0, 1), default 1e-12
+       tower.act            STR  "gelu" (erf, default) | "gelu_tanh" | "relu"
+       tower.norm           STR  "post" (default, BERT) | "pre"
+       tower.max_positions       learned positions, default 0 (none)
+       tower.max_history         the user tower reads the most recent max_history items
+                                 (default max_positions; 0: all)
+     Tensors ([out, in] matrices of any weight type; vectors F32):
+       tower.adaptor.weight [d_model, d_in], tower.adaptor.bias [d_model]
+       tower.pos_embd.weight F32 [max_positions, d_model]      (max_positions > 0 only)
+       tower.blk.N.{attn_q,attn_k,attn_v,attn_output}.weight [d_model, d_model], .bias [d_model]
+       tower.blk.N.attn_norm.{weight,bias} [d_model]  (LayerNorm of the attention sublayer)
+       tower.blk.N.ffn_up.weight [d_ff, d_model], .bias [d_ff]
+       tower.blk.N.ffn_down.weight [d_model, d_ff], .bias [d_model]
+       tower.blk.N.ffn_norm.{weight,bias} [d_model]   (LayerNorm of the feed-forward sublayer)
+       tower.out_norm.{weight,bias} [d_model]          (pre-LN only: the final LayerNorm)
+       tower.proj.weight [d_out, d_model], tower.proj.bias [d_out]
+     tower.d_in must equal llm.embedding_length when the file has an LLM. Other tower.*
+     tensors are refused. Without towers, item/user embeddings are the (mean of the)
+     L2-normalised content embeddings.
+
    ==== Contents (the banners of learn.c) =======================================================
 
      Platform & allocation      allocator callbacks, checked arithmetic, fp16/bf16, XXH64
      Errors                     status strings, messages
      File format                reader (validation), metadata and tensor access, writer
      LLM configuration          hyper-parameters and required tensors of each architecture
+     Towers                     tower schema, item and user towers, incremental user state
      Public API                 contexts
 
    ==== License ================================================================================
@@ -574,6 +599,78 @@ learn_status learn_catalog_builder_save(learn_catalog_builder *builder, const ch
 learn_status learn_catalog_builder_save_memory(learn_catalog_builder *builder, void **data,
                                                size_t *size);
 void learn_catalog_builder_free_buffer(learn_catalog_builder *builder, void *data);
+
+/* ==== Towers (preference alignment) ================================================
+   To be pasted into learn.h after "Content encoder". The schema of the tower metadata and
+   tensors is in schema.txt (for the format spec at the top of learn.h) and at the top of the
+   Towers section of learn.c.
+
+   The towers map content embeddings (d_in floats per item, as learn_encode_ids makes them)
+   to the collaborative space (d_out floats, unit length): the item tower one item at a time,
+   the user tower a history of items, oldest first. Score = dot product (cosine).
+   A model without towers aligns nothing (the paper's "w/o alignment" baseline): an item
+   embedding is its L2-normalised content, a user embedding the L2-normalised mean of the
+   L2-normalised history contents, and d_out = d_in = the LLM's n_embd.
+   Content must be finite: a NaN or Inf gives LEARN_ERR_NUMERIC naming the item and element. */
+
+typedef struct learn_towers_info {
+    int present;            /* 1: the model holds towers; 0: content passthrough (see above) */
+    uint32_t d_in;          /* content dimension (0 when the model has neither towers nor LLM) */
+    uint32_t d_out;         /* embedding dimension */
+    uint32_t d_model, n_layer, n_head, d_ff; /* 0 without towers */
+    uint32_t max_positions; /* learned positions (0: none) */
+    uint32_t max_history;   /* the user tower reads the most recent max_history items (0: all) */
+    int pre_norm;           /* 1: pre-LN blocks; 0: post-LN (BERT) */
+} learn_towers_info;
+
+learn_status learn_towers_get_info(const learn_model *model, learn_towers_info *info);
+
+/* Item embeddings: content holds n rows of d_in floats, out receives n rows of d_out floats,
+   each of unit length (a zero vector stays zero). Rows are independent: the result for an
+   item does not depend on the others. content and out may not overlap, except that without
+   towers (d_out = d_in) out may equal content. n = 0 does nothing.
+   Errors: LEARN_ERR_STATE (neither towers nor LLM in the model), LEARN_ERR_ARG (NULL),
+   LEARN_ERR_NUMERIC (NaN/Inf content), LEARN_ERR_NOMEM. */
+learn_status learn_item_embed(learn_ctx *ctx, size_t n, const float *content, float *out);
+
+/* A user embedding from a history: content holds n_hist rows of d_in floats, oldest first;
+   out receives d_out floats of unit length. The user tower is causal and its output is taken
+   at the last (most recent) position. When the model sets tower.max_history and the history
+   is longer, only the most recent max_history items are read (older ones are dropped, as in
+   training); without it histories of up to 2^20 items are read whole (LEARN_ERR_TOO_LONG
+   above). Repeated items are used as given (the caller decides on duplicates).
+   Errors: LEARN_ERR_ARG (n_hist = 0: "empty history", NULL), LEARN_ERR_NUMERIC (NaN/Inf in
+   the items read), LEARN_ERR_STATE, LEARN_ERR_TOO_LONG, LEARN_ERR_NOMEM. */
+learn_status learn_user_embed(learn_ctx *ctx, size_t n_hist, const float *content, float *out);
+
+/* An incremental user: append history items one at a time and read the embedding after each,
+   for about the cost of one item through the towers (the per-layer keys and values of earlier
+   positions are cached; the tower is causal, so they never change).
+   The state keeps a window of the most recent `max_len` items: its embedding always equals
+   learn_user_embed() of the last min(appended, window) items. max_len = 0 means the model's
+   tower.max_history; a max_len larger than tower.max_history is lowered to it. Appending to a
+   full window drops the oldest item and recomputes the window (one full user-tower pass).
+   Memory: about max_len x (d_in + (2 n_layer + 4) d_model + d_ff) floats.
+   The state belongs to the model of the context that made it (which must outlive it); it may
+   be used with any context of that model, by one thread at a time. */
+typedef struct learn_user_state learn_user_state;
+
+/* Errors: LEARN_ERR_ARG (max_len 0 with no tower.max_history), LEARN_ERR_TOO_LONG (max_len >
+   2^20), LEARN_ERR_STATE, LEARN_ERR_NOMEM. */
+learn_status learn_user_state_new(learn_ctx *ctx, uint32_t max_len, learn_user_state **out);
+/* Appends one item (d_in floats). On error (LEARN_ERR_NUMERIC, LEARN_ERR_MISMATCH when ctx
+   belongs to another model) the state is unchanged. */
+learn_status learn_user_state_append(learn_ctx *ctx, learn_user_state *state,
+                                     const float *content);
+/* The current embedding (d_out floats, unit length). LEARN_ERR_STATE when nothing has been
+   appended since new/reset (an empty history has no embedding). */
+learn_status learn_user_state_embedding(const learn_user_state *state, float *out);
+/* Items in the window (<= max_len). */
+uint32_t learn_user_state_len(const learn_user_state *state);
+/* Empties the state (keeps its memory). */
+void learn_user_state_reset(learn_user_state *state);
+/* NULL is allowed. */
+void learn_user_state_free(learn_user_state *state);
 
 #ifdef __cplusplus
 }

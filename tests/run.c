@@ -3,6 +3,9 @@
 #include "../learn.c"
 
 #include "test_util.h"
+#include "safetensors.h"
+#include "towers_import.h"
+#include "train.h"
 #include "convert.h"
 #include "gguf.h"
 #include "data.h"
@@ -19,6 +22,8 @@
 #include "test_data.c"
 #include "test_interactions.c"
 #include "test_items.c"
+#include "test_towers.c"
+#include "test_train.c"
 
 int main(void) {
     SRunner *sr = srunner_create(make_format_suite());
@@ -31,6 +36,8 @@ int main(void) {
     srunner_add_suite(sr, make_data_suite());
     srunner_add_suite(sr, make_interactions_suite());
     srunner_add_suite(sr, make_items_suite());
+    srunner_add_suite(sr, make_towers_suite());
+    srunner_add_suite(sr, make_train_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -43,10 +43,16 @@ int cli_out_open(cli_out *o, const char *cmd, const char *path);
 int cli_out_commit(cli_out *o, const char *cmd);
 void cli_out_abort(cli_out *o);
 
+/* Copies a model's metadata and tensors (borrowed: the model must stay open until the writer
+   is saved) into w, except keys and tensors starting with skip_prefix (may be NULL) and the
+   fingerprints. Returns 0, or 1 with the reason in err. */
+int cli_copy_model(learn_writer *w, const learn_model *m, const char *skip_prefix, char *err, size_t errn);
+
 /* mkdir -p; returns 0 on success. */
 int cli_mkdirs(const char *path);
 
 int cmd_info(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_train(int argc, char **argv);
 
 #endif

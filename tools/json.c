@@ -192,7 +192,8 @@ static learn_status json_string(json_parser *p, const char **out, size_t *len) {
                 continue;
             }
             if (!strchr("\"\\/bfnrt", e) || !e)
-                return json_error(p, i, LEARN_ERR_FORMAT, "bad escape \\%c", e >= 0x20 && e < 0x7F ? e : '?');
+                return json_error(p, i, LEARN_ERR_FORMAT, "bad escape \\%c",
+                                  e >= 0x20 && e < 0x7F ? e : '?');
             i += 2;
             continue;
         }
@@ -302,7 +303,8 @@ static learn_status json_number(json_parser *p, json_value *v) {
         }
         if (fits && (neg ? m <= (uint64_t)INT64_MAX + 1 : m <= (uint64_t)INT64_MAX)) {
             v->is_int = 1;
-            v->u.num.i = neg ? (m == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)m) : (int64_t)m;
+            if (!neg) v->u.num.i = (int64_t)m;
+            else v->u.num.i = m == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)m;
             v->u.num.d = (double)v->u.num.i;
             p->pos = i;
             return LEARN_OK;
@@ -438,16 +440,16 @@ static learn_status json_container(json_parser *p, int depth, json_value *v) {
     v->n = n;
     if (is_obj) {
         v->type = JSON_OBJECT;
-        if (!p->allow_dup && (st = json_check_dups(p, p->mems + base, n, open))) return st;
+        if (n && !p->allow_dup && (st = json_check_dups(p, p->mems + base, n, open))) return st;
         v->u.members = (json_member *)json_alloc(p->doc, n * sizeof(json_member) + 1);
         if (!v->u.members) return json_error(p, open, LEARN_ERR_NOMEM, "out of memory");
-        memcpy(v->u.members, p->mems + base, n * sizeof(json_member));
+        if (n) memcpy(v->u.members, p->mems + base, n * sizeof(json_member));
         p->n_mems = base;
     } else {
         v->type = JSON_ARRAY;
         v->u.items = (json_value *)json_alloc(p->doc, n * sizeof(json_value) + 1);
         if (!v->u.items) return json_error(p, open, LEARN_ERR_NOMEM, "out of memory");
-        memcpy(v->u.items, p->vals + base, n * sizeof(json_value));
+        if (n) memcpy(v->u.items, p->vals + base, n * sizeof(json_value));
         p->n_vals = base;
     }
     return LEARN_OK;

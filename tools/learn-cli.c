@@ -6,6 +6,7 @@
 #include "convert.h"
 #include "data.h"
 #include "synth.h"
+#include "eval.h"
 
 static const struct {
     const char *name;
@@ -16,6 +17,8 @@ static const struct {
     {"verify", cmd_verify, "check a model's checksum, structure and every value"},
     {"data", cmd_data, "turn MovieLens, UniSRec or generated data into items.jsonl + interactions.tsv"},
     {"synth", cmd_synth, "write a random-weight LLM of a real shape (benchmarks, tests)"},
+    {"train", cmd_train, "train the towers on a catalog and interactions"},
+    {"eval", cmd_eval, "Recall/NDCG@10/50 and MRR of a model and two baselines (the paper's protocol)"},
     {"convert", cmd_convert, "convert a model (llama2.c) into a .learn file"},
 };
 

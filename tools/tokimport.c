@@ -286,7 +286,8 @@ static learn_status tb_write(tb *b, learn_writer *w, char *err, size_t errn) {
     TB_CHECK(learn_writer_set_bool(w, "tokenizer.add_eos", b->add_eos && b->eos >= 0));
     if (!bpe) {
         TB_CHECK(learn_writer_set_bool(w, "tokenizer.add_space_prefix", b->add_space_prefix));
-        TB_CHECK(learn_writer_set_bool(w, "tokenizer.remove_extra_whitespaces", b->remove_extra_ws));
+        TB_CHECK(learn_writer_set_bool(w, "tokenizer.remove_extra_whitespaces",
+                                       b->remove_extra_ws));
     } else {
         TB_CHECK(learn_writer_set_bool(w, "tokenizer.ignore_merges", b->ignore_merges));
     }
@@ -637,6 +638,10 @@ static learn_status ti_hf_vocab(tb *b, const json_value *vocab, const ti_added *
         if (added[i].id > max) max = added[i].id;
     }
     size_t n = (size_t)max + 1;
+    if (n > 2 * (vocab->n + n_added) + 1024)
+        return ti_fail(err, errn, LEARN_ERR_FORMAT,
+                       "%s: ids up to %lld for %zu tokens: the vocabulary is too sparse", what,
+                       (long long)max, vocab->n + n_added);
     const char **text = (const char **)calloc(n, sizeof *text);
     size_t *len = (size_t *)calloc(n, sizeof *len);
     uint8_t *type = (uint8_t *)calloc(n, 1);
@@ -715,7 +720,8 @@ static const char *ti_hf_pre(const json_value *pt) {
     const json_value *seq = json_get(pt, "pretokenizers");
     if (!seq || seq->type != JSON_ARRAY || seq->n != 2) return "";
     const json_value *split = json_at(seq, 0), *bl = json_at(seq, 1);
-    const char *t0 = json_str(json_get(split, "type"), NULL), *t1 = json_str(json_get(bl, "type"), NULL);
+    const char *t0 = json_str(json_get(split, "type"), NULL);
+    const char *t1 = json_str(json_get(bl, "type"), NULL);
     if (!t0 || !t1 || strcmp(t0, "Split") || strcmp(t1, "ByteLevel")) return "";
     const json_value *ur = json_get(bl, "use_regex");
     if (ur && ur->type == JSON_TRUE) return "";
@@ -832,7 +838,8 @@ learn_status tokimport_hf_json(learn_writer *w, const char *path, const tokimpor
     const char *pre = o.pre ? o.pre : ti_hf_pre(json_get(root, "pre_tokenizer"));
     if (!*pre) {
         st = ti_fail(err, errn, LEARN_ERR_UNSUPPORTED,
-                     "%s: pre_tokenizer not recognised; name it (--pre gpt-2, llama-bpe, qwen2, ...)",
+                     "%s: pre_tokenizer not recognised; name it (--pre gpt-2, llama-bpe, "
+                     "qwen2, ...)",
                      path);
         goto done;
     }
@@ -1147,6 +1154,9 @@ tokimport_kind tokimport_detect(const char *path) {
 learn_status tokimport_auto(learn_writer *w, const char *path, const tokimport_opts *opts,
                             char *err, size_t errn) {
     char p[4096];
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return ti_fail(err, errn, LEARN_ERR_IO, "%s: %s", path, strerror(errno));
     switch (tokimport_detect(path)) {
     case TOKIMPORT_GGUF: {
         gguf_file *g;

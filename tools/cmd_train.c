@@ -1,0 +1,306 @@
+/* learn-cli train: trains the towers of a model on a catalog's content embeddings and the
+   users' interaction sequences, and writes the model with the new towers (its LLM unchanged).
+   The engine is tools/train.c; this file is the data plumbing, progress, checkpoints and the
+   choice of the best epoch. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "interactions.h"
+#include "train.h"
+
+int cli_copy_model(learn_writer *w, const learn_model *m, const char *skip_prefix, char *err, size_t errn) {
+    learn_model_info in;
+    learn_model_get_info(m, &in);
+    size_t sl = skip_prefix ? strlen(skip_prefix) : 0;
+    for (uint32_t i = 0; i < in.n_meta; i++) {
+        learn_meta_info mi;
+        learn_model_meta(m, i, &mi);
+        if ((sl && strncmp(mi.key, skip_prefix, sl) == 0) || strncmp(mi.key, "general.fingerprint.", 20) == 0)
+            continue;
+        if (learn_writer_copy_meta(w, m, mi.key) != LEARN_OK) {
+            snprintf(err, errn, "%s", learn_writer_errmsg(w));
+            return 1;
+        }
+    }
+    for (uint32_t i = 0; i < in.n_tensors; i++) {
+        learn_tensor_info t;
+        learn_model_tensor(m, i, &t);
+        if (sl && strncmp(t.name, skip_prefix, sl) == 0) continue;
+        if (learn_writer_add_tensor(w, t.name, t.type, t.n_dims, t.shape, t.data, 0) != LEARN_OK) {
+            snprintf(err, errn, "%s", learn_writer_errmsg(w));
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Writes MODEL (minus its old towers) + the trainer's towers to path, atomically. */
+static int write_model(const learn_model *m, train_state *t, const char *path, learn_type type,
+                       uint32_t best_epoch, const train_metrics *best, char *err, size_t errn) {
+    learn_writer *w;
+    if (learn_writer_new(NULL, &w)) {
+        snprintf(err, errn, "out of memory");
+        return 1;
+    }
+    int rc = cli_copy_model(w, m, "tower.", err, errn);
+    if (!rc && train_write_towers(t, w, type) != LEARN_OK) {
+        snprintf(err, errn, "%s", train_errmsg(t));
+        rc = 1;
+    }
+    if (!rc) {
+        learn_writer_set_u32(w, "general.train.best_epoch", best_epoch);
+        learn_writer_set_f64(w, "general.train.valid_recall10", best->recall10);
+        learn_writer_set_f64(w, "general.train.valid_ndcg10", best->ndcg10);
+        learn_writer_set_u64(w, "general.train.steps", train_steps_done(t));
+        if (learn_writer_save(w, path, NULL) != LEARN_OK) {
+            snprintf(err, errn, "%s", learn_writer_errmsg(w));
+            rc = 1;
+        }
+    }
+    learn_writer_free(w);
+    return rc;
+}
+
+static const char train_usage[] =
+    "usage: learn-cli train MODEL CAT INTERACTIONS.tsv -o OUT.learn [options]\n"
+    "\n"
+    "Trains the towers (the LLM stays frozen) on CAT's content embeddings and the users'\n"
+    "sequences, and writes MODEL with the new towers to OUT.learn (atomically). The objective\n"
+    "is the official LEARN code's: a target drawn from the second half of each sequence, the\n"
+    "items before it as history, in-batch softmax over cosine x 20 (duplicates of the target\n"
+    "masked), AdamW (0.9, 0.98, eps 1e-6). Splits follow the paper: per user the last item is\n"
+    "held out for testing and the one before it for validation; training uses the rest.\n"
+    "After each epoch Recall@10 / NDCG@10 on the validation items are printed and OUT.learn\n"
+    "holds the best epoch so far; OUT.learn.ckpt lets --resume continue an interrupted run\n"
+    "exactly (same seed and threads give the same weights).\n"
+    "options:\n"
+    "  --epochs N (10)  --batch N (64)  --lr X (1e-4)  --warmup N steps (0)\n"
+    "  --weight-decay X (0)  --dropout X (0)  --seed N (42)  --threads N (CPUs)\n"
+    "  --d-model N (256)  --layers N (2)  --heads N (4)  --d-ff N (4 x d-model)  --d-out N (128)\n"
+    "  --min-len N (5)  --max-len N (40: history items)  --dense (every position predicts)\n"
+    "  --type f32|f16|q8_0 (f32: the tower weights written)\n"
+    "  --resume         continue OUT.learn.ckpt if it exists, else the towers in MODEL\n";
+
+int cmd_train(int argc, char **argv) {
+    const char *pos[3] = {NULL, NULL, NULL}, *out = NULL;
+    int npos = 0, resume = 0;
+    train_config cfg = train_default_config();
+    cfg.n_threads = 0;
+    learn_type wtype = LEARN_TYPE_F32;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (cli_is_help(a)) {
+            fputs(train_usage, stdout);
+            return 0;
+        }
+        if (strcmp(a, "--resume") == 0) {
+            resume = 1;
+            continue;
+        }
+        if (strcmp(a, "--dense") == 0) {
+            cfg.dense = 1;
+            continue;
+        }
+        if (a[0] != '-' || !a[1]) {
+            if (npos == 3) return cli_error("train", "too many arguments (see learn-cli train --help)");
+            pos[npos++] = a;
+            continue;
+        }
+        if (!v) return cli_error("train", "%s needs a value", a);
+        i++;
+        long n;
+        char *end;
+        double x = strtod(v, &end);
+        int is_x = end != v && !*end && isfinite(x);
+        int is_n = !cli_parse_long(v, 0, 1L << 30, &n);
+        if (strcmp(a, "-o") == 0) out = v;
+        else if (strcmp(a, "--epochs") == 0 && is_n && n > 0) cfg.epochs = (uint32_t)n;
+        else if (strcmp(a, "--batch") == 0 && is_n && n > 1) cfg.batch_size = (uint32_t)n;
+        else if (strcmp(a, "--warmup") == 0 && is_n) cfg.warmup_steps = (uint32_t)n;
+        else if (strcmp(a, "--seed") == 0 && is_n) cfg.seed = (uint64_t)n;
+        else if (strcmp(a, "--threads") == 0 && is_n && n <= 256) cfg.n_threads = (int)n;
+        else if (strcmp(a, "--d-model") == 0 && is_n && n > 0) cfg.d_model = (uint32_t)n;
+        else if (strcmp(a, "--layers") == 0 && is_n) cfg.n_layer = (uint32_t)n;
+        else if (strcmp(a, "--heads") == 0 && is_n && n > 0) cfg.n_head = (uint32_t)n;
+        else if (strcmp(a, "--d-ff") == 0 && is_n && n > 0) cfg.d_ff = (uint32_t)n;
+        else if (strcmp(a, "--d-out") == 0 && is_n && n > 0) cfg.d_out = (uint32_t)n;
+        else if (strcmp(a, "--min-len") == 0 && is_n && n >= 2) cfg.min_seq_len = (uint32_t)n;
+        else if (strcmp(a, "--max-len") == 0 && is_n && n > 0) cfg.max_history = (uint32_t)n;
+        else if (strcmp(a, "--lr") == 0 && is_x && x > 0) cfg.lr = x;
+        else if (strcmp(a, "--weight-decay") == 0 && is_x && x >= 0) cfg.weight_decay = x;
+        else if (strcmp(a, "--dropout") == 0 && is_x && x >= 0 && x < 1) cfg.dropout = x;
+        else if (strcmp(a, "--type") == 0 && strcmp(v, "f32") == 0) wtype = LEARN_TYPE_F32;
+        else if (strcmp(a, "--type") == 0 && strcmp(v, "f16") == 0) wtype = LEARN_TYPE_F16;
+        else if (strcmp(a, "--type") == 0 && strcmp(v, "q8_0") == 0) wtype = LEARN_TYPE_Q8_0;
+        else return cli_error("train", "bad option %s %s (see learn-cli train --help)", a, v);
+    }
+    if (npos != 3) return cli_error("train", "needs MODEL CAT INTERACTIONS.tsv (see learn-cli train --help)");
+    if (!out) return cli_error("train", "no output given (-o OUT.learn)");
+    if (!cfg.n_threads) {
+        long c = sysconf(_SC_NPROCESSORS_ONLN);
+        cfg.n_threads = c < 1 ? 1 : c > 64 ? 64 : (int)c;
+    }
+    char err[512], ckpt[4096];
+    snprintf(ckpt, sizeof ckpt, "%s.ckpt", out);
+    learn_model *m = cli_open_model("train", pos[0], 1);
+    if (!m) return 1;
+    learn_catalog *cat = NULL;
+    inter_data d;
+    memset(&d, 0, sizeof d);
+    float *content = NULL;
+    uint32_t *seq_off = NULL, *seq = NULL, *valid_off = NULL, *valid_hist = NULL, *valid_target = NULL;
+    train_state *t = NULL;
+    int rc = 1;
+    if (learn_catalog_open(pos[1], NULL, &cat, err, sizeof err) != LEARN_OK) {
+        cli_error("train", "%s", err);
+        goto out;
+    }
+    if (learn_catalog_check_model(cat, m, NULL, err, sizeof err) != LEARN_OK) {
+        cli_error("train", "%s and %s: %s", pos[0], pos[1], err);
+        goto out;
+    }
+    if (inter_load(pos[2], cat, &d, err, sizeof err)) {
+        cli_error("train", "%s", err);
+        goto out;
+    }
+    if (d.n_unknown)
+        fprintf(stderr, "learn-cli train: %zu of %zu interactions name items not in the catalog "
+                        "(skipped; first: '%s')\n", d.n_unknown, d.n_lines, d.first_unknown);
+    learn_catalog_info ci;
+    learn_catalog_get_info(cat, &ci);
+    content = (float *)malloc((size_t)ci.n_items * ci.d_content * sizeof *content);
+    seq_off = (uint32_t *)calloc(d.n_users + 1, sizeof *seq_off);
+    seq = (uint32_t *)malloc((d.seq_off[d.n_users] + 1) * sizeof *seq);
+    valid_off = (uint32_t *)calloc(d.n_users + 1, sizeof *valid_off);
+    valid_hist = (uint32_t *)malloc((d.seq_off[d.n_users] + 1) * sizeof *valid_hist);
+    valid_target = (uint32_t *)malloc((d.n_users + 1) * sizeof *valid_target);
+    if (!content || !seq_off || !seq || !valid_off || !valid_hist || !valid_target) {
+        cli_error("train", "out of memory");
+        goto out;
+    }
+    for (uint32_t i = 0; i < ci.n_items; i++) learn_catalog_content(cat, i, content + (size_t)i * ci.d_content);
+    /* Training: every sequence without its last two items; validation: the item before the
+       last, with the history before it. */
+    uint32_t ns = 0, nv = 0, total = 0, vtotal = 0;
+    for (size_t u = 0; u < d.n_users; u++) {
+        const uint32_t *s = d.seq + d.seq_off[u];
+        uint32_t len = d.seq_off[u + 1] - d.seq_off[u];
+        if (len >= 3) {
+            memcpy(seq + total, s, (len - 2) * sizeof *seq);
+            total += len - 2;
+            seq_off[++ns] = total;
+            memcpy(valid_hist + vtotal, s, (len - 2) * sizeof *seq);
+            vtotal += len - 2;
+            valid_target[nv] = s[len - 2];
+            valid_off[++nv] = vtotal;
+        }
+    }
+    train_data data = {ci.n_items, ci.d_content, content, ns, seq_off, seq, nv, valid_off, valid_hist, valid_target};
+    learn_status st;
+    if (resume && access(ckpt, R_OK) == 0) {
+        st = train_resume(ckpt, &data, cfg.n_threads, &t, err, sizeof err);
+        if (!st) fprintf(stderr, "learn-cli train: resuming %s at step %llu\n", ckpt,
+                         (unsigned long long)train_steps_done(t));
+    } else {
+        learn_towers_info ti;
+        int has = learn_towers_get_info(m, &ti) == LEARN_OK && ti.present;
+        if (resume && !has) {
+            cli_error("train", "--resume: no checkpoint %s and no towers in %s to continue", ckpt, pos[0]);
+            goto out;
+        }
+        st = train_new(&cfg, &data, resume ? m : NULL, &t, err, sizeof err);
+    }
+    if (st) {
+        cli_error("train", "%s", err);
+        goto out;
+    }
+    fprintf(stderr, "learn-cli train: %u items, %u training sequences (%u windows per epoch, %u too short), "
+                    "%u validation users, %llu steps per epoch, %d threads\n",
+            ci.n_items, ns, train_n_windows(t), train_n_skipped(t), nv,
+            (unsigned long long)train_steps_per_epoch(t), cfg.n_threads);
+    /* The best epoch so far (when resuming, as recorded in OUT.learn). */
+    train_metrics best = {-1, -1, -1, -1, 0};
+    uint32_t best_epoch = 0;
+    learn_model *prev;
+    if (resume && learn_model_open(out, NULL, &prev, NULL, 0) == LEARN_OK) {
+        uint32_t be;
+        double r10, n10;
+        if (learn_model_meta_u32(prev, "general.train.best_epoch", &be) == LEARN_OK &&
+            learn_model_meta_f64(prev, "general.train.valid_recall10", &r10) == LEARN_OK &&
+            learn_model_meta_f64(prev, "general.train.valid_ndcg10", &n10) == LEARN_OK)
+            best_epoch = be, best.recall10 = r10, best.ndcg10 = n10;
+        learn_model_close(prev);
+    }
+    int tty = isatty(2);
+    uint64_t per_epoch = train_steps_per_epoch(t);
+    while (!train_done(t)) {
+        double t0 = now_s(), loss_sum = 0;
+        uint64_t steps = 0;
+        train_stats s;
+        memset(&s, 0, sizeof s);
+        do {
+            if (train_step(t, &s) != LEARN_OK) {
+                cli_error("train", "%s", train_errmsg(t));
+                goto out;
+            }
+            loss_sum += s.loss;
+            steps++;
+            double el = now_s() - t0;
+            if (tty && (steps % 4 == 0 || s.step % per_epoch == 0))
+                fprintf(stderr, "\repoch %u  step %llu/%llu  loss %.4f  %.0f examples/s   ", s.epoch + 1,
+                        (unsigned long long)s.step, (unsigned long long)train_steps_total(t), s.loss,
+                        (double)(steps * cfg.batch_size) / (el > 0 ? el : 1e-9));
+        } while (s.step % per_epoch != 0 && !train_done(t));
+        double el = now_s() - t0;
+        train_metrics vm = {0, 0, 0, 0, 0};
+        if (nv && train_validate(t, &vm) != LEARN_OK) {
+            cli_error("train", "%s", train_errmsg(t));
+            goto out;
+        }
+        int better = !nv || vm.recall10 > best.recall10 ||
+                     (vm.recall10 == best.recall10 && vm.ndcg10 > best.ndcg10);
+        fprintf(stderr, "%sepoch %u: step %llu, loss %.4f, %.0f examples/s, valid recall@10 %.4f ndcg@10 %.4f%s\n",
+                tty ? "\r" : "", s.epoch + 1, (unsigned long long)s.step, loss_sum / (double)steps,
+                (double)(steps * cfg.batch_size) / (el > 0 ? el : 1e-9), vm.recall10, vm.ndcg10,
+                better ? " (best)" : "");
+        if (better) {
+            best = vm;
+            best_epoch = s.epoch + 1;
+            if (write_model(m, t, out, wtype, best_epoch, &best, err, sizeof err)) {
+                cli_error("train", "%s", err);
+                goto out;
+            }
+        }
+        if (train_save_checkpoint(t, ckpt) != LEARN_OK) {
+            cli_error("train", "%s", train_errmsg(t));
+            goto out;
+        }
+    }
+    fprintf(stderr, "learn-cli train: wrote %s (epoch %u: valid recall@10 %.4f, ndcg@10 %.4f)\n", out,
+            best_epoch, best.recall10, best.ndcg10);
+    rc = 0;
+out:
+    train_free(t);
+    free(content);
+    free(seq_off);
+    free(seq);
+    free(valid_off);
+    free(valid_hist);
+    free(valid_target);
+    inter_free(&d);
+    learn_catalog_close(cat);
+    learn_model_close(m);
+    return rc;
+}
