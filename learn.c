@@ -1787,6 +1787,18 @@ learn_status learn_writer_remove_meta(learn_writer *w, const char *key) {
     return LEARN_OK;
 }
 
+learn_status learn_writer_get_u64(const learn_writer *w, const char *key, uint64_t *v) {
+    if (!w || !key || !v) return LEARN_ERR_ARG;
+    for (uint32_t i = 0; i < w->n_meta; i++)
+        if (strcmp(w->meta[i].key, key) == 0) {
+            if (w->meta[i].type == LEARN_META_U32) *v = learn__rd32(w->meta[i].val);
+            else if (w->meta[i].type == LEARN_META_U64) *v = learn__rd64(w->meta[i].val);
+            else return LEARN_ERR_FORMAT;
+            return LEARN_OK;
+        }
+    return LEARN_ERR_NOT_FOUND;
+}
+
 learn_status learn_writer_add_tensor(learn_writer *w, const char *name, learn_type type,
                                      uint32_t n_dims, const uint64_t *shape, const void *data,
                                      uint32_t flags) {

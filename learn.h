@@ -436,6 +436,9 @@ learn_status learn_writer_set_str_array(learn_writer *w, const char *key,
 learn_status learn_writer_copy_meta(learn_writer *w, const learn_model *model, const char *key);
 /* Removes a key if set (no error when absent). */
 learn_status learn_writer_remove_meta(learn_writer *w, const char *key);
+/* Reads back an unsigned integer entry (U32 or U64) set on the writer; LEARN_ERR_NOT_FOUND
+   when absent, LEARN_ERR_FORMAT for another type. */
+learn_status learn_writer_get_u64(const learn_writer *w, const char *key, uint64_t *v);
 
 #define LEARN_WRITER_COPY 1u  /* copy the tensor data now (default: borrow the pointer) */
 

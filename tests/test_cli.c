@@ -106,6 +106,61 @@ START_TEST(test_cli_verify_numeric) {
 }
 END_TEST
 
+/* convert --model BASE --towers: the official checkpoint added to a model; a content
+   dimension that does not match the LLM is refused naming both numbers. */
+START_TEST(test_cli_convert_towers) {
+    TEST_CLI(cli);
+    char cmd[2048], out[16384];
+    const char *dst = test_tmp_path("with-towers.learn");
+    snprintf(cmd, sizeof cmd, "%s convert --model tests/fixtures/llm-llama-f32.learn --towers "
+             "tests/fixtures/towers-official-f32.safetensors --tower-heads 4 -o %s", cli, dst);
+    ck_assert_msg(test_run(cmd, out, sizeof out) == 0, "%s", out);
+    learn_model *m;
+    char err[LEARN_ERRMSG_SIZE];
+    ck_assert_msg(learn_model_open(dst, NULL, &m, err, sizeof err) == LEARN_OK, "%s", err);
+    learn_towers_info ti;
+    ck_assert_int_eq(learn_towers_get_info(m, &ti), LEARN_OK);
+    ck_assert_int_eq(ti.present, 1);
+    ck_assert_uint_eq(ti.d_in, 64);
+    ck_assert_uint_eq(ti.d_out, 32);
+    ck_assert_uint_eq(ti.n_head, 4);
+    learn_model_info mi;
+    learn_model_get_info(m, &mi);
+    ck_assert_str_eq(mi.arch, "llama");
+    ck_assert_uint_ne(mi.tower_fingerprint, 0);
+    learn_model_close(m);
+    /* The same towers onto an LLM of another width. */
+    learn_writer *w;
+    learn_writer_new(NULL, &w);
+    test_llm t = {{0}, 0};
+    test_llm_opts o;
+    memset(&o, 0, sizeof o);
+    o.n_embd = 32;
+    o.n_head = 2;
+    o.n_head_kv = 1;
+    test_llm_build(w, &t, &o);
+    const char *narrow = test_tmp_path("narrow.learn");
+    ck_assert_int_eq(learn_writer_save(w, narrow, NULL), LEARN_OK);
+    learn_writer_free(w);
+    test_llm_free(&t);
+    snprintf(cmd, sizeof cmd, "%s convert --model %s --towers tests/fixtures/towers-official-f32.safetensors "
+             "--tower-heads 4 -o %s.bad", cli, narrow, narrow);
+    ck_assert_int_eq(test_run(cmd, out, sizeof out), 1);
+    ck_assert_msg(strstr(out, "64") && strstr(out, "32"), "%s", out);
+    snprintf(cmd, sizeof cmd, "%s.bad", narrow);
+    ck_assert_int_ne(access(cmd, F_OK), 0);
+    /* Without --tower-heads, bert-base's 12 heads do not divide 64: a clear refusal. */
+    snprintf(cmd, sizeof cmd, "%s convert --model tests/fixtures/llm-llama-f32.learn --towers "
+             "tests/fixtures/towers-official-f32.safetensors -o %s", cli, dst);
+    ck_assert_int_eq(test_run(cmd, out, sizeof out), 1);
+    ck_assert_msg(strstr(out, "12 heads do not divide"), "%s", out);
+    snprintf(cmd, sizeof cmd, "%s convert --model tests/fixtures/llm-llama-f32.learn -o %s", cli, dst);
+    ck_assert_int_eq(test_run(cmd, out, sizeof out), 1);
+    unlink(dst);
+    unlink(narrow);
+}
+END_TEST
+
 static Suite *make_cli_suite(void) {
     Suite *s = suite_create("cli");
     TCase *tc = tcase_create("core");
@@ -114,6 +169,7 @@ static Suite *make_cli_suite(void) {
     tcase_add_test(tc, test_cli_info);
     tcase_add_test(tc, test_cli_info_corrupted);
     tcase_add_test(tc, test_cli_verify_numeric);
+    tcase_add_test(tc, test_cli_convert_towers);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -847,9 +847,18 @@ START_TEST(test_writer_rules) {
     ck_assert_int_eq(learn_writer_add_tensor(w, "a", LEARN_TYPE_F32, 1, s1, x, 0), LEARN_ERR_ARG);
     ck_assert_ptr_nonnull(strstr(learn_writer_errmsg(w), "added twice"));
     ck_assert_uint_eq(learn_writer_n_tensors(w), 1);
-    /* Setting a key again replaces it. */
+    /* Setting a key again replaces it; integers read back. */
     ck_assert_int_eq(learn_writer_set_u32(w, "k", 1), LEARN_OK);
+    uint64_t got = 0;
+    ck_assert_int_eq(learn_writer_get_u64(w, "k", &got), LEARN_OK);
+    ck_assert_uint_eq(got, 1);
+    ck_assert_int_eq(learn_writer_set_u64(w, "big", 1ull << 40), LEARN_OK);
+    ck_assert_int_eq(learn_writer_get_u64(w, "big", &got), LEARN_OK);
+    ck_assert(got == 1ull << 40);
+    learn_writer_remove_meta(w, "big");
+    ck_assert_int_eq(learn_writer_get_u64(w, "big", &got), LEARN_ERR_NOT_FOUND);
     ck_assert_int_eq(learn_writer_set_str(w, "k", "two", 3), LEARN_OK);
+    ck_assert_int_eq(learn_writer_get_u64(w, "k", &got), LEARN_ERR_FORMAT);
     test_blob b = test_blob_from_writer(w);
     learn_model *m;
     ck_assert_int_eq(learn_model_open_memory(b.p, b.n, NULL, &m, NULL, 0), LEARN_OK);
