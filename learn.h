@@ -146,14 +146,84 @@
      tensors are refused. Without towers, item/user embeddings are the (mean of the)
      L2-normalised content embeddings.
 
+   ---- Tokenizer (keys and tensors "tokenizer.*") ----
+
+   A file has a tokenizer when it has the key tokenizer.model; the loader then validates all of
+   the following at open (the first problem is reported naming the key, tensor or entry) and
+   builds its lookup tables once. Texts, scores, types and merges are used in place.
+
+     Metadata
+       tokenizer.model          STR   "spm": SentencePiece BPE (pieces with scores, U+2581 for
+                                      spaces, byte fallback <0xNN>); "bpe": byte-level BPE (the
+                                      GPT-2 byte-to-unicode map, merge ranks). Others are
+                                      refused (LEARN_ERR_UNSUPPORTED).
+       tokenizer.pre            STR   bpe, required: the pre-tokenizer, by llama.cpp's
+                                      tokenizer.ggml.pre names: "gpt-2" (also mpt, olmo, phi-2,
+                                      roberta-bpe, jais, gigachat, jina-*), "llama-bpe" (also
+                                      llama3, llama-v3, falcon3, dbrx, smaug-bpe, chatglm-bpe),
+                                      "qwen2" (also deepseek-r1-qwen, stablelm2, megrez),
+                                      "falcon", "starcoder" (also refact, command-r, smollm,
+                                      codeshell, exaone, minerva-7b), "deepseek-llm",
+                                      "deepseek-coder", "default". Others are refused.
+       tokenizer.normalizer     STR   optional: "none" (default) or "nfc" (Unicode NFC of each
+                                      text fragment before pre-tokenization; Qwen2/3).
+       tokenizer.bos_id         I32   optional, -1 (default) for none; else 0 <= id < n_vocab.
+       tokenizer.eos_id         I32   the same.
+       tokenizer.unk_id         I32   the same: emitted for bytes no token covers.
+       tokenizer.pad_id         I32   the same (informational).
+       tokenizer.add_bos        BOOL  optional, default 0: LEARN_TOKENIZE_ADD_SPECIAL adds BOS
+                                      (then bos_id must be set).
+       tokenizer.add_eos        BOOL  the same for EOS.
+       tokenizer.add_space_prefix BOOL spm only (1 by default): a space before the text and
+                                      after each special token (SentencePiece's dummy prefix).
+       tokenizer.remove_extra_whitespaces BOOL spm only (0 by default): SentencePiece's
+                                      normalizer option: drop leading and trailing spaces,
+                                      collapse runs of spaces into one.
+       tokenizer.ignore_merges  BOOL  bpe only (0 by default): a pre-tokenized word that is a
+                                      token as a whole is taken as it is (Llama 3).
+
+     Tensors (n_vocab = the length of tokenizer.offsets - 1, 1..2^24)
+       tokenizer.text    U8  (n_bytes)         the token texts back to back, as the vocabulary
+                                               writes them: spm pieces with U+2581 for spaces,
+                                               bpe texts in the byte map, added tokens raw.
+                                               Texts are unique.
+       tokenizer.offsets I32 (n_vocab + 1)     token i is text[offsets[i] .. offsets[i+1]);
+                                               offsets[0] = 0, every token 1..4096 bytes (no
+                                               empty token), offsets[n_vocab] = n_bytes.
+       tokenizer.scores  F32 (n_vocab)         spm, required: merge priority (higher merges
+                                               first); no NaN. bpe: optional, unused.
+       tokenizer.types   U8  (n_vocab)         optional (all normal when absent): bits 0-3 the
+                                               type, numbered as in GGUF: 0 undefined, 1 normal,
+                                               2 unknown, 3 control, 4 user-defined, 5 unused,
+                                               6 byte (its text must be <0xNN>); bit 4 lstrip,
+                                               bit 5 rstrip (white space before/after a special
+                                               token found in the text is dropped); other bits 0.
+                                               Unknown, control and user-defined tokens are the
+                                               special tokens: user-defined ones are always cut
+                                               out of text, the others only with
+                                               LEARN_TOKENIZE_PARSE_SPECIAL.
+       tokenizer.merges  I32 (n_merges, 2)     bpe, required: merge of rank r joins the tokens
+                                               merges[r][0] and merges[r][1] (ids in range) into
+                                               the token whose text is their concatenation (it
+                                               must exist). A repeated pair keeps its first rank.
+
+     The LLM's metadata and tensors (llm.*, token_embd.weight, blk.N.*) and the encoder
+     settings (encoder.*) are listed in learn.c's "LLM configuration" banner; catalogs (the
+     same container with catalog.* entries) in its "Catalog & top-K" banner.
+
    ==== Contents (the banners of learn.c) =======================================================
 
      Platform & allocation      allocator callbacks, checked arithmetic, fp16/bf16, XXH64
      Errors                     status strings, messages
-     File format                reader (validation), metadata and tensor access, writer
+     File format                reader (validation), metadata and tensor access, quantizers
+     Writer                     building .learn files, fingerprints, atomic saves
+     Tokenizer                  Unicode tables, NFC, special tokens, SentencePiece BPE,
+                                byte-level BPE and pre-tokenizers, detokenization
      LLM configuration          hyper-parameters and required tensors of each architecture
+     LLM forward                batched prefill, per-item attention, pooling
      Towers                     tower schema, item and user towers, incremental user state
-     Public API                 contexts
+     Catalog & top-K            catalog files, lookups, deterministic top-K
+     Public API                 tokenizer calls, contexts
 
    ==== License ================================================================================
    MIT. See the end of this file.
@@ -475,6 +545,7 @@ typedef enum learn_pooling {
 } learn_pooling;
 
 typedef struct learn_ctx_params {
+    size_t max_text_len;       /* longest text learn_tokenize() takes; 0: LEARN_DEFAULT_MAX_TEXT */
     learn_allocator allocator; /* zeroed: the model's allocator */
     int n_threads;             /* worker threads incl. the caller; 0: the number of CPUs */
     uint32_t batch_tokens;     /* tokens per forward pass (several items); 0: 512. Raised to the
@@ -497,6 +568,105 @@ const char *learn_ctx_errmsg(const learn_ctx *ctx);
 int learn_ctx_n_threads(const learn_ctx *ctx);
 /* The model the context was made for. */
 const learn_model *learn_ctx_model(const learn_ctx *ctx);
+
+/* ==== Tokenizer =====================================================================
+   Text to token ids and back with the tokenizer stored in the model file (keys and tensors
+   "tokenizer.*", see the format spec). A model without them has no tokenizer: these functions
+   then return LEARN_ERR_NOT_FOUND.
+
+   Which tokens are "special": control tokens (BOS, EOS, <|im_start|>, ...) and unknown-type
+   tokens are never recognised in text unless LEARN_TOKENIZE_PARSE_SPECIAL is given: by default
+   "<|im_start|>" in an item's text is just text. User-defined tokens (added tokens that are
+   not special, such as MPT's runs of spaces) belong to the vocabulary's normal segmentation
+   and are always recognised, as llama.cpp and Hugging Face tokenizers do. */
+
+/* learn_tokenize() flags. */
+#define LEARN_TOKENIZE_ADD_SPECIAL 1u   /* add BOS/EOS where the model says so (add_bos/add_eos) */
+#define LEARN_TOKENIZE_PARSE_SPECIAL 2u /* recognise control tokens written in the text */
+
+/* Suggested default of the longest text learn_tokenize() accepts (learn_ctx_params.max_text_len):
+   item texts are short; a context can raise it. */
+#define LEARN_DEFAULT_MAX_TEXT (1u << 20)
+
+/* Token types, numbered as in GGUF and llama.cpp. */
+typedef enum learn_token_kind {
+    LEARN_TOKEN_UNDEFINED = 0,
+    LEARN_TOKEN_NORMAL = 1,
+    LEARN_TOKEN_UNKNOWN = 2,
+    LEARN_TOKEN_CONTROL = 3,      /* BOS, EOS, <|im_start|>, ... */
+    LEARN_TOKEN_USER_DEFINED = 4, /* added tokens that are not special */
+    LEARN_TOKEN_UNUSED = 5,
+    LEARN_TOKEN_BYTE = 6          /* spm byte fallback <0xNN> */
+} learn_token_kind;
+
+typedef struct learn_tokenizer_info {
+    const char *model;        /* "spm" or "bpe" (in place in the file) */
+    const char *pre;          /* bpe pre-tokenizer ("llama-bpe", "qwen2", ...), "" for spm */
+    uint32_t n_vocab;
+    uint32_t n_merges;        /* bpe */
+    int32_t bos, eos, unk, pad; /* -1 when the model has none */
+    int add_bos, add_eos;     /* added by LEARN_TOKENIZE_ADD_SPECIAL */
+    int add_space_prefix;     /* spm dummy prefix */
+    int nfc;                  /* text is NFC-normalized first */
+} learn_tokenizer_info;
+
+/* Describes the model's tokenizer. LEARN_ERR_NOT_FOUND (info zeroed, ids -1) when the model has
+   none. */
+learn_status learn_tokenizer_get_info(const learn_model *model, learn_tokenizer_info *info);
+
+/* Tokenizes len bytes of text (any bytes: ill-formed UTF-8 and NUL bytes are handled, see
+   below; no NUL terminator is needed) into at most cap ids.
+
+   On LEARN_OK, *n_ids is the number of ids written. When they do not fit, the status is
+   LEARN_ERR_BUFFER, *n_ids is the number needed, and ids[0..cap) holds the first cap of them:
+   nothing is written past ids[cap - 1]. Call with cap = 0 (ids may then be NULL) to size a
+   buffer. A text longer than the context's maximum (learn_ctx_params.max_text_len) gives
+   LEARN_ERR_TOO_LONG. Empty text gives no ids (only BOS/EOS with ADD_SPECIAL when the model
+   adds them).
+
+   flags: LEARN_TOKENIZE_ADD_SPECIAL adds BOS (and EOS) as the model's add_bos/add_eos say;
+   LEARN_TOKENIZE_PARSE_SPECIAL recognises control tokens written in the text.
+
+   The ids are those of llama.cpp's llama_tokenize() on the same vocabulary (its test vectors
+   pass), except on ill-formed UTF-8, which decodes strictly here: for bpe, every byte that does
+   not start a well-formed sequence (RFC 3629: no overlong forms, surrogates or values above
+   U+10FFFF) becomes U+FFFD (llama.cpp decodes overlong forms and surrogates); spm falls back
+   to byte tokens <0xNN> as llama.cpp does. A byte no token can express is dropped (bpe, as
+   llama.cpp) or becomes the unknown token (spm without byte tokens). Vocabularies with
+   tokenizer.normalizer "nfc" (Qwen2/3) normalize each text fragment to NFC first, as Hugging
+   Face does (llama.cpp does not; the ids differ only for text that is not in NFC).
+
+   Scratch memory comes from the context's allocator: a few bytes per byte of text (up to ~40
+   for a single word of megabytes). Uses the context's error message. Example:
+       size_t n;
+       learn_status st = learn_tokenize(ctx, text, strlen(text), 0, NULL, 0, &n);
+       if (st == LEARN_ERR_BUFFER) { ids = malloc(n * sizeof *ids); ... call again ... } */
+learn_status learn_tokenize(learn_ctx *ctx, const char *text, size_t len, uint32_t flags,
+                            int32_t *ids, size_t cap, size_t *n_ids);
+
+/* Turns n ids back into text: out receives *len bytes and a terminating NUL. When they do not
+   fit (cap < *len + 1) the status is LEARN_ERR_BUFFER, *len is the length needed (without the
+   NUL), and nothing is written past out[cap - 1]. An id outside 0..n_vocab-1 gives
+   LEARN_ERR_ARG naming its position.
+
+   Normal tokens give their text (spm: U+2581 as a space; bpe: through the byte map), byte
+   tokens their byte, control, unknown and user-defined tokens their text as written in the
+   vocabulary ("<s>", "<|im_end|>"). For spm, the dummy space that tokenizing adds at the start
+   and after a special token is removed again, so that detokenizing the result of
+   learn_tokenize() gives back the text, byte for byte, whenever the text is well-formed UTF-8
+   (spm: and without characters the vocabulary lacks and no byte tokens; with
+   remove_extra_whitespaces, runs of spaces are lost by design). */
+learn_status learn_detokenize(learn_ctx *ctx, const int32_t *ids, size_t n, char *out,
+                              size_t cap, size_t *len);
+
+/* The text of token id as stored in the vocabulary (spm pieces with U+2581, bpe texts in the
+   byte map), in place in the model file: *text is not NUL-terminated; *len (may be NULL)
+   receives its length. LEARN_ERR_ARG for an id out of range. */
+learn_status learn_token_text(const learn_model *model, int32_t id, const char **text,
+                              size_t *len);
+
+/* The type of token id. LEARN_ERR_ARG for an id out of range. */
+learn_status learn_token_get_kind(const learn_model *model, int32_t id, learn_token_kind *kind);
 
 /* ==== Content encoder (the frozen LLM) ============================================== */
 
@@ -583,11 +753,15 @@ learn_status learn_catalog_topk(learn_ctx *ctx, const learn_catalog *cat, const 
                                 learn_hit *out, size_t *n_out);
 
 /* Building catalogs: add items (id, content embedding, item embedding), then save. The model
-   given at creation stamps its fingerprints on the catalog. */
+   given at creation stamps its fingerprints on the catalog (and lends its allocator); with
+   model NULL the fingerprints are 0 until learn_catalog_builder_set_fingerprints (merging
+   catalogs of one model). */
 typedef struct learn_catalog_builder learn_catalog_builder;
 
 learn_status learn_catalog_builder_new(const learn_model *model, uint32_t d_content,
                                        uint32_t d_item, learn_catalog_builder **builder);
+void learn_catalog_builder_set_fingerprints(learn_catalog_builder *builder, uint64_t content,
+                                            uint64_t towers);
 void learn_catalog_builder_free(learn_catalog_builder *builder);
 const char *learn_catalog_builder_errmsg(const learn_catalog_builder *builder);
 uint32_t learn_catalog_builder_count(const learn_catalog_builder *builder);

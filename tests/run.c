@@ -22,6 +22,7 @@
 #include "test_data.c"
 #include "test_interactions.c"
 #include "test_items.c"
+#include "test_tokenizer.c"
 #include "test_towers.c"
 #include "test_train.c"
 
@@ -36,6 +37,7 @@ int main(void) {
     srunner_add_suite(sr, make_data_suite());
     srunner_add_suite(sr, make_interactions_suite());
     srunner_add_suite(sr, make_items_suite());
+    srunner_add_suite(sr, make_tokenizer_suite());
     srunner_add_suite(sr, make_towers_suite());
     srunner_add_suite(sr, make_train_suite());
     srunner_run_all(sr, CK_NORMAL);

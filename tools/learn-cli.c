@@ -15,6 +15,7 @@ static const struct {
 } commands[] = {
     {"info", cmd_info, "print a model's header, metadata and tensors"},
     {"verify", cmd_verify, "check a model's checksum, structure and every value"},
+    {"tokenize", cmd_tokenize, "token ids of a text (or ids back to text)"},
     {"data", cmd_data, "turn MovieLens, UniSRec or generated data into items.jsonl + interactions.tsv"},
     {"synth", cmd_synth, "write a random-weight LLM of a real shape (benchmarks, tests)"},
     {"train", cmd_train, "train the towers on a catalog and interactions"},

@@ -781,11 +781,18 @@ learn_status tokimport_hf_json(learn_writer *w, const char *path, const tokimpor
         goto done;
     }
     const json_value *bf = json_get(model, "byte_fallback");
-    if (bf && bf->type == JSON_TRUE) {
-        st = ti_fail(err, errn, LEARN_ERR_UNSUPPORTED,
-                     "%s: a SentencePiece-style BPE (byte_fallback): convert from tokenizer.model "
-                     "or GGUF instead",
-                     path);
+    if (bf && bf->type == JSON_TRUE) { /* SentencePiece's: its model file has the scores */
+        char dir[4096], spm[4200];
+        ti_dirname(path, dir, sizeof dir);
+        snprintf(spm, sizeof spm, "%s/tokenizer.model", dir);
+        if (ti_is_file(spm)) {
+            st = tokimport_spm_model(w, spm, &o, err, errn);
+        } else {
+            st = ti_fail(err, errn, LEARN_ERR_UNSUPPORTED,
+                         "%s: a SentencePiece vocabulary (byte_fallback) without its "
+                         "tokenizer.model beside it: convert from tokenizer.model or GGUF",
+                         path);
+        }
         goto done;
     }
     const json_value *at = json_get(root, "added_tokens");
@@ -1121,6 +1128,157 @@ done:
     return st;
 }
 
+/* ---- SentencePiece tokenizer.model ---- */
+
+/* A protobuf reader over a byte range: enough for sentencepiece_model.proto. */
+typedef struct ti_pb {
+    const uint8_t *p, *end;
+} ti_pb;
+
+static int ti_pb_varint(ti_pb *b, uint64_t *v) {
+    uint64_t r = 0;
+    for (int shift = 0; shift < 64 && b->p < b->end; shift += 7) {
+        uint8_t c = *b->p++;
+        r |= (uint64_t)(c & 0x7F) << shift;
+        if (!(c & 0x80)) {
+            *v = r;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Reads a field: its number, wire type, and value (varint / fixed32 in *v, a length-delimited
+   range in *sub). 0 at a malformed field. */
+static int ti_pb_field(ti_pb *b, uint32_t *field, int *wire, uint64_t *v, ti_pb *sub) {
+    uint64_t key, n;
+    if (!ti_pb_varint(b, &key) || key >> 3 == 0 || key >> 3 > 0x1FFFFFFF) return 0;
+    *field = (uint32_t)(key >> 3);
+    *wire = (int)(key & 7);
+    switch (*wire) {
+    case 0: return ti_pb_varint(b, v);
+    case 1:
+        if (b->end - b->p < 8) return 0;
+        b->p += 8;
+        return 1;
+    case 5:
+        if (b->end - b->p < 4) return 0;
+        *v = ti_rd32(b->p);
+        b->p += 4;
+        return 1;
+    case 2:
+        if (!ti_pb_varint(b, &n) || n > (uint64_t)(b->end - b->p)) return 0;
+        sub->p = b->p;
+        sub->end = b->p + n;
+        b->p += n;
+        return 1;
+    default: return 0;
+    }
+}
+
+learn_status tokimport_spm_model(learn_writer *w, const char *path, const tokimport_opts *opts,
+                                 char *err, size_t errn) {
+    tokimport_opts o = opts ? *opts : tokimport_default_opts();
+    uint8_t *d = NULL;
+    size_t n = 0;
+    learn_status st = ti_read_file(path, (size_t)1 << 30, &d, &n, err, errn);
+    if (st) return st;
+    tb b;
+    tb_init(&b, "spm");
+    /* Defaults of sentencepiece_model.proto. */
+    int64_t model_type = 1, unk = 0, bos = 1, eos = 2, pad = -1;
+    int dummy_prefix = 1, remove_ws = 1, escape_ws = 1, ws_suffix = 0, charsmap = 0;
+    ti_pb top = {d, d + n}, sub, sub2;
+    uint32_t f, f2;
+    int wire, wire2;
+    uint64_t v, v2;
+    while (top.p < top.end) {
+        if (!ti_pb_field(&top, &f, &wire, &v, &sub)) goto bad;
+        if (f == 1 && wire == 2) { /* SentencePiece { piece = 1, score = 2, type = 3 } */
+            const char *piece = NULL;
+            size_t plen = 0;
+            float score = 0.0f;
+            int type = TT_NORMAL;
+            while (sub.p < sub.end) {
+                if (!ti_pb_field(&sub, &f2, &wire2, &v2, &sub2)) goto bad;
+                if (f2 == 1 && wire2 == 2) {
+                    piece = (const char *)sub2.p;
+                    plen = (size_t)(sub2.end - sub2.p);
+                } else if (f2 == 2 && wire2 == 5) {
+                    uint32_t bits = (uint32_t)v2;
+                    memcpy(&score, &bits, 4);
+                } else if (f2 == 3 && wire2 == 0) {
+                    type = v2 <= TT_BYTE ? (int)v2 : TT_UNDEFINED;
+                }
+            }
+            if (!piece || score != score) {
+                st = ti_fail(err, errn, LEARN_ERR_FORMAT, "%s: piece %zu: no text, or a NaN score",
+                             path, b.n);
+                goto done;
+            }
+            if ((st = tb_add(&b, piece, plen, score, type, err, errn))) goto done;
+        } else if ((f == 2 || f == 3) && wire == 2) { /* TrainerSpec, NormalizerSpec */
+            while (sub.p < sub.end) {
+                if (!ti_pb_field(&sub, &f2, &wire2, &v2, &sub2)) goto bad;
+                if (wire2 == 2) {
+                    if (f == 3 && f2 == 2 && sub2.end > sub2.p) charsmap = 1;
+                    continue;
+                }
+                int64_t x = (int64_t)(int32_t)v2; /* int32 fields: negative values are 64-bit */
+                if (f == 2) {
+                    if (f2 == 3) model_type = x;
+                    else if (f2 == 24) ws_suffix = v2 != 0;
+                    else if (f2 == 40) unk = x;
+                    else if (f2 == 41) bos = x;
+                    else if (f2 == 42) eos = x;
+                    else if (f2 == 43) pad = x;
+                } else {
+                    if (f2 == 3) dummy_prefix = v2 != 0;
+                    else if (f2 == 4) remove_ws = v2 != 0;
+                    else if (f2 == 5) escape_ws = v2 != 0;
+                }
+            }
+        }
+    }
+    if (model_type != 2) {
+        st = ti_fail(err, errn, LEARN_ERR_UNSUPPORTED,
+                     "%s: SentencePiece model type %lld is not supported (BPE, 2)", path,
+                     (long long)model_type);
+        goto done;
+    }
+    if (!escape_ws || ws_suffix) {
+        st = ti_fail(err, errn, LEARN_ERR_UNSUPPORTED,
+                     "%s: escape_whitespaces off or treat_whitespace_as_suffix on: not supported",
+                     path);
+        goto done;
+    }
+    if (charsmap)
+        ti_warn(&o, "%s: the normalizer's character map is not applied (as llama.cpp)", path);
+    b.has_scores = 1;
+    if ((st = tb_index(&b, err, errn))) goto done;
+    b.unk = tb_id_ok(&b, unk) ? (int32_t)unk : -1;
+    b.bos = tb_id_ok(&b, bos) ? (int32_t)bos : -1;
+    b.eos = tb_id_ok(&b, eos) ? (int32_t)eos : -1;
+    b.pad = tb_id_ok(&b, pad) ? (int32_t)pad : -1;
+    b.add_bos = 1;
+    b.add_space_prefix = dummy_prefix;
+    b.remove_extra_ws = o.remove_extra_ws >= 0 ? o.remove_extra_ws : remove_ws;
+    char dir[4096], cls[128];
+    ti_dirname(path, dir, sizeof dir);
+    if ((st = ti_hf_config(&b, dir, cls, sizeof cls, &o, err, errn))) goto done;
+    if ((st = tb_pad_to(&b, o.n_vocab, err, errn))) goto done;
+    st = tb_write(&b, w, err, errn);
+    goto done;
+bad:
+    st = ti_fail(err, errn, LEARN_ERR_FORMAT, "%s: not a SentencePiece model (bad protobuf at "
+                                              "byte %zu)",
+                 path, (size_t)(top.p - d));
+done:
+    free(d);
+    tb_free(&b);
+    return st;
+}
+
 /* ---- Detection ---- */
 
 tokimport_kind tokimport_detect(const char *path) {
@@ -1141,6 +1299,9 @@ tokimport_kind tokimport_detect(const char *path) {
     fclose(f);
     if (n >= 8 && memcmp(head, "LEARNMDL", 8) == 0) return TOKIMPORT_LEARN;
     if (n >= 4 && memcmp(head, "GGUF", 4) == 0) return TOKIMPORT_GGUF;
+    /* ModelProto: field 1 (a SentencePiece message), whose field 1 is the piece. */
+    if (n >= 3 && head[0] == 0x0A && head[1] > 0 && head[1] < 0x80 && head[2] == 0x0A)
+        return TOKIMPORT_SPM_MODEL;
     size_t i = n >= 3 && memcmp(head, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
     while (i < n && (head[i] == ' ' || head[i] == '\n' || head[i] == '\r' || head[i] == '\t')) i++;
     if (i < n && head[i] == '{') return TOKIMPORT_HF_JSON;
@@ -1176,13 +1337,14 @@ learn_status tokimport_auto(learn_writer *w, const char *path, const tokimport_o
         return tokimport_hf_json(w, path, opts, err, errn);
     case TOKIMPORT_VOCAB_MERGES: return tokimport_vocab_merges(w, path, opts, err, errn);
     case TOKIMPORT_LLAMA2C: return tokimport_llama2c(w, path, opts, err, errn);
+    case TOKIMPORT_SPM_MODEL: return tokimport_spm_model(w, path, opts, err, errn);
     case TOKIMPORT_LEARN:
         return ti_fail(err, errn, LEARN_ERR_ARG, "%s: a .learn model, not a tokenizer to import",
                        path);
     default:
         return ti_fail(err, errn, LEARN_ERR_FORMAT,
-                       "%s: not a GGUF file, tokenizer.json, vocab.json + merges.txt folder or "
-                       "llama2.c tokenizer",
+                       "%s: not a GGUF file, tokenizer.json, vocab.json + merges.txt folder, "
+                       "SentencePiece model or llama2.c tokenizer",
                        path);
     }
 }

@@ -10,6 +10,10 @@
      merges.txt         when present), e.g. Qwen2
      llama2.c tok*.bin  karpathy/llama2.c's export of a SentencePiece vocabulary (byte fallback,
                         <unk> = 0, BOS = 1, EOS = 2)
+     tokenizer.model    a SentencePiece BPE model (protobuf): pieces, scores, types, special ids
+                        and normalizer flags (its character map, if any, is not applied, as in
+                        llama.cpp); a tokenizer.json with byte_fallback defers to the
+                        tokenizer.model beside it
 
    Each importer replaces any tokenizer.* entries already in the writer. Errors return a status
    and a one-line message naming the file and field; warnings (for example merges dropped
@@ -30,9 +34,10 @@ typedef struct tokimport_opts {
     /* Pre-tokenizer name for byte-level BPE (llama.cpp's tokenizer.ggml.pre names: "gpt-2",
        "llama-bpe", "qwen2", ...), overriding what the source says or what is guessed. */
     const char *pre;
-    /* spm only: SentencePiece's remove_extra_whitespaces. -1 (default when zero-initialised
-       through tokimport_default_opts) decides per source: GGUF never (llama.cpp ignores it),
-       llama2.c files yes unless the vocabulary is Llama 2's (see tokimport_llama2c). */
+    /* spm only: SentencePiece's remove_extra_whitespaces (1 on, 0 off). -1 (the default of
+       tokimport_default_opts) decides per source: GGUF off (llama.cpp ignores the flag),
+       tokenizer.model as its normalizer says, llama2.c files on unless the vocabulary is
+       Llama 2's (see tokimport_llama2c). */
     int remove_extra_ws;
     /* Pad the vocabulary with unused "[PADi]" tokens up to this size (0: as the source). */
     uint32_t n_vocab;
@@ -58,6 +63,12 @@ learn_status tokimport_vocab_merges(learn_writer *w, const char *dir, const toki
 learn_status tokimport_llama2c(learn_writer *w, const char *path, const tokimport_opts *opts,
                                char *err, size_t errn);
 
+/* From a SentencePiece model file (tokenizer.model), BPE type only. remove_extra_ws = -1
+   follows the model's normalizer. tokenizer_config.json beside it, if any, sets special
+   tokens and add_bos/add_eos. */
+learn_status tokimport_spm_model(learn_writer *w, const char *path, const tokimport_opts *opts,
+                                 char *err, size_t errn);
+
 /* The kind of tokenizer source at a path, by content: */
 typedef enum tokimport_kind {
     TOKIMPORT_UNKNOWN = 0,
@@ -65,7 +76,8 @@ typedef enum tokimport_kind {
     TOKIMPORT_GGUF,
     TOKIMPORT_HF_JSON,      /* a tokenizer.json, or a folder holding one */
     TOKIMPORT_VOCAB_MERGES, /* a folder with vocab.json and merges.txt */
-    TOKIMPORT_LLAMA2C
+    TOKIMPORT_LLAMA2C,
+    TOKIMPORT_SPM_MODEL     /* a SentencePiece tokenizer.model */
 } tokimport_kind;
 
 tokimport_kind tokimport_detect(const char *path);
