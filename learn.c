@@ -7243,6 +7243,84 @@ learn_status learn_tokenizer_get_info(const learn_model *m, learn_tokenizer_info
 }
 
 
+learn_status learn_encode(learn_ctx *ctx, size_t n_items, const char *const *texts,
+                          const size_t *lens, float *out) {
+    if (!ctx) return LEARN_ERR_ARG;
+    ctx->err[0] = 0;
+    if (n_items && (!texts || !out))
+        return LEARN__CFAIL(ctx, LEARN_ERR_ARG, "texts and out must not be NULL");
+    if (!ctx->model->tok)
+        return LEARN__CFAIL(ctx, LEARN_ERR_STATE, "the model has no tokenizer: use learn_encode_ids");
+    size_t E = ctx->model->llm.n_embd, chunk = 256;
+    size_t cap = 4096, used;
+    int32_t *ids = (int32_t *)learn__malloc(&ctx->alloc, cap * sizeof *ids);
+    size_t *start = (size_t *)learn__calloc(&ctx->alloc, chunk, sizeof *start);
+    size_t *count = (size_t *)learn__calloc(&ctx->alloc, chunk, sizeof *count);
+    const int32_t **items = (const int32_t **)learn__calloc(&ctx->alloc, chunk, sizeof *items);
+    learn_status st = (ids && start && count && items) ? LEARN_OK : LEARN_ERR_NOMEM;
+    if (st) LEARN__CFAIL(ctx, st, "out of memory");
+    /* Tokenize a chunk of items into one id buffer, then encode it. */
+    for (size_t i0 = 0; i0 < n_items && !st; i0 += chunk) {
+        size_t k = LEARN__MIN(chunk, n_items - i0);
+        used = 0;
+        for (size_t j = 0; j < k && !st; j++) {
+            const char *t = texts[i0 + j];
+            if (!t) {
+                st = LEARN__CFAIL(ctx, LEARN_ERR_ARG, "text %zu is NULL", i0 + j);
+                break;
+            }
+            size_t len = lens ? lens[i0 + j] : strlen(t), n = 0;
+            for (;;) {
+                st = learn_tokenize(ctx, t, len, LEARN_TOKENIZE_ADD_SPECIAL, ids + used, cap - used, &n);
+                if (st != LEARN_ERR_BUFFER) break;
+                size_t nc;
+                if (!learn__add_ok(used, n, &nc) || !learn__mul_ok(nc, 2 * sizeof *ids, &nc)) {
+                    st = LEARN__CFAIL(ctx, LEARN_ERR_NOMEM, "item %zu: too many tokens", i0 + j);
+                    break;
+                }
+                int32_t *p = (int32_t *)learn__realloc(&ctx->alloc, ids, nc);
+                if (!p) {
+                    st = LEARN__CFAIL(ctx, LEARN_ERR_NOMEM, "out of memory");
+                    break;
+                }
+                ids = p;
+                cap = nc / sizeof *ids;
+            }
+            if (st) {
+                if (st != LEARN_ERR_NOMEM && strncmp(ctx->err, "item", 4) != 0) {
+                    char inner[LEARN_ERRMSG_SIZE];
+                    memcpy(inner, ctx->err, sizeof inner);
+                    LEARN__CFAIL(ctx, st, "item %zu: %s", i0 + j, inner);
+                }
+                break;
+            }
+            if (n == 0) {
+                st = LEARN__CFAIL(ctx, LEARN_ERR_ARG, "item %zu: the text gives no tokens", i0 + j);
+                break;
+            }
+            start[j] = used;
+            count[j] = n;
+            used += n;
+        }
+        if (st) break;
+        for (size_t j = 0; j < k; j++) items[j] = ids + start[j];
+        st = learn_encode_ids(ctx, k, items, count, out + i0 * E);
+        if (st && strncmp(ctx->err, "item ", 5) == 0) {
+            /* Renumber "item J" of the chunk as the caller's item. */
+            size_t jj = (size_t)strtoul(ctx->err + 5, NULL, 10);
+            const char *rest = strchr(ctx->err + 5, ':');
+            char inner[LEARN_ERRMSG_SIZE];
+            snprintf(inner, sizeof inner, "%s", rest ? rest : "");
+            LEARN__CFAIL(ctx, st, "item %zu%s", i0 + jj, inner);
+        }
+    }
+    learn__free(&ctx->alloc, ids);
+    learn__free(&ctx->alloc, start);
+    learn__free(&ctx->alloc, count);
+    learn__free(&ctx->alloc, (void *)items);
+    return st;
+}
+
 learn_ctx_params learn_ctx_default_params(void) {
     learn_ctx_params p;
     memset(&p, 0, sizeof p);

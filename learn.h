@@ -680,6 +680,15 @@ learn_status learn_token_get_kind(const learn_model *model, int32_t id, learn_to
 learn_status learn_encode_ids(learn_ctx *ctx, size_t n_items, const int32_t *const *ids,
                               const size_t *n_ids, float *out);
 
+/* Encodes n_items texts (lens[i] bytes each, or NUL-terminated when lens is NULL): each is
+   tokenized with the model's tokenizer (BOS/EOS added as the model says) and encoded as by
+   learn_encode_ids: out receives n_items rows of n_embd floats. Texts are the rendered item
+   texts (the model's encoder.template applied by the caller). Errors name the item:
+   LEARN_ERR_STATE (no tokenizer or no LLM), LEARN_ERR_ARG (a text that gives no token),
+   LEARN_ERR_TOO_LONG (a text above the context's max_text_len). */
+learn_status learn_encode(learn_ctx *ctx, size_t n_items, const char *const *texts,
+                          const size_t *lens, float *out);
+
 /* The final-normed hidden state of every token of one item (no pooling, no normalisation):
    out receives *n_out rows of n_embd floats, *n_out = min(n_ids, encoder.max_tokens); out
    must have room for that many rows. */
