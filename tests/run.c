@@ -11,6 +11,7 @@
 #include "data.h"
 #include "interactions.h"
 #include "items.h"
+#include "bpe_train.h"
 
 #include "test_format.c"
 #include "test_half.c"
@@ -23,6 +24,7 @@
 #include "test_interactions.c"
 #include "test_items.c"
 #include "test_tokenizer.c"
+#include "test_pipeline.c"
 #include "test_towers.c"
 #include "test_train.c"
 
@@ -38,6 +40,7 @@ int main(void) {
     srunner_add_suite(sr, make_interactions_suite());
     srunner_add_suite(sr, make_items_suite());
     srunner_add_suite(sr, make_tokenizer_suite());
+    srunner_add_suite(sr, make_pipeline_suite());
     srunner_add_suite(sr, make_towers_suite());
     srunner_add_suite(sr, make_train_suite());
     srunner_run_all(sr, CK_NORMAL);

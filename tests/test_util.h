@@ -336,7 +336,7 @@ static inline void test_llm_build(learn_writer *w, test_llm *t, const test_llm_o
 /* Runs a shell command, capturing stdout+stderr into out (NUL-terminated); returns the exit
    status (or -1). */
 static inline int test_run(const char *cmd, char *out, size_t cap) {
-    char full[4096];
+    char full[8192];
     snprintf(full, sizeof full, "%s 2>&1", cmd);
     FILE *f = popen(full, "r");
     if (!f) return -1;
