@@ -79,12 +79,17 @@ static learn_status learn__alloc_resolve(const learn_allocator *in, learn_alloca
     return LEARN_OK;
 }
 
-static void *learn__malloc(const learn_allocator *a, size_t n) { return a->alloc(a->user, n); }
+/* Allocation through a resolved allocator; NULL means libc. */
+static void *learn__malloc(const learn_allocator *a, size_t n) {
+    return a ? a->alloc(a->user, n) : malloc(n ? n : 1);
+}
 static void *learn__realloc(const learn_allocator *a, void *p, size_t n) {
-    return a->realloc(a->user, p, n);
+    return a ? a->realloc(a->user, p, n) : realloc(p, n ? n : 1);
 }
 static void learn__free(const learn_allocator *a, void *p) {
-    if (p) a->free(a->user, p);
+    if (!p) return;
+    if (a) a->free(a->user, p);
+    else free(p);
 }
 
 /* Overflow-checked arithmetic: return 1 and store the result when it fits, else 0. */
@@ -174,7 +179,7 @@ static void learn__wr64(uint8_t *p, uint64_t v) {
 
 /* ---- Half precision (exact, bit manipulation; no hardware assumed) ---- */
 
-float learn_f16_to_f32(uint16_t h) {
+static float learn__f16_to_f32(uint16_t h) {
     uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
     uint32_t exp = (h >> 10) & 0x1fu, mant = h & 0x3ffu, bits;
     if (exp == 0x1f) {
@@ -191,7 +196,7 @@ float learn_f16_to_f32(uint16_t h) {
     return f;
 }
 
-uint16_t learn_f32_to_f16(float f) {
+static uint16_t learn__f32_to_f16(float f) {
     uint32_t x;
     memcpy(&x, &f, 4);
     uint32_t sign = (x >> 16) & 0x8000u, ax = x & 0x7fffffffu;
@@ -213,6 +218,9 @@ uint16_t learn_f32_to_f16(float f) {
     if (rem > half || (rem == half && (h & 1u))) h++;
     return (uint16_t)(sign | h);
 }
+
+float learn_f16_to_f32(uint16_t h) { return learn__f16_to_f32(h); }
+uint16_t learn_f32_to_f16(float f) { return learn__f32_to_f16(f); }
 
 float learn_bf16_to_f32(uint16_t h) {
     uint32_t bits = (uint32_t)h << 16;
@@ -512,7 +520,7 @@ typedef struct learn__layer {
 } learn__layer;
 
 /* How texts become content embeddings (metadata `encoder.*`, see the LLM configuration). */
-typedef enum learn__pool { LEARN__POOL_MEAN = 1, LEARN__POOL_LAST = 2, LEARN__POOL_NONE = 3 } learn__pool;
+typedef enum learn__pooling { LEARN__POOL_MEAN = 1, LEARN__POOL_LAST = 2, LEARN__POOL_NONE = 3 } learn__pooling;
 
 /* The architecture's hyper-parameters, validated at open (section LLM configuration). */
 typedef struct learn__llm_config {
@@ -526,7 +534,7 @@ typedef struct learn__llm_config {
     const learn__tensor *tok_embd, *out_norm, *rope_freqs;
     learn__layer *layers; /* n_layer entries */
     /* encoder settings */
-    learn__pool pooling;
+    learn__pooling pooling;
     int normalize;
     uint32_t max_tokens;
     const char *template_str; /* in place; "{text}" by default */
@@ -5145,6 +5153,2613 @@ static learn_status learn__bpe_encode(learn__tok_enc *e, const uint8_t *s, size_
 }
 
 
+/* ==== Kernels ================================================================================
+
+   Everything numeric that the LLM forward pass and the towers run on: the matrix products,
+   the activation quantizer and the small row helpers (norms, softmax, activations, fp16 rows).
+
+   ISA levels. Each kernel exists as a portable `_scalar` reference and, where it pays, as
+   `_avx2` (AVX2 + FMA + F16C), `_avx512` (AVX-512 F/BW/VL + VNNI) and `_neon` /
+   `_neon_dotprod` (AArch64 Advanced SIMD, with or without the ARMv8.2 SDOT instruction).
+   "The compiler can" (LEARN__X86 / LEARN__ARM64 below, one set of base flags: the SIMD
+   functions carry target attributes) is kept apart from "the CPU does" (learn__cpu_features,
+   CPUID + XGETBV or getauxval, cached once). A context picks a level once
+   (learn__isa_select: its request, else the LEARN_ISA environment variable, else the best) and
+   keeps the matching learn__kernels table of function pointers. LEARN_NO_SIMD builds the
+   scalar level only.
+
+   Determinism. A matrix product writes Y[t][r] with an arithmetic sequence that depends only
+   on K, on the ISA level and on the data of row r and token t: never on which rows or tokens
+   share a tile, on the batch size, or on how the rows are split between threads. Every tile
+   shape runs the same per-(row, token) instruction sequence, tails included, so embeddings
+   are bit-identical for any number of threads and any batching on one machine. Different ISA
+   levels agree to rounding only (they sum in different orders). Never build this file with
+   -ffast-math or -Ofast: the kernels rely on IEEE evaluation order.
+
+   Quantized weights are used in place, in the ggml block layouts (Q8_0: f16 d, int8 q[32],
+   34 bytes; Q4_0: f16 d, 16 bytes of nibbles, 18 bytes), at any alignment. Activations are
+   quantized per call into the q8 row layout described at learn__q8_row_bytes(). */
+
+#include <float.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if !defined(LEARN_NO_SIMD) && defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define LEARN__X86 1
+#include <immintrin.h>
+/* Per-function targets, so that one x86-64 binary runs anywhere and picks at run time. */
+#define LEARN__AVX2 __attribute__((target("avx2,fma,f16c")))
+#define LEARN__AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
+#endif
+
+#if !defined(LEARN_NO_SIMD) && defined(__aarch64__) && (defined(__GNUC__) || defined(__clang__))
+#define LEARN__ARM64 1
+#include <arm_neon.h>
+#if defined(__linux__)
+#include <sys/auxv.h>
+#endif
+#if defined(__clang__)
+#define LEARN__DOTPROD __attribute__((target("dotprod")))
+#else
+#define LEARN__DOTPROD __attribute__((target("arch=armv8.2-a+dotprod")))
+#endif
+#endif
+
+#define LEARN__INLINE static inline __attribute__((always_inline))
+/* Full unrolling of the loops over a tile's rows and tokens keeps the accumulators in registers. */
+#if defined(__clang__)
+#define LEARN__UNROLL _Pragma("clang loop unroll(full)")
+#else
+#define LEARN__UNROLL _Pragma("GCC unroll 8")
+#endif
+
+/* ---- CPU features ------------------------------------------------------------------------ */
+
+#define LEARN__CPU_AVX2 (1u << 0)    /* AVX2, FMA, F16C, and the OS saves YMM state */
+#define LEARN__CPU_AVX512 (1u << 1)  /* AVX-512 F, BW, VL, VNNI, and the OS saves ZMM state */
+#define LEARN__CPU_NEON (1u << 2)    /* AArch64 Advanced SIMD */
+#define LEARN__CPU_DOTPROD (1u << 3) /* ARMv8.2 SDOT/UDOT */
+#define LEARN__CPU_KNOWN (1u << 31)  /* the cache is filled */
+
+/* The only process-wide state of learn: filled on first use. Racing first calls compute the
+   same value, so a relaxed race is harmless; the atomic makes it well-defined. */
+static atomic_uint learn__cpu_cache;
+
+#if defined(LEARN__X86)
+static void learn__cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+    __asm__ __volatile__("cpuid"
+                         : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
+                         : "a"(leaf), "c"(sub));
+}
+
+static unsigned learn__cpu_detect(void)
+{
+    uint32_t r[4], max_leaf, xcr0 = 0;
+    unsigned f = 0;
+    learn__cpuid(0, 0, r);
+    max_leaf = r[0];
+    if (max_leaf < 7) return 0;
+    learn__cpuid(1, 0, r);
+    const uint32_t ecx1 = r[2];
+    const int osxsave = (ecx1 >> 27) & 1, fma = (ecx1 >> 12) & 1, f16c = (ecx1 >> 29) & 1;
+    if (osxsave) {
+        uint32_t lo, hi;
+        __asm__ __volatile__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+        (void)hi;
+        xcr0 = lo;
+    }
+    learn__cpuid(7, 0, r);
+    const uint32_t ebx7 = r[1], ecx7 = r[2];
+    const int ymm_os = (xcr0 & 0x6u) == 0x6u;   /* SSE and AVX state */
+    const int zmm_os = (xcr0 & 0xe6u) == 0xe6u; /* + opmask, ZMM_Hi256, Hi16_ZMM */
+    const int avx2 = (ebx7 >> 5) & 1;
+    if (ymm_os && avx2 && fma && f16c) f |= LEARN__CPU_AVX2;
+    const int avx512 = ((ebx7 >> 16) & 1) /* F */ && ((ebx7 >> 30) & 1) /* BW */ &&
+                       ((ebx7 >> 31) & 1) /* VL */ && ((ecx7 >> 11) & 1) /* VNNI */;
+    if ((f & LEARN__CPU_AVX2) && zmm_os && avx512) f |= LEARN__CPU_AVX512;
+    return f;
+}
+#elif defined(LEARN__ARM64)
+static unsigned learn__cpu_detect(void)
+{
+    unsigned f = LEARN__CPU_NEON; /* Advanced SIMD is part of every AArch64 core */
+#if defined(__linux__)
+    const unsigned long hw = getauxval(AT_HWCAP);
+    if (hw & (1ul << 20)) f |= LEARN__CPU_DOTPROD; /* HWCAP_ASIMDDP */
+#elif defined(__ARM_FEATURE_DOTPROD)
+    f |= LEARN__CPU_DOTPROD;
+#endif
+    return f;
+}
+#else
+static unsigned learn__cpu_detect(void)
+{
+    return 0;
+}
+#endif
+
+static unsigned learn__cpu_features(void)
+{
+    unsigned f = atomic_load_explicit(&learn__cpu_cache, memory_order_acquire);
+    if (!f) {
+        f = learn__cpu_detect() | LEARN__CPU_KNOWN;
+        atomic_store_explicit(&learn__cpu_cache, f, memory_order_release);
+    }
+    return f;
+}
+
+/* ---- ISA levels --------------------------------------------------------------------------- */
+
+typedef enum learn__isa {
+    LEARN__ISA_SCALAR = 0,
+    LEARN__ISA_AVX2,         /* x86-64: AVX2 + FMA + F16C */
+    LEARN__ISA_AVX512,       /* x86-64: AVX-512 F/BW/VL + VNNI (Cascade Lake, Zen 4, ...) */
+    LEARN__ISA_NEON,         /* AArch64 Advanced SIMD */
+    LEARN__ISA_NEON_DOTPROD, /* AArch64 Advanced SIMD + SDOT */
+    LEARN__ISA_COUNT
+} learn__isa;
+
+static const char *const learn__isa_names[LEARN__ISA_COUNT] = {"scalar", "avx2", "avx512", "neon",
+                                                               "neon_dotprod"};
+
+static const char *learn__isa_name(learn__isa isa)
+{
+    return (unsigned)isa < LEARN__ISA_COUNT ? learn__isa_names[isa] : "unknown";
+}
+
+/* Whether this build holds the kernels of a level. */
+static int learn__isa_compiled(learn__isa isa)
+{
+    switch (isa) {
+    case LEARN__ISA_SCALAR: return 1;
+#if defined(LEARN__X86)
+    case LEARN__ISA_AVX2:
+    case LEARN__ISA_AVX512: return 1;
+#endif
+#if defined(LEARN__ARM64)
+    case LEARN__ISA_NEON:
+    case LEARN__ISA_NEON_DOTPROD: return 1;
+#endif
+    default: return 0;
+    }
+}
+
+/* Whether the level is compiled in and this CPU (and OS) runs it. */
+static int learn__isa_supported(learn__isa isa)
+{
+    if (!learn__isa_compiled(isa)) return 0;
+    const unsigned f = learn__cpu_features();
+    switch (isa) {
+    case LEARN__ISA_SCALAR: return 1;
+    case LEARN__ISA_AVX2: return (f & LEARN__CPU_AVX2) != 0;
+    case LEARN__ISA_AVX512: return (f & LEARN__CPU_AVX512) != 0;
+    case LEARN__ISA_NEON: return (f & LEARN__CPU_NEON) != 0;
+    case LEARN__ISA_NEON_DOTPROD: return (f & LEARN__CPU_DOTPROD) != 0;
+    default: return 0;
+    }
+}
+
+/* The fastest supported level. */
+static learn__isa learn__isa_best(void)
+{
+    static const learn__isa order[] = {LEARN__ISA_AVX512, LEARN__ISA_AVX2, LEARN__ISA_NEON_DOTPROD,
+                                       LEARN__ISA_NEON};
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
+        if (learn__isa_supported(order[i])) return order[i];
+    return LEARN__ISA_SCALAR;
+}
+
+/* Resolves the level a context runs at. `request` is a level name ("scalar", "avx2",
+   "avx512", "neon", "neon_dotprod"), or NULL / "" / "auto" for: the LEARN_ISA environment
+   variable when set and not "auto", else the best level. A named level that this build or
+   this CPU lacks is refused (LEARN_ERR_UNSUPPORTED), an unknown name is LEARN_ERR_ARG; in both
+   cases `msg` (may be NULL) receives a one-line reason listing the supported levels. */
+static learn_status learn__isa_select(const char *request, learn__isa *out, char *msg,
+                                      size_t msg_size)
+{
+    const char *source = "requested ISA";
+    if (!out) return LEARN_ERR_ARG;
+    *out = LEARN__ISA_SCALAR;
+    if (!request || !*request || strcmp(request, "auto") == 0) {
+        request = getenv("LEARN_ISA");
+        source = "LEARN_ISA";
+    }
+    if (!request || !*request || strcmp(request, "auto") == 0) {
+        *out = learn__isa_best();
+        return LEARN_OK;
+    }
+    char have[96] = "";
+    for (int i = 0; i < LEARN__ISA_COUNT; i++) {
+        if (!learn__isa_supported((learn__isa)i)) continue;
+        if (have[0]) strncat(have, ", ", sizeof have - strlen(have) - 1);
+        strncat(have, learn__isa_names[i], sizeof have - strlen(have) - 1);
+    }
+    for (int i = 0; i < LEARN__ISA_COUNT; i++) {
+        if (strcmp(request, learn__isa_names[i]) != 0) continue;
+        if (learn__isa_supported((learn__isa)i)) {
+            *out = (learn__isa)i;
+            return LEARN_OK;
+        }
+        if (msg && msg_size)
+            snprintf(msg, msg_size, "%s=%s: %s; supported here: %s", source, request,
+                     learn__isa_compiled((learn__isa)i) ? "this CPU lacks it"
+                                                        : "not compiled into this build",
+                     have);
+        return LEARN_ERR_UNSUPPORTED;
+    }
+    if (msg && msg_size)
+        snprintf(msg, msg_size,
+                 "%s=%.32s: unknown level; one of scalar, avx2, avx512, neon, "
+                 "neon_dotprod, auto (supported here: %s)",
+                 source, request, have);
+    return LEARN_ERR_ARG;
+}
+
+/* ---- Block formats and activation rows ------------------------------------------------------
+
+   Q8_0 weight block (34 bytes): f16 d, int8 q[32];                 w[i] = d * q[i]
+   Q4_0 weight block (18 bytes): f16 d, u8 qs[16]; element j < 16 is the low nibble of qs[j],
+                                 element j + 16 the high nibble;    w[i] = d * (nibble - 8)
+
+   q8 activation row (written by learn__quantize_row_*, read by the Q8_0/Q4_0 kernels), for
+   K = 32 * nb: the blocks go in groups of four (ng = ceil(nb / 4) groups, the missing blocks
+   of the last group are zeros), each group 192 bytes:
+     offset   0  int8  q[128]  the group's 4 x 32 values in [-127, 127], never -128 (the AVX2
+                               kernel relies on it), interleaved as four 32-byte slices:
+                               slice s holds elements E[s] .. E[s] + 7 of blocks 0, 1, 2, 3
+                               (8 bytes each), E = {0, 16, 8, 24}. Byte p of the group is
+                               element E[p / 32] + p % 8 of block (p / 8) % 4.
+     offset 128  float d8[8]   block scales, each twice: d0 d0 d1 d1 d2 d2 d3 d3 (x ~= d q)
+     offset 160  int32 c8[8]   8 * (sum of the block's q), each once: c0 0 c1 0 c2 0 c3 0
+   so the row takes 192 * ng bytes (learn__q8_row_bytes), a multiple of 64; rows need 4-byte
+   alignment. Why: 32-bit lane l of a slice covers block l / 2 only, so a SIMD kernel sums the
+   four slices of a group lane by lane in integers and converts and scales once per group; c8
+   is Q4_0's -8 offset (sum (n - 8) a = sum n a - 8 sum a). A block holding NaN or Inf gets
+   d = NaN and q = 0, so every product that reads it is NaN. */
+
+#define LEARN__QK 32
+#define LEARN__Q8_0_BYTES 34
+#define LEARN__Q4_0_BYTES 18
+#define LEARN__QGROUP 192 /* bytes of a group of 4 blocks in a q8 row */
+
+static size_t learn__q8_row_bytes(int K)
+{
+    return ((size_t)K / LEARN__QK + 3) / 4 * LEARN__QGROUP;
+}
+
+/* Offset in a group of element e (0..31) of block j (0..3): the interleave above. */
+LEARN__INLINE size_t learn__q8_pos(int j, int e)
+{
+    static const unsigned char slice_of[4] = {0, 2, 1, 3}; /* E[slice_of[e / 8]] = e & ~7 */
+    return (size_t)slice_of[e >> 3] * 32 + (size_t)j * 8 + (size_t)(e & 7);
+}
+
+LEARN__INLINE float learn__ld_f16(const uint8_t *p)
+{
+    return learn__f16_to_f32((uint16_t)(p[0] | (p[1] << 8)));
+}
+
+LEARN__INLINE float learn__ld_f32(const void *p)
+{
+    float f;
+    memcpy(&f, p, sizeof f);
+    return f;
+}
+
+/* Scale and inverse scale of a block with largest magnitude amax (finite, >= 0). A block so
+   small that 127/amax overflows is quantized as zeros. Shared by every ISA so that all levels
+   produce the same q8 rows. */
+LEARN__INLINE void learn__q8_scales(float amax, float *d, float *id)
+{
+    const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+    if (inv <= FLT_MAX) {
+        *d = amax / 127.0f;
+        *id = inv;
+    } else {
+        *d = 0.0f;
+        *id = 0.0f;
+    }
+}
+
+/* Stores block j's scale and q sum into its group's d8/c8. */
+LEARN__INLINE void learn__q8_put_scale(uint8_t *group, int j, float d, int32_t sum)
+{
+    const int32_t c = 8 * sum, zero = 0;
+    memcpy(group + 128 + 8 * j, &d, 4);
+    memcpy(group + 132 + 8 * j, &d, 4);
+    memcpy(group + 160 + 8 * j, &c, 4);
+    memcpy(group + 164 + 8 * j, &zero, 4);
+}
+
+/* Four blocks of 32 values in plain order -> the four slices of a q8 group. */
+static void learn__q8_store_group(uint8_t *group, const int8_t q[4][32])
+{
+    static const unsigned char E[4] = {0, 16, 8, 24};
+    for (int s = 0; s < 4; s++)
+        for (int j = 0; j < 4; j++) memcpy(group + 32 * s + 8 * j, q[j] + E[s], 8);
+}
+
+/* x (K floats, K a multiple of 32) -> one q8 row. Rounds to nearest even (as the SIMD
+   conversions do), so every ISA writes the same bytes. */
+static void learn__quantize_row_scalar(const float *x, int K, void *out)
+{
+    const int nb = K / LEARN__QK, ng = (nb + 3) / 4;
+    for (int g = 0; g < ng; g++) {
+        uint8_t *group = (uint8_t *)out + (size_t)g * LEARN__QGROUP;
+        int8_t q[4][32];
+        memset(q, 0, sizeof q);
+        for (int j = 0; j < 4; j++) {
+            const int b = 4 * g + j;
+            const float *xb = x + (size_t)b * LEARN__QK;
+            float amax = 0.0f, d = 0.0f, id;
+            int finite = 1, sum = 0;
+            for (int i = 0; b < nb && i < LEARN__QK; i++) {
+                const float a = fabsf(xb[i]);
+                if (!(a <= FLT_MAX))
+                    finite = 0;
+                else if (a > amax)
+                    amax = a;
+            }
+            if (b >= nb) {
+                d = 0.0f;
+            } else if (!finite) {
+                d = NAN;
+            } else {
+                learn__q8_scales(amax, &d, &id);
+                for (int i = 0; i < LEARN__QK; i++) {
+                    const int v = (int)nearbyintf(xb[i] * id);
+                    q[j][i] = (int8_t)v;
+                    sum += v;
+                }
+            }
+            learn__q8_put_scale(group, j, d, sum);
+        }
+        learn__q8_store_group(group, q);
+    }
+}
+
+/* Block b of a q8 row back to plain order: a[32] and its scale. */
+static float learn__q8_block(const void *row, int b, int8_t a[32])
+{
+    const uint8_t *group = (const uint8_t *)row + (size_t)(b / 4) * LEARN__QGROUP;
+    for (int i = 0; i < LEARN__QK; i++) a[i] = (int8_t)group[learn__q8_pos(b % 4, i)];
+    return learn__ld_f32(group + 128 + 8 * (b % 4));
+}
+
+/* ---- Exact int8 block dots (the integer core of every quantized product; tests check each
+   ISA against these bit for bit) ----------------------------------------------------------- */
+
+/* sum of w[i] * a[i] over one block, w a Q8_0 block (34 bytes), a 32 int8 in [-127, 127]. */
+static int32_t learn__dot_q8_0_block_scalar(const uint8_t *w, const int8_t *a)
+{
+    int32_t s = 0;
+    for (int i = 0; i < LEARN__QK; i++) s += (int32_t)(int8_t)w[2 + i] * a[i];
+    return s;
+}
+
+/* sum of (nibble[i] - 8) * a[i] over one Q4_0 block (18 bytes). */
+static int32_t learn__dot_q4_0_block_scalar(const uint8_t *w, const int8_t *a)
+{
+    int32_t s = 0;
+    for (int j = 0; j < 16; j++) {
+        s += ((int32_t)(w[2 + j] & 15) - 8) * a[j];
+        s += ((int32_t)(w[2 + j] >> 4) - 8) * a[j + 16];
+    }
+    return s;
+}
+
+/* ---- Matrix products ----------------------------------------------------------------------
+
+   Y = X W^T:  Y (T x R, Y[t][r] at y[t * ldy + r]) = X (T x K) . W (R x K)^T.
+   A kernel computes the rows [r0, r1) of W for all T tokens, so that threads split the work
+   by output rows (learn__split_rows). W's row stride ldw and X's row stride ldx are in bytes;
+   X is q8 rows (learn__quantize_row_*) for Q8_0/Q4_0 weights and float rows for F32, F16 and
+   BF16 weights (4-byte aligned). `work` is per-thread scratch of learn__gemm_work_bytes(K)
+   bytes, 4-byte aligned (64 is best). */
+
+typedef struct learn__gemm_args {
+    const void *w;
+    size_t ldw;
+    const void *x;
+    size_t ldx;
+    float *y;
+    size_t ldy;
+    int K, T;
+} learn__gemm_args;
+
+typedef void (*learn__gemm_fn)(const learn__gemm_args *g, int r0, int r1, void *work);
+
+/* Rows of W per strip of the tiled kernels (at most): learn__split_rows aligns thread ranges
+   to it, and a kernel packs one strip at a time into `work`. */
+#define LEARN__ROW_TILE 4
+/* Bytes per (group of 4 blocks, row) of a packed strip: the most any ISA uses. */
+#define LEARN__PACK_MAX 288
+
+/* Reference kernels: one (row, token) at a time, blocks in order. */
+
+LEARN__INLINE void learn__gemm_q_scalar(const int q4, const learn__gemm_args *g, int r0, int r1)
+{
+    const int nb = g->K / LEARN__QK;
+    const size_t bb = q4 ? LEARN__Q4_0_BYTES : LEARN__Q8_0_BYTES;
+    for (int r = r0; r < r1; r++) {
+        const uint8_t *wr = (const uint8_t *)g->w + (size_t)r * g->ldw;
+        for (int t = 0; t < g->T; t++) {
+            const uint8_t *xt = (const uint8_t *)g->x + (size_t)t * g->ldx;
+            float acc = 0.0f;
+            for (int b = 0; b < nb; b++) {
+                const uint8_t *wb = wr + (size_t)b * bb;
+                int8_t a[32];
+                const float da = learn__q8_block(xt, b, a);
+                const int32_t s =
+                    q4 ? learn__dot_q4_0_block_scalar(wb, a) : learn__dot_q8_0_block_scalar(wb, a);
+                acc += (float)s * (learn__ld_f16(wb) * da);
+            }
+            g->y[(size_t)t * g->ldy + (size_t)r] = acc;
+        }
+    }
+}
+
+static void learn__gemm_q8_0_scalar(const learn__gemm_args *g, int r0, int r1, void *work)
+{
+    (void)work;
+    learn__gemm_q_scalar(0, g, r0, r1);
+}
+
+static void learn__gemm_q4_0_scalar(const learn__gemm_args *g, int r0, int r1, void *work)
+{
+    (void)work;
+    learn__gemm_q_scalar(1, g, r0, r1);
+}
+
+/* Float weights: element k of row r as float. */
+LEARN__INLINE float learn__wf(learn_type type, const uint8_t *row, int k)
+{
+    switch (type) {
+    case LEARN_TYPE_F16: return learn__ld_f16(row + 2 * (size_t)k);
+    case LEARN_TYPE_BF16: { /* bfloat16: the top half of a float */
+        const uint32_t u = (uint32_t)row[2 * (size_t)k] << 16 | (uint32_t)row[2 * (size_t)k + 1]
+                                                                    << 24;
+        return learn__ld_f32(&u);
+    }
+    default: return learn__ld_f32(row + 4 * (size_t)k);
+    }
+}
+
+LEARN__INLINE void learn__gemm_float_scalar(learn_type type, const learn__gemm_args *g, int r0,
+                                            int r1)
+{
+    for (int r = r0; r < r1; r++) {
+        const uint8_t *wr = (const uint8_t *)g->w + (size_t)r * g->ldw;
+        for (int t = 0; t < g->T; t++) {
+            const float *xt = (const float *)((const uint8_t *)g->x + (size_t)t * g->ldx);
+            float acc = 0.0f;
+            for (int k = 0; k < g->K; k++) acc += learn__wf(type, wr, k) * xt[k];
+            g->y[(size_t)t * g->ldy + (size_t)r] = acc;
+        }
+    }
+}
+
+static void learn__gemm_f32_scalar(const learn__gemm_args *g, int r0, int r1, void *work)
+{
+    (void)work;
+    learn__gemm_float_scalar(LEARN_TYPE_F32, g, r0, r1);
+}
+
+static void learn__gemm_f16_scalar(const learn__gemm_args *g, int r0, int r1, void *work)
+{
+    (void)work;
+    learn__gemm_float_scalar(LEARN_TYPE_F16, g, r0, r1);
+}
+
+static void learn__gemm_bf16_scalar(const learn__gemm_args *g, int r0, int r1, void *work)
+{
+    (void)work;
+    learn__gemm_float_scalar(LEARN_TYPE_BF16, g, r0, r1);
+}
+
+/* ---- Shared driver of the tiled quantized kernels ----------------------------------------
+
+   For each pass over at most LEARN__TC_MAX tokens whose q8 rows fit in L2 (learn__token_chunk),
+   for each strip of mr rows, for each chunk of at most LEARN__KC_GROUPS groups of 4 blocks:
+   pack the strip's chunk into `work` (it stays in L1), then run the tile over the tokens.
+   The float accumulators of a (row, token) pass from one K chunk to the next through `work`
+   unchanged, so the arithmetic is the same as with no chunking at all. */
+
+#define LEARN__TC_MAX 256
+#define LEARN__KC_GROUPS 16          /* 32 measured slower: the Q8_0 strip leaves L1 */
+#define LEARN__TC_BYTES (256 << 10) /* activation bytes of a pass: fits most L2 caches */
+#define LEARN__TILE_FIRST 1 /* start the accumulators at zero */
+#define LEARN__TILE_LAST 2  /* finish: reduce the accumulators and store Y */
+
+typedef struct learn__qkernel {
+    int mr, nt; /* tile: rows, tokens */
+    size_t rec; /* packed bytes per (group, row) */
+    size_t bb;  /* bytes of a weight block: LEARN__Q8_0_BYTES or LEARN__Q4_0_BYTES */
+    /* Packs groups [g0, g1) of mr rows of W into pk. */
+    void (*pack)(const uint8_t *w, size_t ldw, int mr, int nb, int g0, int g1, uint8_t *pk);
+    /* Runs the tiles of mr <= MR rows over nt tokens (any number) and the packed groups
+       [0, ng); acc holds 8 floats per (token t, row i) at acc + (t LEARN__ROW_TILE + i) 8. */
+    void (*tiles)(int mr, int nt, const uint8_t *pk, const uint8_t *x, size_t ldx, int ng,
+                  float *acc, int flags, float *y, size_t ldy);
+} learn__qkernel;
+
+/* Scratch a kernel needs per thread (learn__gemm_work_bytes): a packed chunk of a strip and
+   the accumulators of a pass. */
+#define LEARN__WORK_PACK ((size_t)LEARN__ROW_TILE * LEARN__KC_GROUPS * LEARN__PACK_MAX)
+
+static size_t learn__gemm_work_bytes(int K)
+{
+    (void)K;
+    return LEARN__WORK_PACK + (size_t)LEARN__ROW_TILE * LEARN__TC_MAX * 32;
+}
+
+#if defined(LEARN__X86) || defined(LEARN__ARM64)
+
+/* Tokens per pass: their activation rows stay in L2. Changes the loop order only. */
+static int learn__token_chunk(int T, size_t ldx, int nt)
+{
+    size_t c = (size_t)LEARN__TC_BYTES / (ldx ? ldx : 1);
+    if (c > LEARN__TC_MAX) c = LEARN__TC_MAX;
+    if (c < (size_t)nt) c = (size_t)nt;
+    c -= c % (size_t)nt;
+    return c < (size_t)T ? (int)c : T;
+}
+
+/* Asks for the same K chunk of the next strip (rows [r, min(r + mr, r1))) to be brought into
+   the caches while the tiles of this one run: the weights come from DRAM once per pass. */
+static void learn__prefetch_strip(const learn__gemm_args *g, size_t bb, int r, int r1, int mr,
+                                  int g0, int g1)
+{
+#if defined(__GNUC__)
+    const size_t b0 = (size_t)g0 * 4 * bb, b1 = (size_t)g1 * 4 * bb;
+    for (int i = r; i < r1 && i < r + mr; i++) {
+        const uint8_t *row = (const uint8_t *)g->w + (size_t)i * g->ldw;
+        for (size_t o = b0; o < b1 && o < g->ldw; o += 64) __builtin_prefetch(row + o, 0, 2);
+    }
+#else
+    (void)g, (void)bb, (void)r, (void)r1, (void)mr, (void)g0, (void)g1;
+#endif
+}
+
+static void learn__gemm_q_tiled(const learn__qkernel *qk, const learn__gemm_args *g, int r0, int r1,
+                                void *work)
+{
+    const int nb = g->K / LEARN__QK, ng = (nb + 3) / 4;
+    uint8_t *pk = (uint8_t *)work;
+    float *acc = (float *)(void *)(pk + LEARN__WORK_PACK);
+    const int tc = learn__token_chunk(g->T, g->ldx, qk->nt);
+    for (int t0 = 0; t0 < g->T; t0 += tc) {
+        const int t1 = g->T - t0 < tc ? g->T : t0 + tc;
+        for (int r = r0; r < r1; r += qk->mr) {
+            const int mr = r1 - r < qk->mr ? r1 - r : qk->mr;
+            const uint8_t *wr = (const uint8_t *)g->w + (size_t)r * g->ldw;
+            for (int g0 = 0; g0 < ng; g0 += LEARN__KC_GROUPS) {
+                const int g1 = ng - g0 < LEARN__KC_GROUPS ? ng : g0 + LEARN__KC_GROUPS;
+                const int flags =
+                    (g0 == 0 ? LEARN__TILE_FIRST : 0) | (g1 == ng ? LEARN__TILE_LAST : 0);
+                qk->pack(wr, g->ldw, mr, nb, g0, g1, pk);
+                learn__prefetch_strip(g, qk->bb, r + mr, r1, qk->mr, g0, g1);
+                qk->tiles(mr, t1 - t0, pk,
+                          (const uint8_t *)g->x + (size_t)t0 * g->ldx + (size_t)g0 * LEARN__QGROUP,
+                          g->ldx, g1 - g0, acc, flags, g->y + (size_t)t0 * g->ldy + (size_t)r,
+                          g->ldy);
+            }
+        }
+    }
+}
+
+/* The body of a `tiles` function: token tiles of NT tokens, then the tail with fewer; CASES
+   is a list of `case M * 8 + N:` labels (the ISA's QCASE macro), each calling the tile
+   instance of that shape on xt, at, yt. */
+#define LEARN__TILES_BODY(NT, CASES)                                                               \
+    for (int t = 0; t < nt; t += (NT)) {                                                           \
+        const int n = nt - t < (NT) ? nt - t : (NT);                                               \
+        const uint8_t *xt = x + (size_t)t * ldx;                                                   \
+        float *at = acc + (size_t)t * LEARN__ROW_TILE * 8, *yt = y + (size_t)t * ldy;              \
+        switch (mr * 8 + n) {                                                                      \
+            CASES                                                                                  \
+        }                                                                                          \
+    }
+
+#endif /* LEARN__X86 || LEARN__ARM64 */
+
+/* ---- AVX2 (+ FMA, F16C) -------------------------------------------------------------------- */
+
+#if defined(LEARN__X86)
+
+#define LEARN__AVX2_INLINE LEARN__INLINE LEARN__AVX2
+
+LEARN__AVX2_INLINE float learn__hsum_avx2(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+LEARN__AVX2_INLINE float learn__f16_avx2(const uint8_t *p)
+{
+    return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(p[0] | (p[1] << 8))));
+}
+
+/* Four blocks of 32 bytes (plain order) -> the four slices of a q8 group. */
+LEARN__AVX2_INLINE void learn__interleave4_avx2(__m256i b0, __m256i b1, __m256i b2, __m256i b3,
+                                                __m256i s[4])
+{
+    const __m256i lo01 = _mm256_unpacklo_epi64(b0, b1), lo23 = _mm256_unpacklo_epi64(b2, b3);
+    const __m256i hi01 = _mm256_unpackhi_epi64(b0, b1), hi23 = _mm256_unpackhi_epi64(b2, b3);
+    s[0] = _mm256_permute2x128_si256(lo01, lo23, 0x20); /* elements 0..7 */
+    s[1] = _mm256_permute2x128_si256(lo01, lo23, 0x31); /* 16..23 */
+    s[2] = _mm256_permute2x128_si256(hi01, hi23, 0x20); /* 8..15 */
+    s[3] = _mm256_permute2x128_si256(hi01, hi23, 0x31); /* 24..31 */
+}
+
+/* Packs groups [g0, g1) of mr rows of a quantized W in the q8 group order. One record per
+   (group, row), records of a group together:
+     AVX2 Q8_0    w slices [128], |w| slices [128], dw8 [32]   (288 bytes)
+     AVX2 Q4_0    nibble slices (bytes 0..15) [128], dw8 [32]  (160 bytes)
+   dw8 = d0 d0 d1 d1 d2 d2 d3 d3 matches the lanes of the slices; missing blocks are zeros. */
+#define LEARN__REC_Q8_AVX2 288
+#define LEARN__REC_Q4_AVX2 160
+
+LEARN__AVX2_INLINE void learn__pack_avx2(const int q4, const uint8_t *w, size_t ldw, int mr, int nb,
+                                         int g0, int g1, uint8_t *pk)
+{
+    const size_t bb = q4 ? LEARN__Q4_0_BYTES : LEARN__Q8_0_BYTES;
+    const size_t rec = q4 ? LEARN__REC_Q4_AVX2 : LEARN__REC_Q8_AVX2;
+    const __m256i m4 = _mm256_set1_epi8(15);
+    for (int g = g0; g < g1; g++) {
+        const int n = nb - 4 * g < 4 ? nb - 4 * g : 4;
+        for (int i = 0; i < mr; i++) {
+            const uint8_t *wg = w + (size_t)i * ldw + (size_t)g * 4 * bb;
+            uint8_t *o = pk + ((size_t)(g - g0) * (size_t)mr + (size_t)i) * rec;
+            float d[8];
+            for (int j = 0; j < 4; j++)
+                d[2 * j] = d[2 * j + 1] = j < n ? learn__f16_avx2(wg + (size_t)j * bb) : 0.0f;
+            if (q4) {
+                __m128i r[4];
+                for (int j = 0; j < 4; j++)
+                    r[j] = j < n ? _mm_loadu_si128((const __m128i *)(wg + (size_t)j * bb + 2))
+                                 : _mm_setzero_si128();
+                const __m256i lo = _mm256_set_m128i(_mm_unpacklo_epi64(r[2], r[3]),
+                                                    _mm_unpacklo_epi64(r[0], r[1]));
+                const __m256i hi = _mm256_set_m128i(_mm_unpackhi_epi64(r[2], r[3]),
+                                                    _mm_unpackhi_epi64(r[0], r[1]));
+                _mm256_storeu_si256((__m256i *)o, _mm256_and_si256(lo, m4));
+                _mm256_storeu_si256((__m256i *)(o + 32),
+                                    _mm256_and_si256(_mm256_srli_epi16(lo, 4), m4));
+                _mm256_storeu_si256((__m256i *)(o + 64), _mm256_and_si256(hi, m4));
+                _mm256_storeu_si256((__m256i *)(o + 96),
+                                    _mm256_and_si256(_mm256_srli_epi16(hi, 4), m4));
+                _mm256_storeu_ps((float *)(o + 128), _mm256_loadu_ps(d));
+            } else {
+                __m256i b[4], s[4];
+                for (int j = 0; j < 4; j++)
+                    b[j] = j < n ? _mm256_loadu_si256((const __m256i *)(wg + (size_t)j * bb + 2))
+                                 : _mm256_setzero_si256();
+                learn__interleave4_avx2(b[0], b[1], b[2], b[3], s);
+                for (int k = 0; k < 4; k++) {
+                    _mm256_storeu_si256((__m256i *)(o + 32 * k), s[k]);
+                    _mm256_storeu_si256((__m256i *)(o + 128 + 32 * k), _mm256_abs_epi8(s[k]));
+                }
+                _mm256_storeu_ps((float *)(o + 256), _mm256_loadu_ps(d));
+            }
+        }
+    }
+}
+
+/* Tile shape, measured on Zen 3 (see NOTES.md): 4 rows x 1 token keeps 4 int and 4 float
+   accumulators in registers; wider token tiles spill with gcc or clang and run slower. The
+   packed strip sits in L1, so the weights are read from memory once per pass over the
+   tokens. */
+#define LEARN__QMR_AVX2 4
+#define LEARN__QNT_AVX2 1
+
+/* One tile: the mr packed rows of pk times tokens [0, nt) of x (q8 rows), into y.
+   Q8_0: maddubs multiplies unsigned by signed bytes, so the weights go in as |w| (|-128| is
+   128, right as unsigned) and the activations as sign(a, w): a is never -128, so sign cannot
+   overflow, and an int16 pair sum is at most 2 * 128 * 127 = 32512 (no saturation). The four
+   slices of a group are summed in int32 lanes, each lane holding half of one block.
+   Q4_0: the nibbles (0..15) are the unsigned operand as they are; a pair sum is at most
+   2 * 15 * 127 = 3810, so the four slices are summed in int16 (<= 15240) before one madd;
+   then the -8 offset: minus c8.
+   Then, once per group: int32 -> float, times dw8 * d8, added to the float accumulator.
+   Every (row, token) runs the same instruction sequence whatever mr and nt are. */
+LEARN__AVX2_INLINE void learn__qtile_avx2(const int q4, const int mr, const int nt,
+                                          const uint8_t *pk, const uint8_t *x, size_t ldx, int ng,
+                                          float *accio, int flags, float *y, size_t ldy)
+{
+    const size_t rec = q4 ? LEARN__REC_Q4_AVX2 : LEARN__REC_Q8_AVX2;
+    const size_t dofs = q4 ? 128 : 256;
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc[LEARN__QMR_AVX2][LEARN__QNT_AVX2];
+    LEARN__UNROLL
+    for (int i = 0; i < mr; i++) {
+        LEARN__UNROLL
+        for (int j = 0; j < nt; j++)
+            acc[i][j] = (flags & LEARN__TILE_FIRST)
+                            ? _mm256_setzero_ps()
+                            : _mm256_loadu_ps(accio + (j * LEARN__ROW_TILE + i) * 8);
+    }
+    for (int g = 0; g < ng; g++) {
+        const uint8_t *pg = pk + (size_t)g * (size_t)mr * rec;
+        const uint8_t *xg = x + (size_t)g * LEARN__QGROUP;
+        LEARN__UNROLL
+        for (int j = 0; j < nt; j++) {
+            const uint8_t *xj = xg + (size_t)j * ldx;
+            __m256i a[4];
+            LEARN__UNROLL
+            for (int s = 0; s < 4; s++) a[s] = _mm256_loadu_si256((const __m256i *)(xj + 32 * s));
+            const __m256 da = _mm256_loadu_ps((const float *)(const void *)(xj + 128));
+            LEARN__UNROLL
+            for (int i = 0; i < mr; i++) {
+                const uint8_t *pi = pg + (size_t)i * rec;
+                __m256i p = _mm256_setzero_si256();
+                LEARN__UNROLL
+                for (int s = 0; s < 4; s++) {
+                    const __m256i w = _mm256_loadu_si256((const __m256i *)(pi + 32 * s));
+                    if (q4) {
+                        const __m256i t = _mm256_maddubs_epi16(w, a[s]);
+                        p = s ? _mm256_add_epi16(p, t) : t;
+                    } else {
+                        const __m256i u = _mm256_loadu_si256((const __m256i *)(pi + 128 + 32 * s));
+                        const __m256i t = _mm256_madd_epi16(
+                            _mm256_maddubs_epi16(u, _mm256_sign_epi8(a[s], w)), ones);
+                        p = s ? _mm256_add_epi32(p, t) : t;
+                    }
+                }
+                if (q4)
+                    p = _mm256_sub_epi32(_mm256_madd_epi16(p, ones),
+                                         _mm256_loadu_si256((const __m256i *)(xj + 160)));
+                const __m256 dw = _mm256_loadu_ps((const float *)(const void *)(pi + dofs));
+                acc[i][j] =
+                    _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(dw, da), acc[i][j]);
+            }
+        }
+    }
+    LEARN__UNROLL
+    for (int i = 0; i < mr; i++) {
+        LEARN__UNROLL
+        for (int j = 0; j < nt; j++) {
+            if (flags & LEARN__TILE_LAST)
+                y[(size_t)j * ldy + (size_t)i] = learn__hsum_avx2(acc[i][j]);
+            else
+                _mm256_storeu_ps(accio + (j * LEARN__ROW_TILE + i) * 8, acc[i][j]);
+        }
+    }
+}
+
+#define LEARN__QCASE_AVX2(M, N)                                                                    \
+    case (M)*8 + (N):                                                                              \
+        learn__qtile_avx2(Q4, M, N, pk, xt, ldx, ng, at, flags, yt, ldy);                          \
+        break;
+
+#define LEARN__QKERNEL_AVX2(NAME, Q4_)                                                             \
+    LEARN__AVX2 static void learn__pack_##NAME##_avx2(const uint8_t *w, size_t ldw, int mr,        \
+                                                      int nb, int g0, int g1, uint8_t *pk)         \
+    {                                                                                              \
+        learn__pack_avx2(Q4_, w, ldw, mr, nb, g0, g1, pk);                                         \
+    }                                                                                              \
+    LEARN__AVX2 static void learn__tiles_##NAME##_avx2(                                            \
+        int mr, int nt, const uint8_t *pk, const uint8_t *x, size_t ldx, int ng, float *acc,       \
+        int flags, float *y, size_t ldy)                                                           \
+    {                                                                                              \
+        enum { Q4 = Q4_ };                                                                         \
+        LEARN__TILES_BODY(1, LEARN__QCASE_AVX2(4, 1) LEARN__QCASE_AVX2(3, 1)                       \
+                                 LEARN__QCASE_AVX2(2, 1) LEARN__QCASE_AVX2(1, 1))                  \
+    }                                                                                              \
+    static void learn__gemm_##NAME##_avx2(const learn__gemm_args *g, int r0, int r1, void *work)   \
+    {                                                                                              \
+        static const learn__qkernel qk = {LEARN__QMR_AVX2,                                         \
+                                          1,                                                       \
+                                          Q4_ ? LEARN__REC_Q4_AVX2 : LEARN__REC_Q8_AVX2,           \
+                                          Q4_ ? LEARN__Q4_0_BYTES : LEARN__Q8_0_BYTES,             \
+                                          learn__pack_##NAME##_avx2,                               \
+                                          learn__tiles_##NAME##_avx2};                             \
+        learn__gemm_q_tiled(&qk, g, r0, r1, work);                                                 \
+    }
+
+LEARN__QKERNEL_AVX2(q8_0, 0)
+LEARN__QKERNEL_AVX2(q4_0, 1)
+
+LEARN__AVX2_INLINE int32_t learn__hsum_epi32_avx2(__m256i p)
+{
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+    return _mm_cvtsi128_si32(s);
+}
+
+/* Exact int32 dot of one Q8_0 / Q4_0 block with 32 q8 values, with the instruction sequence of
+   the tiles (tests compare it with the scalar one bit for bit). */
+LEARN__AVX2 static int32_t learn__dot_q8_0_block_avx2(const uint8_t *w, const int8_t *a)
+{
+    const __m256i wv = _mm256_loadu_si256((const __m256i *)(w + 2));
+    const __m256i av = _mm256_loadu_si256((const __m256i *)a);
+    return learn__hsum_epi32_avx2(_mm256_madd_epi16(
+        _mm256_maddubs_epi16(_mm256_abs_epi8(wv), _mm256_sign_epi8(av, wv)), _mm256_set1_epi16(1)));
+}
+
+LEARN__AVX2 static int32_t learn__dot_q4_0_block_avx2(const uint8_t *w, const int8_t *a)
+{
+    const __m128i raw = _mm_loadu_si128((const __m128i *)(w + 2));
+    const __m256i n =
+        _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), _mm256_set1_epi8(15));
+    const __m256i av = _mm256_loadu_si256((const __m256i *)a);
+    const __m256i ones = _mm256_set1_epi16(1);
+    /* sum n a - 8 sum a, both exact in int32 */
+    return learn__hsum_epi32_avx2(_mm256_sub_epi32(
+        _mm256_madd_epi16(_mm256_maddubs_epi16(n, av), ones),
+        _mm256_slli_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), av), ones),
+                          3)));
+}
+
+LEARN__AVX2_INLINE float learn__hmax_avx2(__m256 v)
+{
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    return _mm_cvtss_f32(m);
+}
+
+/* As learn__quantize_row_scalar, same bytes. */
+LEARN__AVX2 static void learn__quantize_row_avx2(const float *x, int K, void *out)
+{
+    const int nb = K / LEARN__QK, ng = (nb + 3) / 4;
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    const __m256 big = _mm256_set1_ps(FLT_MAX);
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    for (int g = 0; g < ng; g++) {
+        uint8_t *group = (uint8_t *)out + (size_t)g * LEARN__QGROUP;
+        __m256i q[4], s[4];
+        for (int j = 0; j < 4; j++) {
+            const int b = 4 * g + j;
+            q[j] = _mm256_setzero_si256();
+            if (b >= nb) {
+                learn__q8_put_scale(group, j, 0.0f, 0);
+                continue;
+            }
+            const float *xb = x + (size_t)b * LEARN__QK;
+            __m256 v[4], amax = _mm256_setzero_ps(), bad = _mm256_setzero_ps();
+            for (int k = 0; k < 4; k++) {
+                v[k] = _mm256_loadu_ps(xb + 8 * k);
+                const __m256 a = _mm256_and_ps(v[k], absmask);
+                amax = _mm256_max_ps(amax, a);
+                bad = _mm256_or_ps(bad, _mm256_cmp_ps(a, big, _CMP_NLE_UQ)); /* NaN, Inf */
+            }
+            if (_mm256_movemask_ps(bad)) {
+                learn__q8_put_scale(group, j, NAN, 0);
+                continue;
+            }
+            float d, id;
+            learn__q8_scales(learn__hmax_avx2(amax), &d, &id);
+            const __m256 iv = _mm256_set1_ps(id);
+            __m256i i32[4];
+            for (int k = 0; k < 4; k++) i32[k] = _mm256_cvtps_epi32(_mm256_mul_ps(v[k], iv));
+            const __m256i sum4 = _mm256_add_epi32(_mm256_add_epi32(i32[0], i32[1]),
+                                                  _mm256_add_epi32(i32[2], i32[3]));
+            __m128i sum =
+                _mm_add_epi32(_mm256_castsi256_si128(sum4), _mm256_extracti128_si256(sum4, 1));
+            sum = _mm_add_epi32(sum, _mm_shuffle_epi32(sum, 0x4e));
+            sum = _mm_add_epi32(sum, _mm_shuffle_epi32(sum, 0xb1));
+            q[j] =
+                _mm256_permutevar8x32_epi32(_mm256_packs_epi16(_mm256_packs_epi32(i32[0], i32[1]),
+                                                               _mm256_packs_epi32(i32[2], i32[3])),
+                                            order);
+            learn__q8_put_scale(group, j, d, _mm_cvtsi128_si32(sum));
+        }
+        learn__interleave4_avx2(q[0], q[1], q[2], q[3], s);
+        for (int k = 0; k < 4; k++) _mm256_storeu_si256((__m256i *)(group + 32 * k), s[k]);
+    }
+}
+
+/* Eight weights of a float-typed row (F32, F16 or BF16 bytes at p) as floats. */
+LEARN__AVX2_INLINE __m256 learn__ld8w_avx2(const learn_type type, const uint8_t *p)
+{
+    switch (type) {
+    case LEARN_TYPE_F16: return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
+    case LEARN_TYPE_BF16:
+        return _mm256_castsi256_ps(
+            _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16));
+    default: return _mm256_loadu_ps((const float *)(const void *)p);
+    }
+}
+
+#define LEARN__FMR_AVX2 4
+#define LEARN__FNT_AVX2 2
+
+/* One tile of a float-weight product: 8 lanes per (row, token), k in steps of 8; the last
+   K % 8 elements go through zero-padded copies with the same instructions. */
+LEARN__AVX2_INLINE void learn__ftile_avx2(const learn_type type, const int mr, const int nt,
+                                          const uint8_t *w, size_t ldw, const uint8_t *x,
+                                          size_t ldx, int K, float *y, size_t ldy)
+{
+    const size_t es = type == LEARN_TYPE_F32 ? 4 : 2;
+    __m256 acc[LEARN__FMR_AVX2][LEARN__FNT_AVX2];
+    LEARN__UNROLL
+    for (int i = 0; i < mr; i++) {
+        LEARN__UNROLL
+        for (int j = 0; j < nt; j++) acc[i][j] = _mm256_setzero_ps();
+    }
+    int k = 0;
+    for (; k + 8 <= K; k += 8) {
+        __m256 wv[LEARN__FMR_AVX2];
+        LEARN__UNROLL
+        for (int i = 0; i < mr; i++) wv[i] = learn__ld8w_avx2(type, w + (size_t)i * ldw + (size_t)k * es);
+        LEARN__UNROLL
+        for (int j = 0; j < nt; j++) {
+            const __m256 xv = _mm256_loadu_ps((const float *)(const void *)(x + (size_t)j * ldx) + k);
+            LEARN__UNROLL
+            for (int i = 0; i < mr; i++) acc[i][j] = _mm256_fmadd_ps(wv[i], xv, acc[i][j]);
+        }
+    }
+    if (k < K) {
+        uint8_t wt[LEARN__FMR_AVX2][32];
+        float xt[8];
+        const size_t n = (size_t)(K - k);
+        for (int i = 0; i < mr; i++) {
+            memset(wt[i], 0, sizeof wt[i]);
+            memcpy(wt[i], w + (size_t)i * ldw + (size_t)k * es, n * es);
+        }
+        for (int j = 0; j < nt; j++) {
+            memset(xt, 0, sizeof xt);
+            memcpy(xt, (const float *)(const void *)(x + (size_t)j * ldx) + k, n * 4);
+            const __m256 xv = _mm256_loadu_ps(xt);
+            for (int i = 0; i < mr; i++)
+                acc[i][j] = _mm256_fmadd_ps(learn__ld8w_avx2(type, wt[i]), xv, acc[i][j]);
+        }
+    }
+    LEARN__UNROLL
+    for (int i = 0; i < mr; i++) {
+        LEARN__UNROLL
+        for (int j = 0; j < nt; j++) y[(size_t)j * ldy + (size_t)i] = learn__hsum_avx2(acc[i][j]);
+    }
+}
+
+#define LEARN__FTILE_CASE_AVX2(M, N)                                                               \
+    case (M)*8 + (N):                                                                              \
+        learn__ftile_avx2(type, M, N, wr, g->ldw, xt, g->ldx, g->K, yt, g->ldy);                   \
+        break;
+
+LEARN__AVX2_INLINE void learn__gemm_f_avx2(const learn_type type, const learn__gemm_args *g, int r0,
+                                           int r1)
+{
+    const int MR = LEARN__FMR_AVX2, NT = LEARN__FNT_AVX2;
+    const int tc = learn__token_chunk(g->T, g->ldx, NT);
+    for (int t0 = 0; t0 < g->T; t0 += tc) {
+        const int t1 = g->T - t0 < tc ? g->T : t0 + tc;
+        for (int r = r0; r < r1; r += MR) {
+            const int mr = r1 - r < MR ? r1 - r : MR;
+            const uint8_t *wr = (const uint8_t *)g->w + (size_t)r * g->ldw;
+            for (int t = t0; t < t1; t += NT) {
+                const int nt = t1 - t < NT ? t1 - t : NT;
+                const uint8_t *xt = (const uint8_t *)g->x + (size_t)t * g->ldx;
+                float *yt = g->y + (size_t)t * g->ldy + (size_t)r;
+                switch (mr * 8 + nt) {
+                    LEARN__FTILE_CASE_AVX2(4, 2)
+                    LEARN__FTILE_CASE_AVX2(4, 1)
+                    LEARN__FTILE_CASE_AVX2(3, 2)
+                    LEARN__FTILE_CASE_AVX2(3, 1)
+                    LEARN__FTILE_CASE_AVX2(2, 2)
+                    LEARN__FTILE_CASE_AVX2(2, 1)
+                    LEARN__FTILE_CASE_AVX2(1, 2)
+                    LEARN__FTILE_CASE_AVX2(1, 1)
+                default: break;
+                }
+            }
+        }
+    }
+}
+
+LEARN__AVX2 static void learn__gemm_f32_avx2(const learn__gemm_args *g, int r0, int r1, void *work)
+{
+    (void)work;
+    learn__gemm_f_avx2(LEARN_TYPE_F32, g, r0, r1);
+}
+
+LEARN__AVX2 static void learn__gemm_f16_avx2(const learn__gemm_args *g, int r0, int r1, void *work)
+{
+    (void)work;
+    learn__gemm_f_avx2(LEARN_TYPE_F16, g, r0, r1);
+}
+
+LEARN__AVX2 static void learn__gemm_bf16_avx2(const learn__gemm_args *g, int r0, int r1, void *work)
+{
+    (void)work;
+    learn__gemm_f_avx2(LEARN_TYPE_BF16, g, r0, r1);
+}
+
+#endif /* LEARN__X86 */
+
+/* ---- AVX-512 (F/BW/VL + VNNI) -----------------------------------------------------------
+
+   VPDPBUSD multiplies unsigned by signed bytes and adds groups of four into int32 lanes with no
+   intermediate saturation, so one instruction does what maddubs + madd + add do on AVX2. It
+   runs on 256-bit vectors here (AVX512VL), with the 32 registers of AVX-512 allowing a 4 x 2
+   tile; the layouts are those of AVX2.
+   Q8_0: the activations go in as unsigned a + 128 (a xor 0x80) and the weights as they are;
+   each lane starts from -128 * (sum of its weights), computed when packing:
+     record: w slices [128], -128 sum w per lane (int32 x 8) [32], dw8 [32]   (192 bytes)
+   Q4_0: the nibbles are the unsigned operand, the activations the signed one, and each lane
+   starts from -c8 (the -8 offset); the record is the AVX2 one. Only other ISA levels run on
+   this machine: this code is compiled and reviewed, and tested where the CPU has AVX-512. */
+
+#if defined(LEARN__X86)
+
+#define LEARN__AVX512_INLINE LEARN__INLINE LEARN__AVX512
+#define LEARN__REC_Q8_AVX512 192
+#define LEARN__QMR_AVX512 4
+#define LEARN__QNT_AVX512 2
+
+LEARN__AVX512 static void learn__pack_q8_0_avx512(const uint8_t *w, size_t ldw, int mr, int nb,
+                                                  int g0, int g1, uint8_t *pk)
+{
+    const size_t bb = LEARN__Q8_0_BYTES;
+    const __m256i u128 = _mm256_set1_epi8((char)0x80);
+    for (int g = g0; g < g1; g++) {
+        const int n = nb - 4 * g < 4 ? nb - 4 * g : 4;
+        for (int i = 0; i < mr; i++) {
+            const uint8_t *wg = w + (size_t)i * ldw + (size_t)g * 4 * bb;
+            uint8_t *o = pk + ((size_t)(g - g0) * (size_t)mr + (size_t)i) * LEARN__REC_Q8_AVX512;
+            __m256i b[4], s[4], corr = _mm256_setzero_si256();
+            float d[8];
+            for (int j = 0; j < 4; j++) {
+                d[2 * j] = d[2 * j + 1] = j < n ? learn__f16_avx2(wg + (size_t)j * bb) : 0.0f;
+                b[j] = j < n ? _mm256_loadu_si256((const __m256i *)(wg + (size_t)j * bb + 2))
+                             : _mm256_setzero_si256();
+            }
+            learn__interleave4_avx2(b[0], b[1], b[2], b[3], s);
+            for (int k = 0; k < 4; k++) {
+                _mm256_storeu_si256((__m256i *)(o + 32 * k), s[k]);
+                corr = _mm256_dpbusd_epi32(corr, u128, s[k]); /* 128 * sum w, per lane */
+            }
+            _mm256_storeu_si256((__m256i *)(o + 128),
+                                _mm256_sub_epi32(_mm256_setzero_si256(), corr));
+            _mm256_storeu_ps((float *)(o + 160), _mm256_loadu_ps(d));
+        }
+    }
+}
+
+LEARN__AVX512 static void learn__pack_q4_0_avx512(const uint8_t *w, size_t ldw, int mr, int nb,
+                                                  int g0, int g1, uint8_t *pk)
+{
+    learn__pack_avx2(1, w, ldw, mr, nb, g0, g1, pk);
+}
+
+LEARN__AVX512_INLINE void learn__qtile_avx512(const int q4, const int mr, const int nt,
+                                              const uint8_t *pk, const uint8_t *x, size_t ldx,
+                                              int ng, float *accio, int flags, float *y, size_t ldy)
+{
+    const size_t rec = q4 ? LEARN__REC_Q4_AVX2 : LEARN__REC_Q8_AVX512;
+    const size_t dofs = q4 ? 128 : 160;
+    const __m256i flip = _mm256_set1_epi8((char)0x80);
+    __m256 acc[LEARN__QMR_AVX512][LEARN__QNT_AVX512];
+    LEARN__UNROLL
+    for (int i = 0; i < mr; i++) {
+        LEARN__UNROLL
+        for (int j = 0; j < nt; j++)
+            acc[i][j] = (flags & LEARN__TILE_FIRST)
+                            ? _mm256_setzero_ps()
+                            : _mm256_loadu_ps(accio + (j * LEARN__ROW_TILE + i) * 8);
+    }
+    for (int g = 0; g < ng; g++) {
+        const uint8_t *pg = pk + (size_t)g * (size_t)mr * rec;
+        const uint8_t *xg = x + (size_t)g * LEARN__QGROUP;
+        __m256i a[LEARN__QNT_AVX512][4], a0[LEARN__QNT_AVX512];
+        __m256 da[LEARN__QNT_AVX512];
+        LEARN__UNROLL
+        for (int j = 0; j < nt; j++) {
+            const uint8_t *xj = xg + (size_t)j * ldx;
+            LEARN__UNROLL
+            for (int s = 0; s < 4; s++) {
+                a[j][s] = _mm256_loadu_si256((const __m256i *)(xj + 32 * s));
+                if (!q4) a[j][s] = _mm256_xor_si256(a[j][s], flip);
+            }
+            da[j] = _mm256_loadu_ps((const float *)(const void *)(xj + 128));
+            a0[j] = _mm256_sub_epi32(_mm256_setzero_si256(),
+                                     _mm256_loadu_si256((const __m256i *)(xj + 160)));
+        }
+        LEARN__UNROLL
+        for (int i = 0; i < mr; i++) {
+            const uint8_t *pi = pg + (size_t)i * rec;
+            __m256i wv[4];
+            LEARN__UNROLL
+            for (int s = 0; s < 4; s++) wv[s] = _mm256_loadu_si256((const __m256i *)(pi + 32 * s));
+            const __m256 dw = _mm256_loadu_ps((const float *)(const void *)(pi + dofs));
+            const __m256i c =
+                q4 ? _mm256_setzero_si256() : _mm256_loadu_si256((const __m256i *)(pi + 128));
+            LEARN__UNROLL
+            for (int j = 0; j < nt; j++) {
+                __m256i p = q4 ? a0[j] : c;
+                LEARN__UNROLL
+                for (int s = 0; s < 4; s++)
+                    p = q4 ? _mm256_dpbusd_epi32(p, wv[s], a[j][s])
+                           : _mm256_dpbusd_epi32(p, a[j][s], wv[s]);
+                acc[i][j] =
+                    _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(dw, da[j]), acc[i][j]);
+            }
+        }
+    }
+    LEARN__UNROLL
+    for (int i = 0; i < mr; i++) {
+        LEARN__UNROLL
+        for (int j = 0; j < nt; j++) {
+            if (flags & LEARN__TILE_LAST)
+                y[(size_t)j * ldy + (size_t)i] = learn__hsum_avx2(acc[i][j]);
+            else
+                _mm256_storeu_ps(accio + (j * LEARN__ROW_TILE + i) * 8, acc[i][j]);
+        }
+    }
+}
+
+#define LEARN__QCASE_AVX512(M, N)                                                                  \
+    case (M)*8 + (N):                                                                              \
+        learn__qtile_avx512(Q4, M, N, pk, xt, ldx, ng, at, flags, yt, ldy);                        \
+        break;
+
+#define LEARN__QKERNEL_AVX512(NAME, Q4_, REC, BB)                                                  \
+    LEARN__AVX512 static void learn__tiles_##NAME##_avx512(                                        \
+        int mr, int nt, const uint8_t *pk, const uint8_t *x, size_t ldx, int ng, float *acc,       \
+        int flags, float *y, size_t ldy)                                                           \
+    {                                                                                              \
+        enum { Q4 = Q4_ };                                                                         \
+        LEARN__TILES_BODY(2, LEARN__QCASE_AVX512(4, 2) LEARN__QCASE_AVX512(4, 1)                   \
+                                 LEARN__QCASE_AVX512(3, 2) LEARN__QCASE_AVX512(3, 1)               \
+                                     LEARN__QCASE_AVX512(2, 2) LEARN__QCASE_AVX512(2, 1)           \
+                                         LEARN__QCASE_AVX512(1, 2) LEARN__QCASE_AVX512(1, 1))      \
+    }                                                                                              \
+    static void learn__gemm_##NAME##_avx512(const learn__gemm_args *g, int r0, int r1, void *work) \
+    {                                                                                              \
+        static const learn__qkernel qk = {                                                         \
+            LEARN__QMR_AVX512,           LEARN__QNT_AVX512,           REC, BB,                     \
+            learn__pack_##NAME##_avx512, learn__tiles_##NAME##_avx512};                            \
+        learn__gemm_q_tiled(&qk, g, r0, r1, work);                                                 \
+    }
+
+LEARN__QKERNEL_AVX512(q8_0, 0, LEARN__REC_Q8_AVX512, LEARN__Q8_0_BYTES)
+LEARN__QKERNEL_AVX512(q4_0, 1, LEARN__REC_Q4_AVX2, LEARN__Q4_0_BYTES)
+
+/* Exact int32 block dots with the tiles' instructions (for the tests). */
+LEARN__AVX512 static int32_t learn__dot_q8_0_block_avx512(const uint8_t *w, const int8_t *a)
+{
+    const __m256i u128 = _mm256_set1_epi8((char)0x80);
+    const __m256i wv = _mm256_loadu_si256((const __m256i *)(w + 2));
+    const __m256i au = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)a), u128);
+    const __m256i corr = _mm256_dpbusd_epi32(_mm256_setzero_si256(), u128, wv);
+    return learn__hsum_epi32_avx2(
+        _mm256_dpbusd_epi32(_mm256_sub_epi32(_mm256_setzero_si256(), corr), au, wv));
+}
+
+LEARN__AVX512 static int32_t learn__dot_q4_0_block_avx512(const uint8_t *w, const int8_t *a)
+{
+    const __m128i raw = _mm_loadu_si128((const __m128i *)(w + 2));
+    const __m256i n =
+        _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), _mm256_set1_epi8(15));
+    const __m256i av = _mm256_loadu_si256((const __m256i *)a);
+    const __m256i sum = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(1), av);
+    return learn__hsum_epi32_avx2(_mm256_dpbusd_epi32(
+        _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(sum, 3)), n, av));
+}
+
+#endif /* LEARN__X86 */
+
+/* ---- NEON (AArch64) -------------------------------------------------------------------------
+
+   Packed record per (group, row): the four slices of signed weights (Q4_0 as nibble - 8, so
+   both types share one tile), then dw4 = d0 d1 d2 d3: 144 bytes. A 16-byte chunk of a slice
+   holds 8 values of two blocks; SDOT (or its emulation) gives int32 lanes [x x y y] for those
+   two blocks, a pairwise add of the two halves' sums gives the four block sums, converted
+   and scaled once per group. */
+
+#if defined(LEARN__ARM64)
+
+#define LEARN__REC_NEON 144
+#define LEARN__QMR_NEON 2
+#define LEARN__QNT_NEON 2
+
+static float learn__f16_neon(const uint8_t *p)
+{
+    const uint16x4_t h = vdup_n_u16((uint16_t)(p[0] | (p[1] << 8)));
+    return vgetq_lane_f32(vcvt_f32_f16(vreinterpret_f16_u16(h)), 0);
+}
+
+static void learn__pack_neon(const int q4, const uint8_t *w, size_t ldw, int mr, int nb, int g0,
+                             int g1, uint8_t *pk)
+{
+    const size_t bb = q4 ? LEARN__Q4_0_BYTES : LEARN__Q8_0_BYTES;
+    for (int g = g0; g < g1; g++) {
+        const int n = nb - 4 * g < 4 ? nb - 4 * g : 4;
+        for (int i = 0; i < mr; i++) {
+            const uint8_t *wg = w + (size_t)i * ldw + (size_t)g * 4 * bb;
+            uint8_t *o = pk + ((size_t)(g - g0) * (size_t)mr + (size_t)i) * LEARN__REC_NEON;
+            int8_t q[4][32];
+            float d[4];
+            memset(q, 0, sizeof q);
+            for (int j = 0; j < 4; j++) {
+                d[j] = j < n ? learn__f16_neon(wg + (size_t)j * bb) : 0.0f;
+                if (j >= n) continue;
+                if (q4) {
+                    const uint8x16_t raw = vld1q_u8(wg + (size_t)j * bb + 2);
+                    const int8x16_t eight = vdupq_n_s8(8);
+                    vst1q_s8(q[j],
+                             vsubq_s8(vreinterpretq_s8_u8(vandq_u8(raw, vdupq_n_u8(15))), eight));
+                    vst1q_s8(q[j] + 16, vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(raw, 4)), eight));
+                } else {
+                    memcpy(q[j], wg + (size_t)j * bb + 2, 32);
+                }
+            }
+            learn__q8_store_group(o, (const int8_t(*)[32])q);
+            memcpy(o + 128, d, 16);
+        }
+    }
+}
+
+/* Exact sums of one group of a (row, token): lane b = block b's sum. With SDOT, or else with
+   widening multiplies: a lane of vmull_s8 + vmlal_s8 adds two products of at most
+   128 * 127 = 16256 (a is never -128), so it stays within int16. */
+LEARN__INLINE int32x4_t learn__group_dot_neon(const int8_t *w, const int8_t *a)
+{
+    const int8x16_t w0 = vld1q_s8(w), w1 = vld1q_s8(w + 16), w2 = vld1q_s8(w + 32),
+                    w3 = vld1q_s8(w + 48), w4 = vld1q_s8(w + 64), w5 = vld1q_s8(w + 80),
+                    w6 = vld1q_s8(w + 96), w7 = vld1q_s8(w + 112);
+    const int8x16_t a0 = vld1q_s8(a), a1 = vld1q_s8(a + 16), a2 = vld1q_s8(a + 32),
+                    a3 = vld1q_s8(a + 48), a4 = vld1q_s8(a + 64), a5 = vld1q_s8(a + 80),
+                    a6 = vld1q_s8(a + 96), a7 = vld1q_s8(a + 112);
+    /* chunks 0, 2, 4, 6: blocks 0 and 1; chunks 1, 3, 5, 7: blocks 2 and 3 */
+    int16x8_t m;
+    m = vmlal_s8(vmull_s8(vget_low_s8(w0), vget_low_s8(a0)), vget_low_s8(w2), vget_low_s8(a2));
+    int32x4_t b0 = vpaddlq_s16(m);
+    m = vmlal_s8(vmull_s8(vget_low_s8(w4), vget_low_s8(a4)), vget_low_s8(w6), vget_low_s8(a6));
+    b0 = vpadalq_s16(b0, m);
+    m = vmlal_high_s8(vmull_high_s8(w0, a0), w2, a2);
+    int32x4_t b1 = vpaddlq_s16(m);
+    m = vmlal_high_s8(vmull_high_s8(w4, a4), w6, a6);
+    b1 = vpadalq_s16(b1, m);
+    m = vmlal_s8(vmull_s8(vget_low_s8(w1), vget_low_s8(a1)), vget_low_s8(w3), vget_low_s8(a3));
+    int32x4_t b2 = vpaddlq_s16(m);
+    m = vmlal_s8(vmull_s8(vget_low_s8(w5), vget_low_s8(a5)), vget_low_s8(w7), vget_low_s8(a7));
+    b2 = vpadalq_s16(b2, m);
+    m = vmlal_high_s8(vmull_high_s8(w1, a1), w3, a3);
+    int32x4_t b3 = vpaddlq_s16(m);
+    m = vmlal_high_s8(vmull_high_s8(w5, a5), w7, a7);
+    b3 = vpadalq_s16(b3, m);
+    return vpaddq_s32(vpaddq_s32(b0, b1), vpaddq_s32(b2, b3));
+}
+
+/* SDOT: the intrinsic, or inline assembly where the compiler (clang < 16) declares the
+   intrinsic only for builds whose base target has dotprod. */
+#if defined(__clang__) && __clang_major__ < 16 && !defined(__ARM_FEATURE_DOTPROD)
+LEARN__INLINE LEARN__DOTPROD int32x4_t learn__sdot(int32x4_t acc, int8x16_t a, int8x16_t b)
+{
+    __asm__("sdot %0.4s, %1.16b, %2.16b" : "+w"(acc) : "w"(a), "w"(b));
+    return acc;
+}
+#else
+#define learn__sdot vdotq_s32
+#endif
+
+LEARN__INLINE LEARN__DOTPROD int32x4_t learn__group_dot_dotprod(const int8_t *w, const int8_t *a)
+{
+    int32x4_t p01 = vdupq_n_s32(0), p23 = vdupq_n_s32(0);
+    for (int c = 0; c < 8; c += 2) {
+        p01 = learn__sdot(p01, vld1q_s8(w + 16 * c), vld1q_s8(a + 16 * c));
+        p23 = learn__sdot(p23, vld1q_s8(w + 16 * c + 16), vld1q_s8(a + 16 * c + 16));
+    }
+    /* p01 = [b0 b0 b1 b1] halves, p23 = [b2 b2 b3 b3] */
+    return vpaddq_s32(p01, p23);
+}
+
+/* Tile (dp: SDOT or not). Every (row, token) runs the same sequence whatever mr and nt are. */
+#define LEARN__QTILE_NEON(NAME, DOT, ATTR)                                                         \
+    LEARN__INLINE ATTR void learn__qtile_##NAME(const int mr, const int nt, const uint8_t *pk,     \
+                                                const uint8_t *x, size_t ldx, int ng,              \
+                                                float *accio, int flags, float *y, size_t ldy)     \
+    {                                                                                              \
+        float32x4_t acc[LEARN__QMR_NEON][LEARN__QNT_NEON];                                         \
+        LEARN__UNROLL                                                                              \
+        for (int i = 0; i < mr; i++) LEARN__UNROLL                                                 \
+        for (int j = 0; j < nt; j++)                                                               \
+            acc[i][j] = (flags & LEARN__TILE_FIRST)                                                \
+                            ? vdupq_n_f32(0.0f)                                                    \
+                            : vld1q_f32(accio + (j * LEARN__ROW_TILE + i) * 8);                    \
+        for (int g = 0; g < ng; g++) {                                                             \
+            const uint8_t *pg = pk + (size_t)g * (size_t)mr * LEARN__REC_NEON;                             \
+            const uint8_t *xg = x + (size_t)g * LEARN__QGROUP;                                     \
+            LEARN__UNROLL                                                                          \
+            for (int j = 0; j < nt; j++) {                                                         \
+                const uint8_t *xj = xg + (size_t)j * ldx;                                                  \
+                const float32x4_t da =                                                             \
+                    vuzp1q_f32(vld1q_f32((const float *)(const void *)(xj + 128)),                 \
+                               vld1q_f32((const float *)(const void *)(xj + 144)));                \
+                LEARN__UNROLL                                                                      \
+                for (int i = 0; i < mr; i++) {                                                     \
+                    const uint8_t *pi = pg + (size_t)i * LEARN__REC_NEON;                                  \
+                    const int32x4_t s = DOT((const int8_t *)pi, (const int8_t *)xj);               \
+                    const float32x4_t d =                                                          \
+                        vmulq_f32(vld1q_f32((const float *)(const void *)(pi + 128)), da);         \
+                    acc[i][j] = vfmaq_f32(acc[i][j], vcvtq_f32_s32(s), d);                         \
+                }                                                                                  \
+            }                                                                                      \
+        }                                                                                          \
+        LEARN__UNROLL                                                                              \
+        for (int i = 0; i < mr; i++) LEARN__UNROLL                                                 \
+        for (int j = 0; j < nt; j++) {                                                             \
+            if (flags & LEARN__TILE_LAST)                                                          \
+                y[(size_t)j * ldy + (size_t)i] = vaddvq_f32(acc[i][j]);                            \
+            else                                                                                   \
+                vst1q_f32(accio + (j * LEARN__ROW_TILE + i) * 8, acc[i][j]);                       \
+        }                                                                                          \
+    }
+
+LEARN__QTILE_NEON(neon, learn__group_dot_neon, )
+LEARN__QTILE_NEON(dotprod, learn__group_dot_dotprod, LEARN__DOTPROD)
+
+#define LEARN__QCASE_NEON(M, N)                                                                    \
+    case (M)*8 + (N):                                                                              \
+        LEARN__NEON_TILE(M, N, pk, xt, ldx, ng, at, flags, yt, ldy);                               \
+        break;
+
+#define LEARN__QKERNEL_NEON(TYPE, BB, NAME, ATTR)                                                  \
+    static ATTR void learn__tiles_##TYPE##_##NAME(int mr, int nt, const uint8_t *pk,               \
+                                                  const uint8_t *x, size_t ldx, int ng,            \
+                                                  float *acc, int flags, float *y, size_t ldy)     \
+    {                                                                                              \
+        LEARN__TILES_BODY(2, LEARN__QCASE_NEON(2, 2) LEARN__QCASE_NEON(2, 1)                       \
+                                 LEARN__QCASE_NEON(1, 2) LEARN__QCASE_NEON(1, 1))                  \
+    }                                                                                              \
+    static void learn__gemm_##TYPE##_##NAME(const learn__gemm_args *g, int r0, int r1, void *work) \
+    {                                                                                              \
+        static const learn__qkernel qk = {                                                         \
+            LEARN__QMR_NEON,           LEARN__QNT_NEON,                                            \
+            LEARN__REC_NEON,           BB,                                                         \
+            learn__pack_##TYPE##_neon, learn__tiles_##TYPE##_##NAME};                              \
+        learn__gemm_q_tiled(&qk, g, r0, r1, work);                                                 \
+    }
+
+static void learn__pack_q8_0_neon(const uint8_t *w, size_t ldw, int mr, int nb, int g0, int g1,
+                                  uint8_t *pk)
+{
+    learn__pack_neon(0, w, ldw, mr, nb, g0, g1, pk);
+}
+
+static void learn__pack_q4_0_neon(const uint8_t *w, size_t ldw, int mr, int nb, int g0, int g1,
+                                  uint8_t *pk)
+{
+    learn__pack_neon(1, w, ldw, mr, nb, g0, g1, pk);
+}
+
+#define LEARN__NEON_TILE learn__qtile_neon
+LEARN__QKERNEL_NEON(q8_0, LEARN__Q8_0_BYTES, neon, )
+LEARN__QKERNEL_NEON(q4_0, LEARN__Q4_0_BYTES, neon, )
+#undef LEARN__NEON_TILE
+#define LEARN__NEON_TILE learn__qtile_dotprod
+LEARN__QKERNEL_NEON(q8_0, LEARN__Q8_0_BYTES, dotprod, LEARN__DOTPROD)
+LEARN__QKERNEL_NEON(q4_0, LEARN__Q4_0_BYTES, dotprod, LEARN__DOTPROD)
+#undef LEARN__NEON_TILE
+
+/* Exact int32 block dots with the tiles' instructions (for the tests). */
+static int32_t learn__dot_q8_0_block_neon(const uint8_t *w, const int8_t *a)
+{
+    int8_t q[4][32], b[4][32];
+    uint8_t wg[128], ag[128];
+    memset(q, 0, sizeof q);
+    memset(b, 0, sizeof b);
+    memcpy(q[0], w + 2, 32);
+    memcpy(b[0], a, 32);
+    learn__q8_store_group(wg, (const int8_t(*)[32])q);
+    learn__q8_store_group(ag, (const int8_t(*)[32])b);
+    return vgetq_lane_s32(learn__group_dot_neon((const int8_t *)wg, (const int8_t *)ag), 0);
+}
+
+static LEARN__DOTPROD int32_t learn__dot_q8_0_block_dotprod(const uint8_t *w, const int8_t *a)
+{
+    int8_t q[4][32], b[4][32];
+    uint8_t wg[128], ag[128];
+    memset(q, 0, sizeof q);
+    memset(b, 0, sizeof b);
+    memcpy(q[0], w + 2, 32);
+    memcpy(b[0], a, 32);
+    learn__q8_store_group(wg, (const int8_t(*)[32])q);
+    learn__q8_store_group(ag, (const int8_t(*)[32])b);
+    return vgetq_lane_s32(learn__group_dot_dotprod((const int8_t *)wg, (const int8_t *)ag), 0);
+}
+
+/* A Q4_0 block as the Q8_0 block the NEON pack makes of it (nibble - 8, same scale). */
+static void learn__q4_as_q8(const uint8_t *w, uint8_t q8[LEARN__Q8_0_BYTES])
+{
+    q8[0] = w[0];
+    q8[1] = w[1];
+    for (int j = 0; j < 16; j++) {
+        q8[2 + j] = (uint8_t)(int8_t)((w[2 + j] & 15) - 8);
+        q8[18 + j] = (uint8_t)(int8_t)((w[2 + j] >> 4) - 8);
+    }
+}
+
+static int32_t learn__dot_q4_0_block_neon(const uint8_t *w, const int8_t *a)
+{
+    uint8_t q8[LEARN__Q8_0_BYTES];
+    learn__q4_as_q8(w, q8);
+    return learn__dot_q8_0_block_neon(q8, a);
+}
+
+static LEARN__DOTPROD int32_t learn__dot_q4_0_block_dotprod(const uint8_t *w, const int8_t *a)
+{
+    uint8_t q8[LEARN__Q8_0_BYTES];
+    learn__q4_as_q8(w, q8);
+    return learn__dot_q8_0_block_dotprod(q8, a);
+}
+
+/* As learn__quantize_row_scalar, same bytes. */
+static void learn__quantize_row_neon(const float *x, int K, void *out)
+{
+    const int nb = K / LEARN__QK, ng = (nb + 3) / 4;
+    for (int g = 0; g < ng; g++) {
+        uint8_t *group = (uint8_t *)out + (size_t)g * LEARN__QGROUP;
+        int8_t q[4][32];
+        memset(q, 0, sizeof q);
+        for (int j = 0; j < 4; j++) {
+            const int b = 4 * g + j;
+            if (b >= nb) {
+                learn__q8_put_scale(group, j, 0.0f, 0);
+                continue;
+            }
+            const float *xb = x + (size_t)b * LEARN__QK;
+            float32x4_t v[8], amax = vdupq_n_f32(0.0f);
+            uint32x4_t ok = vdupq_n_u32(0xffffffffu);
+            for (int k = 0; k < 8; k++) {
+                v[k] = vld1q_f32(xb + 4 * k);
+                const float32x4_t a = vabsq_f32(v[k]);
+                ok = vandq_u32(ok, vcleq_f32(a, vdupq_n_f32(FLT_MAX))); /* false for NaN, Inf */
+                amax = vmaxq_f32(amax, a);
+            }
+            if (vminvq_u32(ok) == 0) {
+                learn__q8_put_scale(group, j, NAN, 0);
+                continue;
+            }
+            float d, id;
+            learn__q8_scales(vmaxvq_f32(amax), &d, &id);
+            int32x4_t sum = vdupq_n_s32(0);
+            for (int k = 0; k < 8; k += 2) {
+                const int32x4_t i0 = vcvtnq_s32_f32(vmulq_n_f32(v[k], id));
+                const int32x4_t i1 = vcvtnq_s32_f32(vmulq_n_f32(v[k + 1], id));
+                sum = vaddq_s32(sum, vaddq_s32(i0, i1));
+                vst1_s8(q[j] + 4 * k, vmovn_s16(vcombine_s16(vmovn_s32(i0), vmovn_s32(i1))));
+            }
+            learn__q8_put_scale(group, j, d, vaddvq_s32(sum));
+        }
+        learn__q8_store_group(group, (const int8_t(*)[32])q);
+    }
+}
+
+/* Four weights of a float-typed row as floats. */
+LEARN__INLINE float32x4_t learn__ld4w_neon(const learn_type type, const uint8_t *p)
+{
+    switch (type) {
+    case LEARN_TYPE_F16: return vcvt_f32_f16(vreinterpret_f16_u8(vld1_u8(p)));
+    case LEARN_TYPE_BF16:
+        return vreinterpretq_f32_u32(vshll_n_u16(vreinterpret_u16_u8(vld1_u8(p)), 16));
+    default: return vreinterpretq_f32_u8(vld1q_u8(p));
+    }
+}
+
+#define LEARN__FMR_NEON 4
+#define LEARN__FNT_NEON 2
+
+/* One tile of a float-weight product: 4 lanes per (row, token), k in steps of 4; the last
+   K % 4 elements go through zero-padded copies with the same instructions. */
+LEARN__INLINE void learn__ftile_neon(const learn_type type, const int mr, const int nt,
+                                     const uint8_t *w, size_t ldw, const uint8_t *x, size_t ldx,
+                                     int K, float *y, size_t ldy)
+{
+    const size_t es = type == LEARN_TYPE_F32 ? 4 : 2;
+    float32x4_t acc[LEARN__FMR_NEON][LEARN__FNT_NEON];
+    LEARN__UNROLL
+    for (int i = 0; i < mr; i++) {
+        LEARN__UNROLL
+        for (int j = 0; j < nt; j++) acc[i][j] = vdupq_n_f32(0.0f);
+    }
+    int k = 0;
+    for (; k + 4 <= K; k += 4) {
+        float32x4_t wv[LEARN__FMR_NEON];
+        LEARN__UNROLL
+        for (int i = 0; i < mr; i++) wv[i] = learn__ld4w_neon(type, w + (size_t)i * ldw + (size_t)k * es);
+        LEARN__UNROLL
+        for (int j = 0; j < nt; j++) {
+            const float32x4_t xv = vld1q_f32((const float *)(const void *)(x + (size_t)j * ldx) + k);
+            LEARN__UNROLL
+            for (int i = 0; i < mr; i++) acc[i][j] = vfmaq_f32(acc[i][j], wv[i], xv);
+        }
+    }
+    if (k < K) {
+        uint8_t wt[LEARN__FMR_NEON][16];
+        float xt[4];
+        const size_t n = (size_t)(K - k);
+        for (int i = 0; i < mr; i++) {
+            memset(wt[i], 0, sizeof wt[i]);
+            memcpy(wt[i], w + (size_t)i * ldw + (size_t)k * es, n * es);
+        }
+        for (int j = 0; j < nt; j++) {
+            memset(xt, 0, sizeof xt);
+            memcpy(xt, (const float *)(const void *)(x + (size_t)j * ldx) + k, n * 4);
+            const float32x4_t xv = vld1q_f32(xt);
+            for (int i = 0; i < mr; i++)
+                acc[i][j] = vfmaq_f32(acc[i][j], learn__ld4w_neon(type, wt[i]), xv);
+        }
+    }
+    LEARN__UNROLL
+    for (int i = 0; i < mr; i++) {
+        LEARN__UNROLL
+        for (int j = 0; j < nt; j++) y[(size_t)j * ldy + (size_t)i] = vaddvq_f32(acc[i][j]);
+    }
+}
+
+#define LEARN__FTILE_CASE_NEON(M, N)                                                               \
+    case (M)*8 + (N):                                                                              \
+        learn__ftile_neon(type, M, N, wr, g->ldw, xt, g->ldx, g->K, yt, g->ldy);                   \
+        break;
+
+LEARN__INLINE void learn__gemm_f_neon(const learn_type type, const learn__gemm_args *g, int r0,
+                                      int r1)
+{
+    const int MR = LEARN__FMR_NEON, NT = LEARN__FNT_NEON;
+    const int tc = learn__token_chunk(g->T, g->ldx, NT);
+    for (int t0 = 0; t0 < g->T; t0 += tc) {
+        const int t1 = g->T - t0 < tc ? g->T : t0 + tc;
+        for (int r = r0; r < r1; r += MR) {
+            const int mr = r1 - r < MR ? r1 - r : MR;
+            const uint8_t *wr = (const uint8_t *)g->w + (size_t)r * g->ldw;
+            for (int t = t0; t < t1; t += NT) {
+                const int nt = t1 - t < NT ? t1 - t : NT;
+                const uint8_t *xt = (const uint8_t *)g->x + (size_t)t * g->ldx;
+                float *yt = g->y + (size_t)t * g->ldy + (size_t)r;
+                switch (mr * 8 + nt) {
+                    LEARN__FTILE_CASE_NEON(4, 2)
+                    LEARN__FTILE_CASE_NEON(4, 1)
+                    LEARN__FTILE_CASE_NEON(3, 2)
+                    LEARN__FTILE_CASE_NEON(3, 1)
+                    LEARN__FTILE_CASE_NEON(2, 2)
+                    LEARN__FTILE_CASE_NEON(2, 1)
+                    LEARN__FTILE_CASE_NEON(1, 2)
+                    LEARN__FTILE_CASE_NEON(1, 1)
+                default: break;
+                }
+            }
+        }
+    }
+}
+
+static void learn__gemm_f32_neon(const learn__gemm_args *g, int r0, int r1, void *work)
+{
+    (void)work;
+    learn__gemm_f_neon(LEARN_TYPE_F32, g, r0, r1);
+}
+
+static void learn__gemm_f16_neon(const learn__gemm_args *g, int r0, int r1, void *work)
+{
+    (void)work;
+    learn__gemm_f_neon(LEARN_TYPE_F16, g, r0, r1);
+}
+
+static void learn__gemm_bf16_neon(const learn__gemm_args *g, int r0, int r1, void *work)
+{
+    (void)work;
+    learn__gemm_f_neon(LEARN_TYPE_BF16, g, r0, r1);
+}
+
+#endif /* LEARN__ARM64 */
+
+/* ---- Row helpers --------------------------------------------------------------------------
+
+   Small operations of the LLM forward pass and the towers, one row at a time, each with a
+   scalar reference. In-place use (y == x) is allowed wherever y and x have the same type.
+     dot        sum a[i] b[i]
+     axpy       y += a x
+     rmsnorm    y = x / sqrt(mean(x^2) + eps) * w            (w may be NULL: no weight)
+     layernorm  y = (x - mean) / sqrt(var + eps) * g + b     (g, b may be NULL)
+     softmax    y = exp(x - max) / sum; a row with every entry -Inf (fully masked) gives
+                zeros; a row holding a NaN or +Inf gives NaN everywhere, for the caller to
+                detect (isnan(y[0])). n = 0 does nothing.
+     swiglu     y = silu(gate) * up = gate / (1 + exp(-gate)) * up
+     gelu       y = 0.5 x (1 + erf(x / sqrt 2))              (the exact, erf form)
+     f16 rows   exact half -> float; float -> half rounding to nearest even (F16C / NEON
+                conversions agree with learn__f32_to_f16 except for NaN payloads).
+   The SIMD versions of exp and erf are polynomial: exp within 2 ulp, erf within 2e-7
+   absolute; the sums of SIMD versions are taken in another order than the scalar ones. */
+
+static float learn__dot_f32_scalar(const float *a, const float *b, size_t n)
+{
+    float s = 0.0f;
+    for (size_t i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+static void learn__axpy_f32_scalar(float *y, float a, const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) y[i] += a * x[i];
+}
+
+static void learn__rmsnorm_f32_scalar(float *y, const float *x, const float *w, size_t n, float eps)
+{
+    float ss = 0.0f;
+    for (size_t i = 0; i < n; i++) ss += x[i] * x[i];
+    const float s = 1.0f / sqrtf(ss / (float)(n ? n : 1) + eps);
+    for (size_t i = 0; i < n; i++) y[i] = w ? x[i] * s * w[i] : x[i] * s;
+}
+
+static void learn__layernorm_f32_scalar(float *y, const float *x, const float *g, const float *b,
+                                        size_t n, float eps)
+{
+    const float inv_n = 1.0f / (float)(n ? n : 1);
+    float sum = 0.0f, var = 0.0f;
+    for (size_t i = 0; i < n; i++) sum += x[i];
+    const float mean = sum * inv_n;
+    for (size_t i = 0; i < n; i++) var += (x[i] - mean) * (x[i] - mean);
+    const float s = 1.0f / sqrtf(var * inv_n + eps);
+    for (size_t i = 0; i < n; i++) {
+        const float v = (x[i] - mean) * s;
+        y[i] = (g ? v * g[i] : v) + (b ? b[i] : 0.0f);
+    }
+}
+
+/* The max of a row, or NaN when it holds a NaN or +Inf (shared by every softmax). */
+static float learn__softmax_max_scalar(const float *x, size_t n)
+{
+    float m = -INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        if (!(x[i] < INFINITY) && x[i] != -INFINITY) return NAN; /* NaN or +Inf */
+        if (x[i] > m) m = x[i];
+    }
+    return m;
+}
+
+/* Fills y for the rows softmax does not compute: returns 1 when it did. */
+static int learn__softmax_special(float *y, float m, size_t n)
+{
+    if (m != m) {
+        for (size_t i = 0; i < n; i++) y[i] = NAN;
+        return 1;
+    }
+    if (m == -INFINITY) {
+        for (size_t i = 0; i < n; i++) y[i] = 0.0f;
+        return 1;
+    }
+    return 0;
+}
+
+static void learn__softmax_f32_scalar(float *y, const float *x, size_t n)
+{
+    const float m = learn__softmax_max_scalar(x, n);
+    if (learn__softmax_special(y, m, n)) return;
+    float s = 0.0f;
+    for (size_t i = 0; i < n; i++) {
+        y[i] = expf(x[i] - m);
+        s += y[i];
+    }
+    const float inv = 1.0f / s;
+    for (size_t i = 0; i < n; i++) y[i] *= inv;
+}
+
+static void learn__swiglu_f32_scalar(float *y, const float *gate, const float *up, size_t n)
+{
+    for (size_t i = 0; i < n; i++) y[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
+}
+
+static void learn__gelu_f32_scalar(float *y, const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) y[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
+}
+
+static void learn__f16_to_f32_row_scalar(float *y, const uint16_t *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) y[i] = learn__f16_to_f32(x[i]);
+}
+
+static void learn__f32_to_f16_row_scalar(uint16_t *y, const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) y[i] = learn__f32_to_f16(x[i]);
+}
+
+/* Polynomial constants shared by the SIMD exp and erf. exp(x) = 2^n p(r), n = round(x log2 e),
+   r = x - n ln 2 (in two parts), p the Cephes expf polynomial. Inputs are clamped to
+   [-87.34, 88.37] (NaN passes through: the min/max operand order keeps it) and inputs below
+   -87.33 give exactly 0. erf: Abramowitz & Stegun 7.1.26, |error| <= 1.5e-7. */
+#define LEARN__EXP_HI 88.3762626647949f
+#define LEARN__EXP_LO (-87.3365478515625f)
+#define LEARN__LOG2E 1.44269504088896341f
+#define LEARN__LN2_HI 0.693359375f
+#define LEARN__LN2_LO (-2.12194440e-4f)
+#define LEARN__EXP_C0 1.9875691500e-4f
+#define LEARN__EXP_C1 1.3981999507e-3f
+#define LEARN__EXP_C2 8.3334519073e-3f
+#define LEARN__EXP_C3 4.1665795894e-2f
+#define LEARN__EXP_C4 1.6666665459e-1f
+#define LEARN__EXP_C5 5.0000001201e-1f
+#define LEARN__ERF_P 0.3275911f
+#define LEARN__ERF_A1 0.254829592f
+#define LEARN__ERF_A2 (-0.284496736f)
+#define LEARN__ERF_A3 1.421413741f
+#define LEARN__ERF_A4 (-1.453152027f)
+#define LEARN__ERF_A5 1.061405429f
+
+#if defined(LEARN__X86)
+
+LEARN__AVX2_INLINE __m256 learn__exp_avx2(__m256 x)
+{
+    const __m256 xc = _mm256_max_ps(_mm256_set1_ps(LEARN__EXP_LO - 1.0f),
+                                    _mm256_min_ps(_mm256_set1_ps(LEARN__EXP_HI), x));
+    const __m256 n = _mm256_round_ps(_mm256_mul_ps(xc, _mm256_set1_ps(LEARN__LOG2E)),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(LEARN__LN2_HI), xc);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(LEARN__LN2_LO), r);
+    __m256 p = _mm256_set1_ps(LEARN__EXP_C0);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(LEARN__EXP_C1));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(LEARN__EXP_C2));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(LEARN__EXP_C3));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(LEARN__EXP_C4));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(LEARN__EXP_C5));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    const __m256 pow2n = _mm256_castsi256_ps(
+        _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23));
+    const __m256 e = _mm256_mul_ps(p, pow2n);
+    return _mm256_andnot_ps(_mm256_cmp_ps(x, _mm256_set1_ps(LEARN__EXP_LO), _CMP_LT_OQ), e);
+}
+
+LEARN__AVX2_INLINE __m256 learn__erf_avx2(__m256 x)
+{
+    const __m256 sign = _mm256_and_ps(x, _mm256_set1_ps(-0.0f));
+    const __m256 ax = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
+    const __m256 t =
+        _mm256_div_ps(_mm256_set1_ps(1.0f),
+                      _mm256_fmadd_ps(_mm256_set1_ps(LEARN__ERF_P), ax, _mm256_set1_ps(1.0f)));
+    __m256 p = _mm256_set1_ps(LEARN__ERF_A5);
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(LEARN__ERF_A4));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(LEARN__ERF_A3));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(LEARN__ERF_A2));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(LEARN__ERF_A1));
+    p = _mm256_mul_ps(p, t);
+    const __m256 e = learn__exp_avx2(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_mul_ps(ax, ax)));
+    return _mm256_or_ps(sign, _mm256_fnmadd_ps(p, e, _mm256_set1_ps(1.0f)));
+}
+
+/* Loads/stores the first n (< 8) floats of p, the rest zero. */
+LEARN__AVX2_INLINE __m256 learn__ld_tail_avx2(const float *p, size_t n)
+{
+    float t[8] = {0};
+    memcpy(t, p, n * sizeof *p);
+    return _mm256_loadu_ps(t);
+}
+
+LEARN__AVX2_INLINE void learn__st_tail_avx2(float *p, __m256 v, size_t n)
+{
+    float t[8];
+    _mm256_storeu_ps(t, v);
+    memcpy(p, t, n * sizeof *p);
+}
+
+LEARN__AVX2 static float learn__dot_f32_avx2(const float *a, const float *b, size_t n)
+{
+    __m256 acc = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc);
+    float s = learn__hsum_avx2(acc);
+    for (; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+LEARN__AVX2 static void learn__axpy_f32_avx2(float *y, float a, const float *x, size_t n)
+{
+    const __m256 av = _mm256_set1_ps(a);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i,
+                         _mm256_fmadd_ps(av, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+    for (; i < n; i++) y[i] += a * x[i];
+}
+
+LEARN__AVX2 static void learn__rmsnorm_f32_avx2(float *y, const float *x, const float *w, size_t n,
+                                                float eps)
+{
+    __m256 acc = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        acc = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(x + i), acc);
+    float ss = learn__hsum_avx2(acc);
+    for (; i < n; i++) ss += x[i] * x[i];
+    const float s = 1.0f / sqrtf(ss / (float)(n ? n : 1) + eps);
+    const __m256 sv = _mm256_set1_ps(s);
+    for (i = 0; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + i), sv);
+        if (w) v = _mm256_mul_ps(v, _mm256_loadu_ps(w + i));
+        _mm256_storeu_ps(y + i, v);
+    }
+    for (; i < n; i++) y[i] = w ? x[i] * s * w[i] : x[i] * s;
+}
+
+LEARN__AVX2 static void learn__layernorm_f32_avx2(float *y, const float *x, const float *g,
+                                                  const float *b, size_t n, float eps)
+{
+    const float inv_n = 1.0f / (float)(n ? n : 1);
+    __m256 acc = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) acc = _mm256_add_ps(acc, _mm256_loadu_ps(x + i));
+    float sum = learn__hsum_avx2(acc);
+    for (; i < n; i++) sum += x[i];
+    const float mean = sum * inv_n;
+    const __m256 mv = _mm256_set1_ps(mean);
+    acc = _mm256_setzero_ps();
+    for (i = 0; i + 8 <= n; i += 8) {
+        const __m256 d = _mm256_sub_ps(_mm256_loadu_ps(x + i), mv);
+        acc = _mm256_fmadd_ps(d, d, acc);
+    }
+    float var = learn__hsum_avx2(acc);
+    for (; i < n; i++) var += (x[i] - mean) * (x[i] - mean);
+    const float s = 1.0f / sqrtf(var * inv_n + eps);
+    const __m256 sv = _mm256_set1_ps(s);
+    for (i = 0; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), mv), sv);
+        if (g) v = _mm256_mul_ps(v, _mm256_loadu_ps(g + i));
+        if (b) v = _mm256_add_ps(v, _mm256_loadu_ps(b + i));
+        _mm256_storeu_ps(y + i, v);
+    }
+    for (; i < n; i++) {
+        const float v = (x[i] - mean) * s;
+        y[i] = (g ? v * g[i] : v) + (b ? b[i] : 0.0f);
+    }
+}
+
+LEARN__AVX2 static void learn__softmax_f32_avx2(float *y, const float *x, size_t n)
+{
+    const float m = learn__softmax_max_scalar(x, n);
+    if (learn__softmax_special(y, m, n)) return;
+    const __m256 mv = _mm256_set1_ps(m);
+    __m256 acc = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 e = learn__exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(x + i), mv));
+        acc = _mm256_add_ps(acc, e);
+        _mm256_storeu_ps(y + i, e);
+    }
+    if (i < n) {
+        /* padded lanes are -Inf - m: exp gives 0 */
+        float t[8];
+        for (size_t k = 0; k < 8; k++) t[k] = i + k < n ? x[i + k] : -INFINITY;
+        const __m256 e = learn__exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(t), mv));
+        acc = _mm256_add_ps(acc, e);
+        learn__st_tail_avx2(y + i, e, n - i);
+    }
+    const __m256 inv = _mm256_set1_ps(1.0f / learn__hsum_avx2(acc));
+    for (i = 0; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_loadu_ps(y + i), inv));
+    if (i < n)
+        learn__st_tail_avx2(y + i, _mm256_mul_ps(learn__ld_tail_avx2(y + i, n - i), inv), n - i);
+}
+
+LEARN__AVX2_INLINE __m256 learn__swiglu8_avx2(__m256 g, __m256 u)
+{
+    const __m256 e = learn__exp_avx2(_mm256_sub_ps(_mm256_setzero_ps(), g));
+    return _mm256_mul_ps(_mm256_div_ps(g, _mm256_add_ps(_mm256_set1_ps(1.0f), e)), u);
+}
+
+LEARN__AVX2 static void learn__swiglu_f32_avx2(float *y, const float *gate, const float *up,
+                                               size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i,
+                         learn__swiglu8_avx2(_mm256_loadu_ps(gate + i), _mm256_loadu_ps(up + i)));
+    if (i < n)
+        learn__st_tail_avx2(y + i,
+                            learn__swiglu8_avx2(learn__ld_tail_avx2(gate + i, n - i),
+                                                learn__ld_tail_avx2(up + i, n - i)),
+                            n - i);
+}
+
+LEARN__AVX2_INLINE __m256 learn__gelu8_avx2(__m256 x)
+{
+    const __m256 e = learn__erf_avx2(_mm256_mul_ps(x, _mm256_set1_ps(0.70710678118654752f)));
+    return _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), x),
+                         _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+}
+
+LEARN__AVX2 static void learn__gelu_f32_avx2(float *y, const float *x, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, learn__gelu8_avx2(_mm256_loadu_ps(x + i)));
+    if (i < n)
+        learn__st_tail_avx2(y + i, learn__gelu8_avx2(learn__ld_tail_avx2(x + i, n - i)), n - i);
+}
+
+LEARN__AVX2 static void learn__f16_to_f32_row_avx2(float *y, const uint16_t *x, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i))));
+    for (; i < n; i++) y[i] = learn__f16_to_f32(x[i]);
+}
+
+LEARN__AVX2 static void learn__f32_to_f16_row_avx2(uint16_t *y, const float *x, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(y + i),
+                         _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; i++) y[i] = learn__f32_to_f16(x[i]);
+}
+
+#endif /* LEARN__X86 */
+
+#if defined(LEARN__ARM64)
+
+LEARN__INLINE float32x4_t learn__exp_neon(float32x4_t x)
+{
+    /* vmaxq/vminq return NaN when either input is NaN */
+    const float32x4_t xc =
+        vmaxq_f32(vdupq_n_f32(LEARN__EXP_LO - 1.0f), vminq_f32(vdupq_n_f32(LEARN__EXP_HI), x));
+    const float32x4_t n = vrndnq_f32(vmulq_n_f32(xc, LEARN__LOG2E));
+    float32x4_t r = vfmsq_f32(xc, n, vdupq_n_f32(LEARN__LN2_HI));
+    r = vfmsq_f32(r, n, vdupq_n_f32(LEARN__LN2_LO));
+    float32x4_t p = vdupq_n_f32(LEARN__EXP_C0);
+    p = vfmaq_f32(vdupq_n_f32(LEARN__EXP_C1), p, r);
+    p = vfmaq_f32(vdupq_n_f32(LEARN__EXP_C2), p, r);
+    p = vfmaq_f32(vdupq_n_f32(LEARN__EXP_C3), p, r);
+    p = vfmaq_f32(vdupq_n_f32(LEARN__EXP_C4), p, r);
+    p = vfmaq_f32(vdupq_n_f32(LEARN__EXP_C5), p, r);
+    p = vfmaq_f32(vaddq_f32(r, vdupq_n_f32(1.0f)), p, vmulq_f32(r, r));
+    const int32x4_t e = vshlq_n_s32(vaddq_s32(vcvtq_s32_f32(n), vdupq_n_s32(127)), 23);
+    const float32x4_t v = vmulq_f32(p, vreinterpretq_f32_s32(e));
+    const uint32x4_t under = vcltq_f32(x, vdupq_n_f32(LEARN__EXP_LO));
+    return vreinterpretq_f32_u32(vbicq_u32(vreinterpretq_u32_f32(v), under));
+}
+
+LEARN__INLINE float32x4_t learn__erf_neon(float32x4_t x)
+{
+    const float32x4_t ax = vabsq_f32(x);
+    const float32x4_t t =
+        vdivq_f32(vdupq_n_f32(1.0f), vfmaq_n_f32(vdupq_n_f32(1.0f), ax, LEARN__ERF_P));
+    float32x4_t p = vdupq_n_f32(LEARN__ERF_A5);
+    p = vfmaq_f32(vdupq_n_f32(LEARN__ERF_A4), p, t);
+    p = vfmaq_f32(vdupq_n_f32(LEARN__ERF_A3), p, t);
+    p = vfmaq_f32(vdupq_n_f32(LEARN__ERF_A2), p, t);
+    p = vfmaq_f32(vdupq_n_f32(LEARN__ERF_A1), p, t);
+    p = vmulq_f32(p, t);
+    const float32x4_t e = learn__exp_neon(vnegq_f32(vmulq_f32(ax, ax)));
+    const float32x4_t r = vfmsq_f32(vdupq_n_f32(1.0f), p, e);
+    /* copy the sign of x */
+    const uint32x4_t sign = vandq_u32(vreinterpretq_u32_f32(x), vdupq_n_u32(0x80000000u));
+    return vreinterpretq_f32_u32(vorrq_u32(vreinterpretq_u32_f32(r), sign));
+}
+
+LEARN__INLINE float32x4_t learn__ld_tail_neon(const float *p, size_t n)
+{
+    float t[4] = {0};
+    memcpy(t, p, n * sizeof *p);
+    return vld1q_f32(t);
+}
+
+LEARN__INLINE void learn__st_tail_neon(float *p, float32x4_t v, size_t n)
+{
+    float t[4];
+    vst1q_f32(t, v);
+    memcpy(p, t, n * sizeof *p);
+}
+
+static float learn__dot_f32_neon(const float *a, const float *b, size_t n)
+{
+    float32x4_t acc = vdupq_n_f32(0.0f);
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) acc = vfmaq_f32(acc, vld1q_f32(a + i), vld1q_f32(b + i));
+    float s = vaddvq_f32(acc);
+    for (; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+static void learn__axpy_f32_neon(float *y, float a, const float *x, size_t n)
+{
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) vst1q_f32(y + i, vfmaq_n_f32(vld1q_f32(y + i), vld1q_f32(x + i), a));
+    for (; i < n; i++) y[i] += a * x[i];
+}
+
+static void learn__rmsnorm_f32_neon(float *y, const float *x, const float *w, size_t n, float eps)
+{
+    float32x4_t acc = vdupq_n_f32(0.0f);
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) acc = vfmaq_f32(acc, vld1q_f32(x + i), vld1q_f32(x + i));
+    float ss = vaddvq_f32(acc);
+    for (; i < n; i++) ss += x[i] * x[i];
+    const float s = 1.0f / sqrtf(ss / (float)(n ? n : 1) + eps);
+    for (i = 0; i + 4 <= n; i += 4) {
+        float32x4_t v = vmulq_n_f32(vld1q_f32(x + i), s);
+        if (w) v = vmulq_f32(v, vld1q_f32(w + i));
+        vst1q_f32(y + i, v);
+    }
+    for (; i < n; i++) y[i] = w ? x[i] * s * w[i] : x[i] * s;
+}
+
+static void learn__layernorm_f32_neon(float *y, const float *x, const float *g, const float *b,
+                                      size_t n, float eps)
+{
+    const float inv_n = 1.0f / (float)(n ? n : 1);
+    float32x4_t acc = vdupq_n_f32(0.0f);
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) acc = vaddq_f32(acc, vld1q_f32(x + i));
+    float sum = vaddvq_f32(acc);
+    for (; i < n; i++) sum += x[i];
+    const float mean = sum * inv_n;
+    acc = vdupq_n_f32(0.0f);
+    for (i = 0; i + 4 <= n; i += 4) {
+        const float32x4_t d = vsubq_f32(vld1q_f32(x + i), vdupq_n_f32(mean));
+        acc = vfmaq_f32(acc, d, d);
+    }
+    float var = vaddvq_f32(acc);
+    for (; i < n; i++) var += (x[i] - mean) * (x[i] - mean);
+    const float s = 1.0f / sqrtf(var * inv_n + eps);
+    for (i = 0; i + 4 <= n; i += 4) {
+        float32x4_t v = vmulq_n_f32(vsubq_f32(vld1q_f32(x + i), vdupq_n_f32(mean)), s);
+        if (g) v = vmulq_f32(v, vld1q_f32(g + i));
+        if (b) v = vaddq_f32(v, vld1q_f32(b + i));
+        vst1q_f32(y + i, v);
+    }
+    for (; i < n; i++) {
+        const float v = (x[i] - mean) * s;
+        y[i] = (g ? v * g[i] : v) + (b ? b[i] : 0.0f);
+    }
+}
+
+static void learn__softmax_f32_neon(float *y, const float *x, size_t n)
+{
+    const float m = learn__softmax_max_scalar(x, n);
+    if (learn__softmax_special(y, m, n)) return;
+    float32x4_t acc = vdupq_n_f32(0.0f);
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const float32x4_t e = learn__exp_neon(vsubq_f32(vld1q_f32(x + i), vdupq_n_f32(m)));
+        acc = vaddq_f32(acc, e);
+        vst1q_f32(y + i, e);
+    }
+    if (i < n) {
+        float t[4];
+        for (size_t k = 0; k < 4; k++) t[k] = i + k < n ? x[i + k] : -INFINITY;
+        const float32x4_t e = learn__exp_neon(vsubq_f32(vld1q_f32(t), vdupq_n_f32(m)));
+        acc = vaddq_f32(acc, e);
+        learn__st_tail_neon(y + i, e, n - i);
+    }
+    const float inv = 1.0f / vaddvq_f32(acc);
+    for (i = 0; i + 4 <= n; i += 4) vst1q_f32(y + i, vmulq_n_f32(vld1q_f32(y + i), inv));
+    if (i < n)
+        learn__st_tail_neon(y + i, vmulq_n_f32(learn__ld_tail_neon(y + i, n - i), inv), n - i);
+}
+
+LEARN__INLINE float32x4_t learn__swiglu4_neon(float32x4_t g, float32x4_t u)
+{
+    const float32x4_t e = learn__exp_neon(vnegq_f32(g));
+    return vmulq_f32(vdivq_f32(g, vaddq_f32(vdupq_n_f32(1.0f), e)), u);
+}
+
+static void learn__swiglu_f32_neon(float *y, const float *gate, const float *up, size_t n)
+{
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        vst1q_f32(y + i, learn__swiglu4_neon(vld1q_f32(gate + i), vld1q_f32(up + i)));
+    if (i < n)
+        learn__st_tail_neon(y + i,
+                            learn__swiglu4_neon(learn__ld_tail_neon(gate + i, n - i),
+                                                learn__ld_tail_neon(up + i, n - i)),
+                            n - i);
+}
+
+LEARN__INLINE float32x4_t learn__gelu4_neon(float32x4_t x)
+{
+    const float32x4_t e = learn__erf_neon(vmulq_n_f32(x, 0.70710678118654752f));
+    return vmulq_f32(vmulq_n_f32(x, 0.5f), vaddq_f32(vdupq_n_f32(1.0f), e));
+}
+
+static void learn__gelu_f32_neon(float *y, const float *x, size_t n)
+{
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) vst1q_f32(y + i, learn__gelu4_neon(vld1q_f32(x + i)));
+    if (i < n)
+        learn__st_tail_neon(y + i, learn__gelu4_neon(learn__ld_tail_neon(x + i, n - i)), n - i);
+}
+
+static void learn__f16_to_f32_row_neon(float *y, const uint16_t *x, size_t n)
+{
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        vst1q_f32(y + i, vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(x + i))));
+    for (; i < n; i++) y[i] = learn__f16_to_f32(x[i]);
+}
+
+static void learn__f32_to_f16_row_neon(uint16_t *y, const float *x, size_t n)
+{
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        vst1_u16(y + i, vreinterpret_u16_f16(vcvt_f16_f32(vld1q_f32(x + i))));
+    for (; i < n; i++) y[i] = learn__f32_to_f16(x[i]);
+}
+
+#endif /* LEARN__ARM64 */
+
+/* ---- Kernel tables ----------------------------------------------------------------------- */
+
+/* Everything a context calls, for one ISA level (learn__kernels_for). Entries of gemm[] are
+   indexed by the weight type; NULL for types that are not matrices (I8, I32, U8). */
+typedef struct learn__kernels {
+    learn__isa isa;
+    /* x (K floats) -> one q8 row (learn__q8_row_bytes(K) bytes), the activations of the
+       Q8_0 / Q4_0 products. Same bytes on every ISA. */
+    void (*quantize_row)(const float *x, int K, void *q);
+    learn__gemm_fn gemm[LEARN_TYPE_COUNT];
+    /* Exact int32 dot of one weight block (Q8_0: [0], Q4_0: [1]) with 32 values in
+       [-127, 127], by the instructions the products use (for tests). */
+    int32_t (*block_dot[2])(const uint8_t *w, const int8_t *a);
+    float (*dot)(const float *a, const float *b, size_t n);
+    void (*axpy)(float *y, float a, const float *x, size_t n);
+    void (*rmsnorm)(float *y, const float *x, const float *w, size_t n, float eps);
+    void (*layernorm)(float *y, const float *x, const float *g, const float *b, size_t n,
+                      float eps);
+    void (*softmax)(float *y, const float *x, size_t n);
+    void (*swiglu)(float *y, const float *gate, const float *up, size_t n);
+    void (*gelu)(float *y, const float *x, size_t n);
+    void (*f16_to_f32)(float *y, const uint16_t *x, size_t n);
+    void (*f32_to_f16)(uint16_t *y, const float *x, size_t n);
+} learn__kernels;
+
+static const learn__kernels learn__kernels_scalar = {
+    LEARN__ISA_SCALAR,
+    learn__quantize_row_scalar,
+    {learn__gemm_f32_scalar, learn__gemm_f16_scalar, learn__gemm_bf16_scalar,
+     learn__gemm_q8_0_scalar, learn__gemm_q4_0_scalar, NULL, NULL, NULL},
+    {learn__dot_q8_0_block_scalar, learn__dot_q4_0_block_scalar},
+    learn__dot_f32_scalar,
+    learn__axpy_f32_scalar,
+    learn__rmsnorm_f32_scalar,
+    learn__layernorm_f32_scalar,
+    learn__softmax_f32_scalar,
+    learn__swiglu_f32_scalar,
+    learn__gelu_f32_scalar,
+    learn__f16_to_f32_row_scalar,
+    learn__f32_to_f16_row_scalar};
+
+#if defined(LEARN__X86)
+static const learn__kernels learn__kernels_avx2 = {
+    LEARN__ISA_AVX2,
+    learn__quantize_row_avx2,
+    {learn__gemm_f32_avx2, learn__gemm_f16_avx2, learn__gemm_bf16_avx2, learn__gemm_q8_0_avx2,
+     learn__gemm_q4_0_avx2, NULL, NULL, NULL},
+    {learn__dot_q8_0_block_avx2, learn__dot_q4_0_block_avx2},
+    learn__dot_f32_avx2,
+    learn__axpy_f32_avx2,
+    learn__rmsnorm_f32_avx2,
+    learn__layernorm_f32_avx2,
+    learn__softmax_f32_avx2,
+    learn__swiglu_f32_avx2,
+    learn__gelu_f32_avx2,
+    learn__f16_to_f32_row_avx2,
+    learn__f32_to_f16_row_avx2};
+
+/* AVX-512 machines run the AVX2 code wherever the work is not int8 products: the float
+   products and row helpers are bound by memory or FMA throughput, not by vector width. */
+static const learn__kernels learn__kernels_avx512 = {
+    LEARN__ISA_AVX512,
+    learn__quantize_row_avx2,
+    {learn__gemm_f32_avx2, learn__gemm_f16_avx2, learn__gemm_bf16_avx2, learn__gemm_q8_0_avx512,
+     learn__gemm_q4_0_avx512, NULL, NULL, NULL},
+    {learn__dot_q8_0_block_avx512, learn__dot_q4_0_block_avx512},
+    learn__dot_f32_avx2,
+    learn__axpy_f32_avx2,
+    learn__rmsnorm_f32_avx2,
+    learn__layernorm_f32_avx2,
+    learn__softmax_f32_avx2,
+    learn__swiglu_f32_avx2,
+    learn__gelu_f32_avx2,
+    learn__f16_to_f32_row_avx2,
+    learn__f32_to_f16_row_avx2};
+#endif
+
+#if defined(LEARN__ARM64)
+static const learn__kernels learn__kernels_neon = {
+    LEARN__ISA_NEON,
+    learn__quantize_row_neon,
+    {learn__gemm_f32_neon, learn__gemm_f16_neon, learn__gemm_bf16_neon, learn__gemm_q8_0_neon,
+     learn__gemm_q4_0_neon, NULL, NULL, NULL},
+    {learn__dot_q8_0_block_neon, learn__dot_q4_0_block_neon},
+    learn__dot_f32_neon,
+    learn__axpy_f32_neon,
+    learn__rmsnorm_f32_neon,
+    learn__layernorm_f32_neon,
+    learn__softmax_f32_neon,
+    learn__swiglu_f32_neon,
+    learn__gelu_f32_neon,
+    learn__f16_to_f32_row_neon,
+    learn__f32_to_f16_row_neon};
+
+static const learn__kernels learn__kernels_neon_dotprod = {
+    LEARN__ISA_NEON_DOTPROD,
+    learn__quantize_row_neon,
+    {learn__gemm_f32_neon, learn__gemm_f16_neon, learn__gemm_bf16_neon, learn__gemm_q8_0_dotprod,
+     learn__gemm_q4_0_dotprod, NULL, NULL, NULL},
+    {learn__dot_q8_0_block_dotprod, learn__dot_q4_0_block_dotprod},
+    learn__dot_f32_neon,
+    learn__axpy_f32_neon,
+    learn__rmsnorm_f32_neon,
+    learn__layernorm_f32_neon,
+    learn__softmax_f32_neon,
+    learn__swiglu_f32_neon,
+    learn__gelu_f32_neon,
+    learn__f16_to_f32_row_neon,
+    learn__f32_to_f16_row_neon};
+#endif
+
+/* The table of a level; the scalar one for levels this build lacks. Pick the level with
+   learn__isa_select (which checks the CPU) first. */
+static const learn__kernels *learn__kernels_for(learn__isa isa)
+{
+    switch (isa) {
+#if defined(LEARN__X86)
+    case LEARN__ISA_AVX2: return &learn__kernels_avx2;
+    case LEARN__ISA_AVX512: return &learn__kernels_avx512;
+#endif
+#if defined(LEARN__ARM64)
+    case LEARN__ISA_NEON: return &learn__kernels_neon;
+    case LEARN__ISA_NEON_DOTPROD: return &learn__kernels_neon_dotprod;
+#endif
+    default: return &learn__kernels_scalar;
+    }
+}
+
+/* ==== Thread pool ============================================================================
+
+   One persistent pool per context: n_threads - 1 workers plus the thread that calls
+   learn__pool_run (which is thread 0). A run publishes (fn, arg) and bumps a generation
+   counter; workers spin on it briefly (back-to-back runs of a forward pass then start within
+   a microsecond or so), then sleep on a condition variable, so an idle pool uses no CPU. The
+   caller runs its own share and waits for the others the same way. A pool is used by one
+   thread at a time (its context's), and fn must not call learn__pool_run itself.
+   LEARN_NO_THREADS: no threads at all; every run is fn(arg, 0, 1) on the caller. */
+
+#if !defined(LEARN_NO_THREADS)
+#include <pthread.h>
+#endif
+
+#define LEARN__POOL_MAX_THREADS 512
+/* How long a worker (or the caller) spins before it sleeps on a condition variable. */
+#define LEARN__POOL_SPIN_NS 100000
+
+typedef void (*learn__pool_fn)(void *arg, int ith, int nth);
+
+typedef struct learn__pool learn__pool;
+
+#if !defined(LEARN_NO_THREADS)
+typedef struct learn__pool_worker {
+    learn__pool *pool;
+    int ith;
+    pthread_t thread;
+} learn__pool_worker;
+#endif
+
+struct learn__pool {
+    learn_allocator alloc;
+    int n_threads;
+#if !defined(LEARN_NO_THREADS)
+    learn__pool_worker *workers; /* n_threads - 1 of them */
+    pthread_mutex_t mutex;
+    pthread_cond_t wake;       /* workers sleep here between runs */
+    pthread_cond_t done;       /* the caller sleeps here until the last worker finishes */
+    atomic_uint generation;    /* bumped by every run (and by the stop) */
+    atomic_int pending;        /* workers still in the current run */
+    atomic_int sleepers;       /* workers asleep or about to sleep on `wake` */
+    atomic_int caller_waiting; /* the caller is asleep or about to sleep on `done` */
+    atomic_int stop;
+    learn__pool_fn fn; /* written by the caller before the generation bump */
+    void *arg;
+#endif
+};
+
+#if !defined(LEARN_NO_THREADS)
+#include <sched.h>
+#include <time.h>
+
+/* A bounded spin: call with i = 0, 1, 2, ... while waiting; returns 0 once about
+   LEARN__POOL_SPIN_NS have passed (then the caller sleeps). x86 spins without PAUSE: under
+   KVM (pause-loop exiting) a PAUSE loop makes the hypervisor deschedule the vCPU, which
+   costs ~100 us per wait. timespec_get is C11; a clock step only ends a spin early or late,
+   and the iteration cap bounds it anyway. */
+typedef struct learn__spin {
+    struct timespec t0;
+} learn__spin;
+
+static int learn__spin_more(learn__spin *s, unsigned i)
+{
+#if defined(__aarch64__)
+    __asm__ __volatile__("yield" ::: "memory");
+#else
+    __asm__ __volatile__("" ::: "memory");
+#endif
+    if (i % 64 != 0) return 1;
+    if (i >= (1u << 24)) return 0;
+    struct timespec t;
+    timespec_get(&t, TIME_UTC);
+    if (i == 0) {
+        s->t0 = t;
+        return 1;
+    }
+    const long long ns =
+        (long long)(t.tv_sec - s->t0.tv_sec) * 1000000000ll + (t.tv_nsec - s->t0.tv_nsec);
+    if (ns > LEARN__POOL_SPIN_NS / 5) sched_yield(); /* more threads than cores: let others run */
+    return ns >= 0 && ns < LEARN__POOL_SPIN_NS;
+}
+
+/* Waits until the generation differs from `seen` (or the pool stops); returns it. The sleeper
+   count and the generation are sequentially consistent on both sides (the caller bumps the
+   generation, then reads the count), so a worker that goes to sleep is always woken. */
+static unsigned learn__pool_wait_work(learn__pool *p, unsigned seen)
+{
+    unsigned g;
+    learn__spin spin;
+    for (unsigned i = 0;; i++) {
+        g = atomic_load_explicit(&p->generation, memory_order_acquire);
+        if (g != seen) return g;
+        if (!learn__spin_more(&spin, i)) break;
+    }
+    pthread_mutex_lock(&p->mutex);
+    atomic_fetch_add(&p->sleepers, 1);
+    while ((g = atomic_load(&p->generation)) == seen) pthread_cond_wait(&p->wake, &p->mutex);
+    atomic_fetch_sub(&p->sleepers, 1);
+    pthread_mutex_unlock(&p->mutex);
+    return g;
+}
+
+static void *learn__pool_main(void *arg)
+{
+    learn__pool_worker *w = (learn__pool_worker *)arg;
+    learn__pool *p = w->pool;
+    unsigned seen = 0;
+    for (;;) {
+        seen = learn__pool_wait_work(p, seen);
+        if (atomic_load_explicit(&p->stop, memory_order_acquire)) break;
+        p->fn(p->arg, w->ith, p->n_threads);
+        if (atomic_fetch_sub(&p->pending, 1) == 1 && atomic_load(&p->caller_waiting)) {
+            pthread_mutex_lock(&p->mutex);
+            pthread_cond_signal(&p->done);
+            pthread_mutex_unlock(&p->mutex);
+        }
+    }
+    return NULL;
+}
+
+/* Bumps the generation and wakes sleeping workers. */
+static void learn__pool_publish(learn__pool *p)
+{
+    atomic_fetch_add(&p->generation, 1);
+    if (atomic_load(&p->sleepers) > 0) {
+        pthread_mutex_lock(&p->mutex);
+        pthread_cond_broadcast(&p->wake);
+        pthread_mutex_unlock(&p->mutex);
+    }
+}
+
+/* Stops and joins the first n workers. */
+static void learn__pool_stop(learn__pool *p, int n)
+{
+    atomic_store(&p->stop, 1);
+    learn__pool_publish(p);
+    for (int i = 0; i < n; i++) pthread_join(p->workers[i].thread, NULL);
+}
+#endif
+
+/* Frees a pool (NULL is allowed): stops and joins its workers. */
+static void learn__pool_free(learn__pool *p)
+{
+    if (!p) return;
+    const learn_allocator alloc = p->alloc;
+#if !defined(LEARN_NO_THREADS)
+    if (p->workers) {
+        learn__pool_stop(p, p->n_threads - 1);
+        learn__free(&alloc, p->workers);
+    }
+    pthread_cond_destroy(&p->done);
+    pthread_cond_destroy(&p->wake);
+    pthread_mutex_destroy(&p->mutex);
+#endif
+    learn__free(&alloc, p);
+}
+
+/* Creates a pool of n_threads threads in all, the caller's included (1 .. 512; with
+   LEARN_NO_THREADS the pool always has 1). alloc may be NULL (libc). LEARN_ERR_ARG for a bad
+   count, LEARN_ERR_NOMEM when memory or a thread cannot be had (nothing is left behind). */
+static learn_status learn__pool_new(const learn_allocator *alloc, int n_threads, learn__pool **out)
+{
+    if (!out) return LEARN_ERR_ARG;
+    *out = NULL;
+    if (n_threads < 1 || n_threads > LEARN__POOL_MAX_THREADS) return LEARN_ERR_ARG;
+    learn__pool *p = (learn__pool *)learn__malloc(alloc, sizeof *p);
+    if (!p) return LEARN_ERR_NOMEM;
+    memset(p, 0, sizeof *p);
+    learn__alloc_resolve(alloc, &p->alloc); /* NULL: libc, as learn__malloc took it */
+#if defined(LEARN_NO_THREADS)
+    p->n_threads = 1;
+#else
+    p->n_threads = n_threads;
+    if (pthread_mutex_init(&p->mutex, NULL) != 0) {
+        learn__free(alloc, p);
+        return LEARN_ERR_NOMEM;
+    }
+    if (pthread_cond_init(&p->wake, NULL) != 0) {
+        pthread_mutex_destroy(&p->mutex);
+        learn__free(alloc, p);
+        return LEARN_ERR_NOMEM;
+    }
+    if (pthread_cond_init(&p->done, NULL) != 0) {
+        pthread_cond_destroy(&p->wake);
+        pthread_mutex_destroy(&p->mutex);
+        learn__free(alloc, p);
+        return LEARN_ERR_NOMEM;
+    }
+    if (n_threads > 1) {
+        p->workers = (learn__pool_worker *)learn__malloc(alloc, (size_t)(n_threads - 1) *
+                                                                    sizeof *p->workers);
+        if (!p->workers) {
+            p->n_threads = 1;
+            learn__pool_free(p);
+            return LEARN_ERR_NOMEM;
+        }
+        for (int i = 0; i < n_threads - 1; i++) {
+            p->workers[i].pool = p;
+            p->workers[i].ith = i + 1;
+            if (pthread_create(&p->workers[i].thread, NULL, learn__pool_main, &p->workers[i]) !=
+                0) {
+                learn__pool_stop(p, i);
+                learn__free(alloc, p->workers);
+                p->workers = NULL;
+                learn__pool_free(p);
+                return LEARN_ERR_NOMEM;
+            }
+        }
+    }
+#endif
+    *out = p;
+    return LEARN_OK;
+}
+
+static int learn__pool_n_threads(const learn__pool *p)
+{
+    return p ? p->n_threads : 1;
+}
+
+/* Runs fn(arg, ith, nth) for ith = 0 .. nth - 1, nth = the pool's thread count, ith 0 on the
+   calling thread; returns when every call has returned. p may be NULL (runs fn(arg, 0, 1)). */
+static void learn__pool_run(learn__pool *p, learn__pool_fn fn, void *arg)
+{
+#if !defined(LEARN_NO_THREADS)
+    if (p && p->n_threads > 1) {
+        p->fn = fn;
+        p->arg = arg;
+        atomic_store_explicit(&p->pending, p->n_threads - 1, memory_order_relaxed);
+        learn__pool_publish(p);
+        fn(arg, 0, p->n_threads);
+        learn__spin spin;
+        for (unsigned i = 0;; i++) {
+            if (atomic_load_explicit(&p->pending, memory_order_acquire) == 0) return;
+            if (!learn__spin_more(&spin, i)) break;
+        }
+        pthread_mutex_lock(&p->mutex);
+        atomic_store(&p->caller_waiting, 1);
+        while (atomic_load(&p->pending) != 0) pthread_cond_wait(&p->done, &p->mutex);
+        atomic_store(&p->caller_waiting, 0);
+        pthread_mutex_unlock(&p->mutex);
+        return;
+    }
+#endif
+    (void)p;
+    fn(arg, 0, 1);
+}
+
+/* Rows [*r0, *r1) of R for thread ith of nth: contiguous ranges aligned to `align` rows
+   (the kernels' row tile), as even as that allows. A thread may get an empty range. */
+static void learn__split_rows(int R, int align, int ith, int nth, int *r0, int *r1)
+{
+    const long long chunks = ((long long)R + align - 1) / align;
+    const long long c0 = chunks * ith / nth, c1 = chunks * (ith + 1) / nth;
+    const long long a = c0 * align, b = c1 * align;
+    *r0 = (int)(a < R ? a : R);
+    *r1 = (int)(b < R ? b : R);
+}
+
+/* ---- Parallel matrix product ---------------------------------------------------------------
+
+   What the LLM and the towers call: Y (T x R) = X (T x K, floats) W^T, with W (R rows, row
+   stride ldw bytes) in any matrix type, on the pool. For Q8_0 / Q4_0 weights X is first
+   quantized into q8 rows (split by tokens), then the rows of W are split between threads.
+   The result does not depend on the number of threads. scratch: at least
+   learn__matmul_scratch_bytes(type, K, T, n_threads) bytes, any alignment. */
+
+static size_t learn__matmul_scratch_bytes(learn_type type, int K, int T, int n_threads)
+{
+    const int quant = type == LEARN_TYPE_Q8_0 || type == LEARN_TYPE_Q4_0;
+    const size_t q = quant && K > 0 && T > 0 ? (size_t)T * learn__q8_row_bytes(K) : 0;
+    return 64 + q + (size_t)(n_threads > 0 ? n_threads : 1) * learn__gemm_work_bytes(K);
+}
+
+typedef struct learn__matmul_job {
+    const learn__kernels *k;
+    learn_type type;
+    const float *x;
+    size_t ldx; /* floats */
+    learn__gemm_args g;
+    int R;
+    uint8_t *work; /* n_threads slices of learn__gemm_work_bytes(K) */
+} learn__matmul_job;
+
+static void learn__matmul_quantize(void *arg, int ith, int nth)
+{
+    learn__matmul_job *j = (learn__matmul_job *)arg;
+    const int t0 = (int)((long long)j->g.T * ith / nth),
+              t1 = (int)((long long)j->g.T * (ith + 1) / nth);
+    for (int t = t0; t < t1; t++)
+        j->k->quantize_row(j->x + (size_t)t * j->ldx, j->g.K,
+                           (uint8_t *)j->g.x + (size_t)t * j->g.ldx);
+}
+
+static void learn__matmul_rows(void *arg, int ith, int nth)
+{
+    learn__matmul_job *j = (learn__matmul_job *)arg;
+    int r0, r1;
+    learn__split_rows(j->R, LEARN__ROW_TILE, ith, nth, &r0, &r1);
+    if (r0 < r1)
+        j->k->gemm[j->type](&j->g, r0, r1, j->work + (size_t)ith * learn__gemm_work_bytes(j->g.K));
+}
+
+static learn_status learn__matmul(const learn__kernels *k, learn__pool *pool, learn_type type,
+                                  const void *w, size_t ldw, int R, int K, const float *x,
+                                  size_t ldx, int T, float *y, size_t ldy, void *scratch,
+                                  size_t scratch_size)
+{
+    if (!k || (unsigned)type >= LEARN_TYPE_COUNT || !k->gemm[type]) return LEARN_ERR_ARG;
+    if (R < 0 || K < 0 || T < 0) return LEARN_ERR_ARG;
+    if (R == 0 || T == 0) return LEARN_OK;
+    const int quant = type == LEARN_TYPE_Q8_0 || type == LEARN_TYPE_Q4_0;
+    if (K == 0 || (quant && K % LEARN__QK != 0)) return LEARN_ERR_ARG;
+    if (!w || !x || !y || !scratch || ldx < (size_t)K || ldy < (size_t)R) return LEARN_ERR_ARG;
+    const size_t row = quant ? (size_t)K / LEARN__QK *
+                                   (type == LEARN_TYPE_Q8_0 ? LEARN__Q8_0_BYTES : LEARN__Q4_0_BYTES)
+                             : (size_t)K * (type == LEARN_TYPE_F32 ? 4 : 2);
+    if (ldw < row) return LEARN_ERR_ARG;
+    const int nth = learn__pool_n_threads(pool);
+    if (scratch_size < learn__matmul_scratch_bytes(type, K, T, nth)) return LEARN_ERR_BUFFER;
+    uint8_t *s = (uint8_t *)scratch + ((64 - (uintptr_t)scratch % 64) % 64);
+    learn__matmul_job j;
+    j.k = k;
+    j.type = type;
+    j.x = x;
+    j.ldx = ldx;
+    j.R = R;
+    j.g.w = w;
+    j.g.ldw = ldw;
+    j.g.y = y;
+    j.g.ldy = ldy;
+    j.g.K = K;
+    j.g.T = T;
+    if (quant) {
+        j.g.x = s;
+        j.g.ldx = learn__q8_row_bytes(K);
+        j.work = s + (size_t)T * j.g.ldx;
+        learn__pool_run(pool, learn__matmul_quantize, &j);
+    } else {
+        j.g.x = x;
+        j.g.ldx = ldx * sizeof(float);
+        j.work = s;
+    }
+    learn__pool_run(pool, learn__matmul_rows, &j);
+    return LEARN_OK;
+}
+
 /* ============================================================================================
    ==== LLM configuration ====
    The content encoder's hyper-parameters (metadata `llm.*`) and the tensors each architecture
@@ -5426,16 +8041,17 @@ static learn_status learn__llm_check(learn_model *m, char *err, size_t errn) {
 /* Scratch for one batch of up to cap tokens (activations, row-major [tokens][features]). */
 typedef struct learn__llm_scratch {
     size_t cap;        /* tokens */
-    size_t max_len;    /* longest item (attention scores row) */
+    size_t max_len;    /* longest item: attention scores per thread, RoPE positions */
+    int n_threads;     /* scores rows */
     float *x;          /* [cap][n_embd] residual stream */
     float *xn;         /* [cap][n_embd] normed input of a sublayer; final states at the end */
     float *q;          /* [cap][n_head * head_dim] */
     float *k, *v;      /* [cap][n_head_kv * head_dim] */
     float *att;        /* [cap][n_head * head_dim] attention output */
     float *g, *u;      /* [cap][n_ff] */
-    float *scores;     /* [max_len] */
-    float *rowbuf;     /* [max(n_embd, n_ff, q dim)] one dequantized weight row */
-    double *inv_freq;  /* [head_dim / 2] RoPE frequencies */
+    float *scores;     /* [n_threads][max_len] */
+    float *rope;       /* [max_len][head_dim / 2][2] cos, sin of each position and frequency */
+    uint32_t *pos;     /* [cap] position of each token within its item */
 } learn__llm_scratch;
 
 struct learn_ctx {
@@ -5443,12 +8059,16 @@ struct learn_ctx {
     learn_allocator alloc;
     int n_threads;
     uint32_t batch_tokens;
-    learn__pool pooling;
+    learn__pooling pooling;
     int normalize;
+    learn__pool *pool;           /* worker threads (NULL: the caller only) */
+    const learn__kernels *kern;  /* the ISA's kernels */
+    void *mm;                    /* scratch of learn__matmul */
+    size_t mm_size;
     learn__llm_scratch s;
     learn_encode_stats stats;
+    size_t max_text_len;         /* longest text learn_tokenize() takes */
     char err[LEARN_ERRMSG_SIZE];
-    size_t max_text_len;
 };
 
 #define LEARN__CFAIL(ctx, st, ...) learn__fail((ctx)->err, sizeof (ctx)->err, (st), __VA_ARGS__)
@@ -5458,20 +8078,20 @@ static void learn__dequant_row(learn_type type, const uint8_t *src, float *dst, 
     switch (type) {
     case LEARN_TYPE_F32: memcpy(dst, src, n * 4); break;
     case LEARN_TYPE_F16:
-        for (size_t i = 0; i < n; i++) dst[i] = learn_f16_to_f32(learn__rd16(src + 2 * i));
+        for (size_t i = 0; i < n; i++) dst[i] = learn__f16_to_f32(learn__rd16(src + 2 * i));
         break;
     case LEARN_TYPE_BF16:
         for (size_t i = 0; i < n; i++) dst[i] = learn_bf16_to_f32(learn__rd16(src + 2 * i));
         break;
     case LEARN_TYPE_Q8_0:
         for (size_t b = 0; b < n / 32; b++, src += 34) {
-            float d = learn_f16_to_f32(learn__rd16(src));
+            float d = learn__f16_to_f32(learn__rd16(src));
             for (int j = 0; j < 32; j++) dst[b * 32 + j] = d * (float)(int8_t)src[2 + j];
         }
         break;
     case LEARN_TYPE_Q4_0:
         for (size_t b = 0; b < n / 32; b++, src += 18) {
-            float d = learn_f16_to_f32(learn__rd16(src));
+            float d = learn__f16_to_f32(learn__rd16(src));
             for (int j = 0; j < 16; j++) {
                 dst[b * 32 + j] = d * (float)((src[2 + j] & 0x0f) - 8);
                 dst[b * 32 + j + 16] = d * (float)((src[2 + j] >> 4) - 8);
@@ -5489,68 +8109,70 @@ learn_status learn_dequantize(learn_type type, const void *src, float *dst, size
     return LEARN_OK;
 }
 
-/* Y (T x R) = X (T x K) W^T (+ bias), W (R x K) in any weight type. The reference path: one
-   dequantized weight row at a time, dot products in f32. */
-static void learn__linear_ref(const learn__tensor *W, const learn__tensor *bias, const float *X,
-                              size_t T, float *Y, float *rowbuf) {
-    size_t R = (size_t)W->shape[0], K = (size_t)W->shape[1];
-    size_t row_bytes = (size_t)learn_type_row_bytes(W->type, K);
-    const float *b = bias ? (const float *)bias->data : NULL;
-    for (size_t r = 0; r < R; r++) {
-        learn__dequant_row(W->type, W->data + r * row_bytes, rowbuf, K);
-        for (size_t t = 0; t < T; t++) {
-            const float *x = X + t * K;
-            float acc = 0.0f;
-            for (size_t k = 0; k < K; k++) acc += x[k] * rowbuf[k];
-            Y[t * R + r] = b ? acc + b[r] : acc;
-        }
-    }
+/* Y (T x R) = X (T x K) W^T (+ bias), W (R x K) in any weight type, through the context's
+   kernels and threads. Each Y[t][r] depends only on X[t] and W[r]: results do not depend on
+   the batch or the number of threads. */
+/* Makes the matrix-product scratch large enough for any weight type with K inputs and T rows,
+   so that the products that follow cannot fail. */
+static learn_status learn__mm_reserve(learn_ctx *ctx, size_t K, size_t T) {
+    size_t need = 0;
+    for (int type = LEARN_TYPE_F32; type <= LEARN_TYPE_Q4_0; type++)
+        need = LEARN__MAX(need, learn__matmul_scratch_bytes((learn_type)type, (int)K, (int)T,
+                                                            learn__pool_n_threads(ctx->pool)));
+    if (need <= ctx->mm_size) return LEARN_OK;
+    learn__free_aligned(&ctx->alloc, ctx->mm);
+    ctx->mm = learn__malloc_aligned(&ctx->alloc, need);
+    ctx->mm_size = ctx->mm ? need : 0;
+    if (!ctx->mm) return LEARN__CFAIL(ctx, LEARN_ERR_NOMEM, "out of memory (%zu bytes of scratch)", need);
+    return LEARN_OK;
 }
 
-/* out = x / rms(x) * w over n elements. */
-static void learn__rmsnorm(float *out, const float *x, const float *w, size_t n, float eps) {
-    double ss = 0.0;
-    for (size_t i = 0; i < n; i++) ss += (double)x[i] * x[i];
-    float scale = 1.0f / sqrtf((float)(ss / (double)n) + eps);
-    for (size_t i = 0; i < n; i++) out[i] = x[i] * scale * w[i];
+static learn_status learn__linear(learn_ctx *ctx, const learn__tensor *W, const learn__tensor *bias,
+                                  const float *X, size_t T, float *Y) {
+    int R = (int)W->shape[0], K = (int)W->shape[1];
+    learn_status st = learn__mm_reserve(ctx, (size_t)K, T);
+    if (st) return st;
+    st = learn__matmul(ctx->kern, ctx->pool, W->type, W->data,
+                                    (size_t)learn_type_row_bytes(W->type, (uint64_t)K), R, K, X,
+                                    (size_t)K, (int)T, Y, (size_t)R, ctx->mm, ctx->mm_size);
+    if (st) return LEARN__CFAIL(ctx, st, "matrix product with '%s' failed", W->name);
+    if (bias)
+        for (size_t t = 0; t < T; t++) ctx->kern->axpy(Y + t * (size_t)R, 1.0f, (const float *)bias->data, (size_t)R);
+    return LEARN_OK;
 }
 
-/* Rotates one head vector (head_dim) at position pos. norm: pairs (2i, 2i+1); neox: (i, i+d/2). */
-static void learn__rope(float *v, uint32_t hd, uint32_t pos, const double *inv_freq, int neox) {
-    uint32_t half = hd / 2;
-    for (uint32_t i = 0; i < half; i++) {
-        double a = (double)pos * inv_freq[i];
-        float c = (float)cos(a), s = (float)sin(a);
-        uint32_t i0 = neox ? i : 2 * i, i1 = neox ? i + half : 2 * i + 1;
-        float x0 = v[i0], x1 = v[i1];
-        v[i0] = x0 * c - x1 * s;
-        v[i1] = x0 * s + x1 * c;
-    }
+/* Runs fn over [0, n) split in contiguous ranges, one per thread (ith = the thread). */
+typedef void (*learn__range_fn)(void *arg, size_t lo, size_t hi, int ith);
+typedef struct learn__range_job {
+    learn__range_fn fn;
+    void *arg;
+    size_t n;
+} learn__range_job;
+
+static void learn__range_run(void *p, int ith, int nth) {
+    const learn__range_job *j = (const learn__range_job *)p;
+    size_t lo = j->n * (size_t)ith / (size_t)nth, hi = j->n * (size_t)(ith + 1) / (size_t)nth;
+    if (lo < hi) j->fn(j->arg, lo, hi, ith);
 }
 
-/* Numerically stable softmax in place. A row of all -inf gives zeros. */
-static void learn__softmax(float *x, size_t n) {
-    float max = -INFINITY;
-    for (size_t i = 0; i < n; i++) max = x[i] > max ? x[i] : max;
-    if (max == -INFINITY) {
-        memset(x, 0, n * sizeof *x);
+static void learn__parallel(learn_ctx *ctx, size_t n, learn__range_fn fn, void *arg) {
+    if (n <= 1 || !ctx->pool) {
+        if (n) fn(arg, 0, n, 0);
         return;
     }
-    float sum = 0.0f;
-    for (size_t i = 0; i < n; i++) sum += (x[i] = expf(x[i] - max));
-    float inv = 1.0f / sum;
-    for (size_t i = 0; i < n; i++) x[i] *= inv;
+    learn__range_job j = {fn, arg, n};
+    learn__pool_run(ctx->pool, learn__range_run, &j);
 }
 
 static void learn__scratch_free(learn_ctx *ctx) {
     learn__llm_scratch *s = &ctx->s;
-    float **bufs[] = {&s->x, &s->xn, &s->q, &s->k, &s->v, &s->att, &s->g, &s->u, &s->scores, &s->rowbuf};
+    float **bufs[] = {&s->x, &s->xn, &s->q, &s->k, &s->v, &s->att, &s->g, &s->u, &s->scores, &s->rope};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) {
         learn__free_aligned(&ctx->alloc, *bufs[i]);
         *bufs[i] = NULL;
     }
-    learn__free(&ctx->alloc, s->inv_freq);
-    s->inv_freq = NULL;
+    learn__free(&ctx->alloc, s->pos);
+    s->pos = NULL;
     s->cap = s->max_len = 0;
 }
 
@@ -5563,108 +8185,177 @@ static learn_status learn__scratch_reserve(learn_ctx *ctx, size_t tokens, size_t
     max_len = LEARN__MAX(max_len, s->max_len);
     learn__scratch_free(ctx);
     size_t qd = (size_t)c->n_head * c->head_dim, kvd = (size_t)c->n_head_kv * c->head_dim;
-    size_t widths[] = {c->n_embd, c->n_embd, qd, kvd, kvd, qd, c->n_ff, c->n_ff};
-    float **bufs[] = {&s->x, &s->xn, &s->q, &s->k, &s->v, &s->att, &s->g, &s->u};
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) {
+    size_t nth = (size_t)learn__pool_n_threads(ctx->pool), half = c->head_dim / 2;
+    struct {
+        float **p;
+        size_t rows, width;
+    } want[] = {{&s->x, tokens, c->n_embd}, {&s->xn, tokens, c->n_embd}, {&s->q, tokens, qd},
+                {&s->k, tokens, kvd},       {&s->v, tokens, kvd},        {&s->att, tokens, qd},
+                {&s->g, tokens, c->n_ff},   {&s->u, tokens, c->n_ff},    {&s->scores, nth, max_len},
+                {&s->rope, max_len, 2 * half}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         size_t n;
-        if (!learn__mul_ok(tokens, widths[i] * sizeof(float), &n) ||
-            !(*bufs[i] = (float *)learn__malloc_aligned(&ctx->alloc, n))) {
+        if (!learn__mul_ok(want[i].rows, want[i].width, &n) || !learn__mul_ok(n, sizeof(float), &n) ||
+            !(*want[i].p = (float *)learn__malloc_aligned(&ctx->alloc, n))) {
             learn__scratch_free(ctx);
-            return LEARN__CFAIL(ctx, LEARN_ERR_NOMEM, "out of memory for a batch of %zu tokens",
-                                tokens);
+            return LEARN__CFAIL(ctx, LEARN_ERR_NOMEM, "out of memory for a batch of %zu tokens", tokens);
         }
     }
-    size_t rowlen = LEARN__MAX(LEARN__MAX((size_t)c->n_embd, (size_t)c->n_ff), qd);
-    s->scores = (float *)learn__malloc_aligned(&ctx->alloc, max_len * sizeof(float));
-    s->rowbuf = (float *)learn__malloc_aligned(&ctx->alloc, rowlen * sizeof(float));
-    s->inv_freq = (double *)learn__calloc(&ctx->alloc, c->head_dim / 2, sizeof(double));
-    if (!s->scores || !s->rowbuf || !s->inv_freq) {
+    s->pos = (uint32_t *)learn__calloc(&ctx->alloc, tokens, sizeof *s->pos);
+    if (!s->pos) {
         learn__scratch_free(ctx);
-        return LEARN__CFAIL(ctx, LEARN_ERR_NOMEM, "out of memory for the encoder's scratch");
+        return LEARN__CFAIL(ctx, LEARN_ERR_NOMEM, "out of memory for a batch of %zu tokens", tokens);
     }
+    /* RoPE: angle = pos * theta^(-2i/d) (/ the Llama 3 frequency factor), in double. */
     const float *ff = c->rope_freqs ? (const float *)c->rope_freqs->data : NULL;
-    for (uint32_t i = 0; i < c->head_dim / 2; i++) {
-        s->inv_freq[i] = pow((double)c->rope_theta, -2.0 * i / (double)c->head_dim);
-        if (ff) s->inv_freq[i] /= (double)ff[i];
+    for (size_t i = 0; i < half; i++) {
+        double inv = pow((double)c->rope_theta, -2.0 * (double)i / (double)c->head_dim);
+        if (ff) inv /= (double)ff[i];
+        for (size_t p = 0; p < max_len; p++) {
+            s->rope[p * 2 * half + 2 * i] = (float)cos((double)p * inv);
+            s->rope[p * 2 * half + 2 * i + 1] = (float)sin((double)p * inv);
+        }
     }
     s->cap = tokens;
     s->max_len = max_len;
+    s->n_threads = (int)nth;
     return LEARN_OK;
+}
+
+/* Rotates one head vector (head_dim) by the angles of its position. norm: pairs (2i, 2i+1);
+   neox: (i, i + d/2). */
+static void learn__rope(float *v, uint32_t hd, const float *cs, int neox) {
+    uint32_t half = hd / 2;
+    for (uint32_t i = 0; i < half; i++) {
+        float c = cs[2 * i], s = cs[2 * i + 1];
+        uint32_t i0 = neox ? i : 2 * i, i1 = neox ? i + half : 2 * i + 1;
+        float x0 = v[i0], x1 = v[i1];
+        v[i0] = x0 * c - x1 * s;
+        v[i1] = x0 * s + x1 * c;
+    }
+}
+
+/* One layer's per-token and per-(item, head) steps, run in parallel. */
+typedef struct learn__fwd {
+    learn_ctx *ctx;
+    const learn__layer *L;
+    const float *norm;       /* RMSNorm weight of the current step */
+    float *src, *dst;        /* rows of the current step */
+    const size_t *start, *len;
+} learn__fwd;
+
+static void learn__fwd_rmsnorm(void *p, size_t lo, size_t hi, int ith) {
+    (void)ith;
+    const learn__fwd *f = (const learn__fwd *)p;
+    size_t E = f->ctx->model->llm.n_embd;
+    float eps = f->ctx->model->llm.rms_eps;
+    for (size_t t = lo; t < hi; t++) f->ctx->kern->rmsnorm(f->dst + t * E, f->src + t * E, f->norm, E, eps);
+}
+
+/* dst += src, row by row (residual connections). */
+static void learn__fwd_add(void *p, size_t lo, size_t hi, int ith) {
+    (void)ith;
+    const learn__fwd *f = (const learn__fwd *)p;
+    size_t E = f->ctx->model->llm.n_embd;
+    f->ctx->kern->axpy(f->dst + lo * E, 1.0f, f->src + lo * E, (hi - lo) * E);
+}
+
+static void learn__fwd_swiglu(void *p, size_t lo, size_t hi, int ith) {
+    (void)ith;
+    const learn__fwd *f = (const learn__fwd *)p;
+    size_t F = f->ctx->model->llm.n_ff;
+    const learn__llm_scratch *s = &f->ctx->s;
+    f->ctx->kern->swiglu(s->g + lo * F, s->g + lo * F, s->u + lo * F, (hi - lo) * F);
+}
+
+/* Per token: Q/K head norms (qwen3) and RoPE. */
+static void learn__fwd_rope(void *p, size_t lo, size_t hi, int ith) {
+    (void)ith;
+    const learn__fwd *f = (const learn__fwd *)p;
+    const learn__llm_config *c = &f->ctx->model->llm;
+    const learn__llm_scratch *s = &f->ctx->s;
+    size_t hd = c->head_dim, qd = (size_t)c->n_head * hd, kvd = (size_t)c->n_head_kv * hd;
+    for (size_t t = lo; t < hi; t++) {
+        const float *cs = s->rope + (size_t)s->pos[t] * hd;
+        for (uint32_t h = 0; h < c->n_head; h++) {
+            float *qh = s->q + t * qd + h * hd;
+            if (f->L->q_norm) f->ctx->kern->rmsnorm(qh, qh, (const float *)f->L->q_norm->data, hd, c->rms_eps);
+            learn__rope(qh, (uint32_t)hd, cs, c->rope_neox);
+        }
+        for (uint32_t h = 0; h < c->n_head_kv; h++) {
+            float *kh = s->k + t * kvd + h * hd;
+            if (f->L->k_norm) f->ctx->kern->rmsnorm(kh, kh, (const float *)f->L->k_norm->data, hd, c->rms_eps);
+            learn__rope(kh, (uint32_t)hd, cs, c->rope_neox);
+        }
+    }
+}
+
+/* Causal attention within each item: jobs are (item, head) pairs. */
+static void learn__fwd_attention(void *p, size_t lo, size_t hi, int ith) {
+    const learn__fwd *f = (const learn__fwd *)p;
+    const learn__llm_config *c = &f->ctx->model->llm;
+    const learn__kernels *k = f->ctx->kern;
+    learn__llm_scratch *s = &f->ctx->s;
+    size_t hd = c->head_dim, qd = (size_t)c->n_head * hd, kvd = (size_t)c->n_head_kv * hd;
+    float scale = 1.0f / sqrtf((float)hd), *scores = s->scores + (size_t)ith * s->max_len;
+    uint32_t group = c->n_head / c->n_head_kv;
+    for (size_t job = lo; job < hi; job++) {
+        size_t i = job / c->n_head, h = job % c->n_head, kvh = h / group, st = f->start[i];
+        for (size_t q = 0; q < f->len[i]; q++) {
+            const float *qv = s->q + (st + q) * qd + h * hd;
+            for (size_t j = 0; j <= q; j++) scores[j] = k->dot(qv, s->k + (st + j) * kvd + kvh * hd, hd) * scale;
+            k->softmax(scores, scores, q + 1);
+            float *o = s->att + (st + q) * qd + h * hd;
+            memset(o, 0, hd * sizeof *o);
+            for (size_t j = 0; j <= q; j++) k->axpy(o, scores[j], s->v + (st + j) * kvd + kvh * hd, hd);
+        }
+    }
 }
 
 /* Runs the LLM over T tokens made of n items (item i: tokens [start[i], start[i] + len[i])).
    Leaves the final-normed hidden states in ctx->s.xn ([T][n_embd]). */
-static void learn__llm_forward(learn_ctx *ctx, const int32_t *tokens, const size_t *start,
-                               const size_t *len, size_t n, size_t T) {
+static learn_status learn__llm_forward(learn_ctx *ctx, const int32_t *tokens, const size_t *start,
+                                       const size_t *len, size_t n, size_t T) {
     const learn__llm_config *c = &ctx->model->llm;
     learn__llm_scratch *s = &ctx->s;
-    size_t E = c->n_embd, hd = c->head_dim, qd = (size_t)c->n_head * hd,
-           kvd = (size_t)c->n_head_kv * hd, F = c->n_ff;
+    size_t E = c->n_embd;
     size_t emb_row = (size_t)learn_type_row_bytes(c->tok_embd->type, E);
-    float scale = 1.0f / sqrtf((float)hd);
-    uint32_t group = c->n_head / c->n_head_kv;
-
+    learn_status st;
+    for (size_t i = 0; i < n; i++)
+        for (size_t p = 0; p < len[i]; p++) s->pos[start[i] + p] = (uint32_t)p;
     for (size_t t = 0; t < T; t++)
         learn__dequant_row(c->tok_embd->type, c->tok_embd->data + (size_t)tokens[t] * emb_row,
                            s->x + t * E, E);
+    learn__fwd f = {ctx, NULL, NULL, s->x, s->xn, start, len};
     for (uint32_t l = 0; l < c->n_layer; l++) {
         const learn__layer *L = &c->layers[l];
+        f.L = L;
         /* attention */
-        for (size_t t = 0; t < T; t++)
-            learn__rmsnorm(s->xn + t * E, s->x + t * E, (const float *)L->attn_norm->data, E,
-                           c->rms_eps);
-        learn__linear_ref(L->wq, L->bq, s->xn, T, s->q, s->rowbuf);
-        learn__linear_ref(L->wk, L->bk, s->xn, T, s->k, s->rowbuf);
-        learn__linear_ref(L->wv, L->bv, s->xn, T, s->v, s->rowbuf);
-        for (size_t i = 0; i < n; i++)
-            for (size_t p = 0; p < len[i]; p++) {
-                size_t t = start[i] + p;
-                for (uint32_t h = 0; h < c->n_head; h++) {
-                    float *qh = s->q + t * qd + h * hd;
-                    if (L->q_norm) learn__rmsnorm(qh, qh, (const float *)L->q_norm->data, hd, c->rms_eps);
-                    learn__rope(qh, (uint32_t)hd, (uint32_t)p, s->inv_freq, c->rope_neox);
-                }
-                for (uint32_t h = 0; h < c->n_head_kv; h++) {
-                    float *kh = s->k + t * kvd + h * hd;
-                    if (L->k_norm) learn__rmsnorm(kh, kh, (const float *)L->k_norm->data, hd, c->rms_eps);
-                    learn__rope(kh, (uint32_t)hd, (uint32_t)p, s->inv_freq, c->rope_neox);
-                }
-            }
-        for (size_t i = 0; i < n; i++)
-            for (uint32_t h = 0; h < c->n_head; h++) {
-                size_t kvh = h / group;
-                for (size_t p = 0; p < len[i]; p++) {
-                    const float *qv = s->q + (start[i] + p) * qd + h * hd;
-                    for (size_t j = 0; j <= p; j++) {
-                        const float *kv = s->k + (start[i] + j) * kvd + kvh * hd;
-                        float d = 0.0f;
-                        for (size_t e = 0; e < hd; e++) d += qv[e] * kv[e];
-                        s->scores[j] = d * scale;
-                    }
-                    learn__softmax(s->scores, p + 1);
-                    float *o = s->att + (start[i] + p) * qd + h * hd;
-                    memset(o, 0, hd * sizeof *o);
-                    for (size_t j = 0; j <= p; j++) {
-                        const float *vv = s->v + (start[i] + j) * kvd + kvh * hd;
-                        for (size_t e = 0; e < hd; e++) o[e] += s->scores[j] * vv[e];
-                    }
-                }
-            }
-        learn__linear_ref(L->wo, NULL, s->att, T, s->xn, s->rowbuf);
-        for (size_t i = 0; i < T * E; i++) s->x[i] += s->xn[i];
+        f.norm = (const float *)L->attn_norm->data, f.src = s->x, f.dst = s->xn;
+        learn__parallel(ctx, T, learn__fwd_rmsnorm, &f);
+        if ((st = learn__linear(ctx, L->wq, L->bq, s->xn, T, s->q)) ||
+            (st = learn__linear(ctx, L->wk, L->bk, s->xn, T, s->k)) ||
+            (st = learn__linear(ctx, L->wv, L->bv, s->xn, T, s->v)))
+            return st;
+        learn__parallel(ctx, T, learn__fwd_rope, &f);
+        learn__parallel(ctx, n * c->n_head, learn__fwd_attention, &f);
+        if ((st = learn__linear(ctx, L->wo, NULL, s->att, T, s->xn))) return st;
+        f.src = s->xn, f.dst = s->x;
+        learn__parallel(ctx, T, learn__fwd_add, &f);
         /* SwiGLU MLP */
-        for (size_t t = 0; t < T; t++)
-            learn__rmsnorm(s->xn + t * E, s->x + t * E, (const float *)L->ffn_norm->data, E,
-                           c->rms_eps);
-        learn__linear_ref(L->w_gate, NULL, s->xn, T, s->g, s->rowbuf);
-        learn__linear_ref(L->w_up, NULL, s->xn, T, s->u, s->rowbuf);
-        for (size_t i = 0; i < T * F; i++) s->g[i] = s->g[i] / (1.0f + expf(-s->g[i])) * s->u[i];
-        learn__linear_ref(L->w_down, NULL, s->g, T, s->xn, s->rowbuf);
-        for (size_t i = 0; i < T * E; i++) s->x[i] += s->xn[i];
+        f.norm = (const float *)L->ffn_norm->data, f.src = s->x, f.dst = s->xn;
+        learn__parallel(ctx, T, learn__fwd_rmsnorm, &f);
+        if ((st = learn__linear(ctx, L->w_gate, NULL, s->xn, T, s->g)) ||
+            (st = learn__linear(ctx, L->w_up, NULL, s->xn, T, s->u)))
+            return st;
+        learn__parallel(ctx, T, learn__fwd_swiglu, &f);
+        if ((st = learn__linear(ctx, L->w_down, NULL, s->g, T, s->xn))) return st;
+        f.src = s->xn, f.dst = s->x;
+        learn__parallel(ctx, T, learn__fwd_add, &f);
     }
-    for (size_t t = 0; t < T; t++)
-        learn__rmsnorm(s->xn + t * E, s->x + t * E, (const float *)c->out_norm->data, E,
-                       c->rms_eps);
+    f.norm = (const float *)c->out_norm->data, f.src = s->x, f.dst = s->xn;
+    learn__parallel(ctx, T, learn__fwd_rmsnorm, &f);
+    return LEARN_OK;
 }
 
 /* Scales a vector to unit L2 norm (left as is when it is zero). */
@@ -5677,7 +8368,7 @@ static void learn__l2_normalize(float *x, size_t n) {
 }
 
 /* Pools item states [len][E] into out[E]. */
-static void learn__pool_item(const float *states, size_t len, size_t E, learn__pool pool,
+static void learn__pool_item(const float *states, size_t len, size_t E, learn__pooling pool,
                              int normalize, float *out) {
     if (pool == LEARN__POOL_LAST) {
         memcpy(out, states + (len - 1) * E, E * sizeof *out);
@@ -5744,7 +8435,7 @@ learn_status learn_encode_ids(learn_ctx *ctx, size_t n_items, const int32_t *con
             ctx->stats.n_truncated += kept < n_ids[i];
             i++;
         }
-        learn__llm_forward(ctx, tok, start, len, n, T);
+        if ((st = learn__llm_forward(ctx, tok, start, len, n, T))) goto done;
         for (size_t k = 0; k < n; k++)
             learn__pool_item(ctx->s.xn + start[k] * E, len[k], E, ctx->pooling, ctx->normalize,
                              out + (first + k) * E);
@@ -5771,7 +8462,7 @@ learn_status learn_encode_ids_tokens(learn_ctx *ctx, const int32_t *ids, size_t 
     if ((st = learn__scratch_reserve(ctx, LEARN__MAX(kept, (size_t)ctx->batch_tokens), kept)))
         return st;
     size_t start = 0;
-    learn__llm_forward(ctx, ids, &start, &kept, 1, kept);
+    if ((st = learn__llm_forward(ctx, ids, &start, &kept, 1, kept))) return st;
     memcpy(out, ctx->s.xn, kept * c->n_embd * sizeof *out);
     *n_out = kept;
     ctx->stats.n_items++;
@@ -6037,23 +8728,9 @@ static learn_status learn__towers_check(learn_model *m, char *err, size_t errn) 
 
 /* ---- Building blocks ---- */
 
-/* out = (x - mean) / sqrt(var + eps) * w + b over n elements (statistics in double). */
-static void learn__layernorm(float *out, const float *x, const float *w, const float *b, size_t n,
-                             float eps) {
-    double mean = 0.0, var = 0.0;
-    for (size_t i = 0; i < n; i++) mean += x[i];
-    mean /= (double)n;
-    for (size_t i = 0; i < n; i++) var += ((double)x[i] - mean) * ((double)x[i] - mean);
-    var /= (double)n;
-    float rstd = (float)(1.0 / sqrt(var + (double)eps)), mf = (float)mean;
-    for (size_t i = 0; i < n; i++) out[i] = (x[i] - mf) * rstd * w[i] + b[i];
-}
-
-static void learn__activate(float *x, size_t n, learn__act act) {
+static void learn__activate(const learn__kernels *k, float *x, size_t n, learn__act act) {
     switch (act) {
-    case LEARN__ACT_GELU:
-        for (size_t i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
-        break;
+    case LEARN__ACT_GELU: k->gelu(x, x, n); break;
     case LEARN__ACT_GELU_TANH:
         for (size_t i = 0; i < n; i++) {
             float v = x[i];
@@ -6076,12 +8753,11 @@ typedef struct learn__tower_buf {
     float *att;    /* [cap][d_model] */
     float *ff;     /* [cap][d_ff] */
     float *scores; /* [cap] */
-    float *rowbuf; /* [max(d_in, d_model, d_ff)] one dequantized weight row */
     float *k, *v;  /* [n_layer][cap][d_model] */
 } learn__tower_buf;
 
 static void learn__tower_buf_free(const learn_allocator *a, learn__tower_buf *b) {
-    float **bufs[] = {&b->x, &b->h, &b->q, &b->att, &b->ff, &b->scores, &b->rowbuf, &b->k, &b->v};
+    float **bufs[] = {&b->x, &b->h, &b->q, &b->att, &b->ff, &b->scores, &b->k, &b->v};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) {
         learn__free_aligned(a, *bufs[i]);
         *bufs[i] = NULL;
@@ -6093,7 +8769,6 @@ static learn_status learn__tower_buf_init(const learn_allocator *a, const learn_
                                           size_t cap, learn__tower_buf *b) {
     memset(b, 0, sizeof *b);
     size_t D = c->d_model ? c->d_model : 1, L = c->n_layer ? c->n_layer : 1;
-    size_t rowlen = LEARN__MAX(LEARN__MAX((size_t)c->d_in, D), (size_t)c->d_ff);
     size_t kv;
     if (!learn__mul_ok(L, cap, &kv)) return LEARN_ERR_NOMEM;
     struct {
@@ -6101,7 +8776,7 @@ static learn_status learn__tower_buf_init(const learn_allocator *a, const learn_
         size_t rows, width;
     } want[] = {{&b->x, cap, D},     {&b->h, cap, D},        {&b->q, cap, D},
                 {&b->att, cap, D},   {&b->ff, cap, c->d_ff}, {&b->scores, cap, 1},
-                {&b->rowbuf, 1, rowlen}, {&b->k, kv, D},     {&b->v, kv, D}};
+                {&b->k, kv, D},      {&b->v, kv, D}};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         size_t n;
         if (!learn__mul_ok(want[i].rows, want[i].width, &n) ||
@@ -6121,12 +8796,15 @@ static learn_status learn__tower_buf_init(const learn_allocator *a, const learn_
    items = 0: the rows are positions p0 .. p0+n-1 of one sequence; b->k/b->v hold the keys and
    values of positions 0 .. p0-1 from earlier calls and receive those of the new rows; out
    [d_out] receives the output of the last row only (the user embedding, unnormalised). */
-static void learn__tower_rows(const learn__tower_config *c, learn__tower_buf *b,
-                              const float *content, size_t n, size_t p0, int items, float *out) {
+static learn_status learn__tower_rows(learn_ctx *ctx, const learn__tower_config *c,
+                                      learn__tower_buf *b, const float *content, size_t n,
+                                      size_t p0, int items, float *out) {
+    const learn__kernels *kn = ctx->kern;
+    learn_status st;
     size_t D = c->d_model, F = c->d_ff, hd = c->head_dim;
     float scale = 1.0f / sqrtf((float)hd);
     /* x [n][D] = content [n][d_in] adaptor^T + bias (+ position) */
-    learn__linear_ref(c->adaptor_w, c->adaptor_b, content, n, b->x, b->rowbuf);
+    if ((st = learn__linear(ctx, c->adaptor_w, c->adaptor_b, content, n, b->x))) return st;
     if (c->pos_embd)
         for (size_t t = 0; t < n; t++) {
             const float *pe = (const float *)c->pos_embd->data + (items ? 0 : p0 + t) * D;
@@ -6140,63 +8818,56 @@ static void learn__tower_rows(const learn__tower_config *c, learn__tower_buf *b,
         const float *in = b->x;
         if (c->pre_norm) {
             for (size_t t = 0; t < n; t++)
-                learn__layernorm(b->h + t * D, b->x + t * D, (const float *)L->attn_norm_w->data,
+                kn->layernorm(b->h + t * D, b->x + t * D, (const float *)L->attn_norm_w->data,
                                  (const float *)L->attn_norm_b->data, D, c->eps);
             in = b->h;
         }
-        learn__linear_ref(L->wq, L->bq, in, n, b->q, b->rowbuf);
-        learn__linear_ref(L->wk, L->bk, in, n, K + kv0 * D, b->rowbuf);
-        learn__linear_ref(L->wv, L->bv, in, n, V + kv0 * D, b->rowbuf);
+        if ((st = learn__linear(ctx, L->wq, L->bq, in, n, b->q))) return st;
+        if ((st = learn__linear(ctx, L->wk, L->bk, in, n, K + kv0 * D))) return st;
+        if ((st = learn__linear(ctx, L->wv, L->bv, in, n, V + kv0 * D))) return st;
         for (size_t t = 0; t < n; t++) {
             size_t self = kv0 + t, first = items ? self : 0; /* attend to [first, self] */
             for (uint32_t h = 0; h < c->n_head; h++) {
                 const float *qv = b->q + t * D + h * hd;
-                for (size_t j = first; j <= self; j++) {
-                    const float *kv = K + j * D + h * hd;
-                    float d = 0.0f;
-                    for (size_t e = 0; e < hd; e++) d += qv[e] * kv[e];
-                    b->scores[j - first] = d * scale;
-                }
-                learn__softmax(b->scores, self - first + 1);
+                for (size_t j = first; j <= self; j++)
+                    b->scores[j - first] = kn->dot(qv, K + j * D + h * hd, hd) * scale;
+                kn->softmax(b->scores, b->scores, self - first + 1);
                 float *o = b->att + t * D + h * hd;
                 memset(o, 0, hd * sizeof *o);
-                for (size_t j = first; j <= self; j++) {
-                    const float *vv = V + j * D + h * hd;
-                    float p = b->scores[j - first];
-                    for (size_t e = 0; e < hd; e++) o[e] += p * vv[e];
-                }
+                for (size_t j = first; j <= self; j++) kn->axpy(o, b->scores[j - first], V + j * D + h * hd, hd);
             }
         }
-        learn__linear_ref(L->wo, L->bo, b->att, n, b->h, b->rowbuf);
-        for (size_t i = 0; i < n * D; i++) b->x[i] += b->h[i];
+        if ((st = learn__linear(ctx, L->wo, L->bo, b->att, n, b->h))) return st;
+        kn->axpy(b->x, 1.0f, b->h, n * D);
         if (!c->pre_norm)
             for (size_t t = 0; t < n; t++)
-                learn__layernorm(b->x + t * D, b->x + t * D, (const float *)L->attn_norm_w->data,
+                kn->layernorm(b->x + t * D, b->x + t * D, (const float *)L->attn_norm_w->data,
                                  (const float *)L->attn_norm_b->data, D, c->eps);
         /* feed-forward sublayer */
         in = b->x;
         if (c->pre_norm) {
             for (size_t t = 0; t < n; t++)
-                learn__layernorm(b->h + t * D, b->x + t * D, (const float *)L->ffn_norm_w->data,
+                kn->layernorm(b->h + t * D, b->x + t * D, (const float *)L->ffn_norm_w->data,
                                  (const float *)L->ffn_norm_b->data, D, c->eps);
             in = b->h;
         }
-        learn__linear_ref(L->w_up, L->b_up, in, n, b->ff, b->rowbuf);
-        learn__activate(b->ff, n * F, c->act);
-        learn__linear_ref(L->w_down, L->b_down, b->ff, n, b->h, b->rowbuf);
-        for (size_t i = 0; i < n * D; i++) b->x[i] += b->h[i];
+        if ((st = learn__linear(ctx, L->w_up, L->b_up, in, n, b->ff))) return st;
+        learn__activate(kn, b->ff, n * F, c->act);
+        if ((st = learn__linear(ctx, L->w_down, L->b_down, b->ff, n, b->h))) return st;
+        kn->axpy(b->x, 1.0f, b->h, n * D);
         if (!c->pre_norm)
             for (size_t t = 0; t < n; t++)
-                learn__layernorm(b->x + t * D, b->x + t * D, (const float *)L->ffn_norm_w->data,
+                kn->layernorm(b->x + t * D, b->x + t * D, (const float *)L->ffn_norm_w->data,
                                  (const float *)L->ffn_norm_b->data, D, c->eps);
     }
     size_t first = items ? 0 : n - 1; /* rows to project */
     float *x = b->x + first * D;
     if (c->pre_norm)
         for (size_t t = 0; t < n - first; t++)
-            learn__layernorm(x + t * D, x + t * D, (const float *)c->out_norm_w->data,
+            kn->layernorm(x + t * D, x + t * D, (const float *)c->out_norm_w->data,
                              (const float *)c->out_norm_b->data, D, c->eps);
-    learn__linear_ref(c->proj_w, c->proj_b, x, n - first, out, b->rowbuf);
+    if ((st = learn__linear(ctx, c->proj_w, c->proj_b, x, n - first, out))) return st;
+    return LEARN_OK;
 }
 
 /* Checks that content rows are finite; names the first bad one. */
@@ -6280,11 +8951,12 @@ learn_status learn_item_embed(learn_ctx *ctx, size_t n, const float *content, fl
         return LEARN__CFAIL(ctx, LEARN_ERR_NOMEM, "out of memory for the item tower's scratch");
     for (size_t i = 0; i < n; i += chunk) {
         size_t k = LEARN__MIN(chunk, n - i);
-        learn__tower_rows(c, &b, content + i * c->d_in, k, 0, 1, out + i * c->d_out);
+        if ((st = learn__tower_rows(ctx, c, &b, content + i * c->d_in, k, 0, 1, out + i * c->d_out)))
+            break;
         for (size_t j = 0; j < k; j++) learn__l2_normalize(out + (i + j) * c->d_out, c->d_out);
     }
     learn__tower_buf_free(&ctx->alloc, &b);
-    return LEARN_OK;
+    return st;
 }
 
 learn_status learn_user_embed(learn_ctx *ctx, size_t n_hist, const float *content, float *out) {
@@ -6313,10 +8985,10 @@ learn_status learn_user_embed(learn_ctx *ctx, size_t n_hist, const float *conten
     learn__tower_buf b;
     if (learn__tower_buf_init(&ctx->alloc, c, keep, &b))
         return LEARN__CFAIL(ctx, LEARN_ERR_NOMEM, "out of memory for a history of %zu items", keep);
-    learn__tower_rows(c, &b, content, keep, 0, 0, out);
-    learn__l2_normalize(out, c->d_out);
+    st = learn__tower_rows(ctx, c, &b, content, keep, 0, 0, out);
+    if (!st) learn__l2_normalize(out, c->d_out);
     learn__tower_buf_free(&ctx->alloc, &b);
-    return LEARN_OK;
+    return st;
 }
 
 /* ---- Incremental user state ---- */
@@ -6381,6 +9053,10 @@ learn_status learn_user_state_append(learn_ctx *ctx, learn_user_state *s, const 
     size_t din = c->d_in, dout = c->d_out;
     learn_status st = learn__check_content(ctx, content, 1, din, "appended item");
     if (st) return st;
+    /* Reserve the products' scratch first: once the window changes, nothing may fail. */
+    if (c->present &&
+        (st = learn__mm_reserve(ctx, LEARN__MAX(LEARN__MAX((size_t)c->d_in, (size_t)c->d_model), (size_t)c->d_ff), s->cap)))
+        return st;
     int full = s->len == s->cap;
     if (full) { /* drop the oldest item */
         memmove(s->content, s->content + din, (size_t)(s->cap - 1) * din * sizeof(float));
@@ -6394,10 +9070,11 @@ learn_status learn_user_state_append(learn_ctx *ctx, learn_user_state *s, const 
         return LEARN_OK;
     }
     if (full) /* every position moved: recompute the window (keys and values from scratch) */
-        learn__tower_rows(c, &s->b, s->content, s->len, 0, 0, s->emb);
+        st = learn__tower_rows(ctx, c, &s->b, s->content, s->len, 0, 0, s->emb);
     else /* one new position attending to the cached ones */
-        learn__tower_rows(c, &s->b, s->content + (size_t)(s->len - 1) * din, 1, s->len - 1, 0,
-                          s->emb);
+        st = learn__tower_rows(ctx, c, &s->b, s->content + (size_t)(s->len - 1) * din, 1,
+                               s->len - 1, 0, s->emb);
+    if (st) return st; /* not reached: the scratch was reserved above */
     learn__l2_normalize(s->emb, dout);
     return LEARN_OK;
 }
@@ -7357,7 +10034,7 @@ learn_status learn_ctx_new(const learn_model *model, const learn_ctx_params *par
     c->alloc = a;
     c->max_text_len = p.max_text_len ? p.max_text_len : LEARN_DEFAULT_MAX_TEXT;
     const learn__llm_config *lc = &model->llm;
-    c->pooling = p.pooling ? (learn__pool)p.pooling : (lc->present ? lc->pooling : LEARN__POOL_MEAN);
+    c->pooling = p.pooling ? (learn__pooling)p.pooling : (lc->present ? lc->pooling : LEARN__POOL_MEAN);
     c->normalize = p.normalize < 0 ? (lc->present ? lc->normalize : 1) : p.normalize != 0;
     c->batch_tokens = p.batch_tokens ? p.batch_tokens : 512;
     if (lc->present && c->batch_tokens < lc->max_tokens) c->batch_tokens = lc->max_tokens;
@@ -7366,6 +10043,15 @@ learn_status learn_ctx_new(const learn_model *model, const learn_ctx_params *par
 #else
     c->n_threads = p.n_threads ? p.n_threads : learn__n_cpus();
 #endif
+    learn__isa isa;
+    char msg[128];
+    learn_status st = learn__isa_select(p.isa, &isa, msg, sizeof msg);
+    if (!st) st = learn__pool_new(&c->alloc, c->n_threads, &c->pool);
+    if (st) {
+        learn__free(&a, c);
+        return st;
+    }
+    c->kern = learn__kernels_for(isa);
     *ctx = c;
     return LEARN_OK;
 }
@@ -7374,6 +10060,8 @@ void learn_ctx_free(learn_ctx *ctx) {
     if (!ctx) return;
     learn_allocator a = ctx->alloc;
     learn__scratch_free(ctx);
+    learn__free_aligned(&a, ctx->mm);
+    learn__pool_free(ctx->pool);
     learn__free(&a, ctx);
 }
 
@@ -7382,3 +10070,14 @@ const char *learn_ctx_errmsg(const learn_ctx *ctx) { return ctx ? ctx->err : "co
 int learn_ctx_n_threads(const learn_ctx *ctx) { return ctx ? ctx->n_threads : 0; }
 
 const learn_model *learn_ctx_model(const learn_ctx *ctx) { return ctx ? ctx->model : NULL; }
+
+const char *learn_ctx_isa(const learn_ctx *ctx) { return ctx ? learn__isa_name(ctx->kern->isa) : ""; }
+
+learn_status learn_isa_check(const char *isa, char *errbuf, size_t errbuf_size) {
+    learn__isa level;
+    char msg[256];
+    learn_status st = learn__isa_select(isa, &level, msg, sizeof msg);
+    if (st) return learn__fail(errbuf, errbuf_size, st, "%s", msg);
+    if (errbuf && errbuf_size) snprintf(errbuf, errbuf_size, "%s", learn__isa_name(level));
+    return LEARN_OK;
+}

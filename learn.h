@@ -553,6 +553,11 @@ typedef struct learn_ctx_params {
     learn_pooling pooling;     /* default LEARN_POOLING_MODEL */
     int normalize;             /* L2-normalise pooled embeddings: 1, 0, or -1 for the model's
                                   setting (encoder.normalize, on by default); default -1 */
+    const char *isa;           /* kernels: NULL or "auto" (the LEARN_ISA environment variable if
+                                  set, else the best this CPU runs), or "scalar", "avx2",
+                                  "avx512", "neon", "neon_dotprod". A level the CPU or build
+                                  lacks makes learn_ctx_new fail with LEARN_ERR_UNSUPPORTED
+                                  (learn_isa_check says why). */
 } learn_ctx_params;
 
 learn_ctx_params learn_ctx_default_params(void);
@@ -568,6 +573,12 @@ const char *learn_ctx_errmsg(const learn_ctx *ctx);
 int learn_ctx_n_threads(const learn_ctx *ctx);
 /* The model the context was made for. */
 const learn_model *learn_ctx_model(const learn_ctx *ctx);
+/* The kernels' instruction set the context runs ("scalar", "avx2", ...). */
+const char *learn_ctx_isa(const learn_ctx *ctx);
+/* Whether an instruction-set request (as learn_ctx_params.isa, NULL for automatic) can run
+   here: LEARN_OK with the level chosen in errbuf, or the status learn_ctx_new would return
+   with the reason ("LEARN_ISA=avx512: this CPU lacks it; supported here: scalar, avx2"). */
+learn_status learn_isa_check(const char *isa, char *errbuf, size_t errbuf_size);
 
 /* ==== Tokenizer =====================================================================
    Text to token ids and back with the tokenizer stored in the model file (keys and tensors

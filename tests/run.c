@@ -14,6 +14,7 @@
 #include "bpe_train.h"
 
 #include "test_format.c"
+#include "test_kernels.c"
 #include "test_half.c"
 #include "test_cli.c"
 #include "test_llm.c"
@@ -31,6 +32,7 @@
 int main(void) {
     SRunner *sr = srunner_create(make_format_suite());
     srunner_add_suite(sr, make_half_suite());
+    srunner_add_suite(sr, make_kernels_suite());
     srunner_add_suite(sr, make_cli_suite());
     srunner_add_suite(sr, make_llm_suite());
     srunner_add_suite(sr, make_catalog_suite());

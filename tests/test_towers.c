@@ -99,6 +99,10 @@ static double towers_run_case(const learn_model *model, const towers_case *c, in
     return err;
 }
 
+/* The bar against torch: 1e-4 for float weights; Q8_0 products quantize the activations to
+   8 bits per block of 32 as well, so their bar is the 8-bit rounding of unit vectors. */
+static double towers_bar(const char *fixture) { return strstr(fixture, "q8_0") ? 5e-2 : 1e-4; }
+
 /* Every fixture against the float64 torch forward of the weights as stored; the f16/q8_0
    files also against the float32 weights (reported, not a bar). */
 START_TEST(test_towers_match_torch) {
@@ -112,7 +116,7 @@ START_TEST(test_towers_match_torch) {
     printf("towers %s: max abs error %.3g vs torch on the stored weights, %.3g vs the float32 "
            "weights\n",
            towers_fixtures[_i] + 15, e, e32);
-    ck_assert_msg(e <= 1e-4, "%s: max abs error %g", towers_fixtures[_i], e);
+    ck_assert_msg(e <= towers_bar(towers_fixtures[_i]), "%s: max abs error %g", towers_fixtures[_i], e);
     towers_case_free(&c);
     learn_model_close(m);
 }
@@ -142,7 +146,7 @@ START_TEST(test_towers_incremental) {
             ck_assert_int_eq(learn_user_embed(ctx, (size_t)k, c.hist_rows[u], full), LEARN_OK);
             worst = fmax(worst, towers_max_err(inc, full, c.d_out));
         }
-        ck_assert_msg(towers_max_err(inc, c.users + u * c.d_out, c.d_out) <= 1e-4,
+        ck_assert_msg(towers_max_err(inc, c.users + u * c.d_out, c.d_out) <= towers_bar(towers_fixtures[_i]),
                       "user %zu vs torch", u);
     }
     ck_assert_msg(worst <= 1e-5, "%s: incremental vs full: %g", towers_fixtures[_i], worst);
