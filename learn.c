@@ -569,6 +569,7 @@ typedef struct learn__tower_config {
     int pre_norm;
     const learn__tensor *adaptor_w, *adaptor_b, *pos_embd, *out_norm_w, *out_norm_b;
     const learn__tensor *proj_w, *proj_b;
+    const learn__tensor *in_mean, *in_scale; /* optional content standardization */
     learn__tower_layer *layers; /* n_layer entries (model allocator; freed with the model) */
 } learn__tower_config;
 
@@ -8575,7 +8576,7 @@ static learn_status learn__meta_choice(const learn_model *m, const char *key,
 /* Is `name` (starting with "tower.") one of the tensors the schema above expects? */
 static int learn__tower_name_known(const learn__tower_config *c, const char *name) {
     static const char *const top[] = {"adaptor.weight", "adaptor.bias", "proj.weight",
-                                      "proj.bias"};
+                                      "proj.bias", "input_mean", "input_scale"};
     static const char *const blk[] = {
         "attn_q.weight",   "attn_q.bias",      "attn_k.weight",      "attn_k.bias",
         "attn_v.weight",   "attn_v.bias",      "attn_output.weight", "attn_output.bias",
@@ -8658,8 +8659,21 @@ static learn_status learn__towers_check(learn_model *m, char *err, size_t errn) 
         (st = learn__need_tensor(m, "tower.adaptor.bias", 0, D, 0, 0, &c->adaptor_b, err, errn)) ||
         (st = learn__need_tensor(m, "tower.proj.weight", 1, c->d_out, D, 0, &c->proj_w, err,
                                  errn)) ||
-        (st = learn__need_tensor(m, "tower.proj.bias", 0, c->d_out, 0, 0, &c->proj_b, err, errn)))
+        (st = learn__need_tensor(m, "tower.proj.bias", 0, c->d_out, 0, 0, &c->proj_b, err, errn)) ||
+        (st = learn__need_tensor(m, "tower.input_mean", 0, c->d_in, 0, 1, &c->in_mean, err, errn)) ||
+        (st = learn__need_tensor(m, "tower.input_scale", 0, c->d_in, 0, 1, &c->in_scale, err, errn)))
         return st;
+    if (!c->in_mean != !c->in_scale)
+        return learn__fail(err, errn, LEARN_ERR_FORMAT,
+                           "tensors 'tower.input_mean' and 'tower.input_scale' go together");
+    for (uint32_t e = 0; c->in_mean && e < c->d_in; e++) {
+        float mu = ((const float *)c->in_mean->data)[e], sc = ((const float *)c->in_scale->data)[e];
+        if (!isfinite(mu) || !isfinite(sc) || sc < 0)
+            return learn__fail(err, errn, LEARN_ERR_NUMERIC,
+                               "tower.input_mean/scale element %u (%g, %g) must be finite with "
+                               "scale >= 0",
+                               e, (double)mu, (double)sc);
+    }
     if (c->max_positions) {
         const learn__tensor *p = learn__tensor_lookup(m, "tower.pos_embd.weight");
         if (!p)
@@ -8753,11 +8767,12 @@ typedef struct learn__tower_buf {
     float *att;    /* [cap][d_model] */
     float *ff;     /* [cap][d_ff] */
     float *scores; /* [cap] */
+    float *cin;    /* [cap][d_in] standardized content */
     float *k, *v;  /* [n_layer][cap][d_model] */
 } learn__tower_buf;
 
 static void learn__tower_buf_free(const learn_allocator *a, learn__tower_buf *b) {
-    float **bufs[] = {&b->x, &b->h, &b->q, &b->att, &b->ff, &b->scores, &b->k, &b->v};
+    float **bufs[] = {&b->x, &b->h, &b->q, &b->att, &b->ff, &b->scores, &b->cin, &b->k, &b->v};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) {
         learn__free_aligned(a, *bufs[i]);
         *bufs[i] = NULL;
@@ -8776,7 +8791,7 @@ static learn_status learn__tower_buf_init(const learn_allocator *a, const learn_
         size_t rows, width;
     } want[] = {{&b->x, cap, D},     {&b->h, cap, D},        {&b->q, cap, D},
                 {&b->att, cap, D},   {&b->ff, cap, c->d_ff}, {&b->scores, cap, 1},
-                {&b->k, kv, D},      {&b->v, kv, D}};
+                {&b->cin, cap, c->d_in ? c->d_in : 1}, {&b->k, kv, D}, {&b->v, kv, D}};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         size_t n;
         if (!learn__mul_ok(want[i].rows, want[i].width, &n) ||
@@ -8803,6 +8818,14 @@ static learn_status learn__tower_rows(learn_ctx *ctx, const learn__tower_config 
     learn_status st;
     size_t D = c->d_model, F = c->d_ff, hd = c->head_dim;
     float scale = 1.0f / sqrtf((float)hd);
+    /* Standardized content (x - mean) * scale, when the towers were trained on it. */
+    if (c->in_mean) {
+        const float *mu = (const float *)c->in_mean->data, *sc = (const float *)c->in_scale->data;
+        for (size_t t = 0; t < n; t++)
+            for (size_t e = 0; e < c->d_in; e++)
+                b->cin[t * c->d_in + e] = (content[t * c->d_in + e] - mu[e]) * sc[e];
+        content = b->cin;
+    }
     /* x [n][D] = content [n][d_in] adaptor^T + bias (+ position) */
     if ((st = learn__linear(ctx, c->adaptor_w, c->adaptor_b, content, n, b->x))) return st;
     if (c->pos_embd)

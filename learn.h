@@ -142,6 +142,8 @@
        tower.blk.N.ffn_norm.{weight,bias} [d_model]   (LayerNorm of the feed-forward sublayer)
        tower.out_norm.{weight,bias} [d_model]          (pre-LN only: the final LayerNorm)
        tower.proj.weight [d_out, d_model], tower.proj.bias [d_out]
+       tower.input_mean, tower.input_scale F32 [d_in]  (optional, together: the towers read
+                                        (content - mean) * scale, per dimension)
      tower.d_in must equal llm.embedding_length when the file has an LLM. Other tower.*
      tensors are refused. Without towers, item/user embeddings are the (mean of the)
      L2-normalised content embeddings.

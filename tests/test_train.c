@@ -347,6 +347,8 @@ START_TEST(test_train_runtime_agrees) {
     char err[LEARN_ERRMSG_SIZE];
     learn_model *m;
     ck_assert_msg(learn_model_open_memory(b.p, b.n, NULL, &m, err, sizeof err) == LEARN_OK, "%s", err);
+    learn_tensor_info mean_t;
+    ck_assert_int_eq(learn_model_find_tensor(m, "tower.input_mean", &mean_t), LEARN_OK); /* standardized */
     learn_ctx *ctx;
     ck_assert_int_eq(learn_ctx_new(m, NULL, &ctx), LEARN_OK);
     float a[16], r[16], hist[12 * 16];
@@ -370,6 +372,46 @@ START_TEST(test_train_runtime_agrees) {
     learn_model_close(m);
     test_blob_free(&b);
     train_free(t);
+    train_synth_free(&s);
+}
+END_TEST
+
+/* tower.input_mean/scale: both or neither, finite, scale >= 0. */
+START_TEST(test_train_standardization_checked) {
+    train_synth s;
+    train_synth_make(&s, 12, 10);
+    train_config c = train_small_config();
+    train_state *t = train_run(&c, &s.data, 5);
+    learn_writer *w;
+    learn_writer_new(NULL, &w);
+    ck_assert_int_eq(train_write_towers(t, w, LEARN_TYPE_F32), LEARN_OK);
+    learn_writer_remove_tensor(w, "tower.input_scale");
+    test_blob b = test_blob_from_writer(w);
+    ck_assert_open_fails(&b, LEARN_ERR_FORMAT, "go together");
+    test_blob_free(&b);
+    float bad[16];
+    for (int i = 0; i < 16; i++) bad[i] = i == 3 ? -1.0f : 1.0f;
+    uint64_t shape[1] = {16};
+    learn_writer_add_tensor(w, "tower.input_scale", LEARN_TYPE_F32, 1, shape, bad, 0);
+    b = test_blob_from_writer(w);
+    ck_assert_open_fails(&b, LEARN_ERR_NUMERIC, "element 3");
+    test_blob_free(&b);
+    /* Without standardization (the official code's way) no such tensors are written. */
+    learn_writer_free(w);
+    c.standardize = 0;
+    train_state *t0 = train_run(&c, &s.data, 5);
+    learn_writer_new(NULL, &w);
+    ck_assert_int_eq(train_write_towers(t0, w, LEARN_TYPE_F32), LEARN_OK);
+    b = test_blob_from_writer(w);
+    learn_model *m;
+    ck_assert_int_eq(learn_model_open_memory(b.p, b.n, NULL, &m, NULL, 0), LEARN_OK);
+    learn_tensor_info ti;
+    ck_assert_int_eq(learn_model_find_tensor(m, "tower.input_mean", &ti), LEARN_ERR_NOT_FOUND);
+    learn_model_close(m);
+    test_blob_free(&b);
+    learn_writer_free(w);
+    train_free(t);
+    train_free(t0);
     train_synth_free(&s);
 }
 END_TEST
@@ -448,6 +490,7 @@ static Suite *make_train_suite(void) {
     suite_add_tcase(s, r);
     TCase *b = tcase_create("bad input");
     tcase_add_test(b, test_train_bad_input);
+    tcase_add_test(b, test_train_standardization_checked);
     suite_add_tcase(s, b);
     return s;
 }

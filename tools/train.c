@@ -80,7 +80,9 @@ struct train_state {
     size_t T_cap, P_cap, O_cap;
     treal **xs;                     /* [L + 1][T][D] the residual stream at each block's input */
     tr_act *act;                    /* [L] */
-    treal *cin;                     /* [T][d_in] content rows */
+    treal *cin;                     /* [T][d_in] content rows (standardized) */
+    float *in_mean, *in_scale;      /* [d_in] content standardization: (x - mean) * scale;
+                                       NULL: content used as it is */
     treal *xhf, *rsf, *z;           /* pre-LN final norm; z: the proj input [T][D] */
     treal *zo, *y, *e, *ynorm;      /* [O][D], [O][d_out] x 2, [O] */
     treal *logits;                  /* [O/2][O/2] */
@@ -561,7 +563,10 @@ static void tr_gather_rows(void *p, size_t lo, size_t hi) {
     for (size_t r = lo; r < hi; r++) {
         const float *c = t->data.content + (size_t)t->b.row_item[r] * t->d_in;
         treal *x = t->cin + r * t->d_in;
-        for (size_t e = 0; e < t->d_in; e++) x[e] = (treal)c[e];
+        if (t->in_mean) /* in float, exactly as the runtime's towers compute it */
+            for (size_t e = 0; e < t->d_in; e++) x[e] = (treal)((c[e] - t->in_mean[e]) * t->in_scale[e]);
+        else
+            for (size_t e = 0; e < t->d_in; e++) x[e] = (treal)c[e];
     }
 }
 
@@ -1033,6 +1038,7 @@ train_config train_default_config(void) {
     c.act = TRAIN_ACT_GELU;
     c.max_history = 40;
     c.min_seq_len = 5;
+    c.standardize = 1;
     c.batch_size = 64;
     c.epochs = 10;
     c.lr = 1e-4;
@@ -1131,6 +1137,47 @@ static learn_status tr_check_data(const train_data *d, char *err, size_t errn, u
 
 /* Reads the towers of a model (tower.* metadata and tensors) into cfg's tower fields and, when
    t is not NULL, into t->P. */
+/* Content standardization: per dimension, the mean and 1/std of every item's content (a
+   constant dimension gets scale 0). Without it, content embeddings of an LLM are often so
+   alike (mean pairwise cosine 0.98 for a small model) that the towers hardly see the items
+   apart. */
+static learn_status tr_make_standardization(train_state *t) {
+    size_t n = t->data.n_items, d = t->d_in;
+    t->in_mean = (float *)malloc(d * sizeof(float));
+    t->in_scale = (float *)malloc(d * sizeof(float));
+    if (!t->in_mean || !t->in_scale) return LEARN_ERR_NOMEM;
+    for (size_t e = 0; e < d; e++) {
+        double s = 0, ss = 0;
+        for (size_t i = 0; i < n; i++) s += t->data.content[i * d + e];
+        double mean = s / (double)n;
+        for (size_t i = 0; i < n; i++) {
+            double v = t->data.content[i * d + e] - mean;
+            ss += v * v;
+        }
+        double sd = sqrt(ss / (double)n);
+        t->in_mean[e] = (float)mean;
+        t->in_scale[e] = sd > 1e-30 ? (float)(1.0 / sd) : 0.0f;
+    }
+    return LEARN_OK;
+}
+
+/* The standardization of a model's towers (tower.input_mean/scale), or none. */
+static learn_status tr_read_standardization(train_state *t, const learn_model *m, char *err, size_t errn) {
+    learn_tensor_info mi, si;
+    int hm = learn_model_find_tensor(m, "tower.input_mean", &mi) == LEARN_OK;
+    int hs = learn_model_find_tensor(m, "tower.input_scale", &si) == LEARN_OK;
+    if (!hm && !hs) return LEARN_OK;
+    if (!hm || !hs || mi.type != LEARN_TYPE_F32 || si.type != LEARN_TYPE_F32 ||
+        mi.n_elements != t->d_in || si.n_elements != t->d_in)
+        return tr_fail(err, errn, LEARN_ERR_FORMAT, "tower.input_mean/scale must both be f32 [%u]", t->d_in);
+    t->in_mean = (float *)malloc(t->d_in * sizeof(float));
+    t->in_scale = (float *)malloc(t->d_in * sizeof(float));
+    if (!t->in_mean || !t->in_scale) return tr_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
+    memcpy(t->in_mean, mi.data, t->d_in * sizeof(float));
+    memcpy(t->in_scale, si.data, t->d_in * sizeof(float));
+    return LEARN_OK;
+}
+
 static learn_status tr_read_model(const learn_model *m, train_config *cfg, train_state *t,
                                   uint32_t *d_in, char *err, size_t errn) {
     learn_towers_info ti;
@@ -1153,6 +1200,8 @@ static learn_status tr_read_model(const learn_model *m, train_config *cfg, train
                : strcmp(act, "relu") == 0    ? TRAIN_ACT_RELU
                                              : TRAIN_ACT_GELU;
     if (!t) return LEARN_OK;
+    learn_status sst = tr_read_standardization(t, m, err, errn);
+    if (sst) return sst;
     float *row = NULL;
     for (uint32_t k = 0; k < t->n_tensors; k++) {
         const tr_tensor *x = &t->tensors[k];
@@ -1194,6 +1243,8 @@ void train_free(train_state *t) {
     free(t->win_start);
     free(t->win_len);
     free(t->perm);
+    free(t->in_mean);
+    free(t->in_scale);
     free(t);
 }
 
@@ -1267,8 +1318,12 @@ learn_status train_new(const train_config *cfg_in, const train_data *data,
     if (init_from && (st = tr_read_model(init_from, &cfg, NULL, &d_in, err, errn))) return st;
     train_state *t;
     if ((st = tr_make(&cfg, data, d_in, &t, err, errn))) return st;
-    if (init_from) st = tr_read_model(init_from, &cfg, t, &d_in, err, errn);
-    else tr_init_params(t);
+    if (init_from) {
+        st = tr_read_model(init_from, &cfg, t, &d_in, err, errn);
+    } else {
+        tr_init_params(t);
+        if (cfg.standardize && tr_make_standardization(t)) st = tr_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
+    }
     if (st) {
         train_free(t);
         return st;
@@ -1502,6 +1557,10 @@ learn_status train_write_towers(const train_state *t, learn_writer *w, learn_typ
                       acts[t->cfg.act], t->cfg.pre_norm, t->max_pos, t->cfg.max_history};
     learn_status st = towers_write_config(w, &s);
     if (st) return st;
+    if (t->in_mean &&
+        ((st = towers_add_vector(w, "tower.input_mean", t->d_in, t->in_mean)) ||
+         (st = towers_add_vector(w, "tower.input_scale", t->d_in, t->in_scale))))
+        return st;
     size_t most = 0;
     for (uint32_t k = 0; k < t->n_tensors; k++) {
         size_t n = t->tensors[k].rows * (t->tensors[k].cols ? t->tensors[k].cols : 1);
@@ -1643,6 +1702,7 @@ learn_status train_resume(const char *path, const train_data *data, int n_thread
     if (!st && step > t->total)
         st = tr_fail(err, errn, LEARN_ERR_FORMAT, "%s: step %llu is past the end (%llu)", path,
                      (unsigned long long)step, (unsigned long long)t->total);
+    if (!st) st = tr_read_standardization(t, m, err, errn);
     const char *names[3] = {"train.params", "train.adam_m", "train.adam_v"};
     treal *dst[3] = {t ? t->P : NULL, t ? t->M : NULL, t ? t->V : NULL};
     for (int k = 0; k < 3 && !st; k++) {

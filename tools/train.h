@@ -78,6 +78,9 @@ typedef struct train_config {
     train_act act;          /* default GELU (erf) */
     int pre_norm;           /* default 0 (post-LN, BERT) */
     uint32_t max_positions; /* learned positions, default 0 (none, as the official code) */
+    int standardize;        /* default 1: the towers read content standardized per dimension
+                               ((x - mean) * 1/std over the catalog; written as
+                               tower.input_mean/scale); 0: raw content, as the official code */
     /* the data */
     uint32_t max_history;   /* items a user history holds at most, default 40 */
     uint32_t min_seq_len;   /* shortest window used (history + target), default 5, >= 2 */
