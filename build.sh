@@ -4,6 +4,11 @@
 #   ./build.sh            library object, tools/learn-cli and the test programs (release flags)
 #   ./build.sh test       builds, then runs every test; the last line is Check's summary
 #   ./build.sh asan       the same tests built with ASan+UBSan (-fno-sanitize-recover)
+#   ./build.sh tsan       the concurrency test under ThreadSanitizer (tests/tsan.sh)
+#   ./build.sh fuzz [S]   each fuzz harness for S seconds (tests/fuzz/run.sh)
+#   ./build.sh arm64      cross-compiles for aarch64 and runs the tests under qemu (tests/arm64.sh)
+#   ./build.sh bench      the benchmarks (bench/run.sh); they never gate the tests
+#   ./build.sh models     rebuilds the default model in models/ (models/build.sh)
 #   ./build.sh clean      removes build outputs
 #
 # CC (default cc) and CXX (default c++, or clang++ when CC is clang) choose the compilers.
@@ -108,10 +113,24 @@ asan)
         UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
         run_tests build-asan build-asan/learn-cli
     ;;
+tsan | fuzz | arm64 | bench | models)
+    verb=$1
+    shift
+    case "$verb" in
+    tsan) script=tests/tsan.sh ;;
+    fuzz) script=tests/fuzz/run.sh ;;
+    arm64) script=tests/arm64.sh ;;
+    bench) script=bench/run.sh ;;
+    models) script=models/build.sh ;;
+    esac
+    [ -x "$script" ] || die "$script is missing"
+    build build "$RELEASE"
+    exec "$script" "$@"
+    ;;
 clean)
-    rm -rf build build-asan tools/learn-cli
+    rm -rf build build-* tools/learn-cli
     ;;
 *)
-    die "unknown command '$1' (build, test, asan, clean)"
+    die "unknown command '$1' (build, test, asan, tsan, fuzz, arm64, bench, models, clean)"
     ;;
 esac
