@@ -90,6 +90,9 @@ static const char train_usage[] =
     "  --weight-decay X (0)  --dropout X (0)  --seed N (42)  --threads N (CPUs)\n"
     "  --d-model N (256)  --layers N (2)  --heads N (4)  --d-ff N (4 x d-model)  --d-out N (128)\n"
     "  --min-len N (5)  --max-len N (40: history items)  --dense (every position predicts)\n"
+    "  --logq           correct the in-batch softmax for item popularity (log-frequency)\n"
+    "  --raw-content    feed content embeddings as they are (default: standardized per\n"
+    "                   dimension over the catalog, stored with the towers)\n"
     "  --type f32|f16|q8_0 (f32: the tower weights written)\n"
     "  --resume         continue OUT.learn.ckpt if it exists, else the towers in MODEL\n";
 
@@ -111,6 +114,14 @@ int cmd_train(int argc, char **argv) {
         }
         if (strcmp(a, "--dense") == 0) {
             cfg.dense = 1;
+            continue;
+        }
+        if (strcmp(a, "--logq") == 0) {
+            cfg.logq = 1;
+            continue;
+        }
+        if (strcmp(a, "--raw-content") == 0) {
+            cfg.standardize = 0;
             continue;
         }
         if (a[0] != '-' || !a[1]) {

@@ -198,6 +198,22 @@ nomem:
     return -1;
 }
 
+int data_csv_each(FILE *f, int (*fn)(void *ud, char *const *fields, size_t n_fields, long line),
+                  void *ud, char *err, size_t errn) {
+    csv c;
+    memset(&c, 0, sizeof c);
+    c.f = f;
+    c.next_line = 1;
+    int r, rc = 0;
+    while ((r = csv_next(&c, err, errn)) == 1)
+        if ((rc = fn(ud, c.fields, c.n_fields, c.line)) != 0) break;
+    if (r < 0) rc = -1;
+    free(c.buf.p);
+    free(c.field.p);
+    free(c.fields);
+    return rc;
+}
+
 /* ---- Output ---- */
 
 static void json_kv(FILE *f, const char *key, const char *val) {
@@ -443,7 +459,8 @@ static int uni_item2index(void *ud, const char *raw, const char *idx, long no) {
     long *slot = strmap_slot(&u->raw2idx, raw, strlen(raw), 1);
     if (!slot || *slot >= 0) return slot ? 2 : 1;
     *slot = i;
-    if (ensure_slot(&u->idx2raw, &u->n_items, i) || u->idx2raw[i]) return u->idx2raw[i] ? 2 : 1;
+    if (ensure_slot(&u->idx2raw, &u->n_items, i)) return 1;
+    if (u->idx2raw[i]) return 2;
     u->idx2raw[i] = strdup(raw);
     return u->idx2raw[i] ? 0 : 1;
 }
@@ -604,6 +621,12 @@ static uint64_t synth_next(synth_rng *r) {
 static double synth_u(synth_rng *r) { return (double)(synth_next(r) >> 11) * 0x1p-53; }
 static size_t synth_pick(synth_rng *r, size_t n) { return (size_t)(synth_u(r) * (double)n); }
 
+const char *data_synth_noun(const char *category, size_t k) {
+    for (size_t c = 0; c < SYNTH_N_CAT; c++)
+        if (strcmp(synth_categories[c].name, category) == 0) return synth_categories[c].nouns[k % 4];
+    return NULL;
+}
+
 /* Which brands make which categories: each brand covers 3 categories. */
 static int synth_brand_makes(size_t b, size_t c) {
     return c == b % SYNTH_N_CAT || c == (b * 5 + 3) % SYNTH_N_CAT || c == (b * 7 + 1) % SYNTH_N_CAT;
@@ -719,6 +742,7 @@ static const char data_usage[] =
     "usage: learn-cli data movielens DIR -o OUT/ [--template T] [--min-rating R]\n"
     "       learn-cli data unisrec PREFIX -o OUT/\n"
     "       learn-cli data synth -o OUT/ [--items N] [--users N] [--seed S] [--template T]\n"
+    "                                     [--brand-boost B]\n"
     "\n"
     "Writes OUT/items.jsonl ({\"id\": ..., \"text\": ..., and the source's fields}) and\n"
     "OUT/interactions.tsv (user<TAB>item<TAB>timestamp), both atomically.\n"
@@ -729,8 +753,9 @@ static const char data_usage[] =
     "              (the history before each user's test item, then the item; timestamps are\n"
     "              positions)\n"
     "  synth       a demo catalog of products (title, brand, category) and users with latent\n"
-    "              tastes over categories and brands; also writes OUT/tastes.jsonl. Default\n"
-    "              600 items, 3000 users, seed 1, template\n"
+    "              tastes over categories and brands (a favourite brand is B = 20 times\n"
+    "              likelier); also writes OUT/tastes.jsonl. Default 600 items, 3000 users,\n"
+    "              seed 1, template\n"
     "              'Title: {title}. Brand: {brand}. Category: {category}'\n";
 
 int cmd_data(int argc, char **argv) {
@@ -740,7 +765,7 @@ int cmd_data(int argc, char **argv) {
     }
     const char *kind = argv[1], *src = NULL, *out = NULL, *tmpl = NULL;
     double min_rating = -1e300;
-    data_synth_opts so = {600, 3000, 1, 5, 40, 0.9, 8.0, NULL};
+    data_synth_opts so = {600, 3000, 1, 5, 40, 0.9, 20.0, NULL};
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (cli_is_help(a)) {
@@ -764,6 +789,7 @@ int cmd_data(int argc, char **argv) {
         } else if (strcmp(a, "--items") == 0 && !cli_parse_long(v, 12, 1000000, &n)) so.n_items = (size_t)n;
         else if (strcmp(a, "--users") == 0 && !cli_parse_long(v, 1, 10000000, &n)) so.n_users = (size_t)n;
         else if (strcmp(a, "--seed") == 0 && !cli_parse_long(v, 0, 0x7fffffffL, &n)) so.seed = (uint64_t)n;
+        else if (strcmp(a, "--brand-boost") == 0 && !cli_parse_long(v, 1, 1000, &n)) so.brand_boost = (double)n;
         else return cli_error("data", "bad option %s %s (see learn-cli data --help)", a, v);
     }
     if (!out) return cli_error("data", "no output directory given (-o OUT/)");

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 typedef struct data_counts {
     size_t items, interactions, skipped;
@@ -23,6 +24,15 @@ int data_movielens(const char *dir, const char *out_dir, const char *tmpl, doubl
                    data_counts *counts);
 int data_unisrec(const char *prefix, const char *out_dir, data_counts *counts);
 int data_synth(const char *out_dir, const data_synth_opts *opts, data_counts *counts);
+
+/* Reads CSV (RFC 4180: quoted fields, doubled quotes, CRLF, a UTF-8 BOM) record by record,
+   calling fn with the record's fields (NUL-terminated) and the line it starts on. Returns 0 at
+   the end, fn's value when that is non-zero, or -1 on malformed input (err names the line). */
+int data_csv_each(FILE *f, int (*fn)(void *ud, char *const *fields, size_t n_fields, long line),
+                  void *ud, char *err, size_t errn);
+
+/* The k-th product noun of a generated category ("Dive Watch" for "Watches"), or NULL. */
+const char *data_synth_noun(const char *category, size_t k);
 
 int cmd_data(int argc, char **argv);
 

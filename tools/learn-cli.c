@@ -13,6 +13,7 @@ static const struct {
     cli_command_fn fn;
     const char *summary;
 } commands[] = {
+    {"demo", cmd_demo, "the whole method on the default model, with a cold-start item"},
     {"info", cmd_info, "print a model's header, metadata and tensors"},
     {"verify", cmd_verify, "check a model's checksum, structure and every value"},
     {"tokenize", cmd_tokenize, "token ids of a text (or ids back to text)"},

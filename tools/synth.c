@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bpe_train.h"
 #include "cli.h"
+#include "items.h"
 
 static const synth_shape synth_shapes[] = {
     /* name           arch    vocab   embd  layers heads kv  head_dim ff     ctx    theta    llama3 */
@@ -118,6 +120,62 @@ int synth_llm(learn_writer *w, convert_arena *arena, const synth_shape *s, learn
     return 0;
 }
 
+/* A little English for the default tokenizer of synthetic shapes (a vocabulary that makes
+   any text tokenizable; the weights are random anyway). */
+static const char *const synth_sample[] = {
+    "Title: Wireless Noise Cancelling Headphones - Charcoal Gray. Brand: Acme. Category: Electronics",
+    "The quick brown fox jumps over the lazy dog. A journey of a thousand miles begins with one step.",
+    "Lightweight running shoes for men and women, with breathable mesh and a cushioned sole.",
+    "Organic green tea from the mountains: 100 bags, caffeine free, delicious hot or iced.",
+    "Science fiction novel about a crew of explorers who travel beyond the edge of the galaxy.",
+    "Stainless steel espresso machine with a milk frother, 15 bar pressure, 1.5 litre tank.",
+};
+
+/* Attaches a byte-level BPE tokenizer learned from the items' texts (or the built-in sample),
+   its vocabulary as large as the model's (at most). */
+int synth_tokenizer(learn_writer *w, const synth_shape *s, const char *items_path, const char *tmpl,
+                    char *err, size_t errn) {
+    item_list l;
+    memset(&l, 0, sizeof l);
+    const char **texts = NULL;
+    size_t *lens = NULL, n;
+    if (items_path) {
+        FILE *f = fopen(items_path, "rb");
+        if (!f) {
+            snprintf(err, errn, "%s: cannot open", items_path);
+            return 1;
+        }
+        int bad = items_load(f, items_path, tmpl ? tmpl : "{text}", 1u << 20, &l, err, errn);
+        fclose(f);
+        if (bad) return 1;
+        n = l.n;
+    } else {
+        n = sizeof synth_sample / sizeof *synth_sample;
+    }
+    texts = (const char **)malloc((n ? n : 1) * sizeof *texts);
+    lens = (size_t *)malloc((n ? n : 1) * sizeof *lens);
+    int rc = 1;
+    if (!texts || !lens) {
+        snprintf(err, errn, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        texts[i] = items_path ? l.items[i].text : synth_sample[i];
+        lens[i] = strlen(texts[i]);
+    }
+    uint32_t vocab = s->n_vocab < 65536 ? s->n_vocab : 65536;
+    bpe_train_stats st;
+    if (bpe_train(texts, lens, n, vocab, w, &st, err, errn) != LEARN_OK) goto out;
+    fprintf(stderr, "learn-cli synth: tokenizer: byte-level BPE, %u tokens (%u merges) learned from %zu texts\n",
+            st.n_vocab, st.n_merges, n);
+    rc = 0;
+out:
+    free((void *)texts);
+    free(lens);
+    items_free(&l);
+    return rc;
+}
+
 static const char synth_usage[] =
     "usage: learn-cli synth --shape SHAPE [--type q8_0|q4_0|f16|f32] [--seed N] -o OUT.learn\n"
     "       learn-cli synth --arch llama|qwen2|qwen3 --embd N --layers N --heads N --kv-heads N\n"
@@ -125,10 +183,15 @@ static const char synth_usage[] =
     "\n"
     "Writes a random-weight LLM (not pretrained: its embeddings carry no knowledge) of a real\n"
     "family's shape, for benchmarks and tests. Shapes: qwen2.5-0.5b, qwen3-0.6b, tinyllama-1.1b,\n"
-    "llama3.2-1b. Default type q8_0, seed 1.\n";
+    "llama3.2-1b. Default type q8_0, seed 1.\n"
+    "  --train-tokenizer ITEMS.jsonl  give the model a byte-level BPE tokenizer of --vocab\n"
+    "                                 tokens learned from the items' texts (rendered with\n"
+    "                                 --template); otherwise a shape gets a byte-level\n"
+    "                                 tokenizer learned from a built-in English sample\n"
+    "  --template TEXT                the encoder's item template (default \"{text}\")\n";
 
 int cmd_synth(int argc, char **argv) {
-    const char *out = NULL, *shape_name = NULL;
+    const char *out = NULL, *shape_name = NULL, *tok_items = NULL, *tmpl = NULL;
     learn_type type = LEARN_TYPE_Q8_0;
     long seed = 1;
     synth_shape custom = {"custom", "llama", 0, 0, 0, 0, 0, 0, 0, 512, 10000.0f, 0};
@@ -144,6 +207,8 @@ int cmd_synth(int argc, char **argv) {
         long n = 0;
         int is_num = !cli_parse_long(v, 1, 1L << 24, &n);
         if (strcmp(a, "-o") == 0) out = v;
+        else if (strcmp(a, "--train-tokenizer") == 0) tok_items = v;
+        else if (strcmp(a, "--template") == 0) tmpl = v;
         else if (strcmp(a, "--shape") == 0) shape_name = v;
         else if (strcmp(a, "--seed") == 0) {
             if (cli_parse_long(v, 0, 0x7fffffffL, &seed)) return cli_error("synth", "bad --seed '%s'", v);
@@ -189,6 +254,11 @@ int cmd_synth(int argc, char **argv) {
     convert_arena arena = {NULL, 0, 0};
     char err[512];
     int rc = synth_llm(w, &arena, s, type, (uint64_t)seed, err, sizeof err);
+    if (!rc) rc = synth_tokenizer(w, s, tok_items, tmpl, err, sizeof err);
+    if (!rc && tmpl && learn_writer_set_str(w, "encoder.template", tmpl, strlen(tmpl)) != LEARN_OK) {
+        snprintf(err, sizeof err, "%s", learn_writer_errmsg(w));
+        rc = 1;
+    }
     if (!rc && learn_writer_save(w, out, NULL) != LEARN_OK) {
         snprintf(err, sizeof err, "%s", learn_writer_errmsg(w));
         rc = 1;

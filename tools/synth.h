@@ -21,6 +21,11 @@ const synth_shape *synth_find_shape(const char *name);
 int synth_llm(learn_writer *w, convert_arena *arena, const synth_shape *s, learn_type type,
               uint64_t seed, char *err, size_t errn);
 
+/* Attaches a byte-level BPE tokenizer (at most s->n_vocab tokens) learned from the texts of
+   items_path (JSONL rendered with tmpl), or from a built-in English sample when NULL. */
+int synth_tokenizer(learn_writer *w, const synth_shape *s, const char *items_path, const char *tmpl,
+                    char *err, size_t errn);
+
 int cmd_synth(int argc, char **argv);
 
 #endif

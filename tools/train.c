@@ -83,6 +83,8 @@ struct train_state {
     treal *cin;                     /* [T][d_in] content rows (standardized) */
     float *in_mean, *in_scale;      /* [d_in] content standardization: (x - mean) * scale;
                                        NULL: content used as it is */
+    treal *logq;                    /* [n_items] log frequency of each item in the training
+                                       sequences (the sampling-bias correction), or NULL */
     treal *xhf, *rsf, *z;           /* pre-LN final norm; z: the proj input [T][D] */
     treal *zo, *y, *e, *ynorm;      /* [O][D], [O][d_out] x 2, [O] */
     treal *logits;                  /* [O/2][O/2] */
@@ -745,6 +747,7 @@ static void tr_loss_rows(void *p, size_t lo, size_t hi) {
             treal d = 0;
             for (size_t r = 0; r < O; r++) d += q[r] * k[r];
             row[j] = (treal)t->cfg.scale * d;
+            if (t->logq) row[j] -= t->logq[t->b.target[j]]; /* popular items are more often negatives */
             if (row[j] > mx) mx = row[j];
         }
         for (size_t j = 0; j < n; j++) sum += (treal)exp((double)(row[j] - mx));
@@ -1161,6 +1164,19 @@ static learn_status tr_make_standardization(train_state *t) {
     return LEARN_OK;
 }
 
+/* The sampling-bias ("logQ") correction: in-batch negatives are the batch's targets, so an
+   item is a negative as often as it is a target; subtracting log(frequency) from its logits
+   makes the softmax estimate the full one (Yi et al., RecSys 2019). Frequencies over the
+   training sequences, add-one smoothed. */
+static learn_status tr_make_logq(train_state *t) {
+    size_t n = t->data.n_items, total = t->data.seq_off[t->data.n_seqs];
+    t->logq = (treal *)calloc(n, sizeof(treal));
+    if (!t->logq) return LEARN_ERR_NOMEM;
+    for (size_t i = 0; i < total; i++) t->logq[t->data.seq[i]] += 1;
+    for (size_t j = 0; j < n; j++) t->logq[j] = (treal)log(((double)t->logq[j] + 1.0) / ((double)total + (double)n));
+    return LEARN_OK;
+}
+
 /* The standardization of a model's towers (tower.input_mean/scale), or none. */
 static learn_status tr_read_standardization(train_state *t, const learn_model *m, char *err, size_t errn) {
     learn_tensor_info mi, si;
@@ -1245,6 +1261,7 @@ void train_free(train_state *t) {
     free(t->perm);
     free(t->in_mean);
     free(t->in_scale);
+    free(t->logq);
     free(t);
 }
 
@@ -1301,6 +1318,10 @@ static learn_status tr_make(const train_config *cfg, const train_data *data, uin
         tr_fail(err, errn, st, "%s", t->err);
         train_free(t);
         return st;
+    }
+    if (cfg->logq && tr_make_logq(t)) {
+        train_free(t);
+        return tr_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
     }
     *out = t;
     return LEARN_OK;
@@ -1600,7 +1621,7 @@ typedef struct tr_cfg_field {
 #define TR_U32(f) {"train.cfg." #f, 0, offsetof(train_config, f), 0}
 #define TR_F64(f) {"train.cfg." #f, 1, offsetof(train_config, f), 0}
 static const tr_cfg_field tr_cfg_fields[] = {
-    TR_U32(max_history), TR_U32(min_seq_len), TR_U32(batch_size), TR_U32(epochs),
+    TR_U32(max_history), TR_U32(min_seq_len), TR_U32(batch_size), TR_U32(epochs), TR_U32(logq),
     TR_U32(warmup_steps), TR_F64(lr), TR_F64(weight_decay), TR_F64(beta1), TR_F64(beta2),
     TR_F64(adam_eps), TR_F64(scale), TR_F64(dropout), TR_F64(init_std),
 };

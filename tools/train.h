@@ -94,6 +94,8 @@ typedef struct train_config {
     double beta1, beta2, adam_eps; /* default 0.9, 0.98, 1e-6 */
     double scale;           /* cosine multiplier (1 / temperature), default 20 */
     double dropout;         /* default 0; in [0, 1) */
+    int logq;               /* default 0; 1: subtract log(item frequency) from the in-batch
+                               logits (sampling-bias correction; the official code does not) */
     double init_std;        /* default 0.02 */
     uint64_t seed;          /* default 42 */
     int n_threads;          /* default 1; results do not depend on it */
