@@ -2161,14 +2161,17 @@ static int learn__posix_rename(void *user, const char *from, const char *to) {
 static const learn_io learn__posix_io = {NULL, learn__posix_write, learn__posix_fsync,
                                          learn__posix_rename};
 
-/* fsyncs the directory holding path, so that a rename into it is durable. */
-static int learn__fsync_dir(const learn_io *io, const char *path, const learn_allocator *a) {
+/* The directory holding path ("." for none), allocated before anything is written: after the
+   rename, running out of memory must not pass for a failed fsync. */
+static char *learn__dir_of(const char *path, const learn_allocator *a) {
     const char *slash = strrchr(path, '/');
-    char *dir = slash ? learn__strndup(a, path, slash == path ? 1 : (size_t)(slash - path))
-                      : learn__strndup(a, ".", 1);
-    if (!dir) return -1;
+    return slash ? learn__strndup(a, path, slash == path ? 1 : (size_t)(slash - path))
+                 : learn__strndup(a, ".", 1);
+}
+
+/* fsyncs directory dir, so that a rename into it is durable. */
+static int learn__fsync_dir(const learn_io *io, const char *dir) {
     int fd = open(dir, O_RDONLY | O_CLOEXEC);
-    learn__free(a, dir);
     if (fd < 0) return -1;
     int r = io->fsync(io->user, fd);
     close(fd);
@@ -2184,15 +2187,16 @@ learn_status learn_writer_save(learn_writer *w, const char *path, const learn_io
     learn_status st = learn__writer_prepare(w, &fsize, &dir_off, &data_off);
     if (st) return st;
     size_t pl = strlen(path), tl;
-    char *tmp = NULL;
+    char *tmp = NULL, *dir = learn__dir_of(path, &w->alloc);
     if (learn__add_ok(pl, 16, &tl)) tmp = (char *)learn__malloc(&w->alloc, tl);
     learn__emit e;
     memset(&e, 0, sizeof e);
     e.stage_cap = 1u << 20;
     e.stage = (uint8_t *)learn__malloc(&w->alloc, e.stage_cap);
-    if (!tmp || !e.stage) {
+    if (!tmp || !e.stage || !dir) {
         learn__free(&w->alloc, tmp);
         learn__free(&w->alloc, e.stage);
+        learn__free(&w->alloc, dir);
         return LEARN__WFAIL(w, LEARN_ERR_NOMEM, "out of memory");
     }
     memcpy(tmp, path, pl);
@@ -2227,12 +2231,13 @@ learn_status learn_writer_save(learn_writer *w, const char *path, const learn_io
         }
         goto out;
     }
-    if (learn__fsync_dir(io, path, &w->alloc) != 0)
+    if (learn__fsync_dir(io, dir) != 0)
         st = LEARN__WFAIL(w, LEARN_ERR_IO, "%s: written, but fsync of its directory failed: %s",
                           path, strerror(errno));
 out:
     learn__free(&w->alloc, tmp);
     learn__free(&w->alloc, e.stage);
+    learn__free(&w->alloc, dir);
     return st;
 }
 #endif /* LEARN_NO_STDIO */
@@ -9472,6 +9477,7 @@ static void learn__topk_range(const learn_catalog *cat, const float *q, uint32_t
     size_t d = cat->d_item;
     for (uint32_t i = lo; i < hi; i++) {
         learn_hit h = {i, learn__dot_f32(q, cat->item + (size_t)i * d, d)};
+        if (h.score != h.score) h.score = -INFINITY; /* inf - inf from overflowing products */
         if (*n == k && !learn__hit_worse(&heap[0], &h)) continue;
         if (n_excl && learn__sorted_has(excl, n_excl, i)) continue;
         learn__heap_push(heap, n, k, h);

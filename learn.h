@@ -527,7 +527,11 @@ uint32_t learn_writer_n_tensors(const learn_writer *w);
 
 /* Writes the file atomically: to a temporary file in the same directory, fsync, rename over
    `path`, fsync the directory. On any failure the temporary file is removed and a file
-   already at `path` is left untouched. io may be NULL (POSIX). Not with LEARN_NO_STDIO. */
+   already at `path` is left untouched, except when only the last step, the directory's
+   fsync, fails: the new file is then in place (LEARN_ERR_IO, "written, but ..."), but may
+   not survive a power loss. A process killed at any moment leaves the old file or the new
+   one, and at worst a stray `path.tmp.XXXXXX`. io may be NULL (POSIX). Not with
+   LEARN_NO_STDIO. */
 learn_status learn_writer_save(learn_writer *w, const char *path, const learn_io *io);
 /* Writes the file to memory allocated with the writer's allocator, aligned to 64 bytes
    (suitable for learn_model_open_memory). Free it with learn_writer_free_buffer. */
@@ -769,7 +773,8 @@ typedef struct learn_hit {
    to the lower catalog index. Items listed in exclude (catalog indices, any order,
    duplicates allowed) are skipped. k larger than what is left returns all of it: *n_out
    tells how many hits were written (never padding). k = 0 is LEARN_ERR_ARG; a NaN/Inf in
-   the query is LEARN_ERR_NUMERIC. out must have room for k hits. */
+   the query is LEARN_ERR_NUMERIC; a score that overflows to NaN (huge values) counts as -Inf.
+   out must have room for k hits. */
 learn_status learn_catalog_topk(learn_ctx *ctx, const learn_catalog *cat, const float *query,
                                 uint32_t k, const uint32_t *exclude, size_t n_exclude,
                                 learn_hit *out, size_t *n_out);

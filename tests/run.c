@@ -28,6 +28,10 @@
 #include "test_pipeline.c"
 #include "test_towers.c"
 #include "test_train.c"
+#include "test_fuzz_corpus.c"
+#include "test_faults.c"
+#include "test_concurrency.c"
+#include "test_crash.c"
 
 int main(void) {
     SRunner *sr = srunner_create(make_format_suite());
@@ -45,6 +49,10 @@ int main(void) {
     srunner_add_suite(sr, make_pipeline_suite());
     srunner_add_suite(sr, make_towers_suite());
     srunner_add_suite(sr, make_train_suite());
+    srunner_add_suite(sr, make_fuzz_corpus_suite());
+    srunner_add_suite(sr, make_faults_suite());
+    srunner_add_suite(sr, make_concurrency_suite());
+    srunner_add_suite(sr, make_crash_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

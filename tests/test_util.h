@@ -351,4 +351,73 @@ static inline int test_run(const char *cmd, char *out, size_t cap) {
     const char *var = getenv("LEARN_CLI");                                                       \
     if (!var || access(var, X_OK) != 0) TEST_SKIP("LEARN_CLI not set (run through build.sh)")
 
+/* ---- A tiny recommendation model: LLM, byte-level BPE tokenizer, towers ---- */
+
+#include "bpe_train.h"
+
+/* Adds random towers (the tower.* schema of learn.h) reading d_in-float content. */
+static inline void test_towers_build(learn_writer *w, test_llm *t, uint32_t d_in, uint32_t d_model,
+                                     uint32_t n_head, uint32_t d_ff, uint32_t d_out, uint64_t seed) {
+    test_llm_opts o;
+    memset(&o, 0, sizeof o);
+    test_rng r = {seed};
+    learn_writer_set_u32(w, "tower.d_in", d_in);
+    learn_writer_set_u32(w, "tower.d_model", d_model);
+    learn_writer_set_u32(w, "tower.n_layer", 1);
+    learn_writer_set_u32(w, "tower.n_head", n_head);
+    learn_writer_set_u32(w, "tower.d_ff", d_ff);
+    learn_writer_set_u32(w, "tower.d_out", d_out);
+    learn_writer_set_u32(w, "tower.max_history", 8);
+    const learn_type F = LEARN_TYPE_F32;
+    test_llm_tensor(w, t, &r, &o, "tower.adaptor.weight", F, d_model, d_in, 0.1, 0);
+    test_llm_tensor(w, t, &r, &o, "tower.adaptor.bias", F, d_model, 1, 0.05, 0);
+    static const char *const mats[] = {"attn_q", "attn_k", "attn_v", "attn_output"};
+    char nm[64];
+    for (int i = 0; i < 4; i++) {
+        snprintf(nm, sizeof nm, "tower.blk.0.%s.weight", mats[i]);
+        test_llm_tensor(w, t, &r, &o, nm, F, d_model, d_model, 0.15, 0);
+        snprintf(nm, sizeof nm, "tower.blk.0.%s.bias", mats[i]);
+        test_llm_tensor(w, t, &r, &o, nm, F, d_model, 1, 0.05, 0);
+    }
+    test_llm_tensor(w, t, &r, &o, "tower.blk.0.attn_norm.weight", F, d_model, 1, 0.1, 1);
+    test_llm_tensor(w, t, &r, &o, "tower.blk.0.attn_norm.bias", F, d_model, 1, 0.05, 0);
+    test_llm_tensor(w, t, &r, &o, "tower.blk.0.ffn_up.weight", F, d_ff, d_model, 0.15, 0);
+    test_llm_tensor(w, t, &r, &o, "tower.blk.0.ffn_up.bias", F, d_ff, 1, 0.05, 0);
+    test_llm_tensor(w, t, &r, &o, "tower.blk.0.ffn_down.weight", F, d_model, d_ff, 0.15, 0);
+    test_llm_tensor(w, t, &r, &o, "tower.blk.0.ffn_down.bias", F, d_model, 1, 0.05, 0);
+    test_llm_tensor(w, t, &r, &o, "tower.blk.0.ffn_norm.weight", F, d_model, 1, 0.1, 1);
+    test_llm_tensor(w, t, &r, &o, "tower.blk.0.ffn_norm.bias", F, d_model, 1, 0.05, 0);
+    test_llm_tensor(w, t, &r, &o, "tower.proj.weight", F, d_out, d_model, 0.15, 0);
+    test_llm_tensor(w, t, &r, &o, "tower.proj.bias", F, d_out, 1, 0.05, 0);
+}
+
+static const char *const test_rec_texts[] = {
+    "Title: Acme Wireless Headphones - Ocean Blue. Brand: Acme. Category: Headphones",
+    "Title: Zephyr Trail Runners - Sand. Brand: Zephyr. Category: Running Shoes",
+    "Title: Juniper Green Tea. Brand: Juniper. Category: Tea",
+    "Title: Kestrel Camping Tent - Forest Green. Brand: Kestrel. Category: Camping",
+    "the quick brown fox jumps over the lazy dog 0123456789",
+};
+
+/* A whole recommendation model in w: a random llama LLM (vocabulary 320, n_embd 64, one layer,
+   weights of type wtype), a BPE tokenizer trained on test_rec_texts, an item template, and
+   (with_towers) random towers 64 -> 16. Free t after the writer is saved. */
+static inline void test_rec_build(learn_writer *w, test_llm *t, learn_type wtype, int with_towers) {
+    test_llm_opts o;
+    memset(&o, 0, sizeof o);
+    o.n_vocab = 320;
+    o.n_embd = 64;
+    o.n_layer = 1;
+    o.wtype = wtype;
+    test_llm_build(w, t, &o);
+    size_t lens[5];
+    for (int i = 0; i < 5; i++) lens[i] = strlen(test_rec_texts[i]);
+    char err[256];
+    ck_assert_msg(bpe_train(test_rec_texts, lens, 5, 300, w, NULL, err, sizeof err) == LEARN_OK, "%s", err);
+    const char *tmpl = "Title: {title}. Brand: {brand}. Category: {category}";
+    learn_writer_set_str(w, "encoder.template", tmpl, strlen(tmpl));
+    learn_writer_set_u32(w, "encoder.max_tokens", 64);
+    if (with_towers) test_towers_build(w, t, 64, 32, 2, 64, 16, 7);
+}
+
 #endif

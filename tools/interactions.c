@@ -86,10 +86,9 @@ static int fail(char *err, size_t errn, const char *fmt, ...) {
     return 1;
 }
 
-int inter_load(const char *path, const learn_catalog *cat, inter_data *out, char *err, size_t errn) {
+int inter_read(FILE *f, const char *path, const learn_catalog *cat, inter_data *out, char *err,
+               size_t errn) {
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
-    if (!f) return fail(err, errn, "%s: %s", path, strerror(errno));
     user_map um;
     memset(&um, 0, sizeof um);
     inter_row *rows = NULL;
@@ -154,7 +153,7 @@ int inter_load(const char *path, const learn_catalog *cat, inter_data *out, char
         fail(err, errn, "%s: read error", path);
         goto out;
     }
-    qsort(rows, n, sizeof *rows, row_cmp);
+    if (n) qsort(rows, n, sizeof *rows, row_cmp);
     out->n_users = um.n;
     out->user_ids = um.ids;
     um.ids = NULL;
@@ -177,6 +176,14 @@ out:
     free(um.slots);
     free(rows);
     free(line);
+    return rc;
+}
+
+int inter_load(const char *path, const learn_catalog *cat, inter_data *out, char *err, size_t errn) {
+    memset(out, 0, sizeof *out);
+    FILE *f = fopen(path, "rb");
+    if (!f) return fail(err, errn, "%s: %s", path, strerror(errno));
+    int rc = inter_read(f, path, cat, out, err, errn);
     fclose(f);
     return rc;
 }

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "learn.h"
 
@@ -23,6 +24,9 @@ typedef struct inter_data {
    columns, or with a timestamp that is not a number, is an error naming the line. Returns 0,
    or writes the reason to err. */
 int inter_load(const char *path, const learn_catalog *cat, inter_data *out, char *err, size_t errn);
+/* The same from an open stream; `path` only names it in messages. */
+int inter_read(FILE *f, const char *path, const learn_catalog *cat, inter_data *out, char *err,
+               size_t errn);
 void inter_free(inter_data *d);
 
 /* The paper's leave-one-out split of user u's sequence s[0..n): the last item is the test
