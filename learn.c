@@ -5670,17 +5670,18 @@ static void learn__gemm_bf16_scalar(const learn__gemm_args *g, int r0, int r1, v
 
 /* ---- Shared driver of the tiled quantized kernels ----------------------------------------
 
-   For each pass over at most LEARN__TC_MAX tokens whose q8 rows fit in L2 (learn__token_chunk),
-   for each strip of mr rows, for each chunk of at most LEARN__KC_GROUPS groups of 4 blocks:
-   pack the strip's chunk into `work` (it stays in L1), then run the tile over the tokens.
-   The float accumulators of a (row, token) pass from one K chunk to the next through `work`
-   unchanged, so the arithmetic is the same as with no chunking at all. */
+   For each pass over at most LEARN__TC_MAX tokens, for each chunk of at most LEARN__KC_GROUPS
+   groups of 4 blocks (the pass's activations of one chunk stay in L2), for each strip of mr
+   rows: pack the strip's chunk into `work` (it stays in L1), then run the tile over the
+   tokens. A tile sums its chunk in 8-lane float accumulators, reduces them and stores Y (the
+   first chunk) or adds to it (the next ones, in K order). So Y[t][r] is the same sequence of
+   operations whatever the pass, the strip or the split; and a strip is packed once per pass
+   of up to ~85 tokens whatever K is (packing costs about as much as 2 tokens of product). */
 
 #define LEARN__TC_MAX 256
-#define LEARN__KC_GROUPS 16          /* 32 measured slower: the Q8_0 strip leaves L1 */
-#define LEARN__TC_BYTES (256 << 10) /* activation bytes of a pass: fits most L2 caches */
-#define LEARN__TILE_FIRST 1 /* start the accumulators at zero */
-#define LEARN__TILE_LAST 2  /* finish: reduce the accumulators and store Y */
+#define LEARN__KC_GROUPS 16                        /* 32 measured slower: the Q8_0 strip leaves L1 */
+#define LEARN__TC_BYTES (256 << 10)                /* activation bytes of a pass and K chunk (L2) */
+#define LEARN__TILE_FIRST 1                        /* the first K chunk: store Y (else add to it) */
 
 typedef struct learn__qkernel {
     int mr, nt; /* tile: rows, tokens */
@@ -5689,19 +5690,18 @@ typedef struct learn__qkernel {
     /* Packs groups [g0, g1) of mr rows of W into pk. */
     void (*pack)(const uint8_t *w, size_t ldw, int mr, int nb, int g0, int g1, uint8_t *pk);
     /* Runs the tiles of mr <= MR rows over nt tokens (any number) and the packed groups
-       [0, ng); acc holds 8 floats per (token t, row i) at acc + (t LEARN__ROW_TILE + i) 8. */
+       [0, ng), storing into Y (flags & LEARN__TILE_FIRST) or adding to it. */
     void (*tiles)(int mr, int nt, const uint8_t *pk, const uint8_t *x, size_t ldx, int ng,
-                  float *acc, int flags, float *y, size_t ldy);
+                  int flags, float *y, size_t ldy);
 } learn__qkernel;
 
-/* Scratch a kernel needs per thread (learn__gemm_work_bytes): a packed chunk of a strip and
-   the accumulators of a pass. */
+/* Scratch a kernel needs per thread (learn__gemm_work_bytes): a packed chunk of a strip. */
 #define LEARN__WORK_PACK ((size_t)LEARN__ROW_TILE * LEARN__KC_GROUPS * LEARN__PACK_MAX)
 
 static size_t learn__gemm_work_bytes(int K)
 {
     (void)K;
-    return LEARN__WORK_PACK + (size_t)LEARN__ROW_TILE * LEARN__TC_MAX * 32;
+    return LEARN__WORK_PACK;
 }
 
 #if defined(LEARN__X86) || defined(LEARN__ARM64)
@@ -5737,23 +5737,20 @@ static void learn__gemm_q_tiled(const learn__qkernel *qk, const learn__gemm_args
 {
     const int nb = g->K / LEARN__QK, ng = (nb + 3) / 4;
     uint8_t *pk = (uint8_t *)work;
-    float *acc = (float *)(void *)(pk + LEARN__WORK_PACK);
-    const int tc = learn__token_chunk(g->T, g->ldx, qk->nt);
+    const int kc = ng < LEARN__KC_GROUPS ? ng : LEARN__KC_GROUPS;
+    const int tc = learn__token_chunk(g->T, (size_t)kc * LEARN__QGROUP, qk->nt);
     for (int t0 = 0; t0 < g->T; t0 += tc) {
         const int t1 = g->T - t0 < tc ? g->T : t0 + tc;
-        for (int r = r0; r < r1; r += qk->mr) {
-            const int mr = r1 - r < qk->mr ? r1 - r : qk->mr;
-            const uint8_t *wr = (const uint8_t *)g->w + (size_t)r * g->ldw;
-            for (int g0 = 0; g0 < ng; g0 += LEARN__KC_GROUPS) {
-                const int g1 = ng - g0 < LEARN__KC_GROUPS ? ng : g0 + LEARN__KC_GROUPS;
-                const int flags =
-                    (g0 == 0 ? LEARN__TILE_FIRST : 0) | (g1 == ng ? LEARN__TILE_LAST : 0);
-                qk->pack(wr, g->ldw, mr, nb, g0, g1, pk);
+        for (int g0 = 0; g0 < ng; g0 += LEARN__KC_GROUPS) {
+            const int g1 = ng - g0 < LEARN__KC_GROUPS ? ng : g0 + LEARN__KC_GROUPS;
+            const int flags = g0 == 0 ? LEARN__TILE_FIRST : 0;
+            const uint8_t *xc = (const uint8_t *)g->x + (size_t)t0 * g->ldx + (size_t)g0 * LEARN__QGROUP;
+            for (int r = r0; r < r1; r += qk->mr) {
+                const int mr = r1 - r < qk->mr ? r1 - r : qk->mr;
+                qk->pack((const uint8_t *)g->w + (size_t)r * g->ldw, g->ldw, mr, nb, g0, g1, pk);
                 learn__prefetch_strip(g, qk->bb, r + mr, r1, qk->mr, g0, g1);
-                qk->tiles(mr, t1 - t0, pk,
-                          (const uint8_t *)g->x + (size_t)t0 * g->ldx + (size_t)g0 * LEARN__QGROUP,
-                          g->ldx, g1 - g0, acc, flags, g->y + (size_t)t0 * g->ldy + (size_t)r,
-                          g->ldy);
+                qk->tiles(mr, t1 - t0, pk, xc, g->ldx, g1 - g0, flags,
+                          g->y + (size_t)t0 * g->ldy + (size_t)r, g->ldy);
             }
         }
     }
@@ -5761,12 +5758,12 @@ static void learn__gemm_q_tiled(const learn__qkernel *qk, const learn__gemm_args
 
 /* The body of a `tiles` function: token tiles of NT tokens, then the tail with fewer; CASES
    is a list of `case M * 8 + N:` labels (the ISA's QCASE macro), each calling the tile
-   instance of that shape on xt, at, yt. */
+   instance of that shape on xt, yt. */
 #define LEARN__TILES_BODY(NT, CASES)                                                               \
     for (int t = 0; t < nt; t += (NT)) {                                                           \
         const int n = nt - t < (NT) ? nt - t : (NT);                                               \
         const uint8_t *xt = x + (size_t)t * ldx;                                                   \
-        float *at = acc + (size_t)t * LEARN__ROW_TILE * 8, *yt = y + (size_t)t * ldy;              \
+        float *yt = y + (size_t)t * ldy;                                                           \
         switch (mr * 8 + n) {                                                                      \
             CASES                                                                                  \
         }                                                                                          \
@@ -5878,7 +5875,7 @@ LEARN__AVX2_INLINE void learn__pack_avx2(const int q4, const uint8_t *w, size_t 
    Every (row, token) runs the same instruction sequence whatever mr and nt are. */
 LEARN__AVX2_INLINE void learn__qtile_avx2(const int q4, const int mr, const int nt,
                                           const uint8_t *pk, const uint8_t *x, size_t ldx, int ng,
-                                          float *accio, int flags, float *y, size_t ldy)
+                                          int flags, float *y, size_t ldy)
 {
     const size_t rec = q4 ? LEARN__REC_Q4_AVX2 : LEARN__REC_Q8_AVX2;
     const size_t dofs = q4 ? 128 : 256;
@@ -5887,10 +5884,7 @@ LEARN__AVX2_INLINE void learn__qtile_avx2(const int q4, const int mr, const int 
     LEARN__UNROLL
     for (int i = 0; i < mr; i++) {
         LEARN__UNROLL
-        for (int j = 0; j < nt; j++)
-            acc[i][j] = (flags & LEARN__TILE_FIRST)
-                            ? _mm256_setzero_ps()
-                            : _mm256_loadu_ps(accio + (j * LEARN__ROW_TILE + i) * 8);
+        for (int j = 0; j < nt; j++) acc[i][j] = _mm256_setzero_ps();
     }
     for (int g = 0; g < ng; g++) {
         const uint8_t *pg = pk + (size_t)g * (size_t)mr * rec;
@@ -5932,17 +5926,16 @@ LEARN__AVX2_INLINE void learn__qtile_avx2(const int q4, const int mr, const int 
     for (int i = 0; i < mr; i++) {
         LEARN__UNROLL
         for (int j = 0; j < nt; j++) {
-            if (flags & LEARN__TILE_LAST)
-                y[(size_t)j * ldy + (size_t)i] = learn__hsum_avx2(acc[i][j]);
-            else
-                _mm256_storeu_ps(accio + (j * LEARN__ROW_TILE + i) * 8, acc[i][j]);
+            float *yo = y + (size_t)j * ldy + (size_t)i;
+            const float s = learn__hsum_avx2(acc[i][j]);
+            *yo = (flags & LEARN__TILE_FIRST) ? s : *yo + s;
         }
     }
 }
 
 #define LEARN__QCASE_AVX2(M, N)                                                                    \
     case (M)*8 + (N):                                                                              \
-        learn__qtile_avx2(Q4, M, N, pk, xt, ldx, ng, at, flags, yt, ldy);                          \
+        learn__qtile_avx2(Q4, M, N, pk, xt, ldx, ng, flags, yt, ldy);                              \
         break;
 
 #define LEARN__QKERNEL_AVX2(NAME, Q4_)                                                             \
@@ -5952,8 +5945,8 @@ LEARN__AVX2_INLINE void learn__qtile_avx2(const int q4, const int mr, const int 
         learn__pack_avx2(Q4_, w, ldw, mr, nb, g0, g1, pk);                                         \
     }                                                                                              \
     LEARN__AVX2 static void learn__tiles_##NAME##_avx2(                                            \
-        int mr, int nt, const uint8_t *pk, const uint8_t *x, size_t ldx, int ng, float *acc,       \
-        int flags, float *y, size_t ldy)                                                           \
+        int mr, int nt, const uint8_t *pk, const uint8_t *x, size_t ldx, int ng, int flags,        \
+        float *y, size_t ldy)                                                                      \
     {                                                                                              \
         enum { Q4 = Q4_ };                                                                         \
         LEARN__TILES_BODY(1, LEARN__QCASE_AVX2(4, 1) LEARN__QCASE_AVX2(3, 1)                       \
@@ -6239,7 +6232,7 @@ LEARN__AVX512 static void learn__pack_q4_0_avx512(const uint8_t *w, size_t ldw, 
 
 LEARN__AVX512_INLINE void learn__qtile_avx512(const int q4, const int mr, const int nt,
                                               const uint8_t *pk, const uint8_t *x, size_t ldx,
-                                              int ng, float *accio, int flags, float *y, size_t ldy)
+                                              int ng, int flags, float *y, size_t ldy)
 {
     const size_t rec = q4 ? LEARN__REC_Q4_AVX2 : LEARN__REC_Q8_AVX512;
     const size_t dofs = q4 ? 128 : 160;
@@ -6248,10 +6241,7 @@ LEARN__AVX512_INLINE void learn__qtile_avx512(const int q4, const int mr, const 
     LEARN__UNROLL
     for (int i = 0; i < mr; i++) {
         LEARN__UNROLL
-        for (int j = 0; j < nt; j++)
-            acc[i][j] = (flags & LEARN__TILE_FIRST)
-                            ? _mm256_setzero_ps()
-                            : _mm256_loadu_ps(accio + (j * LEARN__ROW_TILE + i) * 8);
+        for (int j = 0; j < nt; j++) acc[i][j] = _mm256_setzero_ps();
     }
     for (int g = 0; g < ng; g++) {
         const uint8_t *pg = pk + (size_t)g * (size_t)mr * rec;
@@ -6295,23 +6285,22 @@ LEARN__AVX512_INLINE void learn__qtile_avx512(const int q4, const int mr, const 
     for (int i = 0; i < mr; i++) {
         LEARN__UNROLL
         for (int j = 0; j < nt; j++) {
-            if (flags & LEARN__TILE_LAST)
-                y[(size_t)j * ldy + (size_t)i] = learn__hsum_avx2(acc[i][j]);
-            else
-                _mm256_storeu_ps(accio + (j * LEARN__ROW_TILE + i) * 8, acc[i][j]);
+            float *yo = y + (size_t)j * ldy + (size_t)i;
+            const float s = learn__hsum_avx2(acc[i][j]);
+            *yo = (flags & LEARN__TILE_FIRST) ? s : *yo + s;
         }
     }
 }
 
 #define LEARN__QCASE_AVX512(M, N)                                                                  \
     case (M)*8 + (N):                                                                              \
-        learn__qtile_avx512(Q4, M, N, pk, xt, ldx, ng, at, flags, yt, ldy);                        \
+        learn__qtile_avx512(Q4, M, N, pk, xt, ldx, ng, flags, yt, ldy);                            \
         break;
 
 #define LEARN__QKERNEL_AVX512(NAME, Q4_, REC, BB)                                                  \
     LEARN__AVX512 static void learn__tiles_##NAME##_avx512(                                        \
-        int mr, int nt, const uint8_t *pk, const uint8_t *x, size_t ldx, int ng, float *acc,       \
-        int flags, float *y, size_t ldy)                                                           \
+        int mr, int nt, const uint8_t *pk, const uint8_t *x, size_t ldx, int ng, int flags,        \
+        float *y, size_t ldy)                                                                      \
     {                                                                                              \
         enum { Q4 = Q4_ };                                                                         \
         LEARN__TILES_BODY(2, LEARN__QCASE_AVX512(4, 2) LEARN__QCASE_AVX512(4, 1)                   \
@@ -6464,15 +6453,12 @@ LEARN__INLINE LEARN__DOTPROD int32x4_t learn__group_dot_dotprod(const int8_t *w,
 #define LEARN__QTILE_NEON(NAME, DOT, ATTR)                                                         \
     LEARN__INLINE ATTR void learn__qtile_##NAME(const int mr, const int nt, const uint8_t *pk,     \
                                                 const uint8_t *x, size_t ldx, int ng,              \
-                                                float *accio, int flags, float *y, size_t ldy)     \
+                                                int flags, float *y, size_t ldy)                   \
     {                                                                                              \
         float32x4_t acc[LEARN__QMR_NEON][LEARN__QNT_NEON];                                         \
         LEARN__UNROLL                                                                              \
         for (int i = 0; i < mr; i++) LEARN__UNROLL                                                 \
-        for (int j = 0; j < nt; j++)                                                               \
-            acc[i][j] = (flags & LEARN__TILE_FIRST)                                                \
-                            ? vdupq_n_f32(0.0f)                                                    \
-                            : vld1q_f32(accio + (j * LEARN__ROW_TILE + i) * 8);                    \
+        for (int j = 0; j < nt; j++) acc[i][j] = vdupq_n_f32(0.0f);                                \
         for (int g = 0; g < ng; g++) {                                                             \
             const uint8_t *pg = pk + (size_t)g * (size_t)mr * LEARN__REC_NEON;                             \
             const uint8_t *xg = x + (size_t)g * LEARN__QGROUP;                                     \
@@ -6495,10 +6481,9 @@ LEARN__INLINE LEARN__DOTPROD int32x4_t learn__group_dot_dotprod(const int8_t *w,
         LEARN__UNROLL                                                                              \
         for (int i = 0; i < mr; i++) LEARN__UNROLL                                                 \
         for (int j = 0; j < nt; j++) {                                                             \
-            if (flags & LEARN__TILE_LAST)                                                          \
-                y[(size_t)j * ldy + (size_t)i] = vaddvq_f32(acc[i][j]);                            \
-            else                                                                                   \
-                vst1q_f32(accio + (j * LEARN__ROW_TILE + i) * 8, acc[i][j]);                       \
+            float *yo = y + (size_t)j * ldy + (size_t)i;                                           \
+            const float s = vaddvq_f32(acc[i][j]);                                                 \
+            *yo = (flags & LEARN__TILE_FIRST) ? s : *yo + s;                                       \
         }                                                                                          \
     }
 
@@ -6507,13 +6492,13 @@ LEARN__QTILE_NEON(dotprod, learn__group_dot_dotprod, LEARN__DOTPROD)
 
 #define LEARN__QCASE_NEON(M, N)                                                                    \
     case (M)*8 + (N):                                                                              \
-        LEARN__NEON_TILE(M, N, pk, xt, ldx, ng, at, flags, yt, ldy);                               \
+        LEARN__NEON_TILE(M, N, pk, xt, ldx, ng, flags, yt, ldy);                                   \
         break;
 
 #define LEARN__QKERNEL_NEON(TYPE, BB, NAME, ATTR)                                                  \
     static ATTR void learn__tiles_##TYPE##_##NAME(int mr, int nt, const uint8_t *pk,               \
                                                   const uint8_t *x, size_t ldx, int ng,            \
-                                                  float *acc, int flags, float *y, size_t ldy)     \
+                                                  int flags, float *y, size_t ldy)                 \
     {                                                                                              \
         LEARN__TILES_BODY(2, LEARN__QCASE_NEON(2, 2) LEARN__QCASE_NEON(2, 1)                       \
                                  LEARN__QCASE_NEON(1, 2) LEARN__QCASE_NEON(1, 1))                  \
@@ -7678,13 +7663,16 @@ static void learn__split_rows(int R, int align, int ith, int nth, int *r0, int *
     *r1 = (int)(b < R ? b : R);
 }
 
-/* ---- Parallel matrix product ---------------------------------------------------------------
+/* ---- Parallel matrix products -------------------------------------------------------------
 
-   What the LLM and the towers call: Y (T x R) = X (T x K, floats) W^T, with W (R rows, row
-   stride ldw bytes) in any matrix type, on the pool. For Q8_0 / Q4_0 weights X is first
-   quantized into q8 rows (split by tokens), then the rows of W are split between threads.
-   The result does not depend on the number of threads. scratch: at least
-   learn__matmul_scratch_bytes(type, K, T, n_threads) bytes, any alignment. */
+   What the LLM and the towers call: Y = X W^T (+ bias), X (T x K floats), W (R rows, row stride
+   ldw bytes) in any matrix type, on the pool. Several products may share X (the attention's
+   Q, K and V, the MLP's gate and up): X is then quantized once into q8 rows (split by tokens)
+   for all the Q8_0 / Q4_0 weights, and the rows of all the outputs, taken together, are split
+   between threads, each thread adding the biases of its rows. The result does not depend on
+   the number of threads or on which products share a call. scratch: at least
+   learn__matmul_scratch_bytes(type, K, T, n_threads) bytes (any quantized type for a call
+   with quantized weights), any alignment. */
 
 static size_t learn__matmul_scratch_bytes(learn_type type, int K, int T, int n_threads)
 {
@@ -7693,75 +7681,124 @@ static size_t learn__matmul_scratch_bytes(learn_type type, int K, int T, int n_t
     return 64 + q + (size_t)(n_threads > 0 ? n_threads : 1) * learn__gemm_work_bytes(K);
 }
 
+/* One product of a call: Y (T x R, Y[t][r] at y[t ldy + r]) = X W^T + bias (NULL: none). */
+typedef struct learn__mm_out {
+    learn_type type;
+    const void *w;
+    size_t ldw; /* bytes */
+    int R;
+    const float *bias;
+    float *y;
+    size_t ldy; /* floats */
+} learn__mm_out;
+
+#define LEARN__MM_MAX_OUT 4
+
 typedef struct learn__matmul_job {
     const learn__kernels *k;
-    learn_type type;
     const float *x;
     size_t ldx; /* floats */
-    learn__gemm_args g;
-    int R;
-    uint8_t *work; /* n_threads slices of learn__gemm_work_bytes(K) */
+    uint8_t *xq; /* q8 rows of X (when a weight is quantized) */
+    size_t ldq;
+    int K, T;
+    const learn__mm_out *outs;
+    int n_out;
+    int tiles[LEARN__MM_MAX_OUT + 1]; /* row tiles before each output (prefix sums) */
+    uint8_t *work;                    /* n_threads slices of learn__gemm_work_bytes(K) */
 } learn__matmul_job;
+
+static int learn__mm_quant(learn_type type)
+{
+    return type == LEARN_TYPE_Q8_0 || type == LEARN_TYPE_Q4_0;
+}
 
 static void learn__matmul_quantize(void *arg, int ith, int nth)
 {
     learn__matmul_job *j = (learn__matmul_job *)arg;
-    const int t0 = (int)((long long)j->g.T * ith / nth),
-              t1 = (int)((long long)j->g.T * (ith + 1) / nth);
+    const int t0 = (int)((long long)j->T * ith / nth), t1 = (int)((long long)j->T * (ith + 1) / nth);
     for (int t = t0; t < t1; t++)
-        j->k->quantize_row(j->x + (size_t)t * j->ldx, j->g.K,
-                           (uint8_t *)j->g.x + (size_t)t * j->g.ldx);
+        j->k->quantize_row(j->x + (size_t)t * j->ldx, j->K, j->xq + (size_t)t * j->ldq);
 }
 
+/* Thread ith's share of the row tiles of all outputs: the rows and the biases. */
 static void learn__matmul_rows(void *arg, int ith, int nth)
 {
     learn__matmul_job *j = (learn__matmul_job *)arg;
-    int r0, r1;
-    learn__split_rows(j->R, LEARN__ROW_TILE, ith, nth, &r0, &r1);
-    if (r0 < r1)
-        j->k->gemm[j->type](&j->g, r0, r1, j->work + (size_t)ith * learn__gemm_work_bytes(j->g.K));
+    int c0, c1;
+    learn__split_rows(j->tiles[j->n_out], 1, ith, nth, &c0, &c1);
+    for (int o = 0; o < j->n_out && c0 < c1; o++) {
+        const learn__mm_out *out = &j->outs[o];
+        const int a = c0 > j->tiles[o] ? c0 : j->tiles[o];
+        const int b = c1 < j->tiles[o + 1] ? c1 : j->tiles[o + 1];
+        if (a >= b) continue;
+        const int r0 = (a - j->tiles[o]) * LEARN__ROW_TILE;
+        const int r1 = (b - j->tiles[o]) * LEARN__ROW_TILE < out->R ? (b - j->tiles[o]) * LEARN__ROW_TILE : out->R;
+        learn__gemm_args g;
+        g.w = out->w;
+        g.ldw = out->ldw;
+        if (learn__mm_quant(out->type)) {
+            g.x = j->xq;
+            g.ldx = j->ldq;
+        } else {
+            g.x = j->x;
+            g.ldx = j->ldx * sizeof(float);
+        }
+        g.y = out->y;
+        g.ldy = out->ldy;
+        g.K = j->K;
+        g.T = j->T;
+        j->k->gemm[out->type](&g, r0, r1, j->work + (size_t)ith * learn__gemm_work_bytes(j->K));
+        if (out->bias)
+            for (int t = 0; t < j->T; t++)
+                j->k->axpy(out->y + (size_t)t * out->ldy + (size_t)r0, 1.0f, out->bias + r0,
+                           (size_t)(r1 - r0));
+    }
 }
 
-static learn_status learn__matmul(const learn__kernels *k, learn__pool *pool, learn_type type,
-                                  const void *w, size_t ldw, int R, int K, const float *x,
-                                  size_t ldx, int T, float *y, size_t ldy, void *scratch,
-                                  size_t scratch_size)
+static learn_status learn__matmul_n(const learn__kernels *k, learn__pool *pool, int K,
+                                    const float *x, size_t ldx, int T, const learn__mm_out *outs,
+                                    int n_out, void *scratch, size_t scratch_size)
 {
-    if (!k || (unsigned)type >= LEARN_TYPE_COUNT || !k->gemm[type]) return LEARN_ERR_ARG;
-    if (R < 0 || K < 0 || T < 0) return LEARN_ERR_ARG;
-    if (R == 0 || T == 0) return LEARN_OK;
-    const int quant = type == LEARN_TYPE_Q8_0 || type == LEARN_TYPE_Q4_0;
-    if (K == 0 || (quant && K % LEARN__QK != 0)) return LEARN_ERR_ARG;
-    if (!w || !x || !y || !scratch || ldx < (size_t)K || ldy < (size_t)R) return LEARN_ERR_ARG;
-    const size_t row = quant ? (size_t)K / LEARN__QK *
-                                   (type == LEARN_TYPE_Q8_0 ? LEARN__Q8_0_BYTES : LEARN__Q4_0_BYTES)
-                             : (size_t)K * (type == LEARN_TYPE_F32 ? 4 : 2);
-    if (ldw < row) return LEARN_ERR_ARG;
-    const int nth = learn__pool_n_threads(pool);
-    if (scratch_size < learn__matmul_scratch_bytes(type, K, T, nth)) return LEARN_ERR_BUFFER;
-    uint8_t *s = (uint8_t *)scratch + ((64 - (uintptr_t)scratch % 64) % 64);
+    if (!k || !outs || n_out < 1 || n_out > LEARN__MM_MAX_OUT || K < 0 || T < 0) return LEARN_ERR_ARG;
     learn__matmul_job j;
+    int quant = 0;
+    j.tiles[0] = 0;
+    for (int o = 0; o < n_out; o++) {
+        const learn__mm_out *out = &outs[o];
+        if ((unsigned)out->type >= LEARN_TYPE_COUNT || !k->gemm[out->type] || out->R < 0)
+            return LEARN_ERR_ARG;
+        const int q = learn__mm_quant(out->type);
+        if (K == 0 || (q && K % LEARN__QK != 0)) return LEARN_ERR_ARG;
+        const size_t row = q ? (size_t)K / LEARN__QK *
+                                   (out->type == LEARN_TYPE_Q8_0 ? LEARN__Q8_0_BYTES : LEARN__Q4_0_BYTES)
+                             : (size_t)K * (out->type == LEARN_TYPE_F32 ? 4 : 2);
+        if ((out->R && T && (!out->w || !out->y)) || out->ldw < row || out->ldy < (size_t)out->R)
+            return LEARN_ERR_ARG;
+        quant |= q;
+        j.tiles[o + 1] = j.tiles[o] + (out->R + LEARN__ROW_TILE - 1) / LEARN__ROW_TILE;
+    }
+    if (j.tiles[n_out] == 0 || T == 0) return LEARN_OK;
+    if (!x || !scratch || ldx < (size_t)K) return LEARN_ERR_ARG;
+    const int nth = learn__pool_n_threads(pool);
+    if (scratch_size < learn__matmul_scratch_bytes(quant ? LEARN_TYPE_Q8_0 : LEARN_TYPE_F32, K, T, nth))
+        return LEARN_ERR_BUFFER;
+    uint8_t *s = (uint8_t *)scratch + ((64 - (uintptr_t)scratch % 64) % 64);
     j.k = k;
-    j.type = type;
     j.x = x;
     j.ldx = ldx;
-    j.R = R;
-    j.g.w = w;
-    j.g.ldw = ldw;
-    j.g.y = y;
-    j.g.ldy = ldy;
-    j.g.K = K;
-    j.g.T = T;
+    j.K = K;
+    j.T = T;
+    j.outs = outs;
+    j.n_out = n_out;
+    j.xq = NULL;
+    j.ldq = 0;
     if (quant) {
-        j.g.x = s;
-        j.g.ldx = learn__q8_row_bytes(K);
-        j.work = s + (size_t)T * j.g.ldx;
+        j.xq = s;
+        j.ldq = learn__q8_row_bytes(K);
+        s += (size_t)T * j.ldq;
         learn__pool_run(pool, learn__matmul_quantize, &j);
-    } else {
-        j.g.x = x;
-        j.g.ldx = ldx * sizeof(float);
-        j.work = s;
     }
+    j.work = s;
     learn__pool_run(pool, learn__matmul_rows, &j);
     return LEARN_OK;
 }
@@ -8133,18 +8170,63 @@ static learn_status learn__mm_reserve(learn_ctx *ctx, size_t K, size_t T) {
     return LEARN_OK;
 }
 
-static learn_status learn__linear(learn_ctx *ctx, const learn__tensor *W, const learn__tensor *bias,
-                                  const float *X, size_t T, float *Y) {
-    int R = (int)W->shape[0], K = (int)W->shape[1];
+/* Y[i] (T x R_i) = X (T x K) W[i]^T (+ B[i]) for n <= LEARN__MM_MAX_OUT weights of the same K
+   (B[i] may be NULL): one product per call, sharing X's quantization. */
+static learn_status learn__linear_n(learn_ctx *ctx, int n, const learn__tensor *const *W,
+                                    const learn__tensor *const *B, const float *X, size_t T,
+                                    float *const *Y) {
+    int K = (int)W[0]->shape[1];
+    learn__mm_out outs[LEARN__MM_MAX_OUT];
+    for (int i = 0; i < n; i++) {
+        outs[i].type = W[i]->type;
+        outs[i].w = W[i]->data;
+        outs[i].ldw = (size_t)learn_type_row_bytes(W[i]->type, (uint64_t)K);
+        outs[i].R = (int)W[i]->shape[0];
+        outs[i].bias = B && B[i] ? (const float *)B[i]->data : NULL;
+        outs[i].y = Y[i];
+        outs[i].ldy = (size_t)outs[i].R;
+    }
     learn_status st = learn__mm_reserve(ctx, (size_t)K, T);
     if (st) return st;
-    st = learn__matmul(ctx->kern, ctx->pool, W->type, W->data,
-                                    (size_t)learn_type_row_bytes(W->type, (uint64_t)K), R, K, X,
-                                    (size_t)K, (int)T, Y, (size_t)R, ctx->mm, ctx->mm_size);
-    if (st) return LEARN__CFAIL(ctx, st, "matrix product with '%s' failed", W->name);
-    if (bias)
-        for (size_t t = 0; t < T; t++) ctx->kern->axpy(Y + t * (size_t)R, 1.0f, (const float *)bias->data, (size_t)R);
+    st = learn__matmul_n(ctx->kern, ctx->pool, K, X, (size_t)K, (int)T, outs, n, ctx->mm, ctx->mm_size);
+    if (st) return LEARN__CFAIL(ctx, st, "matrix product with '%s' failed", W[0]->name);
     return LEARN_OK;
+}
+
+static learn_status learn__linear(learn_ctx *ctx, const learn__tensor *W, const learn__tensor *bias,
+                                  const float *X, size_t T, float *Y) {
+    return learn__linear_n(ctx, 1, &W, &bias, X, T, &Y);
+}
+
+#include <time.h>
+
+/* Monotonic enough for statistics: C11 wall clock in nanoseconds (a clock step can only make
+   one interval wrong, and intervals are clamped at 0 by learn__ns_since). */
+static uint64_t learn__now_ns(void) {
+    struct timespec t;
+    if (!timespec_get(&t, TIME_UTC)) return 0;
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+static uint64_t learn__ns_since(uint64_t t0) {
+    uint64_t t = learn__now_ns();
+    return t > t0 ? t - t0 : 0;
+}
+
+/* learn__linear_n for the LLM's products, counted in the context's encode statistics. */
+static learn_status learn__llm_linear_n(learn_ctx *ctx, int n, const learn__tensor *const *W,
+                                        const learn__tensor *const *B, const float *X, size_t T,
+                                        float *const *Y) {
+    uint64_t t0 = learn__now_ns();
+    learn_status st = learn__linear_n(ctx, n, W, B, X, T, Y);
+    ctx->stats.ns_matmul += learn__ns_since(t0);
+    for (int i = 0; i < n; i++) ctx->stats.n_macs += (uint64_t)T * W[i]->shape[0] * W[i]->shape[1];
+    return st;
+}
+
+static learn_status learn__llm_linear(learn_ctx *ctx, const learn__tensor *W, const learn__tensor *bias,
+                                      const float *X, size_t T, float *Y) {
+    return learn__llm_linear_n(ctx, 1, &W, &bias, X, T, &Y);
 }
 
 /* Runs fn over [0, n) split in contiguous ranges, one per thread (ith = the thread). */
@@ -8327,6 +8409,7 @@ static learn_status learn__llm_forward(learn_ctx *ctx, const int32_t *tokens, co
     size_t E = c->n_embd;
     size_t emb_row = (size_t)learn_type_row_bytes(c->tok_embd->type, E);
     learn_status st;
+    uint64_t t_start = learn__now_ns();
     for (size_t i = 0; i < n; i++)
         for (size_t p = 0; p < len[i]; p++) s->pos[start[i] + p] = (uint32_t)p;
     for (size_t t = 0; t < T; t++)
@@ -8339,28 +8422,28 @@ static learn_status learn__llm_forward(learn_ctx *ctx, const int32_t *tokens, co
         /* attention */
         f.norm = (const float *)L->attn_norm->data, f.src = s->x, f.dst = s->xn;
         learn__parallel(ctx, T, learn__fwd_rmsnorm, &f);
-        if ((st = learn__linear(ctx, L->wq, L->bq, s->xn, T, s->q)) ||
-            (st = learn__linear(ctx, L->wk, L->bk, s->xn, T, s->k)) ||
-            (st = learn__linear(ctx, L->wv, L->bv, s->xn, T, s->v)))
-            return st;
+        const learn__tensor *qkv_w[3] = {L->wq, L->wk, L->wv}, *qkv_b[3] = {L->bq, L->bk, L->bv};
+        float *qkv_y[3] = {s->q, s->k, s->v};
+        if ((st = learn__llm_linear_n(ctx, 3, qkv_w, qkv_b, s->xn, T, qkv_y))) return st;
         learn__parallel(ctx, T, learn__fwd_rope, &f);
         learn__parallel(ctx, n * c->n_head, learn__fwd_attention, &f);
-        if ((st = learn__linear(ctx, L->wo, NULL, s->att, T, s->xn))) return st;
+        if ((st = learn__llm_linear(ctx, L->wo, NULL, s->att, T, s->xn))) return st;
         f.src = s->xn, f.dst = s->x;
         learn__parallel(ctx, T, learn__fwd_add, &f);
         /* SwiGLU MLP */
         f.norm = (const float *)L->ffn_norm->data, f.src = s->x, f.dst = s->xn;
         learn__parallel(ctx, T, learn__fwd_rmsnorm, &f);
-        if ((st = learn__linear(ctx, L->w_gate, NULL, s->xn, T, s->g)) ||
-            (st = learn__linear(ctx, L->w_up, NULL, s->xn, T, s->u)))
-            return st;
+        const learn__tensor *gu_w[2] = {L->w_gate, L->w_up};
+        float *gu_y[2] = {s->g, s->u};
+        if ((st = learn__llm_linear_n(ctx, 2, gu_w, NULL, s->xn, T, gu_y))) return st;
         learn__parallel(ctx, T, learn__fwd_swiglu, &f);
-        if ((st = learn__linear(ctx, L->w_down, NULL, s->g, T, s->xn))) return st;
+        if ((st = learn__llm_linear(ctx, L->w_down, NULL, s->g, T, s->xn))) return st;
         f.src = s->xn, f.dst = s->x;
         learn__parallel(ctx, T, learn__fwd_add, &f);
     }
     f.norm = (const float *)c->out_norm->data, f.src = s->x, f.dst = s->xn;
     learn__parallel(ctx, T, learn__fwd_rmsnorm, &f);
+    ctx->stats.ns_forward += learn__ns_since(t_start);
     return LEARN_OK;
 }
 
@@ -8850,9 +8933,9 @@ static learn_status learn__tower_rows(learn_ctx *ctx, const learn__tower_config 
                                  (const float *)L->attn_norm_b->data, D, c->eps);
             in = b->h;
         }
-        if ((st = learn__linear(ctx, L->wq, L->bq, in, n, b->q))) return st;
-        if ((st = learn__linear(ctx, L->wk, L->bk, in, n, K + kv0 * D))) return st;
-        if ((st = learn__linear(ctx, L->wv, L->bv, in, n, V + kv0 * D))) return st;
+        const learn__tensor *qkv_w[3] = {L->wq, L->wk, L->wv}, *qkv_b[3] = {L->bq, L->bk, L->bv};
+        float *qkv_y[3] = {b->q, K + kv0 * D, V + kv0 * D};
+        if ((st = learn__linear_n(ctx, 3, qkv_w, qkv_b, in, n, qkv_y))) return st;
         for (size_t t = 0; t < n; t++) {
             size_t self = kv0 + t, first = items ? self : 0; /* attend to [first, self] */
             for (uint32_t h = 0; h < c->n_head; h++) {

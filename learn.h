@@ -716,6 +716,10 @@ typedef struct learn_encode_stats {
     uint64_t n_items;     /* items encoded by this context */
     uint64_t n_tokens;    /* tokens run through the LLM */
     uint64_t n_truncated; /* items cut to encoder.max_tokens */
+    uint64_t n_macs;      /* multiply-accumulates of the LLM's matrix products */
+    uint64_t ns_forward;  /* wall time of the LLM forward passes, in nanoseconds */
+    uint64_t ns_matmul;   /* of which in the matrix products (activation quantization and
+                             bias included): n_macs / ns_matmul is the products' speed */
 } learn_encode_stats;
 
 learn_status learn_ctx_encode_stats(const learn_ctx *ctx, learn_encode_stats *stats);

@@ -161,6 +161,40 @@ START_TEST(test_cli_convert_towers) {
 }
 END_TEST
 
+/* learn-cli bench on a tiny model: every mode runs, prints its figures, and the top-K mode
+   agrees with its plain loop. */
+START_TEST(test_cli_bench) {
+    TEST_CLI(cli);
+    test_llm t;
+    learn_writer *w = NULL;
+    ck_assert_int_eq(learn_writer_new(NULL, &w), LEARN_OK);
+    test_rec_build(w, &t, LEARN_TYPE_Q8_0, 0);
+    const char *path = test_tmp_path("cli-bench.learn");
+    ck_assert_int_eq(learn_writer_save(w, path, NULL), LEARN_OK);
+    learn_writer_free(w);
+    test_llm_free(&t);
+    char cmd[1024], out[16384];
+    snprintf(cmd, sizeof cmd, "%s bench %s --count 8 --reps 1 --threads 2 --scaling", cli, path);
+    ck_assert_int_eq(test_run(cmd, out, sizeof out), 0);
+    ck_assert_msg(strstr(out, "items: 8 (generated)") != NULL, "%s", out);
+    ck_assert_ptr_nonnull(strstr(out, "tokens/s"));
+    ck_assert_ptr_nonnull(strstr(out, "% of peak"));
+    ck_assert_ptr_nonnull(strstr(out, "scaling 1 -> 2 threads"));
+    ck_assert_ptr_nonnull(strstr(out, "peak resident memory"));
+    snprintf(cmd, sizeof cmd, "%s bench --topk --n-items 3000 --dim 24 --k 7 --reps 1", cli);
+    ck_assert_int_eq(test_run(cmd, out, sizeof out), 0);
+    ck_assert_msg(strstr(out, "same top-7: yes") != NULL, "%s", out);
+    snprintf(cmd, sizeof cmd, "%s bench --towers --type q8_0 --reps 1", cli);
+    ck_assert_int_eq(test_run(cmd, out, sizeof out), 0);
+    ck_assert_ptr_nonnull(strstr(out, "user embedding (40 items)"));
+    snprintf(cmd, sizeof cmd, "%s bench", cli);
+    ck_assert_int_eq(test_run(cmd, out, sizeof out), 1);
+    ck_assert_ptr_nonnull(strstr(out, "no MODEL"));
+    snprintf(cmd, sizeof cmd, "%s bench %s --isa nosuch --reps 1", cli, path);
+    ck_assert_int_ne(test_run(cmd, out, sizeof out), 0);
+}
+END_TEST
+
 static Suite *make_cli_suite(void) {
     Suite *s = suite_create("cli");
     TCase *tc = tcase_create("core");
@@ -170,6 +204,7 @@ static Suite *make_cli_suite(void) {
     tcase_add_test(tc, test_cli_info_corrupted);
     tcase_add_test(tc, test_cli_verify_numeric);
     tcase_add_test(tc, test_cli_convert_towers);
+    tcase_add_test(tc, test_cli_bench);
     suite_add_tcase(s, tc);
     return s;
 }

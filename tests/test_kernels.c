@@ -909,6 +909,15 @@ START_TEST(test_split_rows)
 }
 END_TEST
 
+/* One product through learn__matmul_n: Y (T x R) = X (T x K, row stride ldx floats) W^T. */
+static learn_status tk_matmul(const learn__kernels *k, learn__pool *pool, learn_type type,
+                              const void *w, size_t ldw, int R, int K, const float *x, size_t ldx,
+                              int T, float *y, size_t ldy, void *scratch, size_t scratch_size)
+{
+    const learn__mm_out out = {type, w, ldw, R, NULL, y, ldy};
+    return learn__matmul_n(k, pool, K, x, ldx, T, &out, 1, scratch, scratch_size);
+}
+
 /* The parallel product: same bits for 1, 2, 3, 4 threads and for any batch. */
 START_TEST(test_matmul_threads)
 {
@@ -926,21 +935,21 @@ START_TEST(test_matmul_threads)
             const size_t sb = learn__matmul_scratch_bytes(type, K, T, learn__pool_n_threads(p));
             void *scratch = malloc(sb + 3);
             float *y = n == 1 ? y1 : yn;
-            ck_assert_int_eq(learn__matmul(k, p, type, c.w, c.ldw, R, K, c.x, c.ldx, T, y, (size_t)R,
+            ck_assert_int_eq(tk_matmul(k, p, type, c.w, c.ldw, R, K, c.x, c.ldx, T, y, (size_t)R,
                                            (uint8_t *)scratch + 3, sb),
                              LEARN_OK);
             for (int i = 0; i < R * T; i++) ck_assert(tk_bits_equal(y[i], y1[i]));
             /* token by token */
             for (int t = 0; t < T; t++) {
                 float row[67];
-                ck_assert_int_eq(learn__matmul(k, p, type, c.w, c.ldw, R, K,
+                ck_assert_int_eq(tk_matmul(k, p, type, c.w, c.ldw, R, K,
                                                c.x + (size_t)t * c.ldx, c.ldx, 1, row, (size_t)R,
                                                (uint8_t *)scratch + 3, sb),
                                  LEARN_OK);
                 for (int r = 0; r < R; r++) ck_assert(tk_bits_equal(row[r], y1[t * R + r]));
             }
             ck_assert_int_eq(
-                learn__matmul(k, p, type, c.w, c.ldw, R, K, c.x, c.ldx, T, y, (size_t)R, scratch, sb - 65),
+                tk_matmul(k, p, type, c.w, c.ldw, R, K, c.x, c.ldx, T, y, (size_t)R, scratch, sb - 65),
                 LEARN_ERR_BUFFER);
             free(scratch);
             learn__pool_free(p);
@@ -953,23 +962,74 @@ START_TEST(test_matmul_threads)
     float x[64] = {0}, y[4];
     uint8_t w[256] = {0}, s[1 << 16];
     ck_assert_int_eq(
-        learn__matmul(k, NULL, LEARN_TYPE_Q8_0, w, 34, 1, 48, x, 48, 1, y, 1, s, sizeof s),
+        tk_matmul(k, NULL, LEARN_TYPE_Q8_0, w, 34, 1, 48, x, 48, 1, y, 1, s, sizeof s),
         LEARN_ERR_ARG);
     ck_assert_int_eq(
-        learn__matmul(k, NULL, LEARN_TYPE_I8, w, 34, 1, 32, x, 32, 1, y, 1, s, sizeof s),
+        tk_matmul(k, NULL, LEARN_TYPE_I8, w, 34, 1, 32, x, 32, 1, y, 1, s, sizeof s),
         LEARN_ERR_ARG);
     ck_assert_int_eq(
-        learn__matmul(k, NULL, LEARN_TYPE_Q8_0, w, 33, 1, 32, x, 32, 1, y, 1, s, sizeof s),
+        tk_matmul(k, NULL, LEARN_TYPE_Q8_0, w, 33, 1, 32, x, 32, 1, y, 1, s, sizeof s),
         LEARN_ERR_ARG);
     ck_assert_int_eq(
-        learn__matmul(k, NULL, LEARN_TYPE_F32, w, 128, 1, 32, x, 16, 1, y, 1, s, sizeof s),
+        tk_matmul(k, NULL, LEARN_TYPE_F32, w, 128, 1, 32, x, 16, 1, y, 1, s, sizeof s),
         LEARN_ERR_ARG);
     ck_assert_int_eq(
-        learn__matmul(k, NULL, LEARN_TYPE_F32, w, 128, 1, 32, x, 32, 0, y, 1, s, sizeof s),
+        tk_matmul(k, NULL, LEARN_TYPE_F32, w, 128, 1, 32, x, 32, 0, y, 1, s, sizeof s),
         LEARN_OK);
     ck_assert_int_eq(
-        learn__matmul(k, NULL, LEARN_TYPE_F32, NULL, 128, 1, 32, x, 32, 1, y, 1, s, sizeof s),
+        tk_matmul(k, NULL, LEARN_TYPE_F32, NULL, 128, 1, 32, x, 32, 1, y, 1, s, sizeof s),
         LEARN_ERR_ARG);
+}
+END_TEST
+
+/* Products sharing X (mixed types, biases): the same bits as one call per product, for 1..3
+   threads. */
+START_TEST(test_matmul_fused)
+{
+    const learn__kernels *k = learn__kernels_for(learn__isa_best());
+    static const learn_type types[3] = {LEARN_TYPE_Q8_0, LEARN_TYPE_Q4_0, LEARN_TYPE_F16};
+    static const int Rs[3] = {37, 8, 70};
+    const int K = 224, T = 6;
+    tk_case c[3];
+    float *bias[3], *ref[3], *y[3];
+    learn__mm_out outs[3];
+    for (int o = 0; o < 3; o++) {
+        tk_case_init(&c[o], types[o], Rs[o], K, T, TK_RANDOM, TK_X_RANDOM);
+        bias[o] = (float *)malloc(sizeof(float) * (size_t)Rs[o]);
+        ref[o] = (float *)malloc(sizeof(float) * (size_t)(Rs[o] * T));
+        y[o] = (float *)malloc(sizeof(float) * (size_t)(Rs[o] * T));
+        for (int r = 0; r < Rs[o]; r++) bias[o][r] = (float)(tk_rand() % 2001) / 1000.0f - 1.0f;
+    }
+    const float *x = c[0].x; /* one X for all (the cases' own X are ignored) */
+    const size_t ldx = c[0].ldx;
+    for (int n = 1; n <= 3; n++) {
+        learn__pool *p;
+        ck_assert_int_eq(learn__pool_new(NULL, n, &p), LEARN_OK);
+        const size_t sb = learn__matmul_scratch_bytes(LEARN_TYPE_Q8_0, K, T, learn__pool_n_threads(p));
+        void *scratch = malloc(sb);
+        for (int o = 0; o < 3; o++) {
+            outs[o] = (learn__mm_out){types[o], c[o].w, c[o].ldw, Rs[o], bias[o], y[o], (size_t)Rs[o]};
+            if (n > 1) continue;
+            ck_assert_int_eq(tk_matmul(k, p, types[o], c[o].w, c[o].ldw, Rs[o], K, x, ldx, T, ref[o],
+                                       (size_t)Rs[o], scratch, sb),
+                             LEARN_OK);
+            for (int t = 0; t < T; t++)
+                for (int r = 0; r < Rs[o]; r++) ref[o][t * Rs[o] + r] += bias[o][r];
+        }
+        ck_assert_int_eq(learn__matmul_n(k, p, K, x, ldx, T, outs, 3, scratch, sb), LEARN_OK);
+        for (int o = 0; o < 3; o++)
+            for (int i = 0; i < Rs[o] * T; i++)
+                ck_assert_msg(tk_bits_equal(y[o][i], ref[o][i]), "%d threads, output %d, %d: %g vs %g",
+                              n, o, i, (double)y[o][i], (double)ref[o][i]);
+        free(scratch);
+        learn__pool_free(p);
+    }
+    for (int o = 0; o < 3; o++) {
+        tk_case_free(&c[o]);
+        free(bias[o]);
+        free(ref[o]);
+        free(y[o]);
+    }
 }
 END_TEST
 
@@ -1021,6 +1081,7 @@ Suite *make_kernels_suite(void)
     tcase_add_test(tc, test_pool_nomem);
     tcase_add_test(tc, test_split_rows);
     tcase_add_test(tc, test_matmul_threads);
+    tcase_add_test(tc, test_matmul_fused);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -119,7 +119,7 @@ START_TEST(test_llm_pooling_and_batching) {
         learn_ctx *ctx = llm_ctx(c.m, batches[b], LEARN_POOLING_MODEL, -1);
         out[b] = (float *)malloc(c.n_items * c.E * sizeof(float));
         ck_assert_int_eq(learn_encode_ids(ctx, c.n_items, c.item_ids, c.item_n, out[b]), LEARN_OK);
-        learn_encode_stats st = {0, 0, 0};
+        learn_encode_stats st = {0};
         learn_ctx_encode_stats(ctx, &st);
         ck_assert_uint_eq(st.n_items, c.n_items);
         ck_assert_uint_eq(st.n_tokens, c.T);

@@ -57,6 +57,7 @@ int cmd_train(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_embed(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 int cmd_catalog(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_recommend(int argc, char **argv);

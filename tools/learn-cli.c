@@ -25,6 +25,7 @@ static const struct {
     {"recommend", cmd_recommend, "the top-K catalog items for a history (or a JSONL batch of users)"},
     {"train", cmd_train, "train the towers on a catalog and interactions"},
     {"eval", cmd_eval, "Recall/NDCG@10/50 and MRR of a model and two baselines (the paper's protocol)"},
+    {"bench", cmd_bench, "speed of the encoder, towers and top-K on this machine"},
     {"convert", cmd_convert, "convert a model (llama2.c) into a .learn file"},
 };
 
