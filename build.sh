@@ -59,6 +59,14 @@ build() {
     if newer "$dir/learn.o" "${hdrs[@]}"; then
         $CC $CSTD $WARN $flags -c learn.c -o "$dir/learn.o"
     fi
+    # The library never exits, aborts, asserts or prints: none of those may be linked in.
+    if command -v nm >/dev/null 2>&1; then
+        local bad
+        bad=$(nm -u "$dir/learn.o" | awk '{print $NF}' | grep -xE \
+            '(_?exit|_Exit|abort|__assert_fail|printf|fprintf|vfprintf|puts|fputs|putchar|perror|fwrite|stdout|stderr)' |
+            tr '\n' ' ' || true)
+        [ -z "$bad" ] || die "learn.o calls what the library must never call: $bad"
+    fi
     # Tool objects (all but the CLI's main are also linked into the tests).
     local tool_objs=() name src obj
     for name in $TOOL_SRCS; do
@@ -96,7 +104,7 @@ run_tests() {
     "$dir/run_tests"
 }
 
-RELEASE="-O2 -g"
+RELEASE="-O2 -g -DNDEBUG"
 ASAN="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all"
 
 case "${1:-build}" in

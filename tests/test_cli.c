@@ -195,6 +195,34 @@ START_TEST(test_cli_bench) {
 }
 END_TEST
 
+/* learn-cli demo on the committed default model: the whole story is told, with figures. */
+START_TEST(test_cli_demo) {
+    TEST_CLI(cli);
+    if (access("models/demo.learn", R_OK) != 0) TEST_SKIP("models/demo.learn not found");
+    char cmd[1024], out[65536];
+    snprintf(cmd, sizeof cmd, "%s demo --threads 2", cli);
+    ck_assert_int_eq(test_run(cmd, out, sizeof out), 0);
+    ck_assert_msg(strstr(out, "top 10 recommendations (history excluded):") != NULL, "%s", out);
+    ck_assert_ptr_nonnull(strstr(out, "model (LLM + towers)"));
+    ck_assert_ptr_nonnull(strstr(out, "popularity"));
+    ck_assert_ptr_nonnull(strstr(out, "NEW-1"));
+    ck_assert_ptr_nonnull(strstr(out, "it reaches the top 10 of"));
+    /* The model must beat both baselines on the held-out items, as models/README.md says. */
+    const char *m = strstr(out, "model (LLM + towers)"), *r = strstr(out, "raw content (LLM, no towers)"),
+               *p = strstr(out, "    popularity ");
+    ck_assert(m && r && p);
+    double mr = atof(m + strlen("model (LLM + towers)")), rr = atof(r + strlen("raw content (LLM, no towers)")),
+           pr = atof(p + strlen("    popularity "));
+    ck_assert_msg(mr > rr && mr > pr, "model %.4f raw %.4f popularity %.4f", mr, rr, pr);
+    snprintf(cmd, sizeof cmd, "%s demo --model build/tmp/no-such-model.learn", cli);
+    ck_assert_int_eq(test_run(cmd, out, sizeof out), 1);
+    ck_assert_ptr_nonnull(strstr(out, "no-such-model.learn"));
+    snprintf(cmd, sizeof cmd, "%s demo --frobnicate", cli);
+    ck_assert_int_eq(test_run(cmd, out, sizeof out), 1);
+    ck_assert_ptr_nonnull(strstr(out, "unknown argument '--frobnicate'"));
+}
+END_TEST
+
 static Suite *make_cli_suite(void) {
     Suite *s = suite_create("cli");
     TCase *tc = tcase_create("core");
@@ -205,6 +233,7 @@ static Suite *make_cli_suite(void) {
     tcase_add_test(tc, test_cli_verify_numeric);
     tcase_add_test(tc, test_cli_convert_towers);
     tcase_add_test(tc, test_cli_bench);
+    tcase_add_test(tc, test_cli_demo);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -720,7 +720,10 @@ static int bench_towers(const char *type_name, int threads, const char *isa, int
         float emb[256];
         err |= learn_user_state_embedding(us, emb) != LEARN_OK;
         double diff = 0;
-        for (int e = 0; e < 256; e++) diff = fmax(diff, fabs((double)emb[e] - out[e]));
+        for (int e = 0; e < 256; e++) { /* not fmax: gcc 12's aarch64 vectorizer crashes on it */
+            const double de = fabs((double)emb[e] - out[e]);
+            if (de > diff) diff = de;
+        }
         BENCH_TIME(reps, item1, err |= learn_item_embed(ctx, 1, content, items) != LEARN_OK);
         BENCH_TIME(reps, items256, err |= learn_item_embed(ctx, n_items, content, items) != LEARN_OK);
         if (err) printf("  error: %s\n", learn_ctx_errmsg(ctx));

@@ -68,7 +68,8 @@ static int likes(const taste *t, const char *cat, const char *brand) {
     int c = 0, b = 0;
     for (int i = 0; i < t->n_cat; i++) c |= strcmp(t->cat[i], cat) == 0;
     for (int i = 0; i < t->n_brand; i++) b |= strcmp(t->brand[i], brand) == 0;
-    return c && b;
+    if (!c || !b) return 0;
+    return strcmp(t->cat[0], cat) == 0 && strcmp(t->brand[0], brand) == 0 ? 2 : 1; /* 2: the main taste */
 }
 
 static double now(void) {
@@ -89,20 +90,22 @@ static void print_title(const char *t) {
 }
 
 static const char demo_usage[] =
-    "usage: learn-cli demo [--model models/demo.learn] [--threads N] [--items N --users N]\n"
+    "usage: learn-cli demo [--model models/demo.learn] [--threads N]\n"
+    "                      [--items N --users N --brand-boost B]\n"
     "\n"
     "Runs LEARN end to end on the default model: generates the demo catalog and users (the\n"
     "same data the model's towers were trained on: learn-cli data synth, seed 1), encodes the\n"
     "catalog with the model's LLM and item tower, shows a user's history and top-10\n"
     "recommendations, evaluates the model against the popularity and raw-content baselines,\n"
     "then adds a brand-new item nobody has interacted with and shows which users it reaches.\n"
-    "--items/--users regenerate the data with other sizes (for a model trained on them).\n"
+    "--items/--users/--brand-boost regenerate the data with other settings of `data synth`\n"
+    "(for a model trained on such data).\n"
     "The default model's LLM has random weights (it is not pretrained): it exists to make the\n"
     "pipeline runnable out of the box. See models/README.md for building a real model.\n";
 
 int cmd_demo(int argc, char **argv) {
     const char *model_path = "models/demo.learn";
-    long threads = 0, n_items = 600, n_users = 3000;
+    long threads = 0, n_items = 600, n_users = 3000, boost = 20;
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) {
             fputs(demo_usage, stdout);
@@ -112,6 +115,7 @@ int cmd_demo(int argc, char **argv) {
         else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc && !cli_parse_long(argv[i + 1], 1, 256, &threads)) i++;
         else if (strcmp(argv[i], "--items") == 0 && i + 1 < argc && !cli_parse_long(argv[i + 1], 12, 1000000, &n_items)) i++;
         else if (strcmp(argv[i], "--users") == 0 && i + 1 < argc && !cli_parse_long(argv[i + 1], 17, 10000000, &n_users)) i++;
+        else if (strcmp(argv[i], "--brand-boost") == 0 && i + 1 < argc && !cli_parse_long(argv[i + 1], 1, 1000, &boost)) i++;
         else return cli_error("demo", "unknown argument '%s' (see learn-cli demo --help)", argv[i]);
     }
     if (access(model_path, R_OK) != 0)
@@ -147,7 +151,7 @@ int cmd_demo(int argc, char **argv) {
     printf("  towers: d_model %u, %u layers, %u heads, d_out %u, trained by learn-cli train on the demo data\n\n",
            ti.d_model, ti.n_layer, ti.n_head, ti.d_out);
     /* 1. The demo data, as the towers saw it. */
-    data_synth_opts so = {(size_t)n_items, (size_t)n_users, 1, 5, 40, 0.9, 20.0,
+    data_synth_opts so = {(size_t)n_items, (size_t)n_users, 1, 5, 40, 0.9, (double)boost,
                           "Title: {title}. Brand: {brand}. Category: {category}"};
     data_counts dc;
     if (data_synth(dir, &so, &dc)) goto out;
@@ -261,7 +265,7 @@ int cmd_demo(int argc, char **argv) {
            "(nothing retrained):  NEW-1  %s\n", new_title);
     /* Its rank for every user: the number of catalog items (history excluded) scoring higher. */
     const float *ce = learn_catalog_items(cat);
-    size_t match = 0, match_top = 0, other = 0, other_top = 0, *ranks = (size_t *)calloc(inter.n_users, sizeof *ranks);
+    size_t match = 0, match_top = 0, other = 0, other_top = 0, main_n = 0, main_top = 0, *ranks = (size_t *)calloc(inter.n_users, sizeof *ranks);
     float *hbuf = (float *)malloc(41 * mi.n_embd * sizeof(float));
     uint8_t *in_hist = (uint8_t *)calloc(items.n, 1);
     if (!hbuf || !in_hist) {
@@ -285,7 +289,9 @@ int cmd_demo(int argc, char **argv) {
             for (uint32_t e = 0; e < ti.d_out; e++) sc += user[e] * ce[i * ti.d_out + e];
             rank += sc > sn;
         }
-        if (likes(&tastes[v], ncat, nbrand)) {
+        int lk = likes(&tastes[v], ncat, nbrand);
+        if (lk == 2) main_n++, main_top += rank < 10;
+        if (lk) {
             if (ranks) ranks[match] = rank;
             match++, match_top += rank < 10;
         }
@@ -304,10 +310,12 @@ int cmd_demo(int argc, char **argv) {
         median = ranks[match / 2];
     }
     free(ranks);
-    printf("it reaches the top 10 of %zu of the %zu users who like %s and %s (%.0f%%; median rank %zu),\n"
-           "and of %zu of the %zu other users (%.1f%%).\n",
+    printf("it reaches the top 10 of %zu of the %zu users who like %s and %s (%.0f%%; median rank %zu):\n"
+           "of %zu of the %zu whose first category and brand they are (%.0f%%); and of %zu of the %zu\n"
+           "other users (%.1f%%).\n",
            match_top, match, ncat, nbrand, match ? 100.0 * (double)match_top / (double)match : 0.0, median + 1,
-           other_top, other, other ? 100.0 * (double)other_top / (double)other : 0.0);
+           main_top, main_n, main_n ? 100.0 * (double)main_top / (double)main_n : 0.0, other_top, other,
+           other ? 100.0 * (double)other_top / (double)other : 0.0);
     printf("\nnext: learn-cli --help; models/README.md builds a real model (a GGUF such as Qwen2.5-0.5B).\n");
     rc = 0;
 out:

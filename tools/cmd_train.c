@@ -87,6 +87,8 @@ static const char train_usage[] =
     "exactly (same seed and threads give the same weights).\n"
     "options:\n"
     "  --epochs N (10)  --batch N (64)  --lr X (1e-4)  --warmup N steps (0)\n"
+    "  --patience N     stop after N epochs without a better validation score (0: never;\n"
+    "                   the learning-rate schedule still spans --epochs)\n"
     "  --weight-decay X (0)  --dropout X (0)  --seed N (42)  --threads N (CPUs)\n"
     "  --d-model N (256)  --layers N (2)  --heads N (4)  --d-ff N (4 x d-model)  --d-out N (128)\n"
     "  --min-len N (5)  --max-len N (40: history items)  --dense (every position predicts)\n"
@@ -99,6 +101,7 @@ static const char train_usage[] =
 int cmd_train(int argc, char **argv) {
     const char *pos[3] = {NULL, NULL, NULL}, *out = NULL;
     int npos = 0, resume = 0;
+    uint32_t patience = 0;
     train_config cfg = train_default_config();
     cfg.n_threads = 0;
     learn_type wtype = LEARN_TYPE_F32;
@@ -138,6 +141,7 @@ int cmd_train(int argc, char **argv) {
         int is_n = !cli_parse_long(v, 0, 1L << 30, &n);
         if (strcmp(a, "-o") == 0) out = v;
         else if (strcmp(a, "--epochs") == 0 && is_n && n > 0) cfg.epochs = (uint32_t)n;
+        else if (strcmp(a, "--patience") == 0 && is_n) patience = (uint32_t)n;
         else if (strcmp(a, "--batch") == 0 && is_n && n > 1) cfg.batch_size = (uint32_t)n;
         else if (strcmp(a, "--warmup") == 0 && is_n) cfg.warmup_steps = (uint32_t)n;
         else if (strcmp(a, "--seed") == 0 && is_n) cfg.seed = (uint64_t)n;
@@ -297,6 +301,10 @@ int cmd_train(int argc, char **argv) {
         if (train_save_checkpoint(t, ckpt) != LEARN_OK) {
             cli_error("train", "%s", train_errmsg(t));
             goto out;
+        }
+        if (patience && nv && s.epoch + 1 - best_epoch >= patience && !train_done(t)) {
+            fprintf(stderr, "learn-cli train: stopping early: no better validation score in %u epochs\n", patience);
+            break;
         }
     }
     fprintf(stderr, "learn-cli train: wrote %s (epoch %u: valid recall@10 %.4f, ndcg@10 %.4f)\n", out,
