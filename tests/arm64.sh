@@ -24,21 +24,28 @@ CHECK_LIB=/usr/lib/aarch64-linux-gnu/libcheck.a
 TOOL_SRCS=$(sed -n 's/^TOOL_SRCS="\(.*\)"/\1/p' build.sh)
 FLAGS="-std=c11 -O2 -g -Wall -Wextra -Werror -Wshadow"
 mkdir -p "$OUT/tools"
-"$CC" $FLAGS -c learn.c -o "$OUT/learn.o"
-objs=()
-for name in $TOOL_SRCS; do
-    "$CC" $FLAGS -I. -c "tools/$name.c" -o "$OUT/tools/$name.o"
-    [ "$name" = learn-cli ] || objs+=("$OUT/tools/$name.o")
-done
-"$CC" -static -o "$OUT/learn-cli.bin" "$OUT/tools/learn-cli.o" "${objs[@]}" "$OUT/learn.o" -lm -pthread
-# -fno-tree-vectorize: gcc 12's aarch64 vectorizer crashes (internal compiler error in
-# vect_transform_reduction) on some of the suites' fmax reductions. The kernels are intrinsics.
-# FLT_NO_MALLOC_HOOK: the static libc owns malloc (the allocation-failure loop of the training
-# step, which replaces malloc, runs in the native builds).
-"$CC" $FLAGS -fno-tree-vectorize -DFLT_NO_MALLOC_HOOK -static -I. -Itools -idirafter /usr/include -o "$OUT/run_tests" tests/run.c "${objs[@]}" \
-    "$CHECK_LIB" -lsubunit -lm -pthread -lrt
-"$CC" $FLAGS -static -I. -o "$OUT/test_stb" tests/stb_impl.c -lm -pthread
-"$CC" $FLAGS -static -DLEARN_NO_STDIO -DLEARN_NO_THREADS -I. -o "$OUT/test_stb_small" tests/stb_impl.c -lm
+# Rebuilt when any source is newer than the last build.
+stale=1
+if [ -e "$OUT/run_tests" ] && [ -z "$(find learn.h learn.c tools tests build.sh -newer "$OUT/run_tests" \( -name '*.[ch]' -o -name '*.sh' \) 2>/dev/null | head -1)" ]; then
+    stale=0
+fi
+if [ "$stale" = 1 ]; then
+    "$CC" $FLAGS -c learn.c -o "$OUT/learn.o"
+    objs=()
+    for name in $TOOL_SRCS; do
+        "$CC" $FLAGS -I. -c "tools/$name.c" -o "$OUT/tools/$name.o"
+        [ "$name" = learn-cli ] || objs+=("$OUT/tools/$name.o")
+    done
+    "$CC" -static -o "$OUT/learn-cli.bin" "$OUT/tools/learn-cli.o" "${objs[@]}" "$OUT/learn.o" -lm -pthread
+    # -fno-tree-vectorize: gcc 12's aarch64 vectorizer crashes (internal compiler error in
+    # vect_transform_reduction) on some of the suites' fmax reductions. The kernels are intrinsics.
+    # FLT_NO_MALLOC_HOOK: the static libc owns malloc (the allocation-failure loop of the training
+    # step, which replaces malloc, runs in the native builds).
+    "$CC" $FLAGS -fno-tree-vectorize -DFLT_NO_MALLOC_HOOK -static -I. -Itools -idirafter /usr/include -o "$OUT/run_tests" tests/run.c "${objs[@]}" \
+        "$CHECK_LIB" -lsubunit -lm -pthread -lrt
+    "$CC" $FLAGS -static -I. -o "$OUT/test_stb" tests/stb_impl.c -lm -pthread
+    "$CC" $FLAGS -static -DLEARN_NO_STDIO -DLEARN_NO_THREADS -I. -o "$OUT/test_stb_small" tests/stb_impl.c -lm
+fi
 
 export LEARN_ASSETS=${LEARN_ASSETS:-../shared/assets}
 cpus=("$@")
