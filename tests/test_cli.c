@@ -217,6 +217,9 @@ START_TEST(test_cli_demo) {
     snprintf(cmd, sizeof cmd, "%s demo --model build/tmp/no-such-model.learn", cli);
     ck_assert_int_eq(test_run(cmd, out, sizeof out), 1);
     ck_assert_ptr_nonnull(strstr(out, "no-such-model.learn"));
+    snprintf(cmd, sizeof cmd, "%s demo --brand-boost 0", cli); /* 1..1000 */
+    ck_assert_int_eq(test_run(cmd, out, sizeof out), 1);
+    ck_assert_ptr_nonnull(strstr(out, "unknown argument '--brand-boost'"));
     snprintf(cmd, sizeof cmd, "%s demo --frobnicate", cli);
     ck_assert_int_eq(test_run(cmd, out, sizeof out), 1);
     ck_assert_ptr_nonnull(strstr(out, "unknown argument '--frobnicate'"));

@@ -141,6 +141,13 @@ START_TEST(test_pipeline) {
     o = pipe_run(cli, 0, "train %s %s %s/interactions.tsv -o %s --epochs 2 --d-model 32 --layers 1 --heads 2 "
                  "--d-out 16 --batch 16 --lr 1e-3 --threads 2", model, cat, data, m2);
     ck_assert_msg(strstr(o, "epoch 2"), "%s", o);
+    /* --patience: a learning rate too small to change any score stops after 1 + N epochs. */
+    char m3[600];
+    snprintf(m3, sizeof m3, "%s/patient.learn", d);
+    o = pipe_run(cli, 0, "train %s %s %s/interactions.tsv -o %s --epochs 30 --patience 2 --d-model 32 --layers 1 "
+                 "--heads 2 --d-out 16 --batch 16 --lr 1e-12 --threads 2", model, cat, data, m3);
+    ck_assert_msg(strstr(o, "epoch 3:") && !strstr(o, "epoch 4:") && strstr(o, "stopping early: no better validation score in 2 epochs"),
+                  "%s", o);
     o = pipe_run(cli, 1, "recommend %s %s --history P00001", m2, cat);
     ck_assert_msg(strstr(o, "catalog reembed"), "%s", o);
     pipe_run(cli, 0, "catalog reembed %s %s -o %s", m2, cat, cat2);
