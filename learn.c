@@ -9567,6 +9567,26 @@ static void learn__topk_range(const learn_catalog *cat, const float *q, uint32_t
     }
 }
 
+/* The scan split over the context's threads: each range fills its own heap of k hits, and the
+   heaps are merged. Hits are totally ordered (score, then index), so the result is the same
+   for any split. */
+typedef struct learn__topk_job {
+    const learn_catalog *cat;
+    const float *q;
+    const uint32_t *excl;
+    size_t n_excl, k;
+    learn_hit *heaps; /* [threads][k] */
+    size_t *counts;   /* [threads] */
+} learn__topk_job;
+
+static void learn__topk_part(void *arg, size_t lo, size_t hi, int ith) {
+    const learn__topk_job *j = (const learn__topk_job *)arg;
+    learn__topk_range(j->cat, j->q, (uint32_t)lo, (uint32_t)hi, j->excl, j->n_excl,
+                      j->heaps + (size_t)ith * j->k, &j->counts[ith], j->k);
+}
+
+#define LEARN__TOPK_PAR_MIN 8192 /* items per thread below which one thread scans alone */
+
 learn_status learn_catalog_topk(learn_ctx *ctx, const learn_catalog *cat, const float *query,
                                 uint32_t k, const uint32_t *exclude, size_t n_exclude,
                                 learn_hit *out, size_t *n_out) {
@@ -9587,8 +9607,30 @@ learn_status learn_catalog_topk(learn_ctx *ctx, const learn_catalog *cat, const 
         memcpy(excl, exclude, n_exclude * sizeof *excl);
         qsort(excl, n_exclude, sizeof *excl, learn__u32_cmp);
     }
-    size_t n = 0;
-    learn__topk_range(cat, query, 0, cat->n, excl, n_exclude, out, &n, kk);
+    size_t n = 0, nth = (size_t)learn__pool_n_threads(ctx->pool);
+    learn_hit *heaps = NULL;
+    size_t *counts = NULL;
+    if (nth > 1 && cat->n >= LEARN__TOPK_PAR_MIN * 2) {
+        size_t hb;
+        if (learn__mul_ok(nth * sizeof(learn_hit), kk, &hb))
+            heaps = (learn_hit *)learn__malloc(&ctx->alloc, hb);
+        counts = (size_t *)learn__calloc(&ctx->alloc, nth, sizeof *counts);
+        if (!heaps || !counts) { /* scan on one thread instead */
+            learn__free(&ctx->alloc, heaps);
+            learn__free(&ctx->alloc, counts);
+            heaps = NULL, counts = NULL;
+        }
+    }
+    if (heaps) {
+        learn__topk_job j = {cat, query, excl, n_exclude, kk, heaps, counts};
+        learn__parallel(ctx, cat->n, learn__topk_part, &j);
+        for (size_t t = 0; t < nth; t++)
+            for (size_t i = 0; i < counts[t]; i++) learn__heap_push(out, &n, kk, heaps[t * kk + i]);
+        learn__free(&ctx->alloc, heaps);
+        learn__free(&ctx->alloc, counts);
+    } else {
+        learn__topk_range(cat, query, 0, cat->n, excl, n_exclude, out, &n, kk);
+    }
     qsort(out, n, sizeof *out, learn__hit_cmp_best_first);
     *n_out = n;
     learn__free(&ctx->alloc, excl);

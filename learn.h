@@ -778,7 +778,8 @@ typedef struct learn_hit {
    duplicates allowed) are skipped. k larger than what is left returns all of it: *n_out
    tells how many hits were written (never padding). k = 0 is LEARN_ERR_ARG; a NaN/Inf in
    the query is LEARN_ERR_NUMERIC; a score that overflows to NaN (huge values) counts as -Inf.
-   out must have room for k hits. */
+   out must have room for k hits. Catalogs of 16,384 items or more are scanned on the
+   context's threads (the same hits for any thread count). */
 learn_status learn_catalog_topk(learn_ctx *ctx, const learn_catalog *cat, const float *query,
                                 uint32_t k, const uint32_t *exclude, size_t n_exclude,
                                 learn_hit *out, size_t *n_out);

@@ -180,6 +180,59 @@ START_TEST(test_catalog_topk) {
 }
 END_TEST
 
+/* A catalog large enough for the scan to be split over threads: the same hits as the reference
+   for 1, 2 and 3 threads, with ties across the split points and exclusions. */
+START_TEST(test_catalog_topk_threads) {
+    cat_fixture f;
+    const int N = 40000, D = 16;
+    cat_fixture_make(&f, N, 8, D, 21);
+    /* Ties: copies of item 7 on both sides of every split point. */
+    const int copies[] = {13332, 13334, 19999, 20000, 20001, 26666, 26667, 39999};
+    for (size_t c = 0; c < sizeof copies / sizeof copies[0]; c++)
+        memcpy(f.item + (size_t)copies[c] * D, f.item + 7 * D, D * sizeof(float));
+    learn_catalog_builder *b = cat_build(&f);
+    void *data;
+    size_t size;
+    ck_assert_int_eq(learn_catalog_builder_save_memory(b, &data, &size), LEARN_OK);
+    learn_catalog *cat;
+    ck_assert_int_eq(learn_catalog_open_memory(data, size, NULL, &cat, NULL, 0), LEARN_OK);
+    learn_hit *got = (learn_hit *)malloc((size_t)N * sizeof *got), *want = (learn_hit *)malloc((size_t)N * sizeof *want);
+    ck_assert(got && want);
+    test_rng r = {5};
+    for (int threads = 1; threads <= 3; threads++) {
+        learn_ctx_params p = learn_ctx_default_params();
+        p.n_threads = threads;
+        learn_ctx *ctx;
+        ck_assert_int_eq(learn_ctx_new(f.model, &p, &ctx), LEARN_OK);
+        const uint32_t ks[] = {1, 9, 64, 1000, (uint32_t)N};
+        for (int trial = 0; trial < 4; trial++) {
+            float q[16];
+            if (trial == 0) memcpy(q, f.item + 7 * D, sizeof q);
+            else for (int e = 0; e < D; e++) q[e] = (float)test_randn(&r);
+            uint32_t excl[4] = {7, 20000, (uint32_t)(test_rand(&r) % (uint32_t)N), 39999};
+            size_t n_excl = (size_t)(trial % 2) * 4;
+            for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {
+                size_t n = 0;
+                ck_assert_int_eq(learn_catalog_topk(ctx, cat, q, ks[ki], excl, n_excl, got, &n), LEARN_OK);
+                int m = cat_ref_topk(&f, q, excl, n_excl, want, ks[ki]);
+                ck_assert_uint_eq(n, (size_t)m);
+                for (int i = 0; i < m; i++) {
+                    ck_assert_uint_eq(got[i].index, want[i].index);
+                    ck_assert(got[i].score == want[i].score);
+                }
+            }
+        }
+        learn_ctx_free(ctx);
+    }
+    free(got);
+    free(want);
+    learn_catalog_close(cat);
+    learn_catalog_builder_free_buffer(b, data);
+    learn_catalog_builder_free(b);
+    cat_fixture_free(&f);
+}
+END_TEST
+
 START_TEST(test_catalog_bad) {
     cat_fixture f;
     cat_fixture_make(&f, 20, 8, 4, 9);
@@ -266,6 +319,7 @@ static Suite *make_catalog_suite(void) {
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_catalog_roundtrip);
     tcase_add_test(tc, test_catalog_topk);
+    tcase_add_test(tc, test_catalog_topk_threads);
     suite_add_tcase(s, tc);
     TCase *bad = tcase_create("bad input");
     tcase_add_test(bad, test_catalog_bad);
