@@ -13,6 +13,8 @@
 # ft: features). Exit status: 1 when any harness found something.
 #
 # CC (default clang) must be a clang with libFuzzer (Debian: clang and libclang-rt-<v>-dev).
+# FUZZ_SEED=N fixes libFuzzer's random seed (CI uses it, so that a run repeats the mutations
+# of the same run made locally; only the machine's speed changes how far it gets).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -95,7 +97,7 @@ for name in $HARNESSES; do
         UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
         "$OUT/fuzz_$name" "$OUT/corpus/$name" "tests/fuzz/corpus/$name" \
         -max_total_time="$SECONDS_EACH" -timeout=20 -rss_limit_mb=2048 -max_len="$(max_len "$name")" \
-        -print_final_stats=1 -artifact_prefix="$OUT/crashes/$name-" >"$log" 2>&1
+        -print_final_stats=1 -artifact_prefix="$OUT/crashes/$name-" ${FUZZ_SEED:+-seed="$FUZZ_SEED"} >"$log" 2>&1
     rc=$?
     set -e
     last=$(grep -E '^#[0-9]+' "$log" | tail -1 || true)
