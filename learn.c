@@ -6070,7 +6070,7 @@ LEARN__AVX2_INLINE __m256 learn__ld8w_avx2(const learn_type type, const uint8_t 
 }
 
 #define LEARN__FMR_AVX2 4
-#define LEARN__FNT_AVX2 2
+#define LEARN__FNT_AVX2 3
 
 /* One tile of a float-weight product: 8 lanes per (row, token), k in steps of 8; the last
    K % 8 elements go through zero-padded copies with the same instructions. */
@@ -6140,12 +6140,16 @@ LEARN__AVX2_INLINE void learn__gemm_f_avx2(const learn_type type, const learn__g
                 const uint8_t *xt = (const uint8_t *)g->x + (size_t)t * g->ldx;
                 float *yt = g->y + (size_t)t * g->ldy + (size_t)r;
                 switch (mr * 8 + nt) {
+                    LEARN__FTILE_CASE_AVX2(4, 3)
                     LEARN__FTILE_CASE_AVX2(4, 2)
                     LEARN__FTILE_CASE_AVX2(4, 1)
+                    LEARN__FTILE_CASE_AVX2(3, 3)
                     LEARN__FTILE_CASE_AVX2(3, 2)
                     LEARN__FTILE_CASE_AVX2(3, 1)
+                    LEARN__FTILE_CASE_AVX2(2, 3)
                     LEARN__FTILE_CASE_AVX2(2, 2)
                     LEARN__FTILE_CASE_AVX2(2, 1)
+                    LEARN__FTILE_CASE_AVX2(1, 3)
                     LEARN__FTILE_CASE_AVX2(1, 2)
                     LEARN__FTILE_CASE_AVX2(1, 1)
                 default: break;
