@@ -305,8 +305,47 @@ START_TEST(test_catalog_bad) {
     ck_assert_int_eq(learn_catalog_open_memory(data, size, NULL, &cat, err, sizeof err), LEARN_OK);
     ck_assert_int_eq(learn_catalog_check_model(cat, g.model, NULL, err, sizeof err), LEARN_ERR_MISMATCH);
     ck_assert_msg(strstr(err, "another model"), "%s", err);
+    {
+        learn_catalog_info ci;
+        learn_model_info mi;
+        ck_assert_int_eq(learn_catalog_get_info(cat, &ci), LEARN_OK);
+        ck_assert_int_eq(learn_model_get_info(g.model, &mi), LEARN_OK);
+        char fa[32], fb[32];
+        snprintf(fa, sizeof fa, "%016llx", (unsigned long long)ci.content_fingerprint);
+        snprintf(fb, sizeof fb, "%016llx", (unsigned long long)mi.content_fingerprint);
+        ck_assert_msg(strcmp(fa, fb) != 0 && strstr(err, fa) && strstr(err, fb), "%s", err);
+    }
     learn_catalog_close(cat);
     cat_fixture_free(&g);
+    /* Same model, other content dimension (a catalog stamped by this model's fingerprint but
+       made of 32-float content, the LLM's being 64): refused naming both dimensions. */
+    {
+        test_llm t = {{0}, 0};
+        learn_writer *mw = NULL;
+        ck_assert_int_eq(learn_writer_new(NULL, &mw), LEARN_OK);
+        test_rec_build(mw, &t, LEARN_TYPE_F32, 0);
+        test_blob mb = test_blob_from_writer(mw);
+        learn_model *m;
+        ck_assert_int_eq(learn_model_open_memory(mb.p, mb.n, NULL, &m, err, sizeof err), LEARN_OK);
+        learn_catalog_builder *b2;
+        ck_assert_int_eq(learn_catalog_builder_new(m, 32, 4, &b2), LEARN_OK);
+        float c32[32] = {1}, it4[4] = {1, 0, 0, 0};
+        ck_assert_int_eq(learn_catalog_builder_add(b2, "A", 1, c32, it4), LEARN_OK);
+        void *d2;
+        size_t s2;
+        ck_assert_int_eq(learn_catalog_builder_save_memory(b2, &d2, &s2), LEARN_OK);
+        learn_catalog *c2;
+        ck_assert_int_eq(learn_catalog_open_memory(d2, s2, NULL, &c2, err, sizeof err), LEARN_OK);
+        ck_assert_int_eq(learn_catalog_check_model(c2, m, NULL, err, sizeof err), LEARN_ERR_MISMATCH);
+        ck_assert_msg(strstr(err, "content dimension is 32, the model's 64"), "%s", err);
+        learn_catalog_close(c2);
+        learn_catalog_builder_free_buffer(b2, d2);
+        learn_catalog_builder_free(b2);
+        learn_model_close(m);
+        test_blob_free(&mb);
+        learn_writer_free(mw);
+        test_llm_free(&t);
+    }
     learn_catalog_builder_free_buffer(b, data);
     learn_catalog_builder_free(b);
     cat_fixture_free(&f);

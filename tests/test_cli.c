@@ -165,7 +165,7 @@ END_TEST
    agrees with its plain loop. */
 START_TEST(test_cli_bench) {
     TEST_CLI(cli);
-    test_llm t;
+    test_llm t = {{0}, 0};
     learn_writer *w = NULL;
     ck_assert_int_eq(learn_writer_new(NULL, &w), LEARN_OK);
     test_rec_build(w, &t, LEARN_TYPE_Q8_0, 0);

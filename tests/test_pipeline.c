@@ -161,6 +161,17 @@ START_TEST(test_pipeline) {
     ck_assert_msg(strstr(o, "\"count\": 48"), "%s", o);
     o = pipe_run(cli, 0, "recommend %s %s --history P00001,NOPE,P00001 -k 3", m2, cat2);
     ck_assert_msg(strstr(o, "1 history id(s) not in the catalog, skipped: NOPE"), "%s", o);
+    /* Duplicates in a history (RELIABILITY E.2): kept in order for the user embedding, each
+       item excluded once. */
+    o = pipe_run(cli, 0, "recommend %s %s --history P00001,P00002,P00001 -k 500 --json", m2, cat2);
+    ck_assert_msg(strstr(o, "\"count\": 46"), "%s", o);
+    char *u_dup = strdup(pipe_run(cli, 0, "user %s %s --history P00001,P00002,P00001", m2, cat2));
+    char *u_one = strdup(pipe_run(cli, 0, "user %s %s --history P00001,P00002", m2, cat2));
+    ck_assert(u_dup && u_one && u_dup[0] == '[' && u_one[0] == '[');
+    ck_assert_msg(strcmp(u_dup, u_one) != 0, "a repeated item must count again: %s", u_dup);
+    ck_assert_str_eq(u_dup, pipe_run(cli, 0, "user %s %s --history P00001,P00002,P00001", m2, cat2));
+    free(u_dup);
+    free(u_one);
     o = pipe_run(cli, 1, "recommend %s %s --history P00001,NOPE -k 3 --strict", m2, cat2);
     ck_assert_msg(strstr(o, "'NOPE' is not in the catalog"), "%s", o);
     o = pipe_run(cli, 1, "recommend %s %s --history NOPE -k 3", m2, cat2);
