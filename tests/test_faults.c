@@ -342,7 +342,7 @@ END_TEST
    with libc's allocation N failing. */
 START_TEST(test_nomem_train) {
 #ifdef FLT_NO_MALLOC_HOOK
-    TEST_SKIP("malloc cannot be replaced under a sanitizer (the plain build runs this)");
+    TEST_SKIP("malloc cannot be replaced here (a sanitizer or a static libc; the plain build runs this)");
 #else
     enum { NI = 30, DI = 8, NU = 10, L = 8 };
     static float content[NI * DI];
