@@ -125,6 +125,19 @@ static int cat_ref_topk(const cat_fixture *f, const float *q, const uint32_t *ex
     return (int)m;
 }
 
+/* learn_catalog_topk against the reference: the same hits, scores to the bit. */
+static void cat_expect_topk(learn_ctx *ctx, const learn_catalog *cat, const cat_fixture *f, const float *q,
+                            uint32_t k, const uint32_t *excl, size_t n_excl, learn_hit *got, learn_hit *want) {
+    size_t n = 123456;
+    ck_assert_int_eq(learn_catalog_topk(ctx, cat, q, k, excl, n_excl, got, &n), LEARN_OK);
+    int m = cat_ref_topk(f, q, excl, n_excl, want, k);
+    ck_assert_uint_eq(n, (size_t)m);
+    for (int i = 0; i < m; i++) {
+        ck_assert_uint_eq(got[i].index, want[i].index);
+        ck_assert(got[i].score == want[i].score);
+    }
+}
+
 START_TEST(test_catalog_topk) {
     cat_fixture f;
     cat_fixture_make(&f, 777, 8, 24, 5);
@@ -147,16 +160,8 @@ START_TEST(test_catalog_topk) {
         else for (int e = 0; e < 24; e++) q[e] = (float)test_randn(&r);
         uint32_t excl[6] = {5, 20, 776, 5, (uint32_t)(test_rand(&r) % 777), 0};
         size_t n_excl = (size_t)(trial % 6);
-        for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {
-            size_t n = 123456;
-            ck_assert_int_eq(learn_catalog_topk(ctx, cat, q, ks[ki], excl, n_excl, got, &n), LEARN_OK);
-            int m = cat_ref_topk(&f, q, excl, n_excl, want, ks[ki]);
-            ck_assert_uint_eq(n, (size_t)m);
-            for (int i = 0; i < m; i++) {
-                ck_assert_uint_eq(got[i].index, want[i].index);
-                ck_assert(got[i].score == want[i].score);
-            }
-        }
+        for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++)
+            cat_expect_topk(ctx, cat, &f, q, ks[ki], excl, n_excl, got, want);
     }
     /* Ties come back in catalog order. */
     size_t n;
@@ -211,16 +216,8 @@ START_TEST(test_catalog_topk_threads) {
             else for (int e = 0; e < D; e++) q[e] = (float)test_randn(&r);
             uint32_t excl[4] = {7, 20000, (uint32_t)(test_rand(&r) % (uint32_t)N), 39999};
             size_t n_excl = (size_t)(trial % 2) * 4;
-            for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {
-                size_t n = 0;
-                ck_assert_int_eq(learn_catalog_topk(ctx, cat, q, ks[ki], excl, n_excl, got, &n), LEARN_OK);
-                int m = cat_ref_topk(&f, q, excl, n_excl, want, ks[ki]);
-                ck_assert_uint_eq(n, (size_t)m);
-                for (int i = 0; i < m; i++) {
-                    ck_assert_uint_eq(got[i].index, want[i].index);
-                    ck_assert(got[i].score == want[i].score);
-                }
-            }
+            for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++)
+                cat_expect_topk(ctx, cat, &f, q, ks[ki], excl, n_excl, got, want);
         }
         learn_ctx_free(ctx);
     }

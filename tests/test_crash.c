@@ -44,21 +44,9 @@ static int crash_run(const char *cli, const char *const *args, double delay) {
     return 0;
 }
 
-static uint8_t *crash_slurp(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *p = (uint8_t *)malloc((size_t)len + 1);
-    *n = fread(p, 1, (size_t)len, f);
-    fclose(f);
-    return p;
-}
-
 static void crash_copy(const char *from, const char *to) {
     size_t n;
-    uint8_t *p = crash_slurp(from, &n);
+    uint8_t *p = test_read_file(from, &n);
     ck_assert_msg(p != NULL, "%s", from);
     FILE *f = fopen(to, "wb");
     ck_assert_int_eq(fwrite(p, 1, n, f), n);
@@ -95,7 +83,7 @@ static int crash_sweep(const char *path) {
 static int crash_state(const char *path, const uint8_t *old, size_t old_n, const uint8_t *new_, size_t new_n,
                        int cat) {
     size_t n;
-    uint8_t *p = crash_slurp(path, &n);
+    uint8_t *p = test_read_file(path, &n);
     if (!p) return 0;
     int st = -1;
     if (old && n == old_n && memcmp(p, old, n) == 0) st = 1;
@@ -130,7 +118,7 @@ typedef struct crash_case {
    each. Returns the number of temporary files found (and removed). */
 static int crash_loop(const char *cli, const crash_case *c, test_rng *r, int *killed) {
     size_t old_n = 0, new_n = 0;
-    uint8_t *old = c->old ? crash_slurp(c->old, &old_n) : NULL;
+    uint8_t *old = c->old ? test_read_file(c->old, &old_n) : NULL;
     /* The undisturbed result, and how long it takes (the faster of two runs). */
     double d = 1e9;
     for (int i = 0; i < 2; i++) {
@@ -141,7 +129,7 @@ static int crash_loop(const char *cli, const crash_case *c, test_rng *r, int *ki
         crash_run(cli, c->args, -1);
         if (crash_now() - t0 < d) d = crash_now() - t0;
     }
-    uint8_t *new_ = c->deterministic ? crash_slurp(c->target, &new_n) : NULL;
+    uint8_t *new_ = c->deterministic ? test_read_file(c->target, &new_n) : NULL;
     ck_assert_int_eq(crash_state(c->target, NULL, 0, NULL, 0, c->cat), 3);
     int tmp = 0, runs = 0, seen[5] = {0};
     *killed = 0;

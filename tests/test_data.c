@@ -9,15 +9,8 @@ static void data_write(const char *path, const char *text) {
 }
 
 static char *data_slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "%s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = (char *)malloc((size_t)n + 1);
-    ck_assert_uint_eq(fread(s, 1, (size_t)n, f), (size_t)n);
-    s[n] = 0;
-    fclose(f);
+    char *s = (char *)test_read_file(path, NULL);
+    ck_assert_msg(s != NULL, "%s", path);
     return s;
 }
 

@@ -453,19 +453,6 @@ static int flt_rename(void *u, const char *a, const char *b) {
     return rename(a, b);
 }
 
-/* The bytes of a file (malloc'd), or NULL when absent. */
-static uint8_t *flt_slurp(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *p = (uint8_t *)malloc((size_t)len + 1);
-    *n = fread(p, 1, (size_t)len, f);
-    fclose(f);
-    return p;
-}
-
 /* Files in path's directory whose name starts with path's name + ".tmp.". */
 static int flt_count_tmp(const char *path) {
     char dir[512];
@@ -518,16 +505,16 @@ static void flt_save_faults(const char *name, void *old_obj, void *obj, flt_save
     snprintf(ref, sizeof ref, "%s.ref", path);
     ck_assert_int_eq(save(obj, ref, NULL), LEARN_OK);
     size_t want_n, old_n, now_n;
-    uint8_t *want = flt_slurp(ref, &want_n);
+    uint8_t *want = test_read_file(ref, &want_n);
     ck_assert_int_eq(save(old_obj, path, NULL), LEARN_OK);
-    uint8_t *old = flt_slurp(path, &old_n);
+    uint8_t *old = test_read_file(path, &old_n);
     ck_assert(old_n != want_n || memcmp(old, want, old_n) != 0);
     /* Interrupted and short writes are retried: the same file. */
     for (int k = 0; k < 3; k++) {
         flt_io f = {k != 1, k != 0, -1, 0, 0, 0, 0, 0};
         learn_io io = {&f, flt_write, flt_fsync, flt_rename};
         ck_assert_msg(save(obj, path, &io) == LEARN_OK, "%s: %s", name, errmsg(obj));
-        uint8_t *now = flt_slurp(path, &now_n);
+        uint8_t *now = test_read_file(path, &now_n);
         ck_assert(now_n == want_n && memcmp(now, want, want_n) == 0);
         free(now);
         ck_assert_int_eq(save(old_obj, path, NULL), LEARN_OK);
@@ -545,7 +532,7 @@ static void flt_save_faults(const char *name, void *old_obj, void *obj, flt_save
         learn_status st = save(obj, path, &io);
         ck_assert_msg(st == LEARN_ERR_IO, "%s, case %zu: %s", name, k, learn_status_str(st));
         ck_assert_msg(strstr(errmsg(obj), expect), "%s, case %zu: \"%s\" lacks \"%s\"", name, k, errmsg(obj), expect);
-        uint8_t *now = flt_slurp(path, &now_n);
+        uint8_t *now = test_read_file(path, &now_n);
         ck_assert_msg(now && now_n == old_n && memcmp(now, old, old_n) == 0, "%s, case %zu: the old file changed", name, k);
         free(now);
         ck_assert_msg(flt_count_tmp(path) == 0, "%s, case %zu: a temporary file is left", name, k);
@@ -555,7 +542,7 @@ static void flt_save_faults(const char *name, void *old_obj, void *obj, flt_save
     learn_io io = {&f, flt_write, flt_fsync, flt_rename};
     ck_assert_int_eq(save(obj, path, &io), LEARN_ERR_IO);
     ck_assert_msg(strstr(errmsg(obj), "written, but"), "%s", errmsg(obj));
-    uint8_t *now = flt_slurp(path, &now_n);
+    uint8_t *now = test_read_file(path, &now_n);
     ck_assert(now_n == want_n && memcmp(now, want, want_n) == 0);
     free(now);
     ck_assert_int_eq(flt_count_tmp(path), 0);
@@ -727,7 +714,7 @@ START_TEST(test_io_faults_cli_out) {
     flt_sys.fsync_fail = 1;
     ck_assert_int_ne(flt_cli_write(path, "new\n"), 0);
     flt_sys.fsync_fail = 0;
-    now = flt_slurp(path, &n);
+    now = test_read_file(path, &n);
     ck_assert(n == 4 && memcmp(now, "old\n", 4) == 0);
     free(now);
     ck_assert_int_eq(flt_count_tmp(path), 0);
@@ -742,7 +729,7 @@ START_TEST(test_io_faults_cli_out) {
     setrlimit(RLIMIT_FSIZE, &old_lim);
     signal(SIGXFSZ, old_sig);
     ck_assert_int_ne(rc, 0);
-    now = flt_slurp(path, &n);
+    now = test_read_file(path, &n);
     ck_assert(n == 4 && memcmp(now, "old\n", 4) == 0);
     free(now);
     ck_assert_int_eq(flt_count_tmp(path), 0);
@@ -754,7 +741,7 @@ START_TEST(test_io_faults_cli_out) {
     ck_assert_int_eq(flt_cli_write(inner, "keep\n"), 0);
     ck_assert_int_ne(flt_cli_write(dir, "new\n"), 0);
     ck_assert_int_eq(flt_count_tmp(dir), 0);
-    now = flt_slurp(inner, &n);
+    now = test_read_file(inner, &n);
     ck_assert(n == 5 && memcmp(now, "keep\n", 5) == 0);
     free(now);
     unlink(inner);
@@ -766,7 +753,7 @@ START_TEST(test_io_faults_cli_out) {
     cli_out_abort(&o);
     ck_assert_int_eq(flt_count_tmp(path), 0);
     ck_assert_int_eq(flt_cli_write(path, "new\n"), 0);
-    now = flt_slurp(path, &n);
+    now = test_read_file(path, &n);
     ck_assert(n == 4 && memcmp(now, "new\n", 4) == 0);
     free(now);
     ck_assert_int_eq(flt_count_tmp(path), 0);

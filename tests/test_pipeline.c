@@ -2,23 +2,14 @@
    tokenizer trained here, generated data, catalog build/merge/add/reembed/export, training,
    recommendations and evaluation, plus their bad inputs (RELIABILITY.md E). */
 
-/* Texts the tokenizer is trained on. */
-static const char *const pipe_texts[] = {
-    "Title: Acme Wireless Headphones - Ocean Blue. Brand: Acme. Category: Headphones",
-    "Title: Zephyr Trail Runners - Sand. Brand: Zephyr. Category: Running Shoes",
-    "Title: Juniper Green Tea. Brand: Juniper. Category: Tea",
-    "Title: Kestrel Camping Tent - Forest Green. Brand: Kestrel. Category: Camping",
-    "the quick brown fox jumps over the lazy dog 0123456789",
-};
-
 START_TEST(test_bpe_train_roundtrip) {
     size_t lens[5];
-    for (int i = 0; i < 5; i++) lens[i] = strlen(pipe_texts[i]);
+    for (int i = 0; i < 5; i++) lens[i] = strlen(test_rec_texts[i]);
     learn_writer *w;
     learn_writer_new(NULL, &w);
     bpe_train_stats bs;
     char err[256];
-    ck_assert_msg(bpe_train(pipe_texts, lens, 5, 300, w, &bs, err, sizeof err) == LEARN_OK, "%s", err);
+    ck_assert_msg(bpe_train(test_rec_texts, lens, 5, 300, w, &bs, err, sizeof err) == LEARN_OK, "%s", err);
     ck_assert_uint_gt(bs.n_merges, 10);
     ck_assert_uint_eq(bs.n_vocab, 256 + bs.n_merges + 1);
     test_blob b = test_blob_from_writer(w);
@@ -41,7 +32,7 @@ START_TEST(test_bpe_train_roundtrip) {
     test_blob_free(&b);
     /* Too small a vocabulary, and texts without repeated pairs, are refused. */
     learn_writer_new(NULL, &w);
-    ck_assert_int_eq(bpe_train(pipe_texts, lens, 5, 100, w, NULL, err, sizeof err), LEARN_ERR_ARG);
+    ck_assert_int_eq(bpe_train(test_rec_texts, lens, 5, 100, w, NULL, err, sizeof err), LEARN_ERR_ARG);
     const char *one = "ab";
     size_t one_len = 2;
     ck_assert_int_eq(bpe_train(&one, &one_len, 1, 300, w, NULL, err, sizeof err), LEARN_ERR_ARG);
@@ -54,19 +45,7 @@ static void pipe_model(const char *path) {
     learn_writer *w;
     learn_writer_new(NULL, &w);
     test_llm t = {{0}, 0};
-    test_llm_opts o;
-    memset(&o, 0, sizeof o);
-    o.n_vocab = 320;
-    o.n_embd = 64;
-    o.n_layer = 1;
-    test_llm_build(w, &t, &o);
-    size_t lens[5];
-    for (int i = 0; i < 5; i++) lens[i] = strlen(pipe_texts[i]);
-    char err[256];
-    ck_assert_msg(bpe_train(pipe_texts, lens, 5, 300, w, NULL, err, sizeof err) == LEARN_OK, "%s", err);
-    const char *tmpl = "Title: {title}. Brand: {brand}. Category: {category}";
-    learn_writer_set_str(w, "encoder.template", tmpl, strlen(tmpl));
-    learn_writer_set_u32(w, "encoder.max_tokens", 64);
+    test_rec_build(w, &t, LEARN_TYPE_F32, 0);
     ck_assert_int_eq(learn_writer_save(w, path, NULL), LEARN_OK);
     learn_writer_free(w);
     test_llm_free(&t);

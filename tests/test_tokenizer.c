@@ -88,17 +88,8 @@ static const char *tt_detok(tt_model *t, const int32_t *ids, size_t n, size_t *l
 }
 
 static char *tt_read(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = (char *)malloc((size_t)n + 1);
-    ck_assert_ptr_nonnull(buf);
-    ck_assert_int_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = 0;
-    fclose(f);
-    *len = (size_t)n;
+    char *buf = (char *)test_read_file(path, len);
+    ck_assert_msg(buf != NULL, "cannot open %s", path);
     return buf;
 }
 

@@ -41,6 +41,23 @@ static inline const char *test_assets_dir(void) {
     } while (0)
 
 /* A scratch path under build/tmp (created on demand), unique per process. */
+/* The bytes of a file, malloc'd and NUL-terminated (n: the length, may be NULL), or NULL
+   when it cannot be opened. */
+static inline uint8_t *test_read_file(const char *path, size_t *n) {
+    if (n) *n = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *p = (uint8_t *)malloc((size_t)(len > 0 ? len : 0) + 1);
+    size_t got = p ? fread(p, 1, (size_t)(len > 0 ? len : 0), f) : 0;
+    fclose(f);
+    if (p) p[got] = 0;
+    if (n) *n = got;
+    return p;
+}
+
 static inline const char *test_tmp_path(const char *name) {
     static char buf[8][512];
     static int next;

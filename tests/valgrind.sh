@@ -17,36 +17,27 @@ trap 'rm -rf "$D"' EXIT
 VG=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect
     --show-leak-kinds=definite,indirect ${VALGRIND_ARGS:-})
 n=0
-# vg [--stdin FILE] ARGS...: learn-cli ARGS under valgrind; a memcheck error stops the script.
-vg() {
-    local in=/dev/null
+# vg_run WANT [--stdin FILE] ARGS...: learn-cli ARGS under valgrind, which must exit WANT (a
+# memcheck error exits 99); anything else stops the script.
+vg_run() {
+    local want=$1 in=/dev/null note=""
+    shift
     if [ "$1" = --stdin ]; then in=$2; shift 2; fi
+    [ "$want" = 0 ] || note=" (must fail cleanly)"
     n=$((n + 1))
-    echo "== valgrind learn-cli $*"
+    echo "== valgrind learn-cli $*$note"
     set +e
     "${VG[@]}" "$CLI" "$@" <"$in" >"$D/out.txt" 2>"$D/err.txt"
     local rc=$?
     set -e
-    if [ "$rc" -ne 0 ]; then
+    if [ "$rc" -ne "$want" ]; then
         cat "$D/err.txt" >&2
-        echo "valgrind.sh: learn-cli $* exited $rc" >&2
+        echo "valgrind.sh: learn-cli $* exited $rc (expected $want)" >&2
         exit 1
     fi
 }
-# The same for commands expected to fail (exit 1), without a memory error.
-vg_fails() {
-    n=$((n + 1))
-    echo "== valgrind learn-cli $* (must fail cleanly)"
-    set +e
-    "${VG[@]}" "$CLI" "$@" </dev/null >"$D/out.txt" 2>"$D/err.txt"
-    local rc=$?
-    set -e
-    if [ "$rc" -ne 1 ]; then
-        cat "$D/err.txt" >&2
-        echo "valgrind.sh: learn-cli $* exited $rc (expected 1)" >&2
-        exit 1
-    fi
-}
+vg() { vg_run 0 "$@"; }
+vg_fails() { vg_run 1 "$@"; }
 
 "$CLI" data synth -o "$D/data" --items 30 --users 40 --seed 2 >/dev/null
 TMPL="Title: {title}. Brand: {brand}. Category: {category}"
