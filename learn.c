@@ -5933,6 +5933,128 @@ LEARN__AVX2_INLINE void learn__qtile_avx2(const int q4, const int mr, const int 
     }
 }
 
+/* Products of few tokens (decoding-like: an incremental user update, one item): packing a
+   strip costs about as much as two tokens of product and reads the weights twice, so up to
+   LEARN__DIRECT_T tokens the weights are interleaved in registers straight from the row
+   instead. Every (row, token) runs the tile's arithmetic in the tile's order (groups of 4
+   blocks, the same int32 lanes, the same float scaling, one sum per chunk of
+   LEARN__KC_GROUPS groups): the results are bit-identical to the tiled path. */
+#define LEARN__DIRECT_T 4
+
+/* One row's group gi (n <= 4 blocks at wg) times a token's q8 group (a, da, xg), added to acc. */
+LEARN__AVX2_INLINE __m256 learn__qdirect_group_avx2(const int q4, const uint8_t *wg, const int n,
+                                                   const __m256i a[4], const __m256 da,
+                                                   const uint8_t *xg, __m256 acc)
+{
+    const size_t bb = q4 ? LEARN__Q4_0_BYTES : LEARN__Q8_0_BYTES;
+    const __m256i ones = _mm256_set1_epi16(1);
+    uint64_t h = 0; /* the 4 scales, gathered in a register */
+    LEARN__UNROLL
+    for (int j = 0; j < 4; j++)
+        if (j < n) h |= (uint64_t)(wg[(size_t)j * bb] | wg[(size_t)j * bb + 1] << 8) << (16 * j);
+    const __m256 dw = _mm256_permutevar8x32_ps(
+        _mm256_castps128_ps256(_mm_cvtph_ps(_mm_cvtsi64_si128((long long)h))),
+        _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3));
+    __m256i p;
+    if (q4) {
+        const __m256i m4 = _mm256_set1_epi8(15);
+        __m128i q[4];
+        LEARN__UNROLL
+        for (int j = 0; j < 4; j++)
+            q[j] = j < n ? _mm_loadu_si128((const __m128i *)(wg + (size_t)j * bb + 2)) : _mm_setzero_si128();
+        const __m256i lo = _mm256_set_m128i(_mm_unpacklo_epi64(q[2], q[3]), _mm_unpacklo_epi64(q[0], q[1]));
+        const __m256i hi = _mm256_set_m128i(_mm_unpackhi_epi64(q[2], q[3]), _mm_unpackhi_epi64(q[0], q[1]));
+        p = _mm256_maddubs_epi16(_mm256_and_si256(lo, m4), a[0]);
+        p = _mm256_add_epi16(p, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(lo, 4), m4), a[1]));
+        p = _mm256_add_epi16(p, _mm256_maddubs_epi16(_mm256_and_si256(hi, m4), a[2]));
+        p = _mm256_add_epi16(p, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(hi, 4), m4), a[3]));
+        p = _mm256_sub_epi32(_mm256_madd_epi16(p, ones), _mm256_loadu_si256((const __m256i *)(xg + 160)));
+    } else {
+        __m256i b[4], w[4];
+        LEARN__UNROLL
+        for (int j = 0; j < 4; j++)
+            b[j] = j < n ? _mm256_loadu_si256((const __m256i *)(wg + (size_t)j * bb + 2)) : _mm256_setzero_si256();
+        learn__interleave4_avx2(b[0], b[1], b[2], b[3], w);
+        p = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(w[0]), _mm256_sign_epi8(a[0], w[0])), ones);
+        LEARN__UNROLL
+        for (int k = 1; k < 4; k++)
+            p = _mm256_add_epi32(p, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(w[k]),
+                                                                           _mm256_sign_epi8(a[k], w[k])),
+                                                      ones));
+    }
+    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(dw, da), acc);
+}
+
+/* Groups [g0, g1) of MR rows at wr (stride ldw) times token row xt, stored into y[0..MR)
+   (first chunk) or added to it. pf: the same rows of the next strip, asked for ahead (NULL:
+   none). */
+LEARN__AVX2_INLINE void learn__qdirect_strip_avx2(const int q4, const int MR, const uint8_t *wr,
+                                                 size_t ldw, const uint8_t *pf, int nb, int g0,
+                                                 int g1, const uint8_t *xt, float *y)
+{
+    const size_t gb = 4 * (q4 ? LEARN__Q4_0_BYTES : LEARN__Q8_0_BYTES);
+    __m256 acc[LEARN__QMR_AVX2];
+    LEARN__UNROLL
+    for (int i = 0; i < MR; i++) acc[i] = _mm256_setzero_ps();
+    const int full = nb / 4 < g1 ? nb / 4 : g1; /* groups of 4 whole blocks */
+    int gi = g0;
+    for (; gi < full; gi++) {
+        const uint8_t *xg = xt + (size_t)gi * LEARN__QGROUP;
+        __m256i a[4];
+        LEARN__UNROLL
+        for (int s = 0; s < 4; s++) a[s] = _mm256_loadu_si256((const __m256i *)(xg + 32 * s));
+        const __m256 da = _mm256_loadu_ps((const float *)(const void *)(xg + 128));
+#if defined(__GNUC__)
+        if (pf)
+            LEARN__UNROLL
+            for (int i = 0; i < MR; i++)
+                for (size_t o = 0; o < gb; o += 64)
+                    __builtin_prefetch(pf + (size_t)i * ldw + (size_t)gi * gb + o, 0, 3);
+#endif
+        LEARN__UNROLL
+        for (int i = 0; i < MR; i++)
+            acc[i] = learn__qdirect_group_avx2(q4, wr + (size_t)i * ldw + (size_t)gi * gb, 4, a, da, xg, acc[i]);
+    }
+    for (; gi < g1; gi++) { /* the last group, of 1..3 blocks */
+        const uint8_t *xg = xt + (size_t)gi * LEARN__QGROUP;
+        __m256i a[4];
+        for (int s = 0; s < 4; s++) a[s] = _mm256_loadu_si256((const __m256i *)(xg + 32 * s));
+        const __m256 da = _mm256_loadu_ps((const float *)(const void *)(xg + 128));
+        for (int i = 0; i < MR; i++)
+            acc[i] = learn__qdirect_group_avx2(q4, wr + (size_t)i * ldw + (size_t)gi * gb, nb - 4 * gi,
+                                               a, da, xg, acc[i]);
+    }
+    LEARN__UNROLL
+    for (int i = 0; i < MR; i++) {
+        const float sum = learn__hsum_avx2(acc[i]);
+        y[i] = g0 == 0 ? sum : y[i] + sum;
+    }
+}
+
+LEARN__AVX2_INLINE void learn__qdirect_avx2(const int q4, const learn__gemm_args *g, int r0, int r1)
+{
+    const int nb = g->K / LEARN__QK, ng = (nb + 3) / 4, MR = LEARN__QMR_AVX2;
+    for (int r = r0; r < r1; r += MR) {
+        const int mr = r1 - r < MR ? r1 - r : MR;
+        const uint8_t *wr = (const uint8_t *)g->w + (size_t)r * g->ldw;
+        const uint8_t *pf = r + MR + MR <= r1 ? wr + (size_t)MR * g->ldw : NULL;
+        for (int g0 = 0; g0 < ng; g0 += LEARN__KC_GROUPS) {
+            const int g1 = ng - g0 < LEARN__KC_GROUPS ? ng : g0 + LEARN__KC_GROUPS;
+            for (int t = 0; t < g->T; t++) {
+                const uint8_t *xt = (const uint8_t *)g->x + (size_t)t * g->ldx;
+                float *y = g->y + (size_t)t * g->ldy + (size_t)r;
+                const uint8_t *p = t == 0 ? pf : NULL;
+                switch (mr) {
+                case 4: learn__qdirect_strip_avx2(q4, 4, wr, g->ldw, p, nb, g0, g1, xt, y); break;
+                case 3: learn__qdirect_strip_avx2(q4, 3, wr, g->ldw, p, nb, g0, g1, xt, y); break;
+                case 2: learn__qdirect_strip_avx2(q4, 2, wr, g->ldw, p, nb, g0, g1, xt, y); break;
+                default: learn__qdirect_strip_avx2(q4, 1, wr, g->ldw, p, nb, g0, g1, xt, y); break;
+                }
+            }
+        }
+    }
+}
+
 #define LEARN__QCASE_AVX2(M, N)                                                                    \
     case (M)*8 + (N):                                                                              \
         learn__qtile_avx2(Q4, M, N, pk, xt, ldx, ng, flags, yt, ldy);                              \
@@ -5952,7 +6074,8 @@ LEARN__AVX2_INLINE void learn__qtile_avx2(const int q4, const int mr, const int 
         LEARN__TILES_BODY(1, LEARN__QCASE_AVX2(4, 1) LEARN__QCASE_AVX2(3, 1)                       \
                                  LEARN__QCASE_AVX2(2, 1) LEARN__QCASE_AVX2(1, 1))                  \
     }                                                                                              \
-    static void learn__gemm_##NAME##_avx2(const learn__gemm_args *g, int r0, int r1, void *work)   \
+    LEARN__AVX2 static void learn__gemm_##NAME##_avx2(const learn__gemm_args *g, int r0, int r1,   \
+                                                      void *work)                                  \
     {                                                                                              \
         static const learn__qkernel qk = {LEARN__QMR_AVX2,                                         \
                                           1,                                                       \
@@ -5960,7 +6083,10 @@ LEARN__AVX2_INLINE void learn__qtile_avx2(const int q4, const int mr, const int 
                                           Q4_ ? LEARN__Q4_0_BYTES : LEARN__Q8_0_BYTES,             \
                                           learn__pack_##NAME##_avx2,                               \
                                           learn__tiles_##NAME##_avx2};                             \
-        learn__gemm_q_tiled(&qk, g, r0, r1, work);                                                 \
+        if (g->T <= LEARN__DIRECT_T)                                                               \
+            learn__qdirect_avx2(Q4_, g, r0, r1);                                                   \
+        else                                                                                       \
+            learn__gemm_q_tiled(&qk, g, r0, r1, work);                                             \
     }
 
 LEARN__QKERNEL_AVX2(q8_0, 0)
