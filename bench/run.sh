@@ -8,7 +8,8 @@
 # 2. learn-cli bench on random-weight models of real shapes (learn-cli synth): Qwen2.5-0.5B and
 #    TinyLlama-1.1B, Q8_0 and Q4_0: tokens/s, items/s, the products' int8 MAC/s against the
 #    CPU's int8 peak measured in the same run, 1 -> 2 thread scaling, peak memory.
-# 3. Towers (user embedding, incremental append, item embeddings) and top-K over 100,000 items.
+# 3. Towers (user embedding, incremental append, item embeddings) and top-K over 100,000 items;
+#    top-K also against FAISS IndexFlatIP (bench/bench_faiss.cpp) when libfaiss-dev is installed.
 # Models are cached in build/bench/ (about 2 GB for all four).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,3 +41,11 @@ echo "== towers"
 "$cli" bench --towers --reps "$reps" --threads 2
 echo "== top-K"
 "$cli" bench --topk --reps "$reps" --threads 2
+if [ -e /usr/include/faiss/IndexFlat.h ]; then
+    echo "== top-K against FAISS IndexFlatIP"
+    ${CXX:-g++} -O2 -std=c++11 -I. -o "$work/bench_faiss" bench/bench_faiss.cpp build/learn.o \
+        -lfaiss -lblas -llapack -fopenmp -pthread
+    "$work/bench_faiss" --reps "$reps" --threads 2
+else
+    echo "(top-K against FAISS skipped: no /usr/include/faiss; apt-get install libfaiss-dev)"
+fi
