@@ -5821,11 +5821,18 @@ LEARN__AVX2_INLINE void learn__pack_avx2(const int q4, const uint8_t *w, size_t 
         for (int i = 0; i < mr; i++) {
             const uint8_t *wg = w + (size_t)i * ldw + (size_t)g * 4 * bb;
             uint8_t *o = pk + ((size_t)(g - g0) * (size_t)mr + (size_t)i) * rec;
-            float d[8];
+            /* d0 d0 d1 d1 d2 d2 d3 d3, built in registers (stores to a float array reloaded
+               as a vector would stall on store forwarding) */
+            uint64_t h = 0;
+            LEARN__UNROLL
             for (int j = 0; j < 4; j++)
-                d[2 * j] = d[2 * j + 1] = j < n ? learn__f16_avx2(wg + (size_t)j * bb) : 0.0f;
+                if (j < n) h |= (uint64_t)(wg[(size_t)j * bb] | wg[(size_t)j * bb + 1] << 8) << (16 * j);
+            const __m256 d = _mm256_permutevar8x32_ps(
+                _mm256_castps128_ps256(_mm_cvtph_ps(_mm_cvtsi64_si128((long long)h))),
+                _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3));
             if (q4) {
                 __m128i r[4];
+                LEARN__UNROLL
                 for (int j = 0; j < 4; j++)
                     r[j] = j < n ? _mm_loadu_si128((const __m128i *)(wg + (size_t)j * bb + 2))
                                  : _mm_setzero_si128();
@@ -5839,18 +5846,20 @@ LEARN__AVX2_INLINE void learn__pack_avx2(const int q4, const uint8_t *w, size_t 
                 _mm256_storeu_si256((__m256i *)(o + 64), _mm256_and_si256(hi, m4));
                 _mm256_storeu_si256((__m256i *)(o + 96),
                                     _mm256_and_si256(_mm256_srli_epi16(hi, 4), m4));
-                _mm256_storeu_ps((float *)(o + 128), _mm256_loadu_ps(d));
+                _mm256_storeu_ps((float *)(o + 128), d);
             } else {
                 __m256i b[4], s[4];
+                LEARN__UNROLL
                 for (int j = 0; j < 4; j++)
                     b[j] = j < n ? _mm256_loadu_si256((const __m256i *)(wg + (size_t)j * bb + 2))
                                  : _mm256_setzero_si256();
                 learn__interleave4_avx2(b[0], b[1], b[2], b[3], s);
+                LEARN__UNROLL
                 for (int k = 0; k < 4; k++) {
                     _mm256_storeu_si256((__m256i *)(o + 32 * k), s[k]);
                     _mm256_storeu_si256((__m256i *)(o + 128 + 32 * k), _mm256_abs_epi8(s[k]));
                 }
-                _mm256_storeu_ps((float *)(o + 256), _mm256_loadu_ps(d));
+                _mm256_storeu_ps((float *)(o + 256), d);
             }
         }
     }
