@@ -103,6 +103,143 @@ static const char demo_usage[] =
     "The default model's LLM has random weights (it is not pretrained): it exists to make the\n"
     "pipeline runnable out of the box. See models/README.md for building a real model.\n";
 
+static double pct(size_t part, size_t whole) {
+    return whole ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
+/* Every user's scores of the catalog items outside their history, sorted from the highest:
+   a new item's rank for a user is then the number of them strictly above its score. */
+typedef struct user_scores {
+    float *scores; /* all users' lists, one after the other */
+    size_t *off;   /* user v's list: scores[off[v] .. off[v + 1]) */
+    uint32_t d;    /* embedding dimension */
+    const float *users;
+} user_scores;
+
+static int cmp_desc(const void *a, const void *b) {
+    const float x = *(const float *)a, y = *(const float *)b;
+    return (x < y) - (x > y);
+}
+
+static void user_scores_free(user_scores *us) {
+    free(us->scores);
+    free(us->off);
+    memset(us, 0, sizeof *us);
+}
+
+static int user_scores_build(const inter_data *inter, size_t n_items, const float *users,
+                             const float *item_emb, uint32_t d, user_scores *us) {
+    memset(us, 0, sizeof *us);
+    us->d = d;
+    us->users = users;
+    us->off = (size_t *)malloc((inter->n_users + 1) * sizeof *us->off);
+    uint8_t *in_hist = (uint8_t *)calloc(n_items ? n_items : 1, 1);
+    /* at most n_items per user; the demo's data (3,000 x 600) takes 7 MB */
+    if (!us->off || !in_hist || n_items > ((size_t)64 << 20) / (inter->n_users ? inter->n_users : 1) ||
+        !(us->scores = (float *)malloc((inter->n_users * n_items + 1) * sizeof(float)))) {
+        free(in_hist);
+        user_scores_free(us);
+        return -1;
+    }
+    size_t k = 0;
+    for (size_t v = 0; v < inter->n_users; v++) {
+        const uint32_t *s = inter->seq + inter->seq_off[v];
+        size_t n = inter->seq_off[v + 1] - inter->seq_off[v];
+        memset(in_hist, 0, n_items);
+        for (size_t i = 0; i < n; i++) in_hist[s[i]] = 1;
+        us->off[v] = k;
+        for (size_t i = 0; i < n_items; i++) {
+            if (in_hist[i]) continue;
+            float sc = 0;
+            for (uint32_t e = 0; e < d; e++) sc += users[v * d + e] * item_emb[i * d + e];
+            us->scores[k++] = sc;
+        }
+        qsort(us->scores + us->off[v], k - us->off[v], sizeof(float), cmp_desc);
+    }
+    us->off[inter->n_users] = k;
+    free(in_hist);
+    return 0;
+}
+
+/* Where a new item (embedding ne) ranks for every user. Counts, for the users who like cat and
+   brand (main: as their first category and brand) and for the others, how many have it in
+   their top 10; median: the median rank among those who like both. */
+typedef struct cold_stats {
+    size_t match, match_top, main, main_top, other, other_top, median;
+} cold_stats;
+
+static int cold_start(const user_scores *us, size_t n_users, const taste *tastes, const float *ne,
+                      const char *cat, const char *brand, cold_stats *cs) {
+    memset(cs, 0, sizeof *cs);
+    size_t *ranks = (size_t *)calloc(n_users ? n_users : 1, sizeof *ranks);
+    if (!ranks) return -1;
+    for (size_t v = 0; v < n_users; v++) {
+        float sn = 0;
+        for (uint32_t e = 0; e < us->d; e++) sn += us->users[v * us->d + e] * ne[e];
+        const float *sc = us->scores + us->off[v];
+        size_t lo = 0, hi = us->off[v + 1] - us->off[v]; /* first score <= sn */
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (sc[mid] > sn) lo = mid + 1;
+            else hi = mid;
+        }
+        const size_t rank = lo;
+        int lk = likes(&tastes[v], cat, brand);
+        if (lk == 2) cs->main++, cs->main_top += rank < 10;
+        if (lk) {
+            ranks[cs->match] = rank;
+            cs->match++, cs->match_top += rank < 10;
+        } else {
+            cs->other++, cs->other_top += rank < 10;
+        }
+    }
+    for (size_t i = 1; i < cs->match; i++) /* insertion sort: a few dozen users */
+        for (size_t j = i; j > 0 && ranks[j - 1] > ranks[j]; j--) {
+            size_t x = ranks[j];
+            ranks[j] = ranks[j - 1];
+            ranks[j - 1] = x;
+        }
+    cs->median = cs->match ? ranks[cs->match / 2] : 0;
+    free(ranks);
+    return 0;
+}
+
+/* The reference for the new items: how often an item the catalog already has, of a user's
+   first category and brand and not yet in their history, is in their top 10. Counts (user,
+   item) pairs; returns 0, or -1 out of memory. */
+static int seen_kind_top10(const item_list *items, const inter_data *inter, const taste *tastes,
+                           const user_scores *us, const float *item_emb, size_t *top, size_t *all) {
+    uint8_t *in_hist = (uint8_t *)calloc(items->n ? items->n : 1, 1);
+    if (!in_hist) return -1;
+    *top = *all = 0;
+    for (size_t v = 0; v < inter->n_users; v++) {
+        const uint32_t *s = inter->seq + inter->seq_off[v];
+        size_t n = inter->seq_off[v + 1] - inter->seq_off[v];
+        char key[160];
+        snprintf(key, sizeof key, "Brand: %s. Category: %s", tastes[v].brand[0], tastes[v].cat[0]);
+        const size_t kl = strlen(key);
+        memset(in_hist, 0, items->n);
+        for (size_t i = 0; i < n; i++) in_hist[s[i]] = 1;
+        const float *sc = us->scores + us->off[v], *u = us->users + v * us->d;
+        for (size_t i = 0; i < items->n; i++) {
+            const char *t = items->items[i].text, *k = in_hist[i] ? NULL : strstr(t, key);
+            if (!k || k[kl] != 0) continue; /* the template ends with the category */
+            float si = 0;
+            for (uint32_t e = 0; e < us->d; e++) si += u[e] * item_emb[i * us->d + e];
+            size_t lo = 0, hi = us->off[v + 1] - us->off[v]; /* items scoring strictly higher */
+            while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (sc[mid] > si) lo = mid + 1;
+                else hi = mid;
+            }
+            (*all)++;
+            *top += lo < 10;
+        }
+    }
+    free(in_hist);
+    return 0;
+}
+
 int cmd_demo(int argc, char **argv) {
     const char *model_path = "models/demo.learn";
     long threads = 0, n_items = 600, n_users = 3000, boost = 20;
@@ -139,7 +276,9 @@ int cmd_demo(int argc, char **argv) {
     memset(&inter, 0, sizeof inter);
     taste *tastes = NULL;
     size_t n_tastes = 0;
-    float *content = NULL, *emb = NULL, *user = NULL;
+    float *content = NULL, *emb = NULL, *user = NULL, *users = NULL;
+    user_scores uscores;
+    memset(&uscores, 0, sizeof uscores);
     learn_hit *hits = NULL;
     if (!mkdtemp(dir)) {
         cli_error("demo", "cannot create a temporary directory");
@@ -263,59 +402,86 @@ int cmd_demo(int argc, char **argv) {
     }
     printf("\ncold start: a new item that nobody has interacted with, encoded by the LLM and the item tower\n"
            "(nothing retrained):  NEW-1  %s\n", new_title);
-    /* Its rank for every user: the number of catalog items (history excluded) scoring higher. */
-    const float *ce = learn_catalog_items(cat);
-    size_t match = 0, match_top = 0, other = 0, other_top = 0, main_n = 0, main_top = 0, *ranks = (size_t *)calloc(inter.n_users, sizeof *ranks);
+    /* Every user's embedding (last 40 items) once; then a new item's rank for each user. */
+    users = (float *)malloc(inter.n_users * ti.d_out * sizeof(float));
     float *hbuf = (float *)malloc(41 * mi.n_embd * sizeof(float));
-    uint8_t *in_hist = (uint8_t *)calloc(items.n, 1);
-    if (!hbuf || !in_hist) {
+    if (!users || !hbuf) {
         free(hbuf);
-        free(in_hist);
+        cli_error("demo", "out of memory");
         goto out;
     }
     for (size_t v = 0; v < inter.n_users; v++) {
         const uint32_t *s = inter.seq + inter.seq_off[v];
         size_t n = inter.seq_off[v + 1] - inter.seq_off[v], h = n < 40 ? n : 40;
         for (size_t i = 0; i < h; i++) learn_catalog_content(cat, s[n - h + i], hbuf + i * mi.n_embd);
-        if (learn_user_embed(ctx, h, hbuf, user) != LEARN_OK) continue;
-        memset(in_hist, 0, items.n);
-        for (size_t i = 0; i < n; i++) in_hist[s[i]] = 1;
-        float sn = 0;
-        for (uint32_t e = 0; e < ti.d_out; e++) sn += user[e] * emb[items.n * ti.d_out + e];
-        size_t rank = 0;
-        for (size_t i = 0; i < items.n; i++) {
-            if (in_hist[i]) continue;
-            float sc = 0;
-            for (uint32_t e = 0; e < ti.d_out; e++) sc += user[e] * ce[i * ti.d_out + e];
-            rank += sc > sn;
+        if (learn_user_embed(ctx, h, hbuf, users + v * ti.d_out) != LEARN_OK) {
+            free(hbuf);
+            cli_error("demo", "%s", learn_ctx_errmsg(ctx));
+            goto out;
         }
-        int lk = likes(&tastes[v], ncat, nbrand);
-        if (lk == 2) main_n++, main_top += rank < 10;
-        if (lk) {
-            if (ranks) ranks[match] = rank;
-            match++, match_top += rank < 10;
-        }
-        else other++, other_top += rank < 10;
     }
     free(hbuf);
-    free(in_hist);
-    size_t median = 0;
-    if (ranks && match) { /* insertion sort: a few dozen users */
-        for (size_t i = 1; i < match; i++)
-            for (size_t j = i; j > 0 && ranks[j - 1] > ranks[j]; j--) {
-                size_t x = ranks[j];
-                ranks[j] = ranks[j - 1];
-                ranks[j - 1] = x;
-            }
-        median = ranks[match / 2];
+    cold_stats cs;
+    if (user_scores_build(&inter, items.n, users, learn_catalog_items(cat), ti.d_out, &uscores) ||
+        cold_start(&uscores, inter.n_users, tastes, emb + items.n * ti.d_out, ncat, nbrand, &cs)) {
+        cli_error("demo", "out of memory for the users' scores of the catalog");
+        goto out;
     }
-    free(ranks);
     printf("it reaches the top 10 of %zu of the %zu users who like %s and %s (%.0f%%; median rank %zu):\n"
            "of %zu of the %zu whose first category and brand they are (%.0f%%); and of %zu of the %zu\n"
            "other users (%.1f%%).\n",
-           match_top, match, ncat, nbrand, match ? 100.0 * (double)match_top / (double)match : 0.0, median + 1,
-           main_top, main_n, main_n ? 100.0 * (double)main_top / (double)main_n : 0.0, other_top, other,
-           other ? 100.0 * (double)other_top / (double)other : 0.0);
+           cs.match_top, cs.match, ncat, nbrand, pct(cs.match_top, cs.match), cs.median + 1, cs.main_top,
+           cs.main, pct(cs.main_top, cs.main), cs.other_top, cs.other, pct(cs.other_top, cs.other));
+    /* The same for one new item of every (category, brand) pair that is the main taste of at
+       least 20 users: the featured item is not a lucky pick. */
+    size_t n_new = 0, sum_main = 0, sum_main_top = 0, sum_match = 0, sum_match_top = 0, sum_other = 0,
+           sum_other_top = 0;
+    double mean_main = 0, mean_match = 0;
+    for (size_t v = 0; v < n_tastes; v++) {
+        const char *c = tastes[v].cat[0], *br = tastes[v].brand[0];
+        size_t k, n_main = 0;
+        for (k = 0; k < v; k++) /* first user with this main taste only */
+            if (!strcmp(tastes[k].cat[0], c) && !strcmp(tastes[k].brand[0], br)) break;
+        if (k < v) continue;
+        for (k = v; k < n_tastes; k++) n_main += likes(&tastes[k], c, br) == 2;
+        if (n_main < 20) continue;
+        const char *nn = data_synth_noun(c, 1);
+        snprintf(new_title, sizeof new_title, "%s Signature %s - Midnight Black", br, nn ? nn : c);
+        snprintf(new_text, sizeof new_text, "Title: %s. Brand: %s. Category: %s", new_title, br, c);
+        float *ne = emb + items.n * ti.d_out;
+        nt = new_text;
+        if (learn_encode(ctx, 1, &nt, NULL, content + items.n * mi.n_embd) != LEARN_OK ||
+            learn_item_embed(ctx, 1, content + items.n * mi.n_embd, ne) != LEARN_OK) {
+            cli_error("demo", "%s", learn_ctx_errmsg(ctx));
+            goto out;
+        }
+        if (cold_start(&uscores, inter.n_users, tastes, ne, c, br, &cs)) {
+            cli_error("demo", "out of memory");
+            goto out;
+        }
+        n_new++;
+        sum_main += cs.main, sum_main_top += cs.main_top;
+        sum_match += cs.match, sum_match_top += cs.match_top;
+        sum_other += cs.other, sum_other_top += cs.other_top;
+        mean_main += pct(cs.main_top, cs.main);
+        mean_match += pct(cs.match_top, cs.match);
+    }
+    size_t kind_top = 0, kind_all = 0;
+    if (seen_kind_top10(&items, &inter, tastes, &uscores, learn_catalog_items(cat), &kind_top, &kind_all)) {
+        cli_error("demo", "out of memory");
+        goto out;
+    }
+    if (n_new)
+        printf("the same for %zu new items, one for each category and brand that are the first taste of at\n"
+               "least 20 users: in the top 10 of %.0f%% of the users whose first taste it is (%zu of %zu;\n"
+               "mean over the items %.0f%%), of %.0f%% of all who like both (%zu of %zu; mean %.0f%%), of\n"
+               "%.1f%% of the others.\n",
+               n_new, pct(sum_main_top, sum_main), sum_main_top, sum_main, mean_main / (double)n_new,
+               pct(sum_match_top, sum_match), sum_match_top, sum_match, mean_match / (double)n_new,
+               pct(sum_other_top, sum_other));
+    printf("for reference, an item already in the catalog, of a user's first category and brand and\n"
+           "not in their history, is in their top 10 in %.0f%% of cases (%zu of %zu).\n",
+           pct(kind_top, kind_all), kind_top, kind_all);
     printf("\nnext: learn-cli --help; models/README.md builds a real model (a GGUF such as Qwen2.5-0.5B).\n");
     rc = 0;
 out:
@@ -330,6 +496,8 @@ out:
     free(content);
     free(emb);
     free(user);
+    free(users);
+    user_scores_free(&uscores);
     free(hits);
     free(tastes);
     inter_free(&inter);
