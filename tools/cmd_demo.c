@@ -437,14 +437,27 @@ int cmd_demo(int argc, char **argv) {
     size_t n_new = 0, sum_main = 0, sum_main_top = 0, sum_match = 0, sum_match_top = 0, sum_other = 0,
            sum_other_top = 0;
     double mean_main = 0, mean_match = 0;
+    /* the distinct first tastes (a few dozen) and how many users hold each */
+    size_t n_pairs = 0, *pair_user = (size_t *)malloc((n_tastes ? n_tastes : 1) * sizeof *pair_user),
+           *pair_n = (size_t *)calloc(n_tastes ? n_tastes : 1, sizeof *pair_n);
+    if (!pair_user || !pair_n) {
+        free(pair_user);
+        free(pair_n);
+        cli_error("demo", "out of memory");
+        goto out;
+    }
     for (size_t v = 0; v < n_tastes; v++) {
-        const char *c = tastes[v].cat[0], *br = tastes[v].brand[0];
-        size_t k, n_main = 0;
-        for (k = 0; k < v; k++) /* first user with this main taste only */
-            if (!strcmp(tastes[k].cat[0], c) && !strcmp(tastes[k].brand[0], br)) break;
-        if (k < v) continue;
-        for (k = v; k < n_tastes; k++) n_main += likes(&tastes[k], c, br) == 2;
-        if (n_main < 20) continue;
+        size_t k = 0;
+        while (k < n_pairs && (strcmp(tastes[pair_user[k]].cat[0], tastes[v].cat[0]) ||
+                               strcmp(tastes[pair_user[k]].brand[0], tastes[v].brand[0])))
+            k++;
+        if (k == n_pairs) pair_user[n_pairs++] = v;
+        pair_n[k]++;
+    }
+    int bad = 0;
+    for (size_t k = 0; k < n_pairs; k++) {
+        const char *c = tastes[pair_user[k]].cat[0], *br = tastes[pair_user[k]].brand[0];
+        if (pair_n[k] < 20) continue;
         const char *nn = data_synth_noun(c, 1);
         snprintf(new_title, sizeof new_title, "%s Signature %s - Midnight Black", br, nn ? nn : c);
         snprintf(new_text, sizeof new_text, "Title: %s. Brand: %s. Category: %s", new_title, br, c);
@@ -453,11 +466,13 @@ int cmd_demo(int argc, char **argv) {
         if (learn_encode(ctx, 1, &nt, NULL, content + items.n * mi.n_embd) != LEARN_OK ||
             learn_item_embed(ctx, 1, content + items.n * mi.n_embd, ne) != LEARN_OK) {
             cli_error("demo", "%s", learn_ctx_errmsg(ctx));
-            goto out;
+            bad = 1;
+            break;
         }
         if (cold_start(&uscores, inter.n_users, tastes, ne, c, br, &cs)) {
             cli_error("demo", "out of memory");
-            goto out;
+            bad = 1;
+            break;
         }
         n_new++;
         sum_main += cs.main, sum_main_top += cs.main_top;
@@ -466,6 +481,9 @@ int cmd_demo(int argc, char **argv) {
         mean_main += pct(cs.main_top, cs.main);
         mean_match += pct(cs.match_top, cs.match);
     }
+    free(pair_user);
+    free(pair_n);
+    if (bad) goto out;
     size_t kind_top = 0, kind_all = 0;
     if (seen_kind_top10(&items, &inter, tastes, &uscores, learn_catalog_items(cat), &kind_top, &kind_all)) {
         cli_error("demo", "out of memory");
