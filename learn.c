@@ -5810,6 +5810,19 @@ LEARN__AVX2_INLINE void learn__interleave4_avx2(__m256i b0, __m256i b1, __m256i 
 #define LEARN__REC_Q8_AVX2 288
 #define LEARN__REC_Q4_AVX2 160
 
+/* The scales of the n <= 4 blocks (bb bytes each) at wg as d0 d0 d1 d1 d2 d2 d3 d3 (0 for
+   missing blocks), the lanes of a q8 group. Built in registers: stores to a float array
+   reloaded as a vector stall on store forwarding. */
+LEARN__AVX2_INLINE __m256 learn__dw8_avx2(const uint8_t *wg, size_t bb, int n)
+{
+    uint64_t h = 0;
+    LEARN__UNROLL
+    for (int j = 0; j < 4; j++)
+        if (j < n) h |= (uint64_t)(wg[(size_t)j * bb] | wg[(size_t)j * bb + 1] << 8) << (16 * j);
+    return _mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_cvtph_ps(_mm_cvtsi64_si128((long long)h))),
+                                    _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3));
+}
+
 LEARN__AVX2_INLINE void learn__pack_avx2(const int q4, const uint8_t *w, size_t ldw, int mr, int nb,
                                          int g0, int g1, uint8_t *pk)
 {
@@ -5821,15 +5834,7 @@ LEARN__AVX2_INLINE void learn__pack_avx2(const int q4, const uint8_t *w, size_t 
         for (int i = 0; i < mr; i++) {
             const uint8_t *wg = w + (size_t)i * ldw + (size_t)g * 4 * bb;
             uint8_t *o = pk + ((size_t)(g - g0) * (size_t)mr + (size_t)i) * rec;
-            /* d0 d0 d1 d1 d2 d2 d3 d3, built in registers (stores to a float array reloaded
-               as a vector would stall on store forwarding) */
-            uint64_t h = 0;
-            LEARN__UNROLL
-            for (int j = 0; j < 4; j++)
-                if (j < n) h |= (uint64_t)(wg[(size_t)j * bb] | wg[(size_t)j * bb + 1] << 8) << (16 * j);
-            const __m256 d = _mm256_permutevar8x32_ps(
-                _mm256_castps128_ps256(_mm_cvtph_ps(_mm_cvtsi64_si128((long long)h))),
-                _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3));
+            const __m256 d = learn__dw8_avx2(wg, bb, n);
             if (q4) {
                 __m128i r[4];
                 LEARN__UNROLL
@@ -5957,13 +5962,7 @@ LEARN__AVX2_INLINE __m256 learn__qdirect_group_avx2(const int q4, const uint8_t 
 {
     const size_t bb = q4 ? LEARN__Q4_0_BYTES : LEARN__Q8_0_BYTES;
     const __m256i ones = _mm256_set1_epi16(1);
-    uint64_t h = 0; /* the 4 scales, gathered in a register */
-    LEARN__UNROLL
-    for (int j = 0; j < 4; j++)
-        if (j < n) h |= (uint64_t)(wg[(size_t)j * bb] | wg[(size_t)j * bb + 1] << 8) << (16 * j);
-    const __m256 dw = _mm256_permutevar8x32_ps(
-        _mm256_castps128_ps256(_mm_cvtph_ps(_mm_cvtsi64_si128((long long)h))),
-        _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3));
+    const __m256 dw = learn__dw8_avx2(wg, bb, n);
     __m256i p;
     if (q4) {
         const __m256i m4 = _mm256_set1_epi8(15);

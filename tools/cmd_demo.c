@@ -161,6 +161,17 @@ static int user_scores_build(const inter_data *inter, size_t n_items, const floa
     return 0;
 }
 
+/* How many of the n scores (sorted from the highest) are strictly above x. */
+static size_t count_above(const float *sc, size_t n, float x) {
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (sc[mid] > x) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
 /* Where a new item (embedding ne) ranks for every user. Counts, for the users who like cat and
    brand (main: as their first category and brand) and for the others, how many have it in
    their top 10; median: the median rank among those who like both. */
@@ -176,14 +187,7 @@ static int cold_start(const user_scores *us, size_t n_users, const taste *tastes
     for (size_t v = 0; v < n_users; v++) {
         float sn = 0;
         for (uint32_t e = 0; e < us->d; e++) sn += us->users[v * us->d + e] * ne[e];
-        const float *sc = us->scores + us->off[v];
-        size_t lo = 0, hi = us->off[v + 1] - us->off[v]; /* first score <= sn */
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            if (sc[mid] > sn) lo = mid + 1;
-            else hi = mid;
-        }
-        const size_t rank = lo;
+        const size_t rank = count_above(us->scores + us->off[v], us->off[v + 1] - us->off[v], sn);
         int lk = likes(&tastes[v], cat, brand);
         if (lk == 2) cs->main++, cs->main_top += rank < 10;
         if (lk) {
@@ -226,14 +230,8 @@ static int seen_kind_top10(const item_list *items, const inter_data *inter, cons
             if (!k || k[kl] != 0) continue; /* the template ends with the category */
             float si = 0;
             for (uint32_t e = 0; e < us->d; e++) si += u[e] * item_emb[i * us->d + e];
-            size_t lo = 0, hi = us->off[v + 1] - us->off[v]; /* items scoring strictly higher */
-            while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                if (sc[mid] > si) lo = mid + 1;
-                else hi = mid;
-            }
             (*all)++;
-            *top += lo < 10;
+            *top += count_above(sc, us->off[v + 1] - us->off[v], si) < 10;
         }
     }
     free(in_hist);
