@@ -20,6 +20,10 @@
 
 #include "towers_import.h"
 
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF /* gcc does not contract under -std=c11 */
+#endif
+
 typedef train_real treal;
 
 #define TR_MAX_THREADS 64
@@ -89,6 +93,8 @@ struct train_state {
     treal *zo, *y, *e, *ynorm;      /* [O][D], [O][d_out] x 2, [O] */
     treal *logits;                  /* [O/2][O/2] */
     treal *dx, *dq, *dk, *dv, *da, *dn, *dr, *df, *dy; /* gradients */
+    treal *wt;                      /* the largest weight matrix, transposed (tr_lin_fwd) */
+    int avx2;                       /* the AVX2 compilation of the hot loops (tr_want_avx2) */
     tr_batch b;
     double last_loss;
     char err[256];
@@ -242,98 +248,258 @@ typedef struct tr_args {
     int acc;
 } tr_args;
 
-/* y[t][r] = x[t] . w[r] + b[r] for rows t in [lo, hi). Tiles of 8 rows x 4 outputs keep the
-   rows in cache and the four weight rows in registers' reach; every dot product still sums
-   over k in order, so the tiling never changes a result. */
-static void tr_lin_fwd_rows(void *p, size_t lo, size_t hi) {
-    const tr_args *a = (const tr_args *)p;
-    size_t K = a->K, R = a->R;
-    for (size_t t0 = lo; t0 < hi; t0 += 8) {
-        size_t t1 = t0 + 8 < hi ? t0 + 8 : hi, r = 0;
-        for (; r + 4 <= R; r += 4) {
-            const treal *w0 = a->w + r * K, *w1 = w0 + K, *w2 = w1 + K, *w3 = w2 + K;
-            for (size_t t = t0; t < t1; t++) {
-                const treal *x = a->x + t * K;
-                treal s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+/* The three products below are the trainer's hot loops (about 80% of its time). Each is
+   written once, on vectors of TR_VL reals, as an always-inline body, and compiled twice: for
+   the baseline ISA and, on x86, with AVX2 (chosen at run time). The vectors only ever run
+   along an independent index (outputs r for the forward, inputs k for the gradients), so every
+   sum keeps the scalar order: y[t][r] sums x[t][k] w[r][k] over k in order, dX and dW sum four
+   products ((g0 a0 + g1 a1) + g2 a2) + g3 a3 per group of four. The results are the same bits
+   for either compilation, any tiling and any thread count (no contraction into FMA: the
+   pragma below, and -std=c11 for gcc). */
+#if defined(__GNUC__) || defined(__clang__)
+#define TR_VEC 1
+#define TR_VL (32 / sizeof(treal))
+typedef treal trv __attribute__((vector_size(32)));
+#define TR_INLINE static inline __attribute__((always_inline))
+#if !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi" /* vectors as arguments: always inlined, no ABI */
+#endif
+TR_INLINE trv trv_ld(const treal *p) {
+    trv v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+#define trv_st(p, v) /* a macro: a vector argument makes gcc note an ABI change */ \
+    do { \
+        trv st_ = (v); \
+        memcpy((p), &st_, sizeof st_); \
+    } while (0)
+TR_INLINE trv trv_bc(treal x) {
+    trv v;
+    for (size_t i = 0; i < TR_VL; i++) v[i] = x;
+    return v;
+}
+#else
+#define TR_VEC 0
+#define TR_VL 1
+#define TR_INLINE static inline
+#endif
+
+/* y[t][r] = x[t] . w[r] + b[r] for rows t in [lo, hi), from wt = W transposed ([K][R]): blocks
+   of 32 rows (kept in cache while every strip of outputs passes over them), tiles of 4 rows x
+   2 vectors of outputs. */
+TR_INLINE void tr_lin_fwd_body(const tr_args *a, size_t lo, size_t hi) {
+    size_t K = a->K, R = a->R, rv = 0;
+    const treal *wt = a->w;
+#if TR_VEC
+    rv = R - R % (2 * TR_VL);
+    for (size_t tb = lo; tb < hi; tb += 32) {
+        size_t te = tb + 32 < hi ? tb + 32 : hi;
+        for (size_t r0 = 0; r0 < rv; r0 += 2 * TR_VL) {
+            trv b0 = trv_ld(a->b + r0), b1 = trv_ld(a->b + r0 + TR_VL);
+            size_t t = tb;
+            for (; t + 4 <= te; t += 4) {
+                const treal *x0 = a->x + t * K, *x1 = x0 + K, *x2 = x1 + K, *x3 = x2 + K;
+                trv s00 = trv_bc(0), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00,
+                    s30 = s00, s31 = s00;
                 for (size_t k = 0; k < K; k++) {
-                    treal xv = x[k];
-                    s0 += xv * w0[k];
-                    s1 += xv * w1[k];
-                    s2 += xv * w2[k];
-                    s3 += xv * w3[k];
+                    trv w0 = trv_ld(wt + k * R + r0), w1 = trv_ld(wt + k * R + r0 + TR_VL), xv;
+                    xv = trv_bc(x0[k]), s00 += xv * w0, s01 += xv * w1;
+                    xv = trv_bc(x1[k]), s10 += xv * w0, s11 += xv * w1;
+                    xv = trv_bc(x2[k]), s20 += xv * w0, s21 += xv * w1;
+                    xv = trv_bc(x3[k]), s30 += xv * w0, s31 += xv * w1;
                 }
-                treal *y = a->y + t * R + r;
-                y[0] = s0 + a->b[r];
-                y[1] = s1 + a->b[r + 1];
-                y[2] = s2 + a->b[r + 2];
-                y[3] = s3 + a->b[r + 3];
+                treal *y = a->y + t * R + r0;
+                trv_st(y, s00 + b0);
+                trv_st(y + TR_VL, s01 + b1);
+                y += R;
+                trv_st(y, s10 + b0);
+                trv_st(y + TR_VL, s11 + b1);
+                y += R;
+                trv_st(y, s20 + b0);
+                trv_st(y + TR_VL, s21 + b1);
+                y += R;
+                trv_st(y, s30 + b0);
+                trv_st(y + TR_VL, s31 + b1);
+            }
+            for (; t < te; t++) {
+                const treal *x = a->x + t * K;
+                trv s0 = trv_bc(0), s1 = s0;
+                for (size_t k = 0; k < K; k++) {
+                    trv xv = trv_bc(x[k]);
+                    s0 += xv * trv_ld(wt + k * R + r0), s1 += xv * trv_ld(wt + k * R + r0 + TR_VL);
+                }
+                trv_st(a->y + t * R + r0, s0 + b0);
+                trv_st(a->y + t * R + r0 + TR_VL, s1 + b1);
             }
         }
-        for (; r < R; r++)
-            for (size_t t = t0; t < t1; t++) {
-                const treal *x = a->x + t * K, *w = a->w + r * K;
-                treal s0 = 0;
-                for (size_t k = 0; k < K; k++) s0 += x[k] * w[k];
-                a->y[t * R + r] = s0 + a->b[r];
-            }
     }
-}
-/* Y [T][R] = X [T][K] W^T (W [R][K]) + b. */
-static void tr_lin_fwd(const train_state *t, const treal *X, size_t T, size_t K, size_t w,
-                       size_t b, size_t R, treal *Y) {
-    tr_args a = {t, X, t->P + w, t->P + b, NULL, Y, NULL, NULL, NULL, T, K, R, 0};
-    tr_parallel(t, T, K * R, tr_lin_fwd_rows, &a);
+#endif
+    for (size_t t = lo; t < hi && rv < R; t++) {
+        const treal *x = a->x + t * K;
+        for (size_t r = rv; r < R; r++) {
+            treal s = 0;
+            for (size_t k = 0; k < K; k++) s += x[k] * wt[k * R + r];
+            a->y[t * R + r] = s + a->b[r];
+        }
+    }
 }
 
-/* dx[t] (+)= sum_r dy[t][r] w[r]. */
-static void tr_lin_bwd_x_rows(void *p, size_t lo, size_t hi) {
-    const tr_args *a = (const tr_args *)p;
-    for (size_t t = lo; t < hi; t++) {
-        treal *dx = a->dx + t * a->K;
-        const treal *dy = a->dy + t * a->R;
-        if (!a->acc) memset(dx, 0, a->K * sizeof *dx);
+/* dx[t] (+)= sum_r dy[t][r] w[r], for rows t in [lo, hi): blocks of 8 rows (in cache while
+   the weights pass over them), two rows at a time sharing the weight loads, four weight rows
+   per pass over dx. */
+TR_INLINE void tr_lin_bwd_x_body(const tr_args *a, size_t lo, size_t hi) {
+    size_t K = a->K, R = a->R;
+    for (size_t tb = lo; tb < hi; tb += 8) {
+        size_t te = tb + 8 < hi ? tb + 8 : hi;
+        if (!a->acc) memset(a->dx + tb * K, 0, (te - tb) * K * sizeof(treal));
         size_t r = 0;
-        for (; r + 4 <= a->R; r += 4) { /* four weight rows per pass over dx */
-            const treal *w0 = a->w + r * a->K, *w1 = w0 + a->K, *w2 = w1 + a->K, *w3 = w2 + a->K;
-            treal g0 = dy[r], g1 = dy[r + 1], g2 = dy[r + 2], g3 = dy[r + 3];
-            for (size_t k = 0; k < a->K; k++) dx[k] += g0 * w0[k] + g1 * w1[k] + g2 * w2[k] + g3 * w3[k];
+        for (; r + 4 <= R; r += 4) {
+            const treal *w0 = a->w + r * K, *w1 = w0 + K, *w2 = w1 + K, *w3 = w2 + K;
+            for (size_t t = tb; t < te; t += 2) {
+                size_t nr = t + 1 < te ? 2 : 1;
+                treal *dx0 = a->dx + t * K, *dx1 = dx0 + (nr - 1) * K;
+                const treal *dy0 = a->dy + t * R, *dy1 = dy0 + (nr - 1) * R;
+                treal g0 = dy0[r], g1 = dy0[r + 1], g2 = dy0[r + 2], g3 = dy0[r + 3];
+                treal h0 = dy1[r], h1 = dy1[r + 1], h2 = dy1[r + 2], h3 = dy1[r + 3];
+                size_t k = 0;
+#if TR_VEC
+                trv G0 = trv_bc(g0), G1 = trv_bc(g1), G2 = trv_bc(g2), G3 = trv_bc(g3);
+                trv H0 = trv_bc(h0), H1 = trv_bc(h1), H2 = trv_bc(h2), H3 = trv_bc(h3);
+                for (; k + TR_VL <= K; k += TR_VL) {
+                    trv W0 = trv_ld(w0 + k), W1 = trv_ld(w1 + k), W2 = trv_ld(w2 + k), W3 = trv_ld(w3 + k);
+                    trv_st(dx0 + k, trv_ld(dx0 + k) + (G0 * W0 + G1 * W1 + G2 * W2 + G3 * W3));
+                    if (nr == 2) trv_st(dx1 + k, trv_ld(dx1 + k) + (H0 * W0 + H1 * W1 + H2 * W2 + H3 * W3));
+                }
+#endif
+                for (; k < K; k++) {
+                    dx0[k] += g0 * w0[k] + g1 * w1[k] + g2 * w2[k] + g3 * w3[k];
+                    if (nr == 2) dx1[k] += h0 * w0[k] + h1 * w1[k] + h2 * w2[k] + h3 * w3[k];
+                }
+            }
         }
-        for (; r < a->R; r++) {
-            const treal *w = a->w + r * a->K;
-            treal g = dy[r];
-            for (size_t k = 0; k < a->K; k++) dx[k] += g * w[k];
+        for (; r < R; r++) {
+            const treal *w = a->w + r * K;
+            for (size_t t = tb; t < te; t++) {
+                treal g = a->dy[t * R + r], *dx = a->dx + t * K;
+                for (size_t k = 0; k < K; k++) dx[k] += g * w[k];
+            }
         }
     }
 }
-/* dW[r] += sum_t dy[t][r] x[t]; db[r] += sum_t dy[t][r], for output features r in [lo, hi). */
-static void tr_lin_bwd_w_rows(void *p, size_t lo, size_t hi) {
-    const tr_args *a = (const tr_args *)p;
-    for (size_t r = lo; r < hi; r++) {
-        treal *dw = a->dw + r * a->K, db = 0;
-        size_t t = 0, K = a->K, R = a->R;
-        for (; t + 4 <= a->T; t += 4) { /* four rows per pass over dw */
-            treal g0 = a->dy[t * R + r], g1 = a->dy[(t + 1) * R + r], g2 = a->dy[(t + 2) * R + r],
-                  g3 = a->dy[(t + 3) * R + r];
-            const treal *x0 = a->x + t * K, *x1 = x0 + K, *x2 = x1 + K, *x3 = x2 + K;
-            db += g0 + g1 + g2 + g3;
-            for (size_t k = 0; k < K; k++) dw[k] += g0 * x0[k] + g1 * x1[k] + g2 * x2[k] + g3 * x3[k];
+
+/* dW[r] += sum_t dy[t][r] x[t]; db[r] += sum_t dy[t][r], for output features r in [lo, hi):
+   chunks of 32 features over blocks of 32 rows (both kept in cache), two features at a time
+   sharing the loads of x, four rows per pass over dw. */
+TR_INLINE void tr_lin_bwd_w_body(const tr_args *a, size_t lo, size_t hi) {
+    size_t K = a->K, R = a->R, T = a->T, T4 = T - T % 4;
+    for (size_t rc = lo; rc < hi; rc += 32) {
+        size_t re = rc + 32 < hi ? rc + 32 : hi;
+        treal db[32] = {0};
+        for (size_t tb = 0; tb < T4; tb += 32) {
+            size_t te = tb + 32 < T4 ? tb + 32 : T4;
+            for (size_t r = rc; r < re; r += 2) {
+                size_t nr = r + 1 < re ? 2 : 1;
+                treal *dw0 = a->dw + r * K, *dw1 = dw0 + (nr - 1) * K;
+                const treal *dy0 = a->dy + r, *dy1 = dy0 + (nr - 1);
+                treal db0 = db[r - rc], db1 = db[r + nr - 1 - rc];
+                for (size_t t = tb; t < te; t += 4) {
+                    treal g0 = dy0[t * R], g1 = dy0[(t + 1) * R], g2 = dy0[(t + 2) * R],
+                          g3 = dy0[(t + 3) * R];
+                    treal h0 = dy1[t * R], h1 = dy1[(t + 1) * R], h2 = dy1[(t + 2) * R],
+                          h3 = dy1[(t + 3) * R];
+                    const treal *x0 = a->x + t * K, *x1 = x0 + K, *x2 = x1 + K, *x3 = x2 + K;
+                    db0 += g0 + g1 + g2 + g3;
+                    db1 += h0 + h1 + h2 + h3;
+                    size_t k = 0;
+#if TR_VEC
+                    trv G0 = trv_bc(g0), G1 = trv_bc(g1), G2 = trv_bc(g2), G3 = trv_bc(g3);
+                    trv H0 = trv_bc(h0), H1 = trv_bc(h1), H2 = trv_bc(h2), H3 = trv_bc(h3);
+                    for (; k + TR_VL <= K; k += TR_VL) {
+                        trv X0 = trv_ld(x0 + k), X1 = trv_ld(x1 + k), X2 = trv_ld(x2 + k),
+                            X3 = trv_ld(x3 + k);
+                        trv_st(dw0 + k, trv_ld(dw0 + k) + (G0 * X0 + G1 * X1 + G2 * X2 + G3 * X3));
+                        if (nr == 2)
+                            trv_st(dw1 + k, trv_ld(dw1 + k) + (H0 * X0 + H1 * X1 + H2 * X2 + H3 * X3));
+                    }
+#endif
+                    for (; k < K; k++) {
+                        dw0[k] += g0 * x0[k] + g1 * x1[k] + g2 * x2[k] + g3 * x3[k];
+                        if (nr == 2) dw1[k] += h0 * x0[k] + h1 * x1[k] + h2 * x2[k] + h3 * x3[k];
+                    }
+                }
+                db[r - rc] = db0;
+                if (nr == 2) db[r + 1 - rc] = db1;
+            }
         }
-        for (; t < a->T; t++) {
-            treal g = a->dy[t * R + r];
-            const treal *x = a->x + t * K;
-            db += g;
-            for (size_t k = 0; k < K; k++) dw[k] += g * x[k];
+        for (size_t r = rc; r < re; r++) {
+            treal *dw = a->dw + r * K, s = db[r - rc];
+            for (size_t t = T4; t < T; t++) {
+                treal g = a->dy[t * R + r];
+                const treal *x = a->x + t * K;
+                s += g;
+                for (size_t k = 0; k < K; k++) dw[k] += g * x[k];
+            }
+            a->db[r] += s;
         }
-        a->db[r] += db;
     }
 }
+
+static void tr_lin_fwd_rows(void *p, size_t lo, size_t hi) { tr_lin_fwd_body((const tr_args *)p, lo, hi); }
+static void tr_lin_bwd_x_rows(void *p, size_t lo, size_t hi) { tr_lin_bwd_x_body((const tr_args *)p, lo, hi); }
+static void tr_lin_bwd_w_rows(void *p, size_t lo, size_t hi) { tr_lin_bwd_w_body((const tr_args *)p, lo, hi); }
+#if TR_VEC && (defined(__x86_64__) || defined(__i386__))
+#define TR_AVX2 1
+__attribute__((target("avx2"))) static void tr_lin_fwd_rows_avx2(void *p, size_t lo, size_t hi) {
+    tr_lin_fwd_body((const tr_args *)p, lo, hi);
+}
+__attribute__((target("avx2"))) static void tr_lin_bwd_x_rows_avx2(void *p, size_t lo, size_t hi) {
+    tr_lin_bwd_x_body((const tr_args *)p, lo, hi);
+}
+__attribute__((target("avx2"))) static void tr_lin_bwd_w_rows_avx2(void *p, size_t lo, size_t hi) {
+    tr_lin_bwd_w_body((const tr_args *)p, lo, hi);
+}
+#else
+#define TR_AVX2 0
+#endif
+
+/* AVX2 unless the CPU lacks it or LEARN_ISA=scalar (read when a training state is made, as the
+   runtime reads it for a context); the two give the same bits: a matter of speed only. */
+static int tr_want_avx2(void) {
+#if TR_AVX2
+    const char *isa = getenv("LEARN_ISA");
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && !(isa && strcmp(isa, "scalar") == 0);
+#else
+    return 0;
+#endif
+}
+
+/* Y [T][R] = X [T][K] W^T (W [R][K]) + b. W is first transposed into t->wt. */
+static void tr_lin_fwd(const train_state *t, const treal *X, size_t T, size_t K, size_t w,
+                       size_t b, size_t R, treal *Y) {
+    const treal *W = t->P + w;
+    for (size_t r = 0; r < R; r++)
+        for (size_t k = 0; k < K; k++) t->wt[k * R + r] = W[r * K + k];
+    tr_args a = {t, X, t->wt, t->P + b, NULL, Y, NULL, NULL, NULL, T, K, R, 0};
+    tr_fn fn = tr_lin_fwd_rows;
+#if TR_AVX2
+    if (t->avx2) fn = tr_lin_fwd_rows_avx2;
+#endif
+    tr_parallel(t, T, K * R, fn, &a);
+}
+
 /* The backward of tr_lin_fwd: dX [T][K] = dY W (added to dX when acc; skipped when dX is
    NULL), dW += dY^T X, db += column sums of dY. */
 static void tr_lin_bwd(train_state *t, const treal *X, const treal *dY, size_t T, size_t K,
                        size_t w, size_t b, size_t R, treal *dX, int acc) {
     tr_args a = {t, X, t->P + w, NULL, dY, NULL, dX, t->G + w, t->G + b, T, K, R, acc};
-    if (dX) tr_parallel(t, T, K * R, tr_lin_bwd_x_rows, &a);
-    tr_parallel(t, R, K * T, tr_lin_bwd_w_rows, &a);
+    tr_fn fx = tr_lin_bwd_x_rows, fw = tr_lin_bwd_w_rows;
+#if TR_AVX2
+    if (t->avx2) fx = tr_lin_bwd_x_rows_avx2, fw = tr_lin_bwd_w_rows_avx2;
+#endif
+    if (dX) tr_parallel(t, T, K * R, fx, &a);
+    tr_parallel(t, R, K * T, fw, &a);
 }
 
 /* LayerNorm over rows: y = xh * w + b, xh = (x - mean) * rs, rs = 1 / sqrt(var + eps). */
@@ -726,40 +892,51 @@ static void tr_backward(train_state *t, uint64_t step) {
 typedef struct tr_loss_args {
     train_state *t;
     size_t n;
-    treal *loss; /* [n] per query */
+    treal *loss;     /* [n] per query */
+    const treal *kt; /* [d_out][n] the keys, transposed */
 } tr_loss_args;
 
 /* Row i of the logits: scale q_i . k_j, masked where target j == target i (j != i); then the
-   gradient of the mean cross-entropy, (softmax - onehot) / n, in place. */
-static void tr_loss_rows(void *p, size_t lo, size_t hi) {
-    tr_loss_args *a = (tr_loss_args *)p;
+   gradient of the mean cross-entropy, (softmax - onehot) / n, in place. The dot products run
+   TR_VL keys at a time from kt, the keys transposed ([d_out][n]), each summed over r in order. */
+TR_INLINE void tr_loss_body(tr_loss_args *a, size_t lo, size_t hi) {
     train_state *t = a->t;
     size_t n = a->n, O = t->d_out;
+    const treal *kt = a->kt;
     for (size_t i = lo; i < hi; i++) {
         treal *row = t->logits + i * n, mx = -INFINITY, sum = 0;
         const treal *q = t->e + i * O;
-        for (size_t j = 0; j < n; j++) {
+        size_t j = 0;
+#if TR_VEC
+        for (; j + TR_VL <= n; j += TR_VL) {
+            trv d = trv_bc(0);
+            for (size_t r = 0; r < O; r++) d += trv_bc(q[r]) * trv_ld(kt + r * n + j);
+            trv_st(row + j, d);
+        }
+#endif
+        for (; j < n; j++) {
+            treal d = 0;
+            for (size_t r = 0; r < O; r++) d += q[r] * kt[r * n + j];
+            row[j] = d;
+        }
+        for (j = 0; j < n; j++) {
             if (j != i && t->b.target[j] == t->b.target[i]) {
                 row[j] = -INFINITY;
                 continue;
             }
-            const treal *k = t->e + (n + j) * O;
-            treal d = 0;
-            for (size_t r = 0; r < O; r++) d += q[r] * k[r];
-            row[j] = (treal)t->cfg.scale * d;
+            row[j] = (treal)t->cfg.scale * row[j];
             if (t->logq) row[j] -= t->logq[t->b.target[j]]; /* popular items are more often negatives */
             if (row[j] > mx) mx = row[j];
         }
-        for (size_t j = 0; j < n; j++) sum += (treal)exp((double)(row[j] - mx));
+        for (j = 0; j < n; j++) sum += (treal)exp((double)(row[j] - mx));
         treal lse = mx + (treal)log((double)sum);
         a->loss[i] = lse - row[i];
-        for (size_t j = 0; j < n; j++)
+        for (j = 0; j < n; j++)
             row[j] = ((treal)exp((double)(row[j] - lse)) - (j == i)) / (treal)n;
     }
 }
 /* dq_i = scale sum_j g_ij k_j (rows i < n of t->dy); dk_j = scale sum_i g_ij q_i (rows n + j). */
-static void tr_loss_grad_rows(void *p, size_t lo, size_t hi) {
-    tr_loss_args *a = (tr_loss_args *)p;
+TR_INLINE void tr_loss_grad_body(tr_loss_args *a, size_t lo, size_t hi) {
     train_state *t = a->t;
     size_t n = a->n, O = t->d_out;
     treal sc = (treal)t->cfg.scale;
@@ -772,22 +949,48 @@ static void tr_loss_grad_rows(void *p, size_t lo, size_t hi) {
             treal g = is_key ? t->logits[j * n + i] : t->logits[i * n + j];
             if (g == 0) continue;
             const treal *other = t->e + (is_key ? j : n + j) * O;
-            for (size_t r = 0; r < O; r++) d[r] += sc * g * other[r];
+            treal sg = sc * g;
+            size_t r = 0;
+#if TR_VEC
+            trv SG = trv_bc(sg);
+            for (; r + TR_VL <= O; r += TR_VL) trv_st(d + r, trv_ld(d + r) + SG * trv_ld(other + r));
+#endif
+            for (; r < O; r++) d[r] += sg * other[r];
         }
     }
 }
+static void tr_loss_rows(void *p, size_t lo, size_t hi) { tr_loss_body((tr_loss_args *)p, lo, hi); }
+static void tr_loss_grad_rows(void *p, size_t lo, size_t hi) { tr_loss_grad_body((tr_loss_args *)p, lo, hi); }
+#if TR_AVX2
+__attribute__((target("avx2"))) static void tr_loss_rows_avx2(void *p, size_t lo, size_t hi) {
+    tr_loss_body((tr_loss_args *)p, lo, hi);
+}
+__attribute__((target("avx2"))) static void tr_loss_grad_rows_avx2(void *p, size_t lo, size_t hi) {
+    tr_loss_grad_body((tr_loss_args *)p, lo, hi);
+}
+#endif
 
 /* The batch's loss (forward done); with grad, de in t->dy. */
 static double tr_loss(train_state *t, int grad) {
-    size_t n = t->b.n_pairs;
-    treal *loss = (treal *)malloc(n * sizeof *loss);
-    if (!loss) return NAN;
-    tr_loss_args a = {t, n, loss};
-    tr_parallel(t, n, n * t->d_out, tr_loss_rows, &a);
+    size_t n = t->b.n_pairs, O = t->d_out;
+    treal *loss = (treal *)malloc(n * sizeof *loss), *kt = (treal *)malloc(n * O * sizeof *kt);
+    if (!loss || !kt) {
+        free(loss), free(kt);
+        return NAN;
+    }
+    for (size_t j = 0; j < n; j++) /* the keys transposed, for tr_loss_rows */
+        for (size_t r = 0; r < O; r++) kt[r * n + j] = t->e[(n + j) * O + r];
+    tr_loss_args a = {t, n, loss, kt};
+    tr_fn fl = tr_loss_rows, fg = tr_loss_grad_rows;
+#if TR_AVX2
+    if (t->avx2) fl = tr_loss_rows_avx2, fg = tr_loss_grad_rows_avx2;
+#endif
+    tr_parallel(t, n, n * O, fl, &a);
     double total = 0;
     for (size_t i = 0; i < n; i++) total += (double)loss[i];
     free(loss);
-    if (grad) tr_parallel(t, 2 * n, n * t->d_out, tr_loss_grad_rows, &a);
+    free(kt);
+    if (grad) tr_parallel(t, 2 * n, n * O, fg, &a);
     return total / (double)n;
 }
 
@@ -950,7 +1153,7 @@ static void tr_ws_free(train_state *t) {
     t->act = NULL;
     treal **p[] = {&t->cin, &t->xhf, &t->rsf, &t->z, &t->zo, &t->y, &t->e, &t->ynorm,
                    &t->logits, &t->dx, &t->dq, &t->dk, &t->dv, &t->da, &t->dn, &t->dr, &t->df,
-                   &t->dy};
+                   &t->dy, &t->wt};
     for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) {
         free(*p[i]);
         *p[i] = NULL;
@@ -1007,6 +1210,11 @@ static learn_status tr_ws_reserve(train_state *t, size_t T, size_t P, size_t O) 
         t->dv = tr_alloc(T, D, &ok), t->da = tr_alloc(T, D, &ok), t->dn = tr_alloc(T, D, &ok);
         t->dr = tr_alloc(T > O ? T : O, W, &ok), t->df = tr_alloc(T, F, &ok);
         t->dy = tr_alloc(O, t->d_out, &ok);
+        size_t wmax = 1;
+        for (uint32_t i = 0; i < t->n_tensors; i++)
+            if (t->tensors[i].kind == TR_MATRIX && t->tensors[i].rows * t->tensors[i].cols > wmax)
+                wmax = t->tensors[i].rows * t->tensors[i].cols;
+        t->wt = tr_alloc(wmax, 1, &ok);
         t->b.row_item = (uint32_t *)calloc(T, sizeof(uint32_t));
         t->b.row_pos = (uint32_t *)calloc(T, sizeof(uint32_t));
         t->b.seg_start = (size_t *)calloc(T, sizeof(size_t));
@@ -1279,6 +1487,7 @@ static learn_status tr_make(const train_config *cfg, const train_data *data, uin
     train_state *t = (train_state *)calloc(1, sizeof *t);
     if (!t) return tr_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
     t->cfg = *cfg;
+    t->avx2 = tr_want_avx2();
     t->data = *data;
     t->data_digest = digest;
     t->d_in = data->d_in;
