@@ -17,7 +17,7 @@ mkdir -p "$work"
     --template "Title: {title}. Brand: {brand}. Category: {category}" -o "$work/llm.learn"
 "$cli" catalog build "$work/llm.learn" "$work/data/items.jsonl" -o "$work/catalog.learn"
 "$cli" train "$work/llm.learn" "$work/catalog.learn" "$work/data/interactions.tsv" \
-    -o models/demo.learn --epochs 10 --dense --d-model 128 --layers 2 --heads 4 --d-out 16 --batch 128 \
+    -o models/demo.learn --epochs 20 --dense --d-model 128 --layers 2 --heads 4 --d-out 16 --batch 128 \
     --lr 2e-3 --warmup 20 --dropout 0.1 --seed 1 --threads 2
 "$cli" eval models/demo.learn "$work/catalog.learn" "$work/data/interactions.tsv"
 rm -f models/demo.learn.ckpt

@@ -386,7 +386,7 @@ int cmd_demo(int argc, char **argv) {
                "    popularity                    %.4f / %.4f\n",
                er.users, items.n, er.model.recall10, er.model.ndcg10, er.raw_content.recall10,
                er.raw_content.ndcg10, er.popularity.recall10, er.popularity.ndcg10);
-    /* 5. Cold start: a new item of the most liked (category, brand) pair. */
+    /* 5. Cold start: a new item of the demo user's first category and brand. */
     const char *ncat = tastes[u].cat[0], *nbrand = tastes[u].brand[0];
     char new_text[512], new_title[160];
     const char *noun = data_synth_noun(ncat, 1);

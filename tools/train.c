@@ -255,7 +255,7 @@ typedef struct tr_args {
    sum keeps the scalar order: y[t][r] sums x[t][k] w[r][k] over k in order, dX and dW sum four
    products ((g0 a0 + g1 a1) + g2 a2) + g3 a3 per group of four. The results are the same bits
    for either compilation, any tiling and any thread count (no contraction into FMA: the
-   pragma below, and -std=c11 for gcc). */
+   pragma at the top of the file for clang, -std=c11 for gcc). */
 #if defined(__GNUC__) || defined(__clang__)
 #define TR_VEC 1
 #define TR_VL (32 / sizeof(treal))
