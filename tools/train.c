@@ -261,8 +261,13 @@ typedef struct tr_args {
 #define TR_VL (32 / sizeof(treal))
 typedef treal trv __attribute__((vector_size(32)));
 #define TR_INLINE static inline __attribute__((always_inline))
-#if !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wpsabi" /* vectors as arguments: always inlined, no ABI */
+/* Vectors returned by the helpers: always inlined, so no ABI is involved. */
+#if defined(__clang__)
+#if __has_warning("-Wpsabi")
+#pragma clang diagnostic ignored "-Wpsabi"
+#endif
+#else
+#pragma GCC diagnostic ignored "-Wpsabi"
 #endif
 TR_INLINE trv trv_ld(const treal *p) {
     trv v;
