@@ -6014,7 +6014,7 @@ LEARN__AVX2_INLINE void learn__qdirect_strip_avx2(const int q4, const int MR, co
         const __m256 da = _mm256_loadu_ps((const float *)(const void *)(xg + 128));
 #if defined(__GNUC__)
         if (pf) { /* no unroll pragma here: with it clang -O1 + ASan + UBSan compiled learn.c for
-                     over 10 minutes (38 s without) */
+                     over 10 minutes (under a minute without) */
             for (int i = 0; i < MR; i++)
                 for (size_t o = 0; o < gb; o += 64)
                     __builtin_prefetch(pf + (size_t)i * ldw + (size_t)gi * gb + o, 0, 3);

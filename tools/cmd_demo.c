@@ -209,25 +209,24 @@ static int cold_start(const user_scores *us, size_t n_users, const taste *tastes
 }
 
 /* The reference for the new items: how often an item the catalog already has, of a user's
-   first category and brand and not yet in their history, is in their top 10. Counts (user,
-   item) pairs; returns 0, or -1 out of memory. */
-static int seen_kind_top10(const item_list *items, const inter_data *inter, const taste *tastes,
+   first category and brand and not yet in their history, is in their top 10. kinds: the
+   catalog's items rendered as "{category}\t{brand}". Counts (user, item) pairs; returns 0, or
+   -1 out of memory. */
+static int seen_kind_top10(const item_list *kinds, const inter_data *inter, const taste *tastes,
                            const user_scores *us, const float *item_emb, size_t *top, size_t *all) {
-    uint8_t *in_hist = (uint8_t *)calloc(items->n ? items->n : 1, 1);
+    uint8_t *in_hist = (uint8_t *)calloc(kinds->n ? kinds->n : 1, 1);
     if (!in_hist) return -1;
     *top = *all = 0;
     for (size_t v = 0; v < inter->n_users; v++) {
         const uint32_t *s = inter->seq + inter->seq_off[v];
         size_t n = inter->seq_off[v + 1] - inter->seq_off[v];
         char key[160];
-        snprintf(key, sizeof key, "Brand: %s. Category: %s", tastes[v].brand[0], tastes[v].cat[0]);
-        const size_t kl = strlen(key);
-        memset(in_hist, 0, items->n);
+        snprintf(key, sizeof key, "%s\t%s", tastes[v].cat[0], tastes[v].brand[0]);
+        memset(in_hist, 0, kinds->n);
         for (size_t i = 0; i < n; i++) in_hist[s[i]] = 1;
         const float *sc = us->scores + us->off[v], *u = us->users + v * us->d;
-        for (size_t i = 0; i < items->n; i++) {
-            const char *t = items->items[i].text, *k = in_hist[i] ? NULL : strstr(t, key);
-            if (!k || k[kl] != 0) continue; /* the template ends with the category */
+        for (size_t i = 0; i < kinds->n; i++) {
+            if (in_hist[i] || strcmp(kinds->items[i].text, key) != 0) continue;
             float si = 0;
             for (uint32_t e = 0; e < us->d; e++) si += u[e] * item_emb[i * us->d + e];
             (*all)++;
@@ -235,6 +234,34 @@ static int seen_kind_top10(const item_list *items, const inter_data *inter, cons
         }
     }
     free(in_hist);
+    return 0;
+}
+
+/* The demo data's item template (learn-cli data synth renders each item's "text" with it). */
+#define DEMO_TEMPLATE "Title: {title}. Brand: {brand}. Category: {category}"
+
+/* A new product of category cat and brand that nobody has interacted with, as a record like
+   those of items.jsonl rendered through the model's template tmpl (as the catalog's items
+   were), then through the LLM and the item tower: content[n_embd], emb[d_out]. Its title goes
+   to title. Returns 0, or -1 with the error reported. (The fields come from the generator's
+   own tables: no character needs JSON escaping.) */
+static int embed_new_item(learn_ctx *ctx, const char *tmpl, const char *cat, const char *brand,
+                          char *title, size_t title_size, float *content, float *emb) {
+    const char *noun = data_synth_noun(cat, 1);
+    snprintf(title, title_size, "%s Signature %s - Midnight Black", brand, noun ? noun : cat);
+    char rec[1024], err[256], *id = NULL;
+    snprintf(rec, sizeof rec,
+             "{\"id\": \"NEW-1\", \"text\": \"Title: %s. Brand: %s. Category: %s\", \"title\": \"%s\", "
+             "\"brand\": \"%s\", \"category\": \"%s\"}",
+             title, brand, cat, title, brand, cat);
+    char *text = item_render(rec, strlen(rec), tmpl, &id, err, sizeof err);
+    free(id);
+    if (!text) return cli_error("demo", "the new item: %s", err), -1;
+    const char *t = text;
+    learn_status st = learn_encode(ctx, 1, &t, NULL, content);
+    if (st == LEARN_OK) st = learn_item_embed(ctx, 1, content, emb);
+    free(text);
+    if (st != LEARN_OK) return cli_error("demo", "%s", learn_ctx_errmsg(ctx)), -1;
     return 0;
 }
 
@@ -268,8 +295,9 @@ int cmd_demo(int argc, char **argv) {
     learn_catalog *cat = NULL;
     void *cat_mem = NULL;
     size_t cat_size = 0;
-    item_list items;
+    item_list items, kinds;
     memset(&items, 0, sizeof items);
+    memset(&kinds, 0, sizeof kinds);
     inter_data inter;
     memset(&inter, 0, sizeof inter);
     taste *tastes = NULL;
@@ -288,20 +316,24 @@ int cmd_demo(int argc, char **argv) {
     printf("  towers: d_model %u, %u layers, %u heads, d_out %u, trained by learn-cli train on the demo data\n\n",
            ti.d_model, ti.n_layer, ti.n_head, ti.d_out);
     /* 1. The demo data, as the towers saw it. */
-    data_synth_opts so = {(size_t)n_items, (size_t)n_users, 1, 5, 40, 0.9, (double)boost,
-                          "Title: {title}. Brand: {brand}. Category: {category}"};
+    data_synth_opts so = {(size_t)n_items, (size_t)n_users, 1, 5, 40, 0.9, (double)boost, DEMO_TEMPLATE};
     data_counts dc;
     if (data_synth(dir, &so, &dc)) goto out;
     snprintf(path, sizeof path, "%s/items.jsonl", dir);
     FILE *f = fopen(path, "rb");
     const char *tmpl;
     if (learn_model_meta_str(m, "encoder.template", &tmpl, NULL) != LEARN_OK) tmpl = "{text}";
-    if (!f || items_load(f, path, tmpl, 1u << 20, &items, err, sizeof err)) {
-        if (f) fclose(f);
+    int bad_items = !f || items_load(f, path, tmpl, 1u << 20, &items, err, sizeof err);
+    /* each item's kind, for the reference figure of the cold start */
+    if (f && !bad_items) {
+        rewind(f);
+        bad_items = items_load(f, path, "{category}\t{brand}", 1u << 20, &kinds, err, sizeof err);
+    }
+    if (f) fclose(f);
+    if (bad_items) {
         cli_error("demo", "%s", err);
         goto out;
     }
-    fclose(f);
     /* 2. The catalog: every item through the LLM and the item tower. */
     learn_ctx_params cp = learn_ctx_default_params();
     cp.n_threads = (int)threads;
@@ -388,16 +420,10 @@ int cmd_demo(int argc, char **argv) {
                er.raw_content.ndcg10, er.popularity.recall10, er.popularity.ndcg10);
     /* 5. Cold start: a new item of the demo user's first category and brand. */
     const char *ncat = tastes[u].cat[0], *nbrand = tastes[u].brand[0];
-    char new_text[512], new_title[160];
-    const char *noun = data_synth_noun(ncat, 1);
-    snprintf(new_title, sizeof new_title, "%s Signature %s - Midnight Black", nbrand, noun ? noun : ncat);
-    snprintf(new_text, sizeof new_text, "Title: %s. Brand: %s. Category: %s", new_title, nbrand, ncat);
-    const char *nt = new_text;
-    if (learn_encode(ctx, 1, &nt, NULL, content + items.n * mi.n_embd) != LEARN_OK ||
-        learn_item_embed(ctx, 1, content + items.n * mi.n_embd, emb + items.n * ti.d_out) != LEARN_OK) {
-        cli_error("demo", "%s", learn_ctx_errmsg(ctx));
+    char new_title[160];
+    float *ne = emb + items.n * ti.d_out; /* the new item's slot, after the catalog's */
+    if (embed_new_item(ctx, tmpl, ncat, nbrand, new_title, sizeof new_title, content + items.n * mi.n_embd, ne))
         goto out;
-    }
     printf("\ncold start: a new item that nobody has interacted with, encoded by the LLM and the item tower\n"
            "(nothing retrained):  NEW-1  %s\n", new_title);
     /* Every user's embedding (last 40 items) once; then a new item's rank for each user. */
@@ -421,7 +447,7 @@ int cmd_demo(int argc, char **argv) {
     free(hbuf);
     cold_stats cs;
     if (user_scores_build(&inter, items.n, users, learn_catalog_items(cat), ti.d_out, &uscores) ||
-        cold_start(&uscores, inter.n_users, tastes, emb + items.n * ti.d_out, ncat, nbrand, &cs)) {
+        cold_start(&uscores, inter.n_users, tastes, ne, ncat, nbrand, &cs)) {
         cli_error("demo", "out of memory for the users' scores of the catalog");
         goto out;
     }
@@ -456,14 +482,7 @@ int cmd_demo(int argc, char **argv) {
     for (size_t k = 0; k < n_pairs; k++) {
         const char *c = tastes[pair_user[k]].cat[0], *br = tastes[pair_user[k]].brand[0];
         if (pair_n[k] < 20) continue;
-        const char *nn = data_synth_noun(c, 1);
-        snprintf(new_title, sizeof new_title, "%s Signature %s - Midnight Black", br, nn ? nn : c);
-        snprintf(new_text, sizeof new_text, "Title: %s. Brand: %s. Category: %s", new_title, br, c);
-        float *ne = emb + items.n * ti.d_out;
-        nt = new_text;
-        if (learn_encode(ctx, 1, &nt, NULL, content + items.n * mi.n_embd) != LEARN_OK ||
-            learn_item_embed(ctx, 1, content + items.n * mi.n_embd, ne) != LEARN_OK) {
-            cli_error("demo", "%s", learn_ctx_errmsg(ctx));
+        if (embed_new_item(ctx, tmpl, c, br, new_title, sizeof new_title, content + items.n * mi.n_embd, ne)) {
             bad = 1;
             break;
         }
@@ -483,7 +502,7 @@ int cmd_demo(int argc, char **argv) {
     free(pair_n);
     if (bad) goto out;
     size_t kind_top = 0, kind_all = 0;
-    if (seen_kind_top10(&items, &inter, tastes, &uscores, learn_catalog_items(cat), &kind_top, &kind_all)) {
+    if (seen_kind_top10(&kinds, &inter, tastes, &uscores, learn_catalog_items(cat), &kind_top, &kind_all)) {
         cli_error("demo", "out of memory");
         goto out;
     }
@@ -518,6 +537,7 @@ out:
     free(tastes);
     inter_free(&inter);
     items_free(&items);
+    items_free(&kinds);
     learn_catalog_close(cat);
     learn_catalog_builder_free_buffer(b, cat_mem);
     learn_catalog_builder_free(b);

@@ -242,9 +242,9 @@ int cmd_train(int argc, char **argv) {
         goto out;
     }
     fprintf(stderr, "learn-cli train: %u items, %u training sequences (%u windows per epoch, %u too short), "
-                    "%u validation users, %llu steps per epoch, %d threads\n",
+                    "%u validation users, %llu steps per epoch, %d threads (%s loops)\n",
             ci.n_items, ns, train_n_windows(t), train_n_skipped(t), nv,
-            (unsigned long long)train_steps_per_epoch(t), cfg.n_threads);
+            (unsigned long long)train_steps_per_epoch(t), cfg.n_threads, train_isa(t));
     /* The best epoch so far (when resuming, as recorded in OUT.learn). */
     train_metrics best = {-1, -1, -1, -1, 0};
     uint32_t best_epoch = 0;

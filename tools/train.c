@@ -350,6 +350,27 @@ TR_INLINE void tr_lin_fwd_body(const tr_args *a, size_t lo, size_t hi) {
     }
 }
 
+/* d0[k] += ((g0 s0[k] + g1 s1[k]) + g2 s2[k]) + g3 s3[k] for k < K, where s_i = s + i ld; the
+   same with h into d1 unless d1 is NULL (two destinations share the loads of s). */
+TR_INLINE void tr_acc4(treal *d0, treal *d1, const treal *s, size_t ld, const treal g[4],
+                       const treal h[4], size_t K) {
+    const treal *s0 = s, *s1 = s0 + ld, *s2 = s1 + ld, *s3 = s2 + ld;
+    size_t k = 0;
+#if TR_VEC
+    trv G0 = trv_bc(g[0]), G1 = trv_bc(g[1]), G2 = trv_bc(g[2]), G3 = trv_bc(g[3]);
+    trv H0 = trv_bc(h[0]), H1 = trv_bc(h[1]), H2 = trv_bc(h[2]), H3 = trv_bc(h[3]);
+    for (; k + TR_VL <= K; k += TR_VL) {
+        trv S0 = trv_ld(s0 + k), S1 = trv_ld(s1 + k), S2 = trv_ld(s2 + k), S3 = trv_ld(s3 + k);
+        trv_st(d0 + k, trv_ld(d0 + k) + (G0 * S0 + G1 * S1 + G2 * S2 + G3 * S3));
+        if (d1) trv_st(d1 + k, trv_ld(d1 + k) + (H0 * S0 + H1 * S1 + H2 * S2 + H3 * S3));
+    }
+#endif
+    for (; k < K; k++) {
+        d0[k] += g[0] * s0[k] + g[1] * s1[k] + g[2] * s2[k] + g[3] * s3[k];
+        if (d1) d1[k] += h[0] * s0[k] + h[1] * s1[k] + h[2] * s2[k] + h[3] * s3[k];
+    }
+}
+
 /* dx[t] (+)= sum_r dy[t][r] w[r], for rows t in [lo, hi): blocks of 8 rows (in cache while
    the weights pass over them), two rows at a time sharing the weight loads, four weight rows
    per pass over dx. */
@@ -359,30 +380,12 @@ TR_INLINE void tr_lin_bwd_x_body(const tr_args *a, size_t lo, size_t hi) {
         size_t te = tb + 8 < hi ? tb + 8 : hi;
         if (!a->acc) memset(a->dx + tb * K, 0, (te - tb) * K * sizeof(treal));
         size_t r = 0;
-        for (; r + 4 <= R; r += 4) {
-            const treal *w0 = a->w + r * K, *w1 = w0 + K, *w2 = w1 + K, *w3 = w2 + K;
+        for (; r + 4 <= R; r += 4)
             for (size_t t = tb; t < te; t += 2) {
-                size_t nr = t + 1 < te ? 2 : 1;
-                treal *dx0 = a->dx + t * K, *dx1 = dx0 + (nr - 1) * K;
-                const treal *dy0 = a->dy + t * R, *dy1 = dy0 + (nr - 1) * R;
-                treal g0 = dy0[r], g1 = dy0[r + 1], g2 = dy0[r + 2], g3 = dy0[r + 3];
-                treal h0 = dy1[r], h1 = dy1[r + 1], h2 = dy1[r + 2], h3 = dy1[r + 3];
-                size_t k = 0;
-#if TR_VEC
-                trv G0 = trv_bc(g0), G1 = trv_bc(g1), G2 = trv_bc(g2), G3 = trv_bc(g3);
-                trv H0 = trv_bc(h0), H1 = trv_bc(h1), H2 = trv_bc(h2), H3 = trv_bc(h3);
-                for (; k + TR_VL <= K; k += TR_VL) {
-                    trv W0 = trv_ld(w0 + k), W1 = trv_ld(w1 + k), W2 = trv_ld(w2 + k), W3 = trv_ld(w3 + k);
-                    trv_st(dx0 + k, trv_ld(dx0 + k) + (G0 * W0 + G1 * W1 + G2 * W2 + G3 * W3));
-                    if (nr == 2) trv_st(dx1 + k, trv_ld(dx1 + k) + (H0 * W0 + H1 * W1 + H2 * W2 + H3 * W3));
-                }
-#endif
-                for (; k < K; k++) {
-                    dx0[k] += g0 * w0[k] + g1 * w1[k] + g2 * w2[k] + g3 * w3[k];
-                    if (nr == 2) dx1[k] += h0 * w0[k] + h1 * w1[k] + h2 * w2[k] + h3 * w3[k];
-                }
+                const int two = t + 1 < te;
+                tr_acc4(a->dx + t * K, two ? a->dx + (t + 1) * K : NULL, a->w + r * K, K,
+                        a->dy + t * R + r, a->dy + (t + two) * R + r, K);
             }
-        }
         for (; r < R; r++) {
             const treal *w = a->w + r * K;
             for (size_t t = tb; t < te; t++) {
@@ -404,48 +407,26 @@ TR_INLINE void tr_lin_bwd_w_body(const tr_args *a, size_t lo, size_t hi) {
         for (size_t tb = 0; tb < T4; tb += 32) {
             size_t te = tb + 32 < T4 ? tb + 32 : T4;
             for (size_t r = rc; r < re; r += 2) {
-                size_t nr = r + 1 < re ? 2 : 1;
-                treal *dw0 = a->dw + r * K, *dw1 = dw0 + (nr - 1) * K;
-                const treal *dy0 = a->dy + r, *dy1 = dy0 + (nr - 1);
-                treal db0 = db[r - rc], db1 = db[r + nr - 1 - rc];
+                const int two = r + 1 < re;
                 for (size_t t = tb; t < te; t += 4) {
-                    treal g0 = dy0[t * R], g1 = dy0[(t + 1) * R], g2 = dy0[(t + 2) * R],
-                          g3 = dy0[(t + 3) * R];
-                    treal h0 = dy1[t * R], h1 = dy1[(t + 1) * R], h2 = dy1[(t + 2) * R],
-                          h3 = dy1[(t + 3) * R];
-                    const treal *x0 = a->x + t * K, *x1 = x0 + K, *x2 = x1 + K, *x3 = x2 + K;
-                    db0 += g0 + g1 + g2 + g3;
-                    db1 += h0 + h1 + h2 + h3;
-                    size_t k = 0;
-#if TR_VEC
-                    trv G0 = trv_bc(g0), G1 = trv_bc(g1), G2 = trv_bc(g2), G3 = trv_bc(g3);
-                    trv H0 = trv_bc(h0), H1 = trv_bc(h1), H2 = trv_bc(h2), H3 = trv_bc(h3);
-                    for (; k + TR_VL <= K; k += TR_VL) {
-                        trv X0 = trv_ld(x0 + k), X1 = trv_ld(x1 + k), X2 = trv_ld(x2 + k),
-                            X3 = trv_ld(x3 + k);
-                        trv_st(dw0 + k, trv_ld(dw0 + k) + (G0 * X0 + G1 * X1 + G2 * X2 + G3 * X3));
-                        if (nr == 2)
-                            trv_st(dw1 + k, trv_ld(dw1 + k) + (H0 * X0 + H1 * X1 + H2 * X2 + H3 * X3));
-                    }
-#endif
-                    for (; k < K; k++) {
-                        dw0[k] += g0 * x0[k] + g1 * x1[k] + g2 * x2[k] + g3 * x3[k];
-                        if (nr == 2) dw1[k] += h0 * x0[k] + h1 * x1[k] + h2 * x2[k] + h3 * x3[k];
-                    }
+                    const treal *dy = a->dy + t * R + r;
+                    const treal g[4] = {dy[0], dy[R], dy[2 * R], dy[3 * R]};
+                    const treal h[4] = {dy[two], dy[R + two], dy[2 * R + two], dy[3 * R + two]};
+                    db[r - rc] += g[0] + g[1] + g[2] + g[3];
+                    if (two) db[r + 1 - rc] += h[0] + h[1] + h[2] + h[3];
+                    tr_acc4(a->dw + r * K, two ? a->dw + (r + 1) * K : NULL, a->x + t * K, K, g, h, K);
                 }
-                db[r - rc] = db0;
-                if (nr == 2) db[r + 1 - rc] = db1;
             }
         }
         for (size_t r = rc; r < re; r++) {
-            treal *dw = a->dw + r * K, s = db[r - rc];
+            treal *dw = a->dw + r * K, sum = db[r - rc];
             for (size_t t = T4; t < T; t++) {
                 treal g = a->dy[t * R + r];
                 const treal *x = a->x + t * K;
-                s += g;
+                sum += g;
                 for (size_t k = 0; k < K; k++) dw[k] += g * x[k];
             }
-            a->db[r] += s;
+            a->db[r] += sum;
         }
     }
 }
@@ -468,13 +449,14 @@ __attribute__((target("avx2"))) static void tr_lin_bwd_w_rows_avx2(void *p, size
 #define TR_AVX2 0
 #endif
 
-/* AVX2 unless the CPU lacks it or LEARN_ISA=scalar (read when a training state is made, as the
-   runtime reads it for a context); the two give the same bits: a matter of speed only. */
+/* The AVX2 compilation when the runtime's kernels would run AVX2 or above here: learn_isa_check
+   resolves LEARN_ISA and the CPU as a context does (LEARN_ISA=scalar, a LEARN_NO_SIMD build or a
+   CPU without AVX2 give the baseline). The two compilations give the same bits. */
 static int tr_want_avx2(void) {
 #if TR_AVX2
-    const char *isa = getenv("LEARN_ISA");
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && !(isa && strcmp(isa, "scalar") == 0);
+    char level[160];
+    return learn_isa_check(NULL, level, sizeof level) == LEARN_OK &&
+           (strcmp(level, "avx2") == 0 || strcmp(level, "avx512") == 0);
 #else
     return 0;
 #endif
@@ -1568,6 +1550,7 @@ learn_status train_new(const train_config *cfg_in, const train_data *data,
 }
 
 const char *train_errmsg(const train_state *t) { return t ? t->err : "trainer is NULL"; }
+const char *train_isa(const train_state *t) { return t && t->avx2 ? "avx2" : "baseline"; }
 int train_done(const train_state *t) { return !t || t->step >= t->total; }
 uint64_t train_steps_done(const train_state *t) { return t ? t->step : 0; }
 uint64_t train_steps_per_epoch(const train_state *t) { return t ? t->spe : 0; }

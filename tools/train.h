@@ -147,6 +147,9 @@ learn_status train_resume(const char *path, const train_data *data, int n_thread
 void train_free(train_state *t);
 /* The last error message of t. */
 const char *train_errmsg(const train_state *t);
+/* The compilation of the hot loops t runs: "avx2" or "baseline" (the same results; chosen as
+   the runtime's kernels are, LEARN_ISA=scalar forcing the baseline). */
+const char *train_isa(const train_state *t);
 
 /* One optimisation step. LEARN_ERR_STATE once every epoch is done. stats may be NULL. */
 learn_status train_step(train_state *t, train_stats *stats);
