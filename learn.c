@@ -5870,7 +5870,7 @@ LEARN__AVX2_INLINE void learn__pack_avx2(const int q4, const uint8_t *w, size_t 
     }
 }
 
-/* Tile shape, measured on Zen 3 (see NOTES.md): 4 rows x 1 token keeps 4 int and 4 float
+/* Tile shape, measured on Zen 3: 4 rows x 1 token keeps 4 int and 4 float
    accumulators in registers; wider token tiles spill with gcc or clang and run slower. The
    packed strip sits in L1, so the weights are read from memory once per pass over the
    tokens. */
@@ -7780,7 +7780,12 @@ static void learn__pool_run(learn__pool *p, learn__pool_fn fn, void *arg)
             if (!learn__spin_more(&spin, i)) break;
         }
         pthread_mutex_lock(&p->mutex);
-        atomic_store(&p->caller_waiting, 1);
+        /* A read-modify-write, not a store: the flag must be visible before pending is read
+           (the worker's side is the same pair in the other order). A sequentially consistent
+           store then load is enough in C11, but qemu-user on x86 hosts translates aarch64's
+           stlr; ldar without the store-load fence between them, and the lost wake-up hung
+           runs there; an exchange is a full barrier everywhere. */
+        (void)atomic_exchange(&p->caller_waiting, 1);
         while (atomic_load(&p->pending) != 0) pthread_cond_wait(&p->done, &p->mutex);
         atomic_store(&p->caller_waiting, 0);
         pthread_mutex_unlock(&p->mutex);

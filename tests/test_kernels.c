@@ -13,6 +13,7 @@
    Row helpers against double precision: 2e-6 relative (+ 1e-6 absolute for exp/erf based
    ones). */
 
+#include <time.h>
 #include <check.h>
 
 /* ---- Helpers ---------------------------------------------------------------------------- */
@@ -845,6 +846,79 @@ START_TEST(test_pool_runs)
 }
 END_TEST
 
+/* The caller's wait for slow workers: the workers take 80..120 us, around the caller's spin
+   (LEARN__POOL_SPIN_NS), so the caller often goes to sleep just as the last worker finishes.
+   A lost wake-up in that hand-over hangs here: under qemu-aarch64 on x86, before the caller's
+   flag became a read-modify-write, 2 of 4 runs of this test (5,000 hand-overs then) hung on an
+   idle machine (a busy one hides the race: 0 of 4). */
+static double tk_now_us(void)
+{
+    struct timespec t;
+    timespec_get(&t, TIME_UTC);
+    return (double)t.tv_sec * 1e6 + (double)t.tv_nsec * 1e-3;
+}
+
+static void tk_pool_slow_fn(void *arg, int ith, int nth)
+{
+    tk_pool_job *j = (tk_pool_job *)arg;
+    if (ith > 0) {
+        const double us = 80.0 + (double)((j->run * 37 + ith * 11) % 41), t0 = tk_now_us();
+        while (tk_now_us() - t0 < us) {
+        }
+    }
+    j->nth_seen[ith] = nth;
+    j->hits[ith] += j->run;
+}
+
+/* The runs, on a thread of their own so that a hang fails the test within a minute instead of
+   waiting for the test's timeout (which qemu multiplies). */
+typedef struct tk_pool_slow {
+    int n, ok;
+    atomic_int done;
+} tk_pool_slow;
+
+static void *tk_pool_slow_main(void *arg)
+{
+    tk_pool_slow *t = (tk_pool_slow *)arg;
+    learn__pool *p;
+    if (learn__pool_new(NULL, t->n, &p) == LEARN_OK) {
+        const int nth = learn__pool_n_threads(p);
+        tk_pool_job j;
+        memset(&j, 0, sizeof j);
+        long long want = 0;
+        for (int r = 1; r <= 8000; r++) {
+            j.run = r;
+            want += r;
+            learn__pool_run(p, tk_pool_slow_fn, &j);
+        }
+        t->ok = 1;
+        for (int i = 0; i < nth; i++) t->ok &= j.hits[i] == want && j.nth_seen[i] == nth;
+        learn__pool_free(p);
+    }
+    atomic_store(&t->done, 1);
+    return NULL;
+}
+
+START_TEST(test_pool_slow_workers)
+{
+    for (int n = 2; n <= 3; n++) {
+        tk_pool_slow t;
+        memset(&t, 0, sizeof t);
+        t.n = n;
+        atomic_init(&t.done, 0);
+        pthread_t th;
+        ck_assert_int_eq(pthread_create(&th, NULL, tk_pool_slow_main, &t), 0);
+        const struct timespec tick = {0, 10 * 1000 * 1000};
+        for (int i = 0; i < 6000 && !atomic_load(&t.done); i++) nanosleep(&tick, NULL);
+        /* A hung pool cannot be joined; the test process ends with the failure. */
+        ck_assert_msg(atomic_load(&t.done), "%d threads: 8,000 runs with slow workers did not end "
+                                            "within 60 s (a lost wake-up)", n);
+        pthread_join(th, NULL);
+        ck_assert_msg(t.ok, "%d threads: a worker missed a run", n);
+    }
+}
+END_TEST
+
 static int tk_fail_after;
 
 static void *tk_failing_alloc(void *user, size_t n)
@@ -1078,6 +1152,7 @@ Suite *make_kernels_suite(void)
     tc = tcase_create("thread pool");
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, test_pool_runs);
+    tcase_add_test(tc, test_pool_slow_workers);
     tcase_add_test(tc, test_pool_nomem);
     tcase_add_test(tc, test_split_rows);
     tcase_add_test(tc, test_matmul_threads);
