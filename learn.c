@@ -9781,6 +9781,253 @@ learn_status learn_catalog_topk(learn_ctx *ctx, const learn_catalog *cat, const 
     return LEARN_OK;
 }
 
+/* ---- Top-K for many queries ----
+
+   learn_catalog_topk reads the whole catalog for every query, which is memory-bound for large
+   catalogs. The batched scan reads each item once per block of LEARN__TOPK_QB queries and
+   scores it against all of them in registers. Each score is computed exactly as
+   learn__dot_f32 computes it (8 lanes in element order, the same reduction, the same tail), so
+   the hits are those of a call per query. GCC vectors in the baseline build; AVX intrinsics
+   for contexts whose kernels are AVX2 or AVX-512 (its target has no FMA: nothing can be
+   contracted). */
+
+#define LEARN__TOPK_QB 8   /* queries per block */
+#define LEARN__TOPK_ROWS 128 /* items scored per block before their hits are kept */
+#define LEARN__TOPK_L2 (192 << 10) /* bytes of items that every block scans in turn */
+
+typedef float learn__v8f __attribute__((vector_size(32)));
+
+/* s[i * QB + r] = query r (row stride ldq) . item i (rows of d floats at x), i < m. */
+LEARN__INLINE void learn__topk_dots_body(const float *q, size_t ldq, const float *x, size_t d,
+                                         uint32_t m, float *s)
+{
+    for (uint32_t i = 0; i < m; i++) {
+        const float *b = x + (size_t)i * d;
+        learn__v8f acc[LEARN__TOPK_QB];
+        LEARN__UNROLL
+        for (int r = 0; r < LEARN__TOPK_QB; r++) acc[r] = (learn__v8f){0, 0, 0, 0, 0, 0, 0, 0};
+        size_t e = 0;
+        for (; e + 8 <= d; e += 8) {
+            learn__v8f bv;
+            memcpy(&bv, b + e, sizeof bv);
+            LEARN__UNROLL
+            for (int r = 0; r < LEARN__TOPK_QB; r++) {
+                learn__v8f qv;
+                memcpy(&qv, q + (size_t)r * ldq + e, sizeof qv);
+                acc[r] += qv * bv;
+            }
+        }
+        for (int r = 0; r < LEARN__TOPK_QB; r++) {
+            const learn__v8f a = acc[r];
+            float t = ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
+            for (size_t f = e; f < d; f++) t += q[(size_t)r * ldq + f] * b[f];
+            s[(size_t)i * LEARN__TOPK_QB + r] = t;
+        }
+    }
+}
+
+static void learn__topk_dots(const float *q, size_t ldq, const float *x, size_t d, uint32_t m,
+                             float *s)
+{
+    learn__topk_dots_body(q, ldq, x, d, m, s);
+}
+
+#if defined(LEARN__X86)
+/* The same sums with AVX intrinsics (multiply, then add: no FMA), and the eight queries'
+   reductions done together: the halves added (a0+a4 .. a3+a7), then two rounds of pairwise
+   adds, which is exactly ((a0+a4) + (a1+a5)) + ((a2+a6) + (a3+a7)) for every query. */
+__attribute__((target("avx2"))) static void learn__topk_dots_avx2(const float *q, size_t ldq,
+                                                                  const float *x, size_t d,
+                                                                  uint32_t m, float *s)
+{
+    for (uint32_t i = 0; i < m; i++) {
+        const float *b = x + (size_t)i * d;
+        __m256 acc[LEARN__TOPK_QB];
+        LEARN__UNROLL
+        for (int r = 0; r < LEARN__TOPK_QB; r++) acc[r] = _mm256_setzero_ps();
+        size_t e = 0;
+        for (; e + 8 <= d; e += 8) {
+            const __m256 bv = _mm256_loadu_ps(b + e);
+            LEARN__UNROLL
+            for (int r = 0; r < LEARN__TOPK_QB; r++)
+                acc[r] = _mm256_add_ps(acc[r], _mm256_mul_ps(_mm256_loadu_ps(q + (size_t)r * ldq + e), bv));
+        }
+        __m256 t[4];
+        LEARN__UNROLL
+        for (int r = 0; r < 4; r++)
+            t[r] = _mm256_add_ps(_mm256_permute2f128_ps(acc[r], acc[r + 4], 0x20),
+                                 _mm256_permute2f128_ps(acc[r], acc[r + 4], 0x31));
+        float *o = s + (size_t)i * LEARN__TOPK_QB;
+        _mm256_storeu_ps(o, _mm256_hadd_ps(_mm256_hadd_ps(t[0], t[1]), _mm256_hadd_ps(t[2], t[3])));
+        for (int r = 0; e < d && r < LEARN__TOPK_QB; r++) {
+            float v = o[r];
+            for (size_t f = e; f < d; f++) v += q[(size_t)r * ldq + f] * b[f];
+            o[r] = v;
+        }
+    }
+}
+#endif
+
+typedef void (*learn__topk_dots_fn)(const float *q, size_t ldq, const float *x, size_t d,
+                                    uint32_t m, float *s);
+
+typedef struct learn__topkb_job {
+    const learn_catalog *cat;
+    learn__topk_dots_fn dots;
+    const float *queries;
+    size_t nq, k, ldo; /* k: hits kept (at most the catalog's size); ldo: hits per out row */
+    const uint32_t *const *excl; /* sorted copies, per query (NULL: none) */
+    const size_t *n_excl;
+    const float *tail; /* the short last block, padded with its first query (NULL: none) */
+    learn_hit *out; /* nq rows of k: heaps while scanning */
+    size_t *n_out;
+} learn__topkb_job;
+
+/* Blocks [lo, hi) of LEARN__TOPK_QB queries over the whole catalog. A short last block is read
+   from a copy padded with its first query (scored, never kept). */
+static void learn__topkb_part(void *arg, size_t lo, size_t hi, int ith) {
+    (void)ith;
+    const learn__topkb_job *j = (const learn__topkb_job *)arg;
+    const learn_catalog *cat = j->cat;
+    const size_t d = cat->d_item;
+    float s[LEARN__TOPK_ROWS * LEARN__TOPK_QB];
+    /* Chunks of items that stay in L2 while every block of queries scans them: the catalog
+       comes from memory once per call, not once per block. */
+    const uint32_t chunk = (uint32_t)LEARN__MAX((size_t)LEARN__TOPK_ROWS,
+                                                ((size_t)LEARN__TOPK_L2 / (d * sizeof(float))) /
+                                                    LEARN__TOPK_ROWS * LEARN__TOPK_ROWS);
+    for (uint32_t c0 = 0; c0 < cat->n; c0 += chunk) {
+        const uint32_t c1 = cat->n - c0 < chunk ? cat->n : c0 + chunk;
+        for (size_t blk = lo; blk < hi; blk++) {
+            const size_t q0 = blk * LEARN__TOPK_QB;
+            const size_t nb = LEARN__MIN(j->nq - q0, (size_t)LEARN__TOPK_QB);
+            const float *qrows = nb < LEARN__TOPK_QB ? j->tail : j->queries + q0 * d;
+            for (uint32_t i0 = c0; i0 < c1; i0 += LEARN__TOPK_ROWS) {
+                const uint32_t m = LEARN__MIN(c1 - i0, (uint32_t)LEARN__TOPK_ROWS);
+                j->dots(qrows, d, cat->item + (size_t)i0 * d, d, m, s);
+                for (size_t r = 0; r < nb; r++) {
+                    learn_hit *heap = j->out + (q0 + r) * j->ldo;
+                    size_t *n = &j->n_out[q0 + r];
+                    const uint32_t *ex = j->excl ? j->excl[q0 + r] : NULL;
+                    const size_t nex = j->n_excl ? j->n_excl[q0 + r] : 0;
+                    for (uint32_t i = 0; i < m; i++) {
+                        learn_hit h = {i0 + i, s[(size_t)i * LEARN__TOPK_QB + r]};
+                        if (h.score != h.score) h.score = -INFINITY;
+                        if (*n == j->k && !learn__hit_worse(&heap[0], &h)) continue;
+                        if (nex && learn__sorted_has(ex, nex, h.index)) continue;
+                        learn__heap_push(heap, n, j->k, h);
+                    }
+                }
+            }
+        }
+    }
+}
+
+learn_status learn_catalog_topk_batch(learn_ctx *ctx, const learn_catalog *cat,
+                                      const float *queries, size_t n_queries, uint32_t k,
+                                      const uint32_t *const *exclude, const size_t *n_exclude,
+                                      learn_hit *out, size_t *n_out) {
+    if (!ctx) return LEARN_ERR_ARG;
+    ctx->err[0] = 0;
+    if (n_out)
+        for (size_t q = 0; q < n_queries; q++) n_out[q] = 0;
+    if (!cat || !out || !n_out || (n_queries && !queries) || (exclude && !n_exclude))
+        return LEARN__CFAIL(ctx, LEARN_ERR_ARG, "NULL argument");
+    if (k == 0) return LEARN__CFAIL(ctx, LEARN_ERR_ARG, "k must be at least 1");
+    const size_t d = cat->d_item;
+    size_t n_excl = 0;
+    for (size_t q = 0; q < n_queries; q++) {
+        for (size_t e = 0; e < d; e++)
+            if (!isfinite(queries[q * d + e]))
+                return LEARN__CFAIL(ctx, LEARN_ERR_NUMERIC, "query %zu: element %zu is NaN or Inf",
+                                    q, e);
+        if (exclude && n_exclude[q]) {
+            if (!exclude[q])
+                return LEARN__CFAIL(ctx, LEARN_ERR_ARG, "query %zu: %zu exclusions but no list",
+                                    q, n_exclude[q]);
+            if (n_exclude[q] > SIZE_MAX / sizeof(uint32_t) - n_excl)
+                return LEARN__CFAIL(ctx, LEARN_ERR_ARG, "too many exclusions");
+            n_excl += n_exclude[q];
+        }
+    }
+    if (n_queries == 0 || cat->n == 0) return LEARN_OK;
+    const size_t nth = (size_t)learn__pool_n_threads(ctx->pool);
+    const size_t n_blocks = (n_queries + LEARN__TOPK_QB - 1) / LEARN__TOPK_QB;
+    if (n_blocks < nth && cat->n >= LEARN__TOPK_PAR_MIN * 2) {
+        /* Too few blocks to busy every thread: a call per query splits the items instead. */
+        for (size_t q = 0; q < n_queries; q++) {
+            learn_status st = learn_catalog_topk(ctx, cat, queries + q * d, k,
+                                                 exclude ? exclude[q] : NULL,
+                                                 exclude ? n_exclude[q] : 0, out + q * k, &n_out[q]);
+            if (st != LEARN_OK) {
+                for (size_t r = 0; r < n_queries; r++) n_out[r] = 0;
+                return st;
+            }
+        }
+        return LEARN_OK;
+    }
+    /* Sorted copies of the exclusions (one allocation), and the padded last block. */
+    const uint32_t **ex = NULL;
+    uint32_t *ex_all = NULL;
+    float *tail = NULL;
+    const size_t nb_last = n_queries % LEARN__TOPK_QB;
+    int nomem = 0;
+    if (exclude) {
+        ex = (const uint32_t **)learn__calloc(&ctx->alloc, n_queries, sizeof *ex);
+        ex_all = n_excl ? (uint32_t *)learn__malloc(&ctx->alloc, n_excl * sizeof *ex_all) : NULL;
+        nomem = !ex || (n_excl && !ex_all);
+    }
+    if (!nomem && nb_last) {
+        size_t tb;
+        nomem = !learn__mul_ok((size_t)LEARN__TOPK_QB * sizeof(float), d, &tb) ||
+                !(tail = (float *)learn__malloc(&ctx->alloc, tb));
+    }
+    if (nomem) {
+        learn__free(&ctx->alloc, (void *)ex);
+        learn__free(&ctx->alloc, ex_all);
+        learn__free(&ctx->alloc, tail);
+        return LEARN__CFAIL(ctx, LEARN_ERR_NOMEM, "out of memory");
+    }
+    if (exclude) {
+        uint32_t *p = ex_all;
+        for (size_t q = 0; q < n_queries; q++) {
+            if (!n_exclude[q]) continue;
+            memcpy(p, exclude[q], n_exclude[q] * sizeof *p);
+            qsort(p, n_exclude[q], sizeof *p, learn__u32_cmp);
+            ex[q] = p;
+            p += n_exclude[q];
+        }
+    }
+    if (tail) {
+        const float *qb = queries + (n_queries - nb_last) * d;
+        for (size_t r = 0; r < LEARN__TOPK_QB; r++)
+            memcpy(tail + r * d, qb + (r < nb_last ? r : 0) * d, d * sizeof(float));
+    }
+    learn__topkb_job j;
+    j.cat = cat;
+    j.dots = learn__topk_dots;
+#if defined(LEARN__X86)
+    if (ctx->kern->isa == LEARN__ISA_AVX2 || ctx->kern->isa == LEARN__ISA_AVX512)
+        j.dots = learn__topk_dots_avx2;
+#endif
+    j.queries = queries;
+    j.nq = n_queries;
+    j.k = LEARN__MIN((size_t)k, (size_t)cat->n);
+    j.excl = ex;
+    j.n_excl = exclude ? n_exclude : NULL;
+    j.tail = tail;
+    j.out = out;
+    j.n_out = n_out;
+    j.ldo = k;
+    learn__parallel(ctx, n_blocks, learn__topkb_part, &j);
+    for (size_t q = 0; q < n_queries; q++)
+        qsort(out + q * k, n_out[q], sizeof *out, learn__hit_cmp_best_first);
+    learn__free(&ctx->alloc, (void *)ex);
+    learn__free(&ctx->alloc, ex_all);
+    learn__free(&ctx->alloc, tail);
+    return LEARN_OK;
+}
+
 /* ---- Writing catalogs ---- */
 
 struct learn_catalog_builder {

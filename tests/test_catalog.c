@@ -185,6 +185,140 @@ START_TEST(test_catalog_topk) {
 }
 END_TEST
 
+/* learn_catalog_topk_batch against a call per query: the same hits, scores to the bit, for
+   blocks whole and short, exclusions, ties, k beyond the catalog, a dimension with a tail,
+   the baseline and the AVX2 scans, 1 to 3 threads, and a large catalog both with fewer query
+   blocks than threads (a call per query) and with more. */
+static void cat_expect_batch(learn_ctx *ctx, const learn_catalog *cat, const float *qs, size_t nq, size_t d,
+                             uint32_t k, const uint32_t *const *ex, const size_t *nex) {
+    learn_hit *got = (learn_hit *)malloc(nq * k * sizeof *got), *want = (learn_hit *)malloc(k * sizeof *want);
+    size_t *n_got = (size_t *)malloc((nq + 1) * sizeof *n_got);
+    n_got[nq] = 4242; /* not written */
+    ck_assert_msg(learn_catalog_topk_batch(ctx, cat, qs, nq, k, ex, nex, got, n_got) == LEARN_OK, "%s",
+                  learn_ctx_errmsg(ctx));
+    ck_assert_uint_eq(n_got[nq], 4242);
+    for (size_t q = 0; q < nq; q++) {
+        size_t n_want;
+        ck_assert_int_eq(learn_catalog_topk(ctx, cat, qs + q * d, k, ex ? ex[q] : NULL, ex ? nex[q] : 0, want, &n_want),
+                         LEARN_OK);
+        ck_assert_msg(n_got[q] == n_want, "query %zu of %zu, k %u: %zu hits, want %zu", q, nq, k, n_got[q], n_want);
+        for (size_t i = 0; i < n_want; i++) {
+            ck_assert_msg(got[q * k + i].index == want[i].index && got[q * k + i].score == want[i].score,
+                          "query %zu of %zu, k %u, hit %zu: %u %.9g, want %u %.9g (%s)", q, nq, k, i, got[q * k + i].index,
+                          got[q * k + i].score, want[i].index, want[i].score, learn_ctx_isa(ctx));
+        }
+    }
+    free(got);
+    free(want);
+    free(n_got);
+}
+
+START_TEST(test_catalog_topk_batch) {
+    static const uint32_t dims[] = {24, 21};
+    for (int di = 0; di < 2; di++) {
+        const uint32_t D = dims[di];
+        cat_fixture f;
+        cat_fixture_make(&f, 300, 8, D, 31 + di);
+        for (int t = 10; t <= 30; t += 10) memcpy(f.item + t * D, f.item + 5 * D, D * sizeof(float));
+        learn_catalog_builder *b = cat_build(&f);
+        void *data;
+        size_t size;
+        ck_assert_int_eq(learn_catalog_builder_save_memory(b, &data, &size), LEARN_OK);
+        learn_catalog *cat;
+        ck_assert_int_eq(learn_catalog_open_memory(data, size, NULL, &cat, NULL, 0), LEARN_OK);
+        const size_t NQ = 37;
+        float *qs = (float *)malloc(NQ * D * sizeof(float));
+        test_rng r = {77 + di};
+        for (size_t i = 0; i < NQ * D; i++) qs[i] = (float)test_randn(&r);
+        memcpy(qs + 3 * D, f.item + 5 * D, D * sizeof(float)); /* ties */
+        uint32_t lists[37][5];
+        const uint32_t *ex[37];
+        size_t nex[37];
+        for (size_t q = 0; q < NQ; q++) {
+            nex[q] = q % 4 == 1 ? 0 : q % 5;
+            for (int e = 0; e < 5; e++) lists[q][e] = e == 2 ? 5 : (uint32_t)(test_rand(&r) % 300);
+            ex[q] = q % 7 == 3 ? NULL : lists[q];
+            if (!ex[q]) nex[q] = 0;
+        }
+        static const char *const isas[] = {"scalar", NULL};
+        for (int ii = 0; ii < 2; ii++)
+            for (int th = 1; th <= 3; th++) {
+                learn_ctx_params cp = learn_ctx_default_params();
+                cp.n_threads = th;
+                cp.isa = isas[ii];
+                learn_ctx *ctx;
+                ck_assert_int_eq(learn_ctx_new(f.model, &cp, &ctx), LEARN_OK);
+                static const size_t nqs[] = {1, 3, 8, 9, 16, 17, 37};
+                static const uint32_t ks[] = {1, 10, 299, 300, 5000};
+                for (size_t a = 0; a < sizeof nqs / sizeof nqs[0]; a++)
+                    for (size_t c = 0; c < sizeof ks / sizeof ks[0]; c++) {
+                        cat_expect_batch(ctx, cat, qs, nqs[a], D, ks[c], NULL, NULL);
+                        cat_expect_batch(ctx, cat, qs, nqs[a], D, ks[c], ex, nex);
+                    }
+                learn_ctx_free(ctx);
+            }
+        /* Errors: every count is 0 afterwards. */
+        learn_ctx *ctx;
+        ck_assert_int_eq(learn_ctx_new(f.model, NULL, &ctx), LEARN_OK);
+        learn_hit hits[3 * 4];
+        size_t n[3] = {7, 7, 7};
+        ck_assert_int_eq(learn_catalog_topk_batch(ctx, cat, qs, 3, 0, NULL, NULL, hits, n), LEARN_ERR_ARG);
+        ck_assert(n[0] == 0 && n[1] == 0 && n[2] == 0);
+        n[0] = n[1] = n[2] = 7;
+        ck_assert_int_eq(learn_catalog_topk_batch(ctx, cat, NULL, 3, 4, NULL, NULL, hits, n), LEARN_ERR_ARG);
+        ck_assert(n[0] == 0 && n[2] == 0);
+        ck_assert_int_eq(learn_catalog_topk_batch(ctx, cat, qs, 3, 4, ex, NULL, hits, n), LEARN_ERR_ARG);
+        const uint32_t *bad[3] = {NULL, NULL, NULL};
+        const size_t nbad[3] = {0, 2, 0};
+        ck_assert_int_eq(learn_catalog_topk_batch(ctx, cat, qs, 3, 4, bad, nbad, hits, n), LEARN_ERR_ARG);
+        ck_assert_ptr_nonnull(strstr(learn_ctx_errmsg(ctx), "query 1: 2 exclusions but no list"));
+        float nanq[3 * 24];
+        memcpy(nanq, qs, sizeof(float) * 3 * D);
+        nanq[2 * D + 4] = NAN;
+        n[0] = n[1] = n[2] = 7;
+        ck_assert_int_eq(learn_catalog_topk_batch(ctx, cat, nanq, 3, 4, NULL, NULL, hits, n), LEARN_ERR_NUMERIC);
+        ck_assert_ptr_nonnull(strstr(learn_ctx_errmsg(ctx), "query 2: element 4"));
+        ck_assert(n[0] == 0 && n[1] == 0 && n[2] == 0);
+        ck_assert_int_eq(learn_catalog_topk_batch(ctx, cat, NULL, 0, 4, NULL, NULL, hits, n), LEARN_OK);
+        ck_assert_int_eq(learn_catalog_topk_batch(NULL, cat, qs, 3, 4, NULL, NULL, hits, n), LEARN_ERR_ARG);
+        learn_ctx_free(ctx);
+        free(qs);
+        learn_catalog_close(cat);
+        learn_catalog_builder_free_buffer(b, data);
+        learn_catalog_builder_free(b);
+        cat_fixture_free(&f);
+    }
+    /* A catalog that a single query scans on several threads. */
+    cat_fixture f;
+    const uint32_t N = 20000, D = 16;
+    cat_fixture_make(&f, N, 8, D, 41);
+    memcpy(f.item + 19999 * D, f.item + 7 * D, D * sizeof(float));
+    learn_catalog_builder *b = cat_build(&f);
+    void *data;
+    size_t size;
+    ck_assert_int_eq(learn_catalog_builder_save_memory(b, &data, &size), LEARN_OK);
+    learn_catalog *cat;
+    ck_assert_int_eq(learn_catalog_open_memory(data, size, NULL, &cat, NULL, 0), LEARN_OK);
+    float qs[20 * 16];
+    test_rng r = {5};
+    for (int i = 0; i < 20 * 16; i++) qs[i] = (float)test_randn(&r);
+    memcpy(qs, f.item + 7 * D, D * sizeof(float));
+    for (int th = 1; th <= 3; th++) {
+        learn_ctx_params cp = learn_ctx_default_params();
+        cp.n_threads = th;
+        learn_ctx *ctx;
+        ck_assert_int_eq(learn_ctx_new(f.model, &cp, &ctx), LEARN_OK);
+        cat_expect_batch(ctx, cat, qs, 5, D, 10, NULL, NULL);  /* 1 block */
+        cat_expect_batch(ctx, cat, qs, 20, D, 10, NULL, NULL); /* 3 blocks */
+        learn_ctx_free(ctx);
+    }
+    learn_catalog_close(cat);
+    learn_catalog_builder_free_buffer(b, data);
+    learn_catalog_builder_free(b);
+    cat_fixture_free(&f);
+}
+END_TEST
+
 /* A catalog large enough for the scan to be split over threads: the same hits as the reference
    for 1, 2 and 3 threads, with ties across the split points and exclusions. */
 START_TEST(test_catalog_topk_threads) {
@@ -356,6 +490,7 @@ static Suite *make_catalog_suite(void) {
     tcase_add_test(tc, test_catalog_roundtrip);
     tcase_add_test(tc, test_catalog_topk);
     tcase_add_test(tc, test_catalog_topk_threads);
+    tcase_add_test(tc, test_catalog_topk_batch);
     suite_add_tcase(s, tc);
     TCase *bad = tcase_create("bad input");
     tcase_add_test(bad, test_catalog_bad);

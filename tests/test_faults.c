@@ -234,6 +234,8 @@ typedef struct flt_result {
     float content[FLT_N * 64], user[16];
     learn_hit hits[4];
     size_t n_hits;
+    learn_hit bhits[9 * 3];
+    size_t n_bhits[9];
 } flt_result;
 
 /* Open, tokenize, encode (texts and ids), item embeddings, catalog build + save + open, user
@@ -281,6 +283,12 @@ static learn_status flt_pipeline(const test_blob *blob, flt_alloc *a, flt_result
     for (int i = 0; i < 3; i++) FLT_STEP("user_append", learn_user_state_append(ctx, us, r->content + i * 64));
     uint32_t excl[1] = {1};
     FLT_STEP("topk", learn_catalog_topk(ctx, cat, r->user, 4, excl, 1, r->hits, &r->n_hits));
+    /* Nine queries (a whole block and a short one), the second with an exclusion. */
+    float qs[9 * 16];
+    for (int q = 0; q < 9; q++) memcpy(qs + q * 16, items + (q % FLT_N) * 16, sizeof(float) * 16);
+    const uint32_t *bex[9] = {NULL, excl};
+    const size_t bnex[9] = {0, 1};
+    FLT_STEP("topk_batch", learn_catalog_topk_batch(ctx, cat, qs, 9, 3, bex, bnex, r->bhits, r->n_bhits));
     *step = "done";
 out:
 #undef FLT_STEP
@@ -332,6 +340,9 @@ START_TEST(test_nomem_pipeline) {
         ck_assert(memcmp(got.user, want.user, sizeof want.user) == 0);
         ck_assert_uint_eq(got.n_hits, want.n_hits);
         ck_assert(memcmp(got.hits, want.hits, want.n_hits * sizeof want.hits[0]) == 0);
+        ck_assert(memcmp(got.n_bhits, want.n_bhits, sizeof want.n_bhits) == 0);
+        for (int q = 0; q < 9; q++)
+            ck_assert(memcmp(got.bhits + q * 3, want.bhits + q * 3, want.n_bhits[q] * sizeof want.bhits[0]) == 0);
         printf("nomem pipeline (%s): %ld allocations, each failure clean\n", sticky ? "sticky" : "one", n - 1);
     }
     test_blob_free(&blob);

@@ -173,6 +173,47 @@ START_TEST(test_pipeline) {
     ck_assert_msg(strstr(o, "{\"user\": 7, \"line\": 5, \"error\": \"\\\"history\\\" is missing or not an array\"}"), "%s", o);
     ck_assert_msg(strstr(o, "\"unknown\": [\"x,y\"]"), "%s", o);
     ck_assert_msg(strstr(o, "3 users answered") || strstr(o, "2 users answered"), "%s", o);
+    /* 70 users (two rounds of answers): in input order, each with the hits of a single call. */
+    static const char *const hists[3] = {"P00001,P00005", "P00007", "P00002,P00003,P00004"};
+    f = fopen(p, "wb");
+    for (int u = 0; u < 70; u++) {
+        char h[64];
+        snprintf(h, sizeof h, "%s", hists[u % 3]);
+        fprintf(f, "{\"user\": %d, \"history\": [", u);
+        for (char *t = strtok(h, ","); t; t = strtok(NULL, ",")) fprintf(f, "%s\"%s\"", t == h ? "" : ", ", t);
+        fprintf(f, "]}\n");
+    }
+    fclose(f);
+    char outp[600];
+    snprintf(outp, sizeof outp, "%s/answers.jsonl", d);
+    pipe_run(cli, 0, "recommend %s %s --batch -k 5 < %s > %s", m2, cat2, p, outp); /* stderr too */
+    f = fopen(outp, "rb");
+    ck_assert_ptr_nonnull(f);
+    char *batch_out = (char *)calloc(1, 1 << 16);
+    ck_assert_uint_lt(fread(batch_out, 1, (1 << 16) - 1, f), (1 << 16) - 1);
+    fclose(f);
+    ck_assert_msg(strstr(batch_out, "}\nlearn-cli recommend: 70 users answered, 0 records with errors\n"), "%s",
+                  batch_out);
+    const char *line = batch_out;
+    for (int u = 0; u < 70; u++) {
+        char head[32];
+        snprintf(head, sizeof head, "{\"user\": %d, \"items\": [", u);
+        ck_assert_msg(strncmp(line, head, strlen(head)) == 0, "record %d: %.80s", u, line);
+        const char *items = line + strlen(head) - 1, *end = strstr(items, "], \"unknown\"");
+        ck_assert_ptr_nonnull(end);
+        if (u < 3 || u >= 66) {
+            const char *one = pipe_run(cli, 0, "recommend %s %s --history %s -k 5 --json", m2, cat2, hists[u % 3]);
+            const char *oi = strstr(one, "\"items\": [");
+            ck_assert_ptr_nonnull(oi);
+            oi += strlen("\"items\": ");
+            ck_assert_msg(strncmp(oi, items, (size_t)(end - items + 1)) == 0, "record %d: %.*s\nalone: %s", u,
+                          (int)(end - items + 1), items, one);
+        }
+        line = strchr(line, '\n');
+        ck_assert_ptr_nonnull(line);
+        line++;
+    }
+    free(batch_out);
     /* Evaluation prints the model and both baselines. */
     o = pipe_run(cli, 0, "eval %s %s %s/interactions.tsv --json", m2, cat2, data);
     ck_assert_msg(strstr(o, "\"model\": {\"recall@10\": ") && strstr(o, "\"popularity\": {") &&

@@ -53,7 +53,8 @@ static const char bench_usage[] =
     "  item embeddings, with towers of d_in 896, d_model 768, 4 layers, d_ff 3072, d_out 256\n"
     "  (random weights of --type, default both f32 and q8_0).\n"
     "--topk: top-K (default 10) of a random unit query over a random catalog (default 100,000\n"
-    "  items of dimension 64), learn_catalog_topk against a plain float loop with a heap.\n";
+    "  items of dimension 64), learn_catalog_topk against a plain float loop with a heap, and 64\n"
+    "  queries in one learn_catalog_topk_batch call against a call each.\n";
 
 /* ---- Timing, statistics, memory ---------------------------------------------------------- */
 
@@ -864,6 +865,37 @@ static int bench_topk(long n_items, long dim, long k, int threads, const char *i
         printf("  speed-up vs the plain loop  %7.2fx; same top-%ld: %s\n", plain_t.med / learn_t.med, k,
                same ? "yes" : "NO");
         bad |= !same;
+        /* 64 queries: a call each against one batched call (the same hits, checked). */
+        enum { NQ = 64 };
+        float *qs = (float *)malloc((size_t)NQ * (size_t)dim * sizeof *qs);
+        learn_hit *bh = (learn_hit *)malloc((size_t)NQ * (size_t)k * sizeof *bh);
+        learn_hit *sh = (learn_hit *)malloc((size_t)NQ * (size_t)k * sizeof *sh);
+        size_t bn[NQ], sn[NQ];
+        if (qs && bh && sh) {
+            for (long i = 0; i < NQ; i++) {
+                double qq = 0;
+                for (long e = 0; e < dim; e++) {
+                    qs[i * dim + e] = bench_normal(&r);
+                    qq += (double)qs[i * dim + e] * qs[i * dim + e];
+                }
+                for (long e = 0; e < dim; e++) qs[i * dim + e] = (float)(qs[i * dim + e] / sqrt(qq));
+            }
+            bench_stat one_t, batch_t;
+            BENCH_TIME(reps, one_t, for (int i = 0; i < NQ; i++) bad |= learn_catalog_topk(ctx, cat, qs + (size_t)i * (size_t)dim, (uint32_t)k, NULL, 0, sh + (size_t)i * (size_t)k, &sn[i]) != LEARN_OK);
+            BENCH_TIME(reps, batch_t, bad |= learn_catalog_topk_batch(ctx, cat, qs, NQ, (uint32_t)k, NULL, NULL, bh, bn) != LEARN_OK);
+            int bsame = 1;
+            for (int i = 0; i < NQ; i++)
+                bsame &= bn[i] == sn[i] && memcmp(bh + (size_t)i * (size_t)k, sh + (size_t)i * (size_t)k, sn[i] * sizeof *bh) == 0;
+            printf("  64 queries, a call each     %7.3f ms (%.3f .. %.3f)\n", one_t.med, one_t.lo, one_t.hi);
+            printf("  64 queries, one batch call  %7.3f ms (%.3f .. %.3f)  %.2fx; same hits: %s\n", batch_t.med,
+                   batch_t.lo, batch_t.hi, one_t.med / batch_t.med, bsame ? "yes" : "NO");
+            bad |= !bsame;
+        } else {
+            bad = 1;
+        }
+        free(qs);
+        free(bh);
+        free(sh);
     } else {
         fprintf(stderr, "learn-cli bench: %s\n", ctx ? learn_ctx_errmsg(ctx) : err);
     }
