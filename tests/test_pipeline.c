@@ -196,7 +196,7 @@ START_TEST(test_pipeline) {
                   batch_out);
     const char *line = batch_out;
     for (int u = 0; u < 70; u++) {
-        char head[32];
+        char head[48];
         snprintf(head, sizeof head, "{\"user\": %d, \"items\": [", u);
         ck_assert_msg(strncmp(line, head, strlen(head)) == 0, "record %d: %.80s", u, line);
         const char *items = line + strlen(head) - 1, *end = strstr(items, "], \"unknown\"");
