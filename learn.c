@@ -9697,18 +9697,24 @@ static float learn__dot_f32(const float *a, const float *b, size_t n) {
     return s;
 }
 
+/* Item i with its score into a heap of at most k hits, unless it is excluded (excl: sorted)
+   or no better than the heap's worst. */
+LEARN__INLINE void learn__topk_offer(learn_hit *heap, size_t *n, size_t k, const uint32_t *excl,
+                              size_t n_excl, uint32_t i, float score) {
+    learn_hit h = {i, score};
+    if (h.score != h.score) h.score = -INFINITY; /* inf - inf from overflowing products */
+    if (*n == k && !learn__hit_worse(&heap[0], &h)) return;
+    if (n_excl && learn__sorted_has(excl, n_excl, i)) return;
+    learn__heap_push(heap, n, k, h);
+}
+
 /* Scans items [lo, hi) into a heap of at most k hits. */
 static void learn__topk_range(const learn_catalog *cat, const float *q, uint32_t lo, uint32_t hi,
                               const uint32_t *excl, size_t n_excl, learn_hit *heap, size_t *n,
                               size_t k) {
     size_t d = cat->d_item;
-    for (uint32_t i = lo; i < hi; i++) {
-        learn_hit h = {i, learn__dot_f32(q, cat->item + (size_t)i * d, d)};
-        if (h.score != h.score) h.score = -INFINITY; /* inf - inf from overflowing products */
-        if (*n == k && !learn__hit_worse(&heap[0], &h)) continue;
-        if (n_excl && learn__sorted_has(excl, n_excl, i)) continue;
-        learn__heap_push(heap, n, k, h);
-    }
+    for (uint32_t i = lo; i < hi; i++)
+        learn__topk_offer(heap, n, k, excl, n_excl, i, learn__dot_f32(q, cat->item + (size_t)i * d, d));
 }
 
 /* The scan split over the context's threads: each range fills its own heap of k hits, and the
@@ -9787,53 +9793,26 @@ learn_status learn_catalog_topk(learn_ctx *ctx, const learn_catalog *cat, const 
    catalogs. The batched scan reads each item once per block of LEARN__TOPK_QB queries and
    scores it against all of them in registers. Each score is computed exactly as
    learn__dot_f32 computes it (8 lanes in element order, the same reduction, the same tail), so
-   the hits are those of a call per query. GCC vectors in the baseline build; AVX intrinsics
-   for contexts whose kernels are AVX2 or AVX-512 (its target has no FMA: nothing can be
-   contracted). */
+   the hits are those of a call per query. The baseline build calls learn__dot_f32 itself;
+   contexts whose kernels are AVX2 or AVX-512 use AVX intrinsics (the target has no FMA:
+   nothing can be contracted) with the eight accumulators in registers. */
 
 #define LEARN__TOPK_QB 8   /* queries per block */
 #define LEARN__TOPK_ROWS 128 /* items scored per block before their hits are kept */
 #define LEARN__TOPK_L2 (192 << 10) /* bytes of items that every block scans in turn */
 
-typedef float learn__v8f __attribute__((vector_size(32)));
-
-/* s[i * QB + r] = query r (row stride ldq) . item i (rows of d floats at x), i < m. */
-LEARN__INLINE void learn__topk_dots_body(const float *q, size_t ldq, const float *x, size_t d,
-                                         uint32_t m, float *s)
-{
-    for (uint32_t i = 0; i < m; i++) {
-        const float *b = x + (size_t)i * d;
-        learn__v8f acc[LEARN__TOPK_QB];
-        LEARN__UNROLL
-        for (int r = 0; r < LEARN__TOPK_QB; r++) acc[r] = (learn__v8f){0, 0, 0, 0, 0, 0, 0, 0};
-        size_t e = 0;
-        for (; e + 8 <= d; e += 8) {
-            learn__v8f bv;
-            memcpy(&bv, b + e, sizeof bv);
-            LEARN__UNROLL
-            for (int r = 0; r < LEARN__TOPK_QB; r++) {
-                learn__v8f qv;
-                memcpy(&qv, q + (size_t)r * ldq + e, sizeof qv);
-                acc[r] += qv * bv;
-            }
-        }
-        for (int r = 0; r < LEARN__TOPK_QB; r++) {
-            const learn__v8f a = acc[r];
-            float t = ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
-            for (size_t f = e; f < d; f++) t += q[(size_t)r * ldq + f] * b[f];
-            s[(size_t)i * LEARN__TOPK_QB + r] = t;
-        }
-    }
-}
-
+/* s[i * QB + r] = query r (row stride ldq) . item i (rows of d floats at x), i < m: the
+   single-query dot itself, the item staying in L1 for the block's queries. */
 static void learn__topk_dots(const float *q, size_t ldq, const float *x, size_t d, uint32_t m,
                              float *s)
 {
-    learn__topk_dots_body(q, ldq, x, d, m, s);
+    for (uint32_t i = 0; i < m; i++)
+        for (int r = 0; r < LEARN__TOPK_QB; r++)
+            s[(size_t)i * LEARN__TOPK_QB + r] = learn__dot_f32(q + (size_t)r * ldq, x + (size_t)i * d, d);
 }
 
 #if defined(LEARN__X86)
-/* The same sums with AVX intrinsics (multiply, then add: no FMA), and the eight queries'
+/* learn__dot_f32's sums with AVX intrinsics (multiply, then add: no FMA), and the eight queries'
    reductions done together: the halves added (a0+a4 .. a3+a7), then two rounds of pairwise
    adds, which is exactly ((a0+a4) + (a1+a5)) + ((a2+a6) + (a3+a7)) for every query. */
 __attribute__((target("avx2"))) static void learn__topk_dots_avx2(const float *q, size_t ldq,
@@ -9906,17 +9885,14 @@ static void learn__topkb_part(void *arg, size_t lo, size_t hi, int ith) {
                 const uint32_t m = LEARN__MIN(c1 - i0, (uint32_t)LEARN__TOPK_ROWS);
                 j->dots(qrows, d, cat->item + (size_t)i0 * d, d, m, s);
                 for (size_t r = 0; r < nb; r++) {
-                    learn_hit *heap = j->out + (q0 + r) * j->ldo;
-                    size_t *n = &j->n_out[q0 + r];
-                    const uint32_t *ex = j->excl ? j->excl[q0 + r] : NULL;
-                    const size_t nex = j->n_excl ? j->n_excl[q0 + r] : 0;
-                    for (uint32_t i = 0; i < m; i++) {
-                        learn_hit h = {i0 + i, s[(size_t)i * LEARN__TOPK_QB + r]};
-                        if (h.score != h.score) h.score = -INFINITY;
-                        if (*n == j->k && !learn__hit_worse(&heap[0], &h)) continue;
-                        if (nex && learn__sorted_has(ex, nex, h.index)) continue;
-                        learn__heap_push(heap, n, j->k, h);
-                    }
+                    const size_t qi = q0 + r, k = j->k;
+                    learn_hit *heap = j->out + qi * j->ldo;
+                    size_t n = j->n_out[qi];
+                    const uint32_t *ex = j->excl ? j->excl[qi] : NULL;
+                    const size_t nex = j->n_excl ? j->n_excl[qi] : 0;
+                    for (uint32_t i = 0; i < m; i++)
+                        learn__topk_offer(heap, &n, k, ex, nex, i0 + i, s[(size_t)i * LEARN__TOPK_QB + r]);
+                    j->n_out[qi] = n;
                 }
             }
         }

@@ -55,6 +55,27 @@ static learn_catalog_builder *cat_build(cat_fixture *f) {
     return b;
 }
 
+/* A fixture's catalog built and opened in memory (the top-K tests). */
+typedef struct cat_mem {
+    learn_catalog_builder *b;
+    void *data;
+    learn_catalog *cat;
+} cat_mem;
+
+static learn_catalog *cat_mem_open(cat_fixture *f, cat_mem *m) {
+    size_t size;
+    m->b = cat_build(f);
+    ck_assert_int_eq(learn_catalog_builder_save_memory(m->b, &m->data, &size), LEARN_OK);
+    ck_assert_int_eq(learn_catalog_open_memory(m->data, size, NULL, &m->cat, NULL, 0), LEARN_OK);
+    return m->cat;
+}
+
+static void cat_mem_close(cat_mem *m) {
+    learn_catalog_close(m->cat);
+    learn_catalog_builder_free_buffer(m->b, m->data);
+    learn_catalog_builder_free(m->b);
+}
+
 START_TEST(test_catalog_roundtrip) {
     cat_fixture f;
     cat_fixture_make(&f, 1000, 48, 16, 3);
@@ -143,12 +164,8 @@ START_TEST(test_catalog_topk) {
     cat_fixture_make(&f, 777, 8, 24, 5);
     /* Some exact ties: items 10, 20, 30 share item 5's embedding. */
     for (int t = 10; t <= 30; t += 10) memcpy(f.item + t * 24, f.item + 5 * 24, 24 * sizeof(float));
-    learn_catalog_builder *b = cat_build(&f);
-    void *data;
-    size_t size;
-    ck_assert_int_eq(learn_catalog_builder_save_memory(b, &data, &size), LEARN_OK);
-    learn_catalog *cat;
-    ck_assert_int_eq(learn_catalog_open_memory(data, size, NULL, &cat, NULL, 0), LEARN_OK);
+    cat_mem cm;
+    learn_catalog *cat = cat_mem_open(&f, &cm);
     learn_ctx *ctx;
     ck_assert_int_eq(learn_ctx_new(f.model, NULL, &ctx), LEARN_OK);
     test_rng r = {11};
@@ -178,9 +195,7 @@ START_TEST(test_catalog_topk) {
     ck_assert_int_eq(learn_catalog_topk(ctx, cat, q, 3, NULL, 0, got, &n), LEARN_ERR_NUMERIC);
     ck_assert_ptr_nonnull(strstr(learn_ctx_errmsg(ctx), "query element 3"));
     learn_ctx_free(ctx);
-    learn_catalog_close(cat);
-    learn_catalog_builder_free_buffer(b, data);
-    learn_catalog_builder_free(b);
+    cat_mem_close(&cm);
     cat_fixture_free(&f);
 }
 END_TEST
@@ -220,12 +235,8 @@ START_TEST(test_catalog_topk_batch) {
         cat_fixture f;
         cat_fixture_make(&f, 300, 8, D, 31 + di);
         for (int t = 10; t <= 30; t += 10) memcpy(f.item + t * D, f.item + 5 * D, D * sizeof(float));
-        learn_catalog_builder *b = cat_build(&f);
-        void *data;
-        size_t size;
-        ck_assert_int_eq(learn_catalog_builder_save_memory(b, &data, &size), LEARN_OK);
-        learn_catalog *cat;
-        ck_assert_int_eq(learn_catalog_open_memory(data, size, NULL, &cat, NULL, 0), LEARN_OK);
+        cat_mem cm;
+        learn_catalog *cat = cat_mem_open(&f, &cm);
         const size_t NQ = 37;
         float *qs = (float *)malloc(NQ * D * sizeof(float));
         test_rng r = {77 + di};
@@ -283,9 +294,7 @@ START_TEST(test_catalog_topk_batch) {
         ck_assert_int_eq(learn_catalog_topk_batch(NULL, cat, qs, 3, 4, NULL, NULL, hits, n), LEARN_ERR_ARG);
         learn_ctx_free(ctx);
         free(qs);
-        learn_catalog_close(cat);
-        learn_catalog_builder_free_buffer(b, data);
-        learn_catalog_builder_free(b);
+        cat_mem_close(&cm);
         cat_fixture_free(&f);
     }
     /* A catalog that a single query scans on several threads. */
@@ -293,12 +302,8 @@ START_TEST(test_catalog_topk_batch) {
     const uint32_t N = 20000, D = 16;
     cat_fixture_make(&f, N, 8, D, 41);
     memcpy(f.item + 19999 * D, f.item + 7 * D, D * sizeof(float));
-    learn_catalog_builder *b = cat_build(&f);
-    void *data;
-    size_t size;
-    ck_assert_int_eq(learn_catalog_builder_save_memory(b, &data, &size), LEARN_OK);
-    learn_catalog *cat;
-    ck_assert_int_eq(learn_catalog_open_memory(data, size, NULL, &cat, NULL, 0), LEARN_OK);
+    cat_mem cm;
+    learn_catalog *cat = cat_mem_open(&f, &cm);
     float qs[20 * 16];
     test_rng r = {5};
     for (int i = 0; i < 20 * 16; i++) qs[i] = (float)test_randn(&r);
@@ -312,9 +317,7 @@ START_TEST(test_catalog_topk_batch) {
         cat_expect_batch(ctx, cat, qs, 20, D, 10, NULL, NULL); /* 3 blocks */
         learn_ctx_free(ctx);
     }
-    learn_catalog_close(cat);
-    learn_catalog_builder_free_buffer(b, data);
-    learn_catalog_builder_free(b);
+    cat_mem_close(&cm);
     cat_fixture_free(&f);
 }
 END_TEST
@@ -329,12 +332,8 @@ START_TEST(test_catalog_topk_threads) {
     const int copies[] = {13332, 13334, 19999, 20000, 20001, 26666, 26667, 39999};
     for (size_t c = 0; c < sizeof copies / sizeof copies[0]; c++)
         memcpy(f.item + (size_t)copies[c] * D, f.item + 7 * D, D * sizeof(float));
-    learn_catalog_builder *b = cat_build(&f);
-    void *data;
-    size_t size;
-    ck_assert_int_eq(learn_catalog_builder_save_memory(b, &data, &size), LEARN_OK);
-    learn_catalog *cat;
-    ck_assert_int_eq(learn_catalog_open_memory(data, size, NULL, &cat, NULL, 0), LEARN_OK);
+    cat_mem cm;
+    learn_catalog *cat = cat_mem_open(&f, &cm);
     learn_hit *got = (learn_hit *)malloc((size_t)N * sizeof *got), *want = (learn_hit *)malloc((size_t)N * sizeof *want);
     ck_assert(got && want);
     test_rng r = {5};
@@ -357,9 +356,7 @@ START_TEST(test_catalog_topk_threads) {
     }
     free(got);
     free(want);
-    learn_catalog_close(cat);
-    learn_catalog_builder_free_buffer(b, data);
-    learn_catalog_builder_free(b);
+    cat_mem_close(&cm);
     cat_fixture_free(&f);
 }
 END_TEST

@@ -804,6 +804,28 @@ static void tk_pool_fn(void *arg, int ith, int nth)
     j->hits[ith] += j->run;
 }
 
+/* Runs fn `runs` times on p (run r = 1, 2, ...), napping 20 ms after run nap_after (0: never)
+   so that the workers fall asleep; 1 when every thread took part in every run. */
+static int tk_pool_drive(learn__pool *p, learn__pool_fn fn, int runs, int nap_after)
+{
+    const int nth = learn__pool_n_threads(p);
+    tk_pool_job j;
+    memset(&j, 0, sizeof j);
+    long long want = 0;
+    for (int r = 1; r <= runs; r++) {
+        j.run = r;
+        want += r;
+        learn__pool_run(p, fn, &j);
+        if (r == nap_after) {
+            struct timespec ts = {0, 20 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    int ok = 1;
+    for (int i = 0; i < nth; i++) ok &= j.nth_seen[i] == nth && j.hits[i] == want;
+    return ok;
+}
+
 START_TEST(test_pool_runs)
 {
     for (int n = 1; n <= 4; n++) {
@@ -815,22 +837,7 @@ START_TEST(test_pool_runs)
         const int nth = n;
 #endif
         ck_assert_int_eq(learn__pool_n_threads(p), nth);
-        tk_pool_job j;
-        memset(&j, 0, sizeof j);
-        long long want = 0;
-        for (int r = 1; r <= 3000; r++) {
-            j.run = r;
-            want += r;
-            learn__pool_run(p, tk_pool_fn, &j);
-            if (r == 1500) { /* let the workers fall asleep, then wake them */
-                struct timespec ts = {0, 20 * 1000 * 1000};
-                nanosleep(&ts, NULL);
-            }
-        }
-        for (int i = 0; i < nth; i++) {
-            ck_assert_int_eq(j.nth_seen[i], nth);
-            ck_assert(j.hits[i] == want);
-        }
+        ck_assert(tk_pool_drive(p, tk_pool_fn, 3000, 1500)); /* the workers fall asleep midway */
         learn__pool_free(p);
     }
     learn__pool_free(NULL);
@@ -882,17 +889,7 @@ static void *tk_pool_slow_main(void *arg)
     tk_pool_slow *t = (tk_pool_slow *)arg;
     learn__pool *p;
     if (learn__pool_new(NULL, t->n, &p) == LEARN_OK) {
-        const int nth = learn__pool_n_threads(p);
-        tk_pool_job j;
-        memset(&j, 0, sizeof j);
-        long long want = 0;
-        for (int r = 1; r <= 8000; r++) {
-            j.run = r;
-            want += r;
-            learn__pool_run(p, tk_pool_slow_fn, &j);
-        }
-        t->ok = 1;
-        for (int i = 0; i < nth; i++) t->ok &= j.hits[i] == want && j.nth_seen[i] == nth;
+        t->ok = tk_pool_drive(p, tk_pool_slow_fn, 8000, 0);
         learn__pool_free(p);
     }
     atomic_store(&t->done, 1);
