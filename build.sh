@@ -4,6 +4,8 @@
 #   ./build.sh            library object, tools/learn-cli and the test programs (release flags)
 #   ./build.sh test       builds, then runs every test; the last line is Check's summary
 #   ./build.sh asan       the same tests built with ASan+UBSan (-fno-sanitize-recover)
+#   ./build.sh vnni       x86-64: the tests at the AVX-512 level on any AVX2 CPU, its VPDPBUSD
+#                         emulated (-DLEARN_EMULATE_VNNI, a test-only build in build-vnni)
 #   ./build.sh tsan       the concurrency test under ThreadSanitizer (tests/tsan.sh)
 #   ./build.sh fuzz [S]   each fuzz harness for S seconds (tests/fuzz/run.sh)
 #   ./build.sh arm64      cross-compiles for aarch64 and runs the tests under qemu (tests/arm64.sh)
@@ -129,6 +131,12 @@ asan)
         UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
         run_tests build-asan build-asan/learn-cli
     ;;
+vnni)
+    [ "$(uname -m)" = x86_64 ] || die "vnni: the AVX-512 level exists on x86-64 only"
+    grep -qw avx2 /proc/cpuinfo 2>/dev/null || die "vnni: this CPU has no AVX2 to emulate VPDPBUSD with"
+    build build-vnni "$RELEASE -DLEARN_EMULATE_VNNI"
+    LEARN_ISA=avx512 run_tests build-vnni build-vnni/learn-cli
+    ;;
 tsan | fuzz | arm64 | bench | models)
     verb=$1
     shift
@@ -147,6 +155,6 @@ clean)
     rm -rf build build-* tools/learn-cli
     ;;
 *)
-    die "unknown command '$1' (build, test, asan, tsan, fuzz, arm64, bench, models, clean)"
+    die "unknown command '$1' (build, test, asan, vnni, tsan, fuzz, arm64, bench, models, clean)"
     ;;
 esac

@@ -5199,7 +5199,15 @@ static learn_status learn__bpe_encode(learn__tok_enc *e, const uint8_t *s, size_
 #include <immintrin.h>
 /* Per-function targets, so that one x86-64 binary runs anywhere and picks at run time. */
 #define LEARN__AVX2 __attribute__((target("avx2,fma,f16c")))
+#if defined(LEARN_EMULATE_VNNI)
+/* Test builds only (./build.sh vnni): the AVX-512 level compiled for AVX2, its one AVX-512
+   instruction (VPDPBUSD) emulated exactly, and offered wherever AVX2 is. So the level's own
+   layouts, tiles and corrections run, and are tested against the scalar kernels, on a CPU
+   without AVX-512. It is slower than the AVX2 level: never a release build. */
+#define LEARN__AVX512 LEARN__AVX2
+#else
 #define LEARN__AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
+#endif
 #endif
 
 #if !defined(LEARN_NO_SIMD) && defined(__aarch64__) && (defined(__GNUC__) || defined(__clang__))
@@ -5268,6 +5276,9 @@ static unsigned learn__cpu_detect(void)
     const int avx512 = ((ebx7 >> 16) & 1) /* F */ && ((ebx7 >> 30) & 1) /* BW */ &&
                        ((ebx7 >> 31) & 1) /* VL */ && ((ecx7 >> 11) & 1) /* VNNI */;
     if ((f & LEARN__CPU_AVX2) && zmm_os && avx512) f |= LEARN__CPU_AVX512;
+#if defined(LEARN_EMULATE_VNNI)
+    if (f & LEARN__CPU_AVX2) f |= LEARN__CPU_AVX512;
+#endif
     return f;
 }
 #elif defined(LEARN__ARM64)
@@ -6324,12 +6335,31 @@ LEARN__AVX2 static void learn__gemm_bf16_avx2(const learn__gemm_args *g, int r0,
    each lane starts from -128 * (sum of its weights), computed when packing:
      record: w slices [128], -128 sum w per lane (int32 x 8) [32], dw8 [32]   (192 bytes)
    Q4_0: the nibbles are the unsigned operand, the activations the signed one, and each lane
-   starts from -c8 (the -8 offset); the record is the AVX2 one. Only other ISA levels run on
-   this machine: this code is compiled and reviewed, and tested where the CPU has AVX-512. */
+   starts from -c8 (the -8 offset); the record is the AVX2 one. Where the CPU has no AVX-512,
+   `./build.sh vnni` still runs this code through the whole test suite, with VPDPBUSD emulated
+   (LEARN_EMULATE_VNNI). */
 
 #if defined(LEARN__X86)
 
 #define LEARN__AVX512_INLINE LEARN__INLINE LEARN__AVX512
+
+/* c + the sums of the four products u8(a) * s8(b) in each int32 lane, wrapping (VPDPBUSD). */
+#if defined(LEARN_EMULATE_VNNI)
+LEARN__AVX2_INLINE __m256i learn__dpbusd(__m256i c, __m256i a, __m256i b)
+{
+    /* even and odd bytes as int16: u8 * s8 fits (-32640 .. 32385), and each madd adds two
+       of them into the int32 lane that holds all four */
+    const __m256i lo8 = _mm256_set1_epi16(0xff);
+    const __m256i ae = _mm256_and_si256(a, lo8), ao = _mm256_srli_epi16(a, 8);
+    const __m256i be = _mm256_srai_epi16(_mm256_slli_epi16(b, 8), 8), bo = _mm256_srai_epi16(b, 8);
+    return _mm256_add_epi32(c, _mm256_add_epi32(_mm256_madd_epi16(ae, be), _mm256_madd_epi16(ao, bo)));
+}
+#else
+LEARN__AVX512_INLINE __m256i learn__dpbusd(__m256i c, __m256i a, __m256i b)
+{
+    return _mm256_dpbusd_epi32(c, a, b);
+}
+#endif
 #define LEARN__REC_Q8_AVX512 192
 #define LEARN__QMR_AVX512 4
 #define LEARN__QNT_AVX512 2
@@ -6354,7 +6384,7 @@ LEARN__AVX512 static void learn__pack_q8_0_avx512(const uint8_t *w, size_t ldw, 
             learn__interleave4_avx2(b[0], b[1], b[2], b[3], s);
             for (int k = 0; k < 4; k++) {
                 _mm256_storeu_si256((__m256i *)(o + 32 * k), s[k]);
-                corr = _mm256_dpbusd_epi32(corr, u128, s[k]); /* 128 * sum w, per lane */
+                corr = learn__dpbusd(corr, u128, s[k]); /* 128 * sum w, per lane */
             }
             _mm256_storeu_si256((__m256i *)(o + 128),
                                 _mm256_sub_epi32(_mm256_setzero_si256(), corr));
@@ -6413,8 +6443,8 @@ LEARN__AVX512_INLINE void learn__qtile_avx512(const int q4, const int mr, const 
                 __m256i p = q4 ? a0[j] : c;
                 LEARN__UNROLL
                 for (int s = 0; s < 4; s++)
-                    p = q4 ? _mm256_dpbusd_epi32(p, wv[s], a[j][s])
-                           : _mm256_dpbusd_epi32(p, a[j][s], wv[s]);
+                    p = q4 ? learn__dpbusd(p, wv[s], a[j][s])
+                           : learn__dpbusd(p, a[j][s], wv[s]);
                 acc[i][j] =
                     _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(dw, da[j]), acc[i][j]);
             }
@@ -6464,9 +6494,9 @@ LEARN__AVX512 static int32_t learn__dot_q8_0_block_avx512(const uint8_t *w, cons
     const __m256i u128 = _mm256_set1_epi8((char)0x80);
     const __m256i wv = _mm256_loadu_si256((const __m256i *)(w + 2));
     const __m256i au = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)a), u128);
-    const __m256i corr = _mm256_dpbusd_epi32(_mm256_setzero_si256(), u128, wv);
+    const __m256i corr = learn__dpbusd(_mm256_setzero_si256(), u128, wv);
     return learn__hsum_epi32_avx2(
-        _mm256_dpbusd_epi32(_mm256_sub_epi32(_mm256_setzero_si256(), corr), au, wv));
+        learn__dpbusd(_mm256_sub_epi32(_mm256_setzero_si256(), corr), au, wv));
 }
 
 LEARN__AVX512 static int32_t learn__dot_q4_0_block_avx512(const uint8_t *w, const int8_t *a)
@@ -6475,8 +6505,8 @@ LEARN__AVX512 static int32_t learn__dot_q4_0_block_avx512(const uint8_t *w, cons
     const __m256i n =
         _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), _mm256_set1_epi8(15));
     const __m256i av = _mm256_loadu_si256((const __m256i *)a);
-    const __m256i sum = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(1), av);
-    return learn__hsum_epi32_avx2(_mm256_dpbusd_epi32(
+    const __m256i sum = learn__dpbusd(_mm256_setzero_si256(), _mm256_set1_epi8(1), av);
+    return learn__hsum_epi32_avx2(learn__dpbusd(
         _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(sum, 3)), n, av));
 }
 
