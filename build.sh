@@ -4,8 +4,8 @@
 #   ./build.sh            library object, tools/learn-cli and the test programs (release flags)
 #   ./build.sh test       builds, then runs every test; the last line is Check's summary
 #   ./build.sh asan       the same tests built with ASan+UBSan (-fno-sanitize-recover)
-#   ./build.sh vnni       x86-64: the tests at the AVX-512 level on any AVX2 CPU, its VPDPBUSD
-#                         emulated (-DLEARN_EMULATE_VNNI, a test-only build in build-vnni)
+#   ./build.sh vnni       x86-64: the tests at the AVX-512 and AVX-VNNI levels on any AVX2 CPU,
+#                         VPDPBUSD emulated (-DLEARN_EMULATE_VNNI, a test-only build in build-vnni)
 #   ./build.sh tsan       the concurrency test under ThreadSanitizer (tests/tsan.sh)
 #   ./build.sh fuzz [S]   each fuzz harness for S seconds (tests/fuzz/run.sh)
 #   ./build.sh arm64      cross-compiles for aarch64 and runs the tests under qemu (tests/arm64.sh)
@@ -132,10 +132,13 @@ asan)
         run_tests build-asan build-asan/learn-cli
     ;;
 vnni)
-    [ "$(uname -m)" = x86_64 ] || die "vnni: the AVX-512 level exists on x86-64 only"
+    [ "$(uname -m)" = x86_64 ] || die "vnni: the AVX-512 and AVX-VNNI levels exist on x86-64 only"
     grep -qw avx2 /proc/cpuinfo 2>/dev/null || die "vnni: this CPU has no AVX2 to emulate VPDPBUSD with"
     build build-vnni "$RELEASE -DLEARN_EMULATE_VNNI"
+    echo "== LEARN_ISA=avx512"
     LEARN_ISA=avx512 run_tests build-vnni build-vnni/learn-cli
+    echo "== LEARN_ISA=avxvnni"
+    LEARN_ISA=avxvnni run_tests build-vnni build-vnni/learn-cli
     ;;
 tsan | fuzz | arm64 | bench | models)
     verb=$1

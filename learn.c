@@ -5165,7 +5165,8 @@ static learn_status learn__bpe_encode(learn__tok_enc *e, const uint8_t *s, size_
    the activation quantizer and the small row helpers (norms, softmax, activations, fp16 rows).
 
    ISA levels. Each kernel exists as a portable `_scalar` reference and, where it pays, as
-   `_avx2` (AVX2 + FMA + F16C), `_avx512` (AVX-512 F/BW/VL + VNNI) and `_neon` /
+   `_avx2` (AVX2 + FMA + F16C), `_avxvnni` (AVX2 + AVX-VNNI), `_avx512` (AVX-512 F/BW/VL +
+   VNNI) and `_neon` /
    `_neon_dotprod` (AArch64 Advanced SIMD, with or without the ARMv8.2 SDOT instruction).
    "The compiler can" (LEARN__X86 / LEARN__ARM64 below, one set of base flags: the SIMD
    functions carry target attributes) is kept apart from "the CPU does" (learn__cpu_features,
@@ -5200,13 +5201,15 @@ static learn_status learn__bpe_encode(learn__tok_enc *e, const uint8_t *s, size_
 /* Per-function targets, so that one x86-64 binary runs anywhere and picks at run time. */
 #define LEARN__AVX2 __attribute__((target("avx2,fma,f16c")))
 #if defined(LEARN_EMULATE_VNNI)
-/* Test builds only (./build.sh vnni): the AVX-512 level compiled for AVX2, its one AVX-512
-   instruction (VPDPBUSD) emulated exactly, and offered wherever AVX2 is. So the level's own
-   layouts, tiles and corrections run, and are tested against the scalar kernels, on a CPU
-   without AVX-512. It is slower than the AVX2 level: never a release build. */
+/* Test builds only (./build.sh vnni): the AVX-512 and AVX-VNNI levels compiled for AVX2, the
+   one instruction they add (VPDPBUSD) emulated exactly, and offered wherever AVX2 is. So the
+   levels' own layouts, tiles and corrections run, and are tested against the scalar kernels,
+   on a CPU without them. They are slower than the AVX2 level: never a release build. */
 #define LEARN__AVX512 LEARN__AVX2
+#define LEARN__AVXVNNI LEARN__AVX2
 #else
 #define LEARN__AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
+#define LEARN__AVXVNNI __attribute__((target("avx2,fma,f16c,avxvnni")))
 #endif
 #endif
 
@@ -5235,6 +5238,7 @@ static learn_status learn__bpe_encode(learn__tok_enc *e, const uint8_t *s, size_
 
 #define LEARN__CPU_AVX2 (1u << 0)    /* AVX2, FMA, F16C, and the OS saves YMM state */
 #define LEARN__CPU_AVX512 (1u << 1)  /* AVX-512 F, BW, VL, VNNI, and the OS saves ZMM state */
+#define LEARN__CPU_AVXVNNI (1u << 4) /* AVX2 and AVX-VNNI (VEX VPDPBUSD) */
 #define LEARN__CPU_NEON (1u << 2)    /* AArch64 Advanced SIMD */
 #define LEARN__CPU_DOTPROD (1u << 3) /* ARMv8.2 SDOT/UDOT */
 #define LEARN__CPU_KNOWN (1u << 31)  /* the cache is filled */
@@ -5268,7 +5272,7 @@ static unsigned learn__cpu_detect(void)
         xcr0 = lo;
     }
     learn__cpuid(7, 0, r);
-    const uint32_t ebx7 = r[1], ecx7 = r[2];
+    const uint32_t sub7 = r[0], ebx7 = r[1], ecx7 = r[2]; /* sub7: the last sub-leaf of leaf 7 */
     const int ymm_os = (xcr0 & 0x6u) == 0x6u;   /* SSE and AVX state */
     const int zmm_os = (xcr0 & 0xe6u) == 0xe6u; /* + opmask, ZMM_Hi256, Hi16_ZMM */
     const int avx2 = (ebx7 >> 5) & 1;
@@ -5276,8 +5280,12 @@ static unsigned learn__cpu_detect(void)
     const int avx512 = ((ebx7 >> 16) & 1) /* F */ && ((ebx7 >> 30) & 1) /* BW */ &&
                        ((ebx7 >> 31) & 1) /* VL */ && ((ecx7 >> 11) & 1) /* VNNI */;
     if ((f & LEARN__CPU_AVX2) && zmm_os && avx512) f |= LEARN__CPU_AVX512;
+    if (sub7 >= 1 && (f & LEARN__CPU_AVX2)) {
+        learn__cpuid(7, 1, r);
+        if ((r[0] >> 4) & 1) f |= LEARN__CPU_AVXVNNI;
+    }
 #if defined(LEARN_EMULATE_VNNI)
-    if (f & LEARN__CPU_AVX2) f |= LEARN__CPU_AVX512;
+    if (f & LEARN__CPU_AVX2) f |= LEARN__CPU_AVX512 | LEARN__CPU_AVXVNNI;
 #endif
     return f;
 }
@@ -5315,14 +5323,15 @@ static unsigned learn__cpu_features(void)
 typedef enum learn__isa {
     LEARN__ISA_SCALAR = 0,
     LEARN__ISA_AVX2,         /* x86-64: AVX2 + FMA + F16C */
+    LEARN__ISA_AVXVNNI,      /* x86-64: AVX2 + AVX-VNNI (Alder Lake, ...) */
     LEARN__ISA_AVX512,       /* x86-64: AVX-512 F/BW/VL + VNNI (Cascade Lake, Zen 4, ...) */
     LEARN__ISA_NEON,         /* AArch64 Advanced SIMD */
     LEARN__ISA_NEON_DOTPROD, /* AArch64 Advanced SIMD + SDOT */
     LEARN__ISA_COUNT
 } learn__isa;
 
-static const char *const learn__isa_names[LEARN__ISA_COUNT] = {"scalar", "avx2", "avx512", "neon",
-                                                               "neon_dotprod"};
+static const char *const learn__isa_names[LEARN__ISA_COUNT] = {"scalar", "avx2", "avxvnni", "avx512",
+                                                               "neon", "neon_dotprod"};
 
 static const char *learn__isa_name(learn__isa isa)
 {
@@ -5336,6 +5345,7 @@ static int learn__isa_compiled(learn__isa isa)
     case LEARN__ISA_SCALAR: return 1;
 #if defined(LEARN__X86)
     case LEARN__ISA_AVX2:
+    case LEARN__ISA_AVXVNNI:
     case LEARN__ISA_AVX512: return 1;
 #endif
 #if defined(LEARN__ARM64)
@@ -5354,6 +5364,7 @@ static int learn__isa_supported(learn__isa isa)
     switch (isa) {
     case LEARN__ISA_SCALAR: return 1;
     case LEARN__ISA_AVX2: return (f & LEARN__CPU_AVX2) != 0;
+    case LEARN__ISA_AVXVNNI: return (f & LEARN__CPU_AVXVNNI) != 0;
     case LEARN__ISA_AVX512: return (f & LEARN__CPU_AVX512) != 0;
     case LEARN__ISA_NEON: return (f & LEARN__CPU_NEON) != 0;
     case LEARN__ISA_NEON_DOTPROD: return (f & LEARN__CPU_DOTPROD) != 0;
@@ -5364,15 +5375,15 @@ static int learn__isa_supported(learn__isa isa)
 /* The fastest supported level. */
 static learn__isa learn__isa_best(void)
 {
-    static const learn__isa order[] = {LEARN__ISA_AVX512, LEARN__ISA_AVX2, LEARN__ISA_NEON_DOTPROD,
-                                       LEARN__ISA_NEON};
+    static const learn__isa order[] = {LEARN__ISA_AVX512, LEARN__ISA_AVXVNNI, LEARN__ISA_AVX2,
+                                       LEARN__ISA_NEON_DOTPROD, LEARN__ISA_NEON};
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
         if (learn__isa_supported(order[i])) return order[i];
     return LEARN__ISA_SCALAR;
 }
 
 /* Resolves the level a context runs at. `request` is a level name ("scalar", "avx2",
-   "avx512", "neon", "neon_dotprod"), or NULL / "" / "auto" for: the LEARN_ISA environment
+   "avxvnni", "avx512", "neon", "neon_dotprod"), or NULL / "" / "auto" for: the LEARN_ISA environment
    variable when set and not "auto", else the best level. A named level that this build or
    this CPU lacks is refused (LEARN_ERR_UNSUPPORTED), an unknown name is LEARN_ERR_ARG; in both
    cases `msg` (may be NULL) receives a one-line reason listing the supported levels. */
@@ -5411,7 +5422,7 @@ static learn_status learn__isa_select(const char *request, learn__isa *out, char
     }
     if (msg && msg_size)
         snprintf(msg, msg_size,
-                 "%s=%.32s: unknown level; one of scalar, avx2, avx512, neon, "
+                 "%s=%.32s: unknown level; one of scalar, avx2, avxvnni, avx512, neon, "
                  "neon_dotprod, auto (supported here: %s)",
                  source, request, have);
     return LEARN_ERR_ARG;
@@ -5794,11 +5805,6 @@ LEARN__AVX2_INLINE float learn__hsum_avx2(__m256 v)
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
-}
-
-LEARN__AVX2_INLINE float learn__f16_avx2(const uint8_t *p)
-{
-    return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(p[0] | (p[1] << 8))));
 }
 
 /* Four blocks of 32 bytes (plain order) -> the four slices of a q8 group. */
@@ -6325,27 +6331,29 @@ LEARN__AVX2 static void learn__gemm_bf16_avx2(const learn__gemm_args *g, int r0,
 
 #endif /* LEARN__X86 */
 
-/* ---- AVX-512 (F/BW/VL + VNNI) -----------------------------------------------------------
+/* ---- VPDPBUSD: AVX-512 (F/BW/VL + VNNI) and AVX-VNNI ----------------------------------------
 
    VPDPBUSD multiplies unsigned by signed bytes and adds groups of four into int32 lanes with no
-   intermediate saturation, so one instruction does what maddubs + madd + add do on AVX2. It
-   runs on 256-bit vectors here (AVX512VL), with the 32 registers of AVX-512 allowing a 4 x 2
-   tile; the layouts are those of AVX2.
+   intermediate saturation, so one instruction does what maddubs + madd + add do on AVX2. Two
+   levels run it on 256-bit vectors with the layouts of AVX2: `avx512` (EVEX, AVX512VL: the 32
+   registers allow a 4 x 2 tile) and `avxvnni` (VEX, for AVX2 CPUs with AVX-VNNI and without
+   AVX-512, e.g. Alder Lake: 16 registers, a 4 x 1 tile). One macro family defines both.
    Q8_0: the activations go in as unsigned a + 128 (a xor 0x80) and the weights as they are;
    each lane starts from -128 * (sum of its weights), computed when packing:
      record: w slices [128], -128 sum w per lane (int32 x 8) [32], dw8 [32]   (192 bytes)
    Q4_0: the nibbles are the unsigned operand, the activations the signed one, and each lane
-   starts from -c8 (the -8 offset); the record is the AVX2 one. Where the CPU has no AVX-512,
+   starts from -c8 (the -8 offset); the record is the AVX2 one. Where the CPU has neither,
    `./build.sh vnni` still runs this code through the whole test suite, with VPDPBUSD emulated
    (LEARN_EMULATE_VNNI). */
 
 #if defined(LEARN__X86)
 
 #define LEARN__AVX512_INLINE LEARN__INLINE LEARN__AVX512
+#define LEARN__AVXVNNI_INLINE LEARN__INLINE LEARN__AVXVNNI
 
 /* c + the sums of the four products u8(a) * s8(b) in each int32 lane, wrapping (VPDPBUSD). */
 #if defined(LEARN_EMULATE_VNNI)
-LEARN__AVX2_INLINE __m256i learn__dpbusd(__m256i c, __m256i a, __m256i b)
+LEARN__AVX2_INLINE __m256i learn__dpbusd_emu(__m256i c, __m256i a, __m256i b)
 {
     /* even and odd bytes as int16: u8 * s8 fits (-32640 .. 32385), and each madd adds two
        of them into the int32 lane that holds all four */
@@ -6354,161 +6362,173 @@ LEARN__AVX2_INLINE __m256i learn__dpbusd(__m256i c, __m256i a, __m256i b)
     const __m256i be = _mm256_srai_epi16(_mm256_slli_epi16(b, 8), 8), bo = _mm256_srai_epi16(b, 8);
     return _mm256_add_epi32(c, _mm256_add_epi32(_mm256_madd_epi16(ae, be), _mm256_madd_epi16(ao, bo)));
 }
+#define learn__dpbusd_avx512 learn__dpbusd_emu
+#define learn__dpbusd_avxvnni learn__dpbusd_emu
 #else
-LEARN__AVX512_INLINE __m256i learn__dpbusd(__m256i c, __m256i a, __m256i b)
+LEARN__AVX512_INLINE __m256i learn__dpbusd_avx512(__m256i c, __m256i a, __m256i b)
 {
     return _mm256_dpbusd_epi32(c, a, b);
 }
+LEARN__AVXVNNI_INLINE __m256i learn__dpbusd_avxvnni(__m256i c, __m256i a, __m256i b)
+{
+    return _mm256_dpbusd_avx_epi32(c, a, b);
+}
 #endif
-#define LEARN__REC_Q8_AVX512 192
-#define LEARN__QMR_AVX512 4
-#define LEARN__QNT_AVX512 2
 
-LEARN__AVX512 static void learn__pack_q8_0_avx512(const uint8_t *w, size_t ldw, int mr, int nb,
-                                                  int g0, int g1, uint8_t *pk)
+#define LEARN__REC_Q8_VNNI 192
+#define LEARN__QMR_VNNI 4
+
+/* The Q8_0 record of both levels. Its correction is exact in AVX2: maddubs(128, w) pairs are
+   128 * (w0 + w1), within -32768 .. 32512, and madd adds the two pairs of a lane. */
+LEARN__AVX2 static void learn__pack_q8_0_vnni(const uint8_t *w, size_t ldw, int mr, int nb, int g0,
+                                              int g1, uint8_t *pk)
 {
     const size_t bb = LEARN__Q8_0_BYTES;
-    const __m256i u128 = _mm256_set1_epi8((char)0x80);
+    const __m256i u128 = _mm256_set1_epi8((char)0x80), ones = _mm256_set1_epi16(1);
     for (int g = g0; g < g1; g++) {
         const int n = nb - 4 * g < 4 ? nb - 4 * g : 4;
         for (int i = 0; i < mr; i++) {
             const uint8_t *wg = w + (size_t)i * ldw + (size_t)g * 4 * bb;
-            uint8_t *o = pk + ((size_t)(g - g0) * (size_t)mr + (size_t)i) * LEARN__REC_Q8_AVX512;
+            uint8_t *o = pk + ((size_t)(g - g0) * (size_t)mr + (size_t)i) * LEARN__REC_Q8_VNNI;
             __m256i b[4], s[4], corr = _mm256_setzero_si256();
-            float d[8];
-            for (int j = 0; j < 4; j++) {
-                d[2 * j] = d[2 * j + 1] = j < n ? learn__f16_avx2(wg + (size_t)j * bb) : 0.0f;
+            LEARN__UNROLL
+            for (int j = 0; j < 4; j++)
                 b[j] = j < n ? _mm256_loadu_si256((const __m256i *)(wg + (size_t)j * bb + 2))
                              : _mm256_setzero_si256();
-            }
             learn__interleave4_avx2(b[0], b[1], b[2], b[3], s);
+            LEARN__UNROLL
             for (int k = 0; k < 4; k++) {
                 _mm256_storeu_si256((__m256i *)(o + 32 * k), s[k]);
-                corr = learn__dpbusd(corr, u128, s[k]); /* 128 * sum w, per lane */
+                corr = _mm256_add_epi32(corr, _mm256_madd_epi16(_mm256_maddubs_epi16(u128, s[k]), ones));
             }
-            _mm256_storeu_si256((__m256i *)(o + 128),
-                                _mm256_sub_epi32(_mm256_setzero_si256(), corr));
-            _mm256_storeu_ps((float *)(o + 160), _mm256_loadu_ps(d));
+            _mm256_storeu_si256((__m256i *)(o + 128), _mm256_sub_epi32(_mm256_setzero_si256(), corr));
+            _mm256_storeu_ps((float *)(o + 160), learn__dw8_avx2(wg, bb, n));
         }
     }
 }
 
-LEARN__AVX512 static void learn__pack_q4_0_avx512(const uint8_t *w, size_t ldw, int mr, int nb,
-                                                  int g0, int g1, uint8_t *pk)
+LEARN__AVX2 static void learn__pack_q4_0_vnni(const uint8_t *w, size_t ldw, int mr, int nb, int g0,
+                                              int g1, uint8_t *pk)
 {
     learn__pack_avx2(1, w, ldw, mr, nb, g0, g1, pk);
 }
 
-LEARN__AVX512_INLINE void learn__qtile_avx512(const int q4, const int mr, const int nt,
-                                              const uint8_t *pk, const uint8_t *x, size_t ldx,
-                                              int ng, int flags, float *y, size_t ldy)
-{
-    const size_t rec = q4 ? LEARN__REC_Q4_AVX2 : LEARN__REC_Q8_AVX512;
-    const size_t dofs = q4 ? 128 : 160;
-    const __m256i flip = _mm256_set1_epi8((char)0x80);
-    __m256 acc[LEARN__QMR_AVX512][LEARN__QNT_AVX512];
-    LEARN__UNROLL
-    for (int i = 0; i < mr; i++) {
-        LEARN__UNROLL
-        for (int j = 0; j < nt; j++) acc[i][j] = _mm256_setzero_ps();
+/* One level of the family: SFX names it (avx512, avxvnni), ATTR is its target attribute, QNT
+   its tile's tokens (2 or 1) and CASES the tile shapes its `tiles` dispatch to. */
+#define LEARN__VNNI_LEVEL(SFX, ATTR, QNT, CASES)                                                   \
+    LEARN__INLINE ATTR void learn__qtile_##SFX(const int q4, const int mr, const int nt,           \
+                                               const uint8_t *pk, const uint8_t *x, size_t ldx,    \
+                                               int ng, int flags, float *y, size_t ldy)            \
+    {                                                                                              \
+        const size_t rec = q4 ? LEARN__REC_Q4_AVX2 : LEARN__REC_Q8_VNNI;                           \
+        const size_t dofs = q4 ? 128 : 160;                                                        \
+        const __m256i flip = _mm256_set1_epi8((char)0x80);                                         \
+        __m256 acc[LEARN__QMR_VNNI][QNT];                                                          \
+        LEARN__UNROLL                                                                              \
+        for (int i = 0; i < mr; i++) {                                                             \
+            LEARN__UNROLL                                                                          \
+            for (int j = 0; j < nt; j++) acc[i][j] = _mm256_setzero_ps();                          \
+        }                                                                                          \
+        for (int g = 0; g < ng; g++) {                                                             \
+            const uint8_t *pg = pk + (size_t)g * (size_t)mr * rec;                                 \
+            const uint8_t *xg = x + (size_t)g * LEARN__QGROUP;                                     \
+            __m256i a[QNT][4], a0[QNT];                                                            \
+            __m256 da[QNT];                                                                        \
+            LEARN__UNROLL                                                                          \
+            for (int j = 0; j < nt; j++) {                                                         \
+                const uint8_t *xj = xg + (size_t)j * ldx;                                          \
+                LEARN__UNROLL                                                                      \
+                for (int s = 0; s < 4; s++) {                                                      \
+                    a[j][s] = _mm256_loadu_si256((const __m256i *)(xj + 32 * s));                  \
+                    if (!q4) a[j][s] = _mm256_xor_si256(a[j][s], flip);                            \
+                }                                                                                  \
+                da[j] = _mm256_loadu_ps((const float *)(const void *)(xj + 128));                  \
+                a0[j] = _mm256_sub_epi32(_mm256_setzero_si256(),                                   \
+                                         _mm256_loadu_si256((const __m256i *)(xj + 160)));         \
+            }                                                                                      \
+            LEARN__UNROLL                                                                          \
+            for (int i = 0; i < mr; i++) {                                                         \
+                const uint8_t *pi = pg + (size_t)i * rec;                                          \
+                __m256i wv[4];                                                                     \
+                LEARN__UNROLL                                                                      \
+                for (int s = 0; s < 4; s++)                                                        \
+                    wv[s] = _mm256_loadu_si256((const __m256i *)(pi + 32 * s));                    \
+                const __m256 dw = _mm256_loadu_ps((const float *)(const void *)(pi + dofs));       \
+                const __m256i c =                                                                  \
+                    q4 ? _mm256_setzero_si256() : _mm256_loadu_si256((const __m256i *)(pi + 128)); \
+                LEARN__UNROLL                                                                      \
+                for (int j = 0; j < nt; j++) {                                                     \
+                    __m256i p = q4 ? a0[j] : c;                                                    \
+                    LEARN__UNROLL                                                                  \
+                    for (int s = 0; s < 4; s++)                                                    \
+                        p = q4 ? learn__dpbusd_##SFX(p, wv[s], a[j][s])                            \
+                               : learn__dpbusd_##SFX(p, a[j][s], wv[s]);                           \
+                    acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(dw, da[j]),   \
+                                                acc[i][j]);                                        \
+                }                                                                                  \
+            }                                                                                      \
+        }                                                                                          \
+        LEARN__UNROLL                                                                              \
+        for (int i = 0; i < mr; i++) {                                                             \
+            LEARN__UNROLL                                                                          \
+            for (int j = 0; j < nt; j++) {                                                         \
+                float *yo = y + (size_t)j * ldy + (size_t)i;                                       \
+                const float s = learn__hsum_avx2(acc[i][j]);                                       \
+                *yo = (flags & LEARN__TILE_FIRST) ? s : *yo + s;                                   \
+            }                                                                                      \
+        }                                                                                          \
+    }                                                                                              \
+    LEARN__VNNI_KERNEL(SFX, ATTR, QNT, CASES, q8_0, 0, LEARN__REC_Q8_VNNI, LEARN__Q8_0_BYTES)      \
+    LEARN__VNNI_KERNEL(SFX, ATTR, QNT, CASES, q4_0, 1, LEARN__REC_Q4_AVX2, LEARN__Q4_0_BYTES)      \
+    /* Exact int32 block dots with the tiles' instructions (for the tests). */                     \
+    ATTR static int32_t learn__dot_q8_0_block_##SFX(const uint8_t *w, const int8_t *a)             \
+    {                                                                                              \
+        const __m256i u128 = _mm256_set1_epi8((char)0x80);                                         \
+        const __m256i wv = _mm256_loadu_si256((const __m256i *)(w + 2));                           \
+        const __m256i au = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)a), u128);        \
+        const __m256i corr = learn__dpbusd_##SFX(_mm256_setzero_si256(), u128, wv);                \
+        return learn__hsum_epi32_avx2(                                                             \
+            learn__dpbusd_##SFX(_mm256_sub_epi32(_mm256_setzero_si256(), corr), au, wv));          \
+    }                                                                                              \
+    ATTR static int32_t learn__dot_q4_0_block_##SFX(const uint8_t *w, const int8_t *a)             \
+    {                                                                                              \
+        const __m128i raw = _mm_loadu_si128((const __m128i *)(w + 2));                             \
+        const __m256i n = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw),          \
+                                           _mm256_set1_epi8(15));                                  \
+        const __m256i av = _mm256_loadu_si256((const __m256i *)a);                                 \
+        const __m256i sum = learn__dpbusd_##SFX(_mm256_setzero_si256(), _mm256_set1_epi8(1), av);  \
+        return learn__hsum_epi32_avx2(learn__dpbusd_##SFX(                                         \
+            _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(sum, 3)), n, av));          \
     }
-    for (int g = 0; g < ng; g++) {
-        const uint8_t *pg = pk + (size_t)g * (size_t)mr * rec;
-        const uint8_t *xg = x + (size_t)g * LEARN__QGROUP;
-        __m256i a[LEARN__QNT_AVX512][4], a0[LEARN__QNT_AVX512];
-        __m256 da[LEARN__QNT_AVX512];
-        LEARN__UNROLL
-        for (int j = 0; j < nt; j++) {
-            const uint8_t *xj = xg + (size_t)j * ldx;
-            LEARN__UNROLL
-            for (int s = 0; s < 4; s++) {
-                a[j][s] = _mm256_loadu_si256((const __m256i *)(xj + 32 * s));
-                if (!q4) a[j][s] = _mm256_xor_si256(a[j][s], flip);
-            }
-            da[j] = _mm256_loadu_ps((const float *)(const void *)(xj + 128));
-            a0[j] = _mm256_sub_epi32(_mm256_setzero_si256(),
-                                     _mm256_loadu_si256((const __m256i *)(xj + 160)));
-        }
-        LEARN__UNROLL
-        for (int i = 0; i < mr; i++) {
-            const uint8_t *pi = pg + (size_t)i * rec;
-            __m256i wv[4];
-            LEARN__UNROLL
-            for (int s = 0; s < 4; s++) wv[s] = _mm256_loadu_si256((const __m256i *)(pi + 32 * s));
-            const __m256 dw = _mm256_loadu_ps((const float *)(const void *)(pi + dofs));
-            const __m256i c =
-                q4 ? _mm256_setzero_si256() : _mm256_loadu_si256((const __m256i *)(pi + 128));
-            LEARN__UNROLL
-            for (int j = 0; j < nt; j++) {
-                __m256i p = q4 ? a0[j] : c;
-                LEARN__UNROLL
-                for (int s = 0; s < 4; s++)
-                    p = q4 ? learn__dpbusd(p, wv[s], a[j][s])
-                           : learn__dpbusd(p, a[j][s], wv[s]);
-                acc[i][j] =
-                    _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(dw, da[j]), acc[i][j]);
-            }
-        }
-    }
-    LEARN__UNROLL
-    for (int i = 0; i < mr; i++) {
-        LEARN__UNROLL
-        for (int j = 0; j < nt; j++) {
-            float *yo = y + (size_t)j * ldy + (size_t)i;
-            const float s = learn__hsum_avx2(acc[i][j]);
-            *yo = (flags & LEARN__TILE_FIRST) ? s : *yo + s;
-        }
-    }
-}
 
-#define LEARN__QCASE_AVX512(M, N)                                                                  \
-    case (M)*8 + (N):                                                                              \
-        learn__qtile_avx512(Q4, M, N, pk, xt, ldx, ng, flags, yt, ldy);                            \
-        break;
-
-#define LEARN__QKERNEL_AVX512(NAME, Q4_, REC, BB)                                                  \
-    LEARN__AVX512 static void learn__tiles_##NAME##_avx512(                                        \
-        int mr, int nt, const uint8_t *pk, const uint8_t *x, size_t ldx, int ng, int flags,        \
-        float *y, size_t ldy)                                                                      \
+#define LEARN__VNNI_KERNEL(SFX, ATTR, QNT, CASES, NAME, Q4_, REC, BB)                              \
+    ATTR static void learn__tiles_##NAME##_##SFX(int mr, int nt, const uint8_t *pk,                \
+                                                 const uint8_t *x, size_t ldx, int ng, int flags,  \
+                                                 float *y, size_t ldy)                             \
     {                                                                                              \
         enum { Q4 = Q4_ };                                                                         \
-        LEARN__TILES_BODY(2, LEARN__QCASE_AVX512(4, 2) LEARN__QCASE_AVX512(4, 1)                   \
-                                 LEARN__QCASE_AVX512(3, 2) LEARN__QCASE_AVX512(3, 1)               \
-                                     LEARN__QCASE_AVX512(2, 2) LEARN__QCASE_AVX512(2, 1)           \
-                                         LEARN__QCASE_AVX512(1, 2) LEARN__QCASE_AVX512(1, 1))      \
+        LEARN__TILES_BODY(QNT, CASES)                                                              \
     }                                                                                              \
-    static void learn__gemm_##NAME##_avx512(const learn__gemm_args *g, int r0, int r1, void *work) \
+    static void learn__gemm_##NAME##_##SFX(const learn__gemm_args *g, int r0, int r1, void *work)  \
     {                                                                                              \
-        static const learn__qkernel qk = {                                                         \
-            LEARN__QMR_AVX512,           LEARN__QNT_AVX512,           REC, BB,                     \
-            learn__pack_##NAME##_avx512, learn__tiles_##NAME##_avx512};                            \
+        static const learn__qkernel qk = {LEARN__QMR_VNNI,         QNT, REC, BB,                   \
+                                          learn__pack_##NAME##_vnni, learn__tiles_##NAME##_##SFX}; \
         learn__gemm_q_tiled(&qk, g, r0, r1, work);                                                 \
     }
 
-LEARN__QKERNEL_AVX512(q8_0, 0, LEARN__REC_Q8_AVX512, LEARN__Q8_0_BYTES)
-LEARN__QKERNEL_AVX512(q4_0, 1, LEARN__REC_Q4_AVX2, LEARN__Q4_0_BYTES)
+#define LEARN__QCASE_VNNI(SFX, M, N)                                                               \
+    case (M)*8 + (N):                                                                              \
+        learn__qtile_##SFX(Q4, M, N, pk, xt, ldx, ng, flags, yt, ldy);                             \
+        break;
 
-/* Exact int32 block dots with the tiles' instructions (for the tests). */
-LEARN__AVX512 static int32_t learn__dot_q8_0_block_avx512(const uint8_t *w, const int8_t *a)
-{
-    const __m256i u128 = _mm256_set1_epi8((char)0x80);
-    const __m256i wv = _mm256_loadu_si256((const __m256i *)(w + 2));
-    const __m256i au = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)a), u128);
-    const __m256i corr = learn__dpbusd(_mm256_setzero_si256(), u128, wv);
-    return learn__hsum_epi32_avx2(
-        learn__dpbusd(_mm256_sub_epi32(_mm256_setzero_si256(), corr), au, wv));
-}
-
-LEARN__AVX512 static int32_t learn__dot_q4_0_block_avx512(const uint8_t *w, const int8_t *a)
-{
-    const __m128i raw = _mm_loadu_si128((const __m128i *)(w + 2));
-    const __m256i n =
-        _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), _mm256_set1_epi8(15));
-    const __m256i av = _mm256_loadu_si256((const __m256i *)a);
-    const __m256i sum = learn__dpbusd(_mm256_setzero_si256(), _mm256_set1_epi8(1), av);
-    return learn__hsum_epi32_avx2(learn__dpbusd(
-        _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(sum, 3)), n, av));
-}
+LEARN__VNNI_LEVEL(avx512, LEARN__AVX512, 2,
+                  LEARN__QCASE_VNNI(avx512, 4, 2) LEARN__QCASE_VNNI(avx512, 4, 1)
+                      LEARN__QCASE_VNNI(avx512, 3, 2) LEARN__QCASE_VNNI(avx512, 3, 1)
+                          LEARN__QCASE_VNNI(avx512, 2, 2) LEARN__QCASE_VNNI(avx512, 2, 1)
+                              LEARN__QCASE_VNNI(avx512, 1, 2) LEARN__QCASE_VNNI(avx512, 1, 1))
+LEARN__VNNI_LEVEL(avxvnni, LEARN__AVXVNNI, 1,
+                  LEARN__QCASE_VNNI(avxvnni, 4, 1) LEARN__QCASE_VNNI(avxvnni, 3, 1)
+                      LEARN__QCASE_VNNI(avxvnni, 2, 1) LEARN__QCASE_VNNI(avxvnni, 1, 1))
 
 #endif /* LEARN__X86 */
 
@@ -7506,21 +7526,25 @@ static const learn__kernels learn__kernels_avx2 = {
 
 /* AVX-512 machines run the AVX2 code wherever the work is not int8 products: the float
    products and row helpers are bound by memory or FMA throughput, not by vector width. */
-static const learn__kernels learn__kernels_avx512 = {
-    LEARN__ISA_AVX512,
-    learn__quantize_row_avx2,
-    {learn__gemm_f32_avx2, learn__gemm_f16_avx2, learn__gemm_bf16_avx2, learn__gemm_q8_0_avx512,
-     learn__gemm_q4_0_avx512, NULL, NULL, NULL},
-    {learn__dot_q8_0_block_avx512, learn__dot_q4_0_block_avx512},
-    learn__dot_f32_avx2,
-    learn__axpy_f32_avx2,
-    learn__rmsnorm_f32_avx2,
-    learn__layernorm_f32_avx2,
-    learn__softmax_f32_avx2,
-    learn__swiglu_f32_avx2,
-    learn__gelu_f32_avx2,
-    learn__f16_to_f32_row_avx2,
-    learn__f32_to_f16_row_avx2};
+/* The VPDPBUSD levels: the AVX2 kernels but for the quantized products. */
+#define LEARN__KERNELS_VNNI(SFX, ISA)                                                              \
+    static const learn__kernels learn__kernels_##SFX = {                                           \
+        ISA,                                                                                       \
+        learn__quantize_row_avx2,                                                                  \
+        {learn__gemm_f32_avx2, learn__gemm_f16_avx2, learn__gemm_bf16_avx2,                        \
+         learn__gemm_q8_0_##SFX, learn__gemm_q4_0_##SFX, NULL, NULL, NULL},                        \
+        {learn__dot_q8_0_block_##SFX, learn__dot_q4_0_block_##SFX},                                \
+        learn__dot_f32_avx2,                                                                       \
+        learn__axpy_f32_avx2,                                                                      \
+        learn__rmsnorm_f32_avx2,                                                                   \
+        learn__layernorm_f32_avx2,                                                                 \
+        learn__softmax_f32_avx2,                                                                   \
+        learn__swiglu_f32_avx2,                                                                    \
+        learn__gelu_f32_avx2,                                                                      \
+        learn__f16_to_f32_row_avx2,                                                                \
+        learn__f32_to_f16_row_avx2};
+LEARN__KERNELS_VNNI(avxvnni, LEARN__ISA_AVXVNNI)
+LEARN__KERNELS_VNNI(avx512, LEARN__ISA_AVX512)
 #endif
 
 #if defined(LEARN__ARM64)
@@ -7564,6 +7588,7 @@ static const learn__kernels *learn__kernels_for(learn__isa isa)
     switch (isa) {
 #if defined(LEARN__X86)
     case LEARN__ISA_AVX2: return &learn__kernels_avx2;
+    case LEARN__ISA_AVXVNNI: return &learn__kernels_avxvnni;
     case LEARN__ISA_AVX512: return &learn__kernels_avx512;
 #endif
 #if defined(LEARN__ARM64)
@@ -10013,7 +10038,8 @@ learn_status learn_catalog_topk_batch(learn_ctx *ctx, const learn_catalog *cat,
     j.cat = cat;
     j.dots = learn__topk_dots;
 #if defined(LEARN__X86)
-    if (ctx->kern->isa == LEARN__ISA_AVX2 || ctx->kern->isa == LEARN__ISA_AVX512)
+    if (ctx->kern->isa == LEARN__ISA_AVX2 || ctx->kern->isa == LEARN__ISA_AVXVNNI ||
+        ctx->kern->isa == LEARN__ISA_AVX512)
         j.dots = learn__topk_dots_avx2;
 #endif
     j.queries = queries;

@@ -561,9 +561,9 @@ typedef struct learn_ctx_params {
                                   setting (encoder.normalize, on by default); default -1 */
     const char *isa;           /* kernels: NULL or "auto" (the LEARN_ISA environment variable if
                                   set, else the best this CPU runs), or "scalar", "avx2",
-                                  "avx512", "neon", "neon_dotprod". A level the CPU or build
-                                  lacks makes learn_ctx_new fail with LEARN_ERR_UNSUPPORTED
-                                  (learn_isa_check says why). */
+                                  "avxvnni", "avx512", "neon", "neon_dotprod". A level the
+                                  CPU or build lacks makes learn_ctx_new fail with
+                                  LEARN_ERR_UNSUPPORTED (learn_isa_check says why). */
 } learn_ctx_params;
 
 learn_ctx_params learn_ctx_default_params(void);

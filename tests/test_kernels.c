@@ -1111,6 +1111,7 @@ Suite *make_kernels_suite(void)
             fprintf(stderr, "kernels: %s tests skipped: CPU lacks %s\n",
                     learn__isa_name((learn__isa)i),
                     i == LEARN__ISA_AVX512         ? "AVX-512 (F/BW/VL + VNNI)"
+                    : i == LEARN__ISA_AVXVNNI      ? "AVX-VNNI"
                     : i == LEARN__ISA_NEON_DOTPROD ? "the dotprod extension"
                                                    : learn__isa_name((learn__isa)i));
     Suite *s = suite_create("kernels");

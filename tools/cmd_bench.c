@@ -48,7 +48,7 @@ static const char bench_usage[] =
     "--count N uses the first N texts (or generates N; default 256). --dump-items FILE writes\n"
     "the texts used, one per line (for other programs).\n"
     "  --batch N     tokens per forward pass (default: the context's, 512)\n"
-    "  --isa L       kernels: scalar, avx2, avx512, neon, neon_dotprod (default: the best)\n"
+    "  --isa L       kernels: scalar, avx2, avxvnni, avx512, neon, neon_dotprod (default: the best)\n"
     "--towers: a user embedding from 40 history items, one incremental append after 39, and\n"
     "  item embeddings, with towers of d_in 896, d_model 768, 4 layers, d_ff 3072, d_out 256\n"
     "  (random weights of --type, default both f32 and q8_0).\n"

@@ -456,7 +456,8 @@ static int tr_want_avx2(void) {
 #if TR_AVX2
     char level[160];
     return learn_isa_check(NULL, level, sizeof level) == LEARN_OK &&
-           (strcmp(level, "avx2") == 0 || strcmp(level, "avx512") == 0);
+           (strcmp(level, "avx2") == 0 || strcmp(level, "avxvnni") == 0 ||
+            strcmp(level, "avx512") == 0);
 #else
     return 0;
 #endif
