@@ -5840,49 +5840,50 @@ LEARN__AVX2_INLINE __m256 learn__dw8_avx2(const uint8_t *wg, size_t bb, int n)
                                     _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3));
 }
 
+/* The four slices of one row's group of n <= 4 blocks at wg: Q8_0 weights, or Q4_0 nibbles
+   (0..15); missing blocks are zeros. */
+LEARN__AVX2_INLINE void learn__slices_avx2(const int q4, const uint8_t *wg, int n, __m256i s[4])
+{
+    const size_t bb = q4 ? LEARN__Q4_0_BYTES : LEARN__Q8_0_BYTES;
+    if (q4) {
+        const __m256i m4 = _mm256_set1_epi8(15);
+        __m128i r[4];
+        LEARN__UNROLL
+        for (int j = 0; j < 4; j++)
+            r[j] = j < n ? _mm_loadu_si128((const __m128i *)(wg + (size_t)j * bb + 2)) : _mm_setzero_si128();
+        const __m256i lo = _mm256_set_m128i(_mm_unpacklo_epi64(r[2], r[3]), _mm_unpacklo_epi64(r[0], r[1]));
+        const __m256i hi = _mm256_set_m128i(_mm_unpackhi_epi64(r[2], r[3]), _mm_unpackhi_epi64(r[0], r[1]));
+        s[0] = _mm256_and_si256(lo, m4);
+        s[1] = _mm256_and_si256(_mm256_srli_epi16(lo, 4), m4);
+        s[2] = _mm256_and_si256(hi, m4);
+        s[3] = _mm256_and_si256(_mm256_srli_epi16(hi, 4), m4);
+    } else {
+        __m256i b[4];
+        LEARN__UNROLL
+        for (int j = 0; j < 4; j++)
+            b[j] = j < n ? _mm256_loadu_si256((const __m256i *)(wg + (size_t)j * bb + 2)) : _mm256_setzero_si256();
+        learn__interleave4_avx2(b[0], b[1], b[2], b[3], s);
+    }
+}
+
 LEARN__AVX2_INLINE void learn__pack_avx2(const int q4, const uint8_t *w, size_t ldw, int mr, int nb,
                                          int g0, int g1, uint8_t *pk)
 {
     const size_t bb = q4 ? LEARN__Q4_0_BYTES : LEARN__Q8_0_BYTES;
     const size_t rec = q4 ? LEARN__REC_Q4_AVX2 : LEARN__REC_Q8_AVX2;
-    const __m256i m4 = _mm256_set1_epi8(15);
     for (int g = g0; g < g1; g++) {
         const int n = nb - 4 * g < 4 ? nb - 4 * g : 4;
         for (int i = 0; i < mr; i++) {
             const uint8_t *wg = w + (size_t)i * ldw + (size_t)g * 4 * bb;
             uint8_t *o = pk + ((size_t)(g - g0) * (size_t)mr + (size_t)i) * rec;
-            const __m256 d = learn__dw8_avx2(wg, bb, n);
-            if (q4) {
-                __m128i r[4];
-                LEARN__UNROLL
-                for (int j = 0; j < 4; j++)
-                    r[j] = j < n ? _mm_loadu_si128((const __m128i *)(wg + (size_t)j * bb + 2))
-                                 : _mm_setzero_si128();
-                const __m256i lo = _mm256_set_m128i(_mm_unpacklo_epi64(r[2], r[3]),
-                                                    _mm_unpacklo_epi64(r[0], r[1]));
-                const __m256i hi = _mm256_set_m128i(_mm_unpackhi_epi64(r[2], r[3]),
-                                                    _mm_unpackhi_epi64(r[0], r[1]));
-                _mm256_storeu_si256((__m256i *)o, _mm256_and_si256(lo, m4));
-                _mm256_storeu_si256((__m256i *)(o + 32),
-                                    _mm256_and_si256(_mm256_srli_epi16(lo, 4), m4));
-                _mm256_storeu_si256((__m256i *)(o + 64), _mm256_and_si256(hi, m4));
-                _mm256_storeu_si256((__m256i *)(o + 96),
-                                    _mm256_and_si256(_mm256_srli_epi16(hi, 4), m4));
-                _mm256_storeu_ps((float *)(o + 128), d);
-            } else {
-                __m256i b[4], s[4];
-                LEARN__UNROLL
-                for (int j = 0; j < 4; j++)
-                    b[j] = j < n ? _mm256_loadu_si256((const __m256i *)(wg + (size_t)j * bb + 2))
-                                 : _mm256_setzero_si256();
-                learn__interleave4_avx2(b[0], b[1], b[2], b[3], s);
-                LEARN__UNROLL
-                for (int k = 0; k < 4; k++) {
-                    _mm256_storeu_si256((__m256i *)(o + 32 * k), s[k]);
-                    _mm256_storeu_si256((__m256i *)(o + 128 + 32 * k), _mm256_abs_epi8(s[k]));
-                }
-                _mm256_storeu_ps((float *)(o + 256), d);
+            __m256i s[4];
+            learn__slices_avx2(q4, wg, n, s);
+            LEARN__UNROLL
+            for (int k = 0; k < 4; k++) {
+                _mm256_storeu_si256((__m256i *)(o + 32 * k), s[k]);
+                if (!q4) _mm256_storeu_si256((__m256i *)(o + 128 + 32 * k), _mm256_abs_epi8(s[k]));
             }
+            _mm256_storeu_ps((float *)(o + (q4 ? 128 : 256)), learn__dw8_avx2(wg, bb, n));
         }
     }
 }
@@ -6334,10 +6335,10 @@ LEARN__AVX2 static void learn__gemm_bf16_avx2(const learn__gemm_args *g, int r0,
 /* ---- VPDPBUSD: AVX-512 (F/BW/VL + VNNI) and AVX-VNNI ----------------------------------------
 
    VPDPBUSD multiplies unsigned by signed bytes and adds groups of four into int32 lanes with no
-   intermediate saturation, so one instruction does what maddubs + madd + add do on AVX2. Two
-   levels run it on 256-bit vectors with the layouts of AVX2: `avx512` (EVEX, AVX512VL: the 32
-   registers allow a 4 x 2 tile) and `avxvnni` (VEX, for AVX2 CPUs with AVX-VNNI and without
-   AVX-512, e.g. Alder Lake: 16 registers, a 4 x 1 tile). One macro family defines both.
+   intermediate saturation, so one instruction does what maddubs + madd + add do on AVX2. The
+   `avxvnni` level (VEX, for AVX2 CPUs with AVX-VNNI and without AVX-512, e.g. Alder Lake) runs
+   it on 256-bit vectors with the layouts of AVX2 and 4 x 1 tiles (16 registers); the `avx512`
+   level on 512-bit vectors, two groups at once, with 4 x 2 tiles (below).
    Q8_0: the activations go in as unsigned a + 128 (a xor 0x80) and the weights as they are;
    each lane starts from -128 * (sum of its weights), computed when packing:
      record: w slices [128], -128 sum w per lane (int32 x 8) [32], dw8 [32]   (192 bytes)
@@ -6378,8 +6379,8 @@ LEARN__AVXVNNI_INLINE __m256i learn__dpbusd_avxvnni(__m256i c, __m256i a, __m256
 #define LEARN__REC_Q8_VNNI 192
 #define LEARN__QMR_VNNI 4
 
-/* The Q8_0 record of both levels. Its correction is exact in AVX2: maddubs(128, w) pairs are
-   128 * (w0 + w1), within -32768 .. 32512, and madd adds the two pairs of a lane. */
+/* The Q8_0 record of the 256-bit tiles. Its correction is exact in AVX2: maddubs(128, w)
+   pairs are 128 * (w0 + w1), within -32768 .. 32512, and madd adds the two pairs of a lane. */
 LEARN__AVX2 static void learn__pack_q8_0_vnni(const uint8_t *w, size_t ldw, int mr, int nb, int g0,
                                               int g1, uint8_t *pk)
 {
@@ -6390,12 +6391,8 @@ LEARN__AVX2 static void learn__pack_q8_0_vnni(const uint8_t *w, size_t ldw, int 
         for (int i = 0; i < mr; i++) {
             const uint8_t *wg = w + (size_t)i * ldw + (size_t)g * 4 * bb;
             uint8_t *o = pk + ((size_t)(g - g0) * (size_t)mr + (size_t)i) * LEARN__REC_Q8_VNNI;
-            __m256i b[4], s[4], corr = _mm256_setzero_si256();
-            LEARN__UNROLL
-            for (int j = 0; j < 4; j++)
-                b[j] = j < n ? _mm256_loadu_si256((const __m256i *)(wg + (size_t)j * bb + 2))
-                             : _mm256_setzero_si256();
-            learn__interleave4_avx2(b[0], b[1], b[2], b[3], s);
+            __m256i s[4], corr = _mm256_setzero_si256();
+            learn__slices_avx2(0, wg, n, s);
             LEARN__UNROLL
             for (int k = 0; k < 4; k++) {
                 _mm256_storeu_si256((__m256i *)(o + 32 * k), s[k]);
@@ -6413,8 +6410,8 @@ LEARN__AVX2 static void learn__pack_q4_0_vnni(const uint8_t *w, size_t ldw, int 
     learn__pack_avx2(1, w, ldw, mr, nb, g0, g1, pk);
 }
 
-/* One level of the family: SFX names it (avx512, avxvnni), ATTR is its target attribute, QNT
-   its tile's tokens (2 or 1) and CASES the tile shapes its `tiles` dispatch to. */
+/* A level of 256-bit VPDPBUSD tiles: SFX names it (avxvnni), ATTR is its target attribute, QNT
+   its tile's tokens and CASES the tile shapes its `tiles` dispatch to. */
 #define LEARN__VNNI_LEVEL(SFX, ATTR, QNT, CASES)                                                   \
     LEARN__INLINE ATTR void learn__qtile_##SFX(const int q4, const int mr, const int nt,           \
                                                const uint8_t *pk, const uint8_t *x, size_t ldx,    \
@@ -6479,8 +6476,10 @@ LEARN__AVX2 static void learn__pack_q4_0_vnni(const uint8_t *w, size_t ldw, int 
         }                                                                                          \
     }                                                                                              \
     LEARN__VNNI_KERNEL(SFX, ATTR, QNT, CASES, q8_0, 0, LEARN__REC_Q8_VNNI, LEARN__Q8_0_BYTES)      \
-    LEARN__VNNI_KERNEL(SFX, ATTR, QNT, CASES, q4_0, 1, LEARN__REC_Q4_AVX2, LEARN__Q4_0_BYTES)      \
-    /* Exact int32 block dots with the tiles' instructions (for the tests). */                     \
+    LEARN__VNNI_KERNEL(SFX, ATTR, QNT, CASES, q4_0, 1, LEARN__REC_Q4_AVX2, LEARN__Q4_0_BYTES)
+
+/* Exact int32 block dots with the tiles' instructions (for the tests). */
+#define LEARN__VNNI_DOTS(SFX, ATTR)                                                                \
     ATTR static int32_t learn__dot_q8_0_block_##SFX(const uint8_t *w, const int8_t *a)             \
     {                                                                                              \
         const __m256i u128 = _mm256_set1_epi8((char)0x80);                                         \
@@ -6521,14 +6520,260 @@ LEARN__AVX2 static void learn__pack_q4_0_vnni(const uint8_t *w, size_t ldw, int 
         learn__qtile_##SFX(Q4, M, N, pk, xt, ldx, ng, flags, yt, ldy);                             \
         break;
 
-LEARN__VNNI_LEVEL(avx512, LEARN__AVX512, 2,
-                  LEARN__QCASE_VNNI(avx512, 4, 2) LEARN__QCASE_VNNI(avx512, 4, 1)
-                      LEARN__QCASE_VNNI(avx512, 3, 2) LEARN__QCASE_VNNI(avx512, 3, 1)
-                          LEARN__QCASE_VNNI(avx512, 2, 2) LEARN__QCASE_VNNI(avx512, 2, 1)
-                              LEARN__QCASE_VNNI(avx512, 1, 2) LEARN__QCASE_VNNI(avx512, 1, 1))
 LEARN__VNNI_LEVEL(avxvnni, LEARN__AVXVNNI, 1,
                   LEARN__QCASE_VNNI(avxvnni, 4, 1) LEARN__QCASE_VNNI(avxvnni, 3, 1)
                       LEARN__QCASE_VNNI(avxvnni, 2, 1) LEARN__QCASE_VNNI(avxvnni, 1, 1))
+LEARN__VNNI_DOTS(avxvnni, LEARN__AVXVNNI)
+LEARN__VNNI_DOTS(avx512, LEARN__AVX512)
+
+/* The AVX-512 level's products run on 512-bit vectors: a vector holds the same slice of two
+   consecutive groups (32 bytes each), so one VPDPBUSD does 64 multiply-accumulates and the
+   int32 -> float scaling is done once per two groups. Records per (pair of groups, row):
+     Q8_0: w slices 4 x [g 32 | g+1 32], correction [g 8 | g+1 8] int32, dw [g 8 | g+1 8]  (384)
+     Q4_0: nibble slices 4 x [g 32 | g+1 32], dw [g 8 | g+1 8]                              (320)
+   A missing second group (an odd count) is zeros, its activations too. Each lane does what a
+   lane of the 256-bit tiles does; only the final sum of a row's lanes (16, in the same order
+   whatever the tile) differs. learn__zi / learn__zf wrap the 512-bit vectors, or pairs of
+   256-bit ones in the emulating test build, with the same operations lane by lane. */
+
+#define LEARN__REC_Q8_Z 384
+#define LEARN__REC_Q4_Z 320
+#define LEARN__QMR_Z 4
+#define LEARN__QNT_Z 2
+
+#if defined(LEARN_EMULATE_VNNI)
+typedef struct learn__zi {
+    __m256i lo, hi;
+} learn__zi;
+typedef struct learn__zf {
+    __m256 lo, hi;
+} learn__zf;
+/* 64 bytes from lo and hi (32 each; hi NULL: zeros). */
+LEARN__AVX2_INLINE learn__zi learn__zi_join(const uint8_t *lo, const uint8_t *hi)
+{
+    learn__zi r = {_mm256_loadu_si256((const __m256i *)lo),
+                   hi ? _mm256_loadu_si256((const __m256i *)hi) : _mm256_setzero_si256()};
+    return r;
+}
+LEARN__AVX2_INLINE learn__zi learn__zi_xor80(learn__zi a)
+{
+    const __m256i f = _mm256_set1_epi8((char)0x80);
+    learn__zi r = {_mm256_xor_si256(a.lo, f), _mm256_xor_si256(a.hi, f)};
+    return r;
+}
+LEARN__AVX2_INLINE learn__zi learn__zi_neg(learn__zi a)
+{
+    learn__zi r = {_mm256_sub_epi32(_mm256_setzero_si256(), a.lo),
+                   _mm256_sub_epi32(_mm256_setzero_si256(), a.hi)};
+    return r;
+}
+LEARN__AVX2_INLINE learn__zi learn__zi_zero(void)
+{
+    learn__zi r = {_mm256_setzero_si256(), _mm256_setzero_si256()};
+    return r;
+}
+LEARN__AVX2_INLINE learn__zi learn__zi_dpbusd(learn__zi c, learn__zi a, learn__zi b)
+{
+    learn__zi r = {learn__dpbusd_emu(c.lo, a.lo, b.lo), learn__dpbusd_emu(c.hi, a.hi, b.hi)};
+    return r;
+}
+LEARN__AVX2_INLINE learn__zf learn__zf_join(const uint8_t *lo, const uint8_t *hi)
+{
+    learn__zf r = {_mm256_loadu_ps((const float *)(const void *)lo),
+                   hi ? _mm256_loadu_ps((const float *)(const void *)hi) : _mm256_setzero_ps()};
+    return r;
+}
+LEARN__AVX2_INLINE learn__zf learn__zf_zero(void)
+{
+    learn__zf r = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+    return r;
+}
+/* acc + float(p) * (dw * da) */
+LEARN__AVX2_INLINE learn__zf learn__zf_acc(learn__zf acc, learn__zi p, learn__zf dw, learn__zf da)
+{
+    learn__zf r = {_mm256_fmadd_ps(_mm256_cvtepi32_ps(p.lo), _mm256_mul_ps(dw.lo, da.lo), acc.lo),
+                   _mm256_fmadd_ps(_mm256_cvtepi32_ps(p.hi), _mm256_mul_ps(dw.hi, da.hi), acc.hi)};
+    return r;
+}
+LEARN__AVX2_INLINE float learn__zf_hsum(learn__zf v)
+{
+    return learn__hsum_avx2(_mm256_add_ps(v.lo, v.hi));
+}
+#else
+typedef __m512i learn__zi;
+typedef __m512 learn__zf;
+LEARN__AVX512_INLINE learn__zi learn__zi_join(const uint8_t *lo, const uint8_t *hi)
+{
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)lo)),
+                              hi ? _mm256_loadu_si256((const __m256i *)hi) : _mm256_setzero_si256(), 1);
+}
+LEARN__AVX512_INLINE learn__zi learn__zi_xor80(learn__zi a)
+{
+    return _mm512_xor_si512(a, _mm512_set1_epi32((int)0x80808080u));
+}
+LEARN__AVX512_INLINE learn__zi learn__zi_neg(learn__zi a)
+{
+    return _mm512_sub_epi32(_mm512_setzero_si512(), a);
+}
+LEARN__AVX512_INLINE learn__zi learn__zi_zero(void)
+{
+    return _mm512_setzero_si512();
+}
+LEARN__AVX512_INLINE learn__zi learn__zi_dpbusd(learn__zi c, learn__zi a, learn__zi b)
+{
+    return _mm512_dpbusd_epi32(c, a, b);
+}
+LEARN__AVX512_INLINE learn__zf learn__zf_join(const uint8_t *lo, const uint8_t *hi)
+{
+    const __m256d l = _mm256_castps_pd(_mm256_loadu_ps((const float *)(const void *)lo));
+    const __m256d h = hi ? _mm256_castps_pd(_mm256_loadu_ps((const float *)(const void *)hi)) : _mm256_setzero_pd();
+    return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castpd256_pd512(l), h, 1));
+}
+LEARN__AVX512_INLINE learn__zf learn__zf_zero(void)
+{
+    return _mm512_setzero_ps();
+}
+LEARN__AVX512_INLINE learn__zf learn__zf_acc(learn__zf acc, learn__zi p, learn__zf dw, learn__zf da)
+{
+    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(dw, da), acc);
+}
+LEARN__AVX512_INLINE float learn__zf_hsum(learn__zf v)
+{
+    const __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
+    return learn__hsum_avx2(_mm256_add_ps(_mm512_castps512_ps256(v), hi));
+}
+#endif
+
+/* Packs groups [g0, g1) of mr rows in pairs (above). */
+LEARN__AVX2_INLINE void learn__pack_z(const int q4, const uint8_t *w, size_t ldw, int mr, int nb,
+                                      int g0, int g1, uint8_t *pk)
+{
+    const size_t bb = q4 ? LEARN__Q4_0_BYTES : LEARN__Q8_0_BYTES;
+    const size_t rec = q4 ? LEARN__REC_Q4_Z : LEARN__REC_Q8_Z, dofs = q4 ? 256 : 320;
+    const __m256i u128 = _mm256_set1_epi8((char)0x80), ones = _mm256_set1_epi16(1);
+    for (int g = g0; g < g1; g += 2) {
+        for (int i = 0; i < mr; i++) {
+            uint8_t *o = pk + ((size_t)(g - g0) / 2 * (size_t)mr + (size_t)i) * rec;
+            for (int h = 0; h < 2; h++) {
+                __m256i s[4], corr = _mm256_setzero_si256();
+                __m256 d = _mm256_setzero_ps();
+                if (g + h < g1) {
+                    const int n = nb - 4 * (g + h) < 4 ? nb - 4 * (g + h) : 4;
+                    const uint8_t *wg = w + (size_t)i * ldw + (size_t)(g + h) * 4 * bb;
+                    learn__slices_avx2(q4, wg, n, s);
+                    d = learn__dw8_avx2(wg, bb, n);
+                } else {
+                    for (int k = 0; k < 4; k++) s[k] = _mm256_setzero_si256();
+                }
+                LEARN__UNROLL
+                for (int k = 0; k < 4; k++) {
+                    _mm256_storeu_si256((__m256i *)(o + 64 * k + 32 * h), s[k]);
+                    /* -128 * sum w per lane, exact: maddubs pairs are 128 * (w0 + w1) */
+                    if (!q4) corr = _mm256_add_epi32(corr, _mm256_madd_epi16(_mm256_maddubs_epi16(u128, s[k]), ones));
+                }
+                if (!q4)
+                    _mm256_storeu_si256((__m256i *)(o + 256 + 32 * h), _mm256_sub_epi32(_mm256_setzero_si256(), corr));
+                _mm256_storeu_ps((float *)(o + dofs + 32 * h), d);
+            }
+        }
+    }
+}
+
+LEARN__AVX512 static void learn__pack_q8_0_z(const uint8_t *w, size_t ldw, int mr, int nb, int g0,
+                                             int g1, uint8_t *pk)
+{
+    learn__pack_z(0, w, ldw, mr, nb, g0, g1, pk);
+}
+
+LEARN__AVX512 static void learn__pack_q4_0_z(const uint8_t *w, size_t ldw, int mr, int nb, int g0,
+                                             int g1, uint8_t *pk)
+{
+    learn__pack_z(1, w, ldw, mr, nb, g0, g1, pk);
+}
+
+/* One tile: mr <= 4 rows of pairs-packed pk times nt <= 2 tokens of x, into y. Q8_0 as the
+   256-bit tiles (a + 128 times w, from -128 * sum w); Q4_0 the nibbles times a, from -c8. */
+LEARN__AVX512_INLINE void learn__qtile_z(const int q4, const int mr, const int nt, const uint8_t *pk,
+                                         const uint8_t *x, size_t ldx, int ng, int flags, float *y,
+                                         size_t ldy)
+{
+    const size_t rec = q4 ? LEARN__REC_Q4_Z : LEARN__REC_Q8_Z, dofs = q4 ? 256 : 320;
+    learn__zf acc[LEARN__QMR_Z][LEARN__QNT_Z];
+    LEARN__UNROLL
+    for (int i = 0; i < mr; i++) {
+        LEARN__UNROLL
+        for (int j = 0; j < nt; j++) acc[i][j] = learn__zf_zero();
+    }
+    for (int g = 0; g < ng; g += 2) {
+        const uint8_t *pg = pk + (size_t)g / 2 * (size_t)mr * rec;
+        const int two = g + 1 < ng;
+        learn__zi a[LEARN__QNT_Z][4], a0[LEARN__QNT_Z];
+        learn__zf da[LEARN__QNT_Z];
+        LEARN__UNROLL
+        for (int j = 0; j < nt; j++) {
+            const uint8_t *xj = x + (size_t)j * ldx + (size_t)g * LEARN__QGROUP;
+            const uint8_t *xh = two ? xj + LEARN__QGROUP : NULL;
+            LEARN__UNROLL
+            for (int s = 0; s < 4; s++) {
+                a[j][s] = learn__zi_join(xj + 32 * s, xh ? xh + 32 * s : NULL);
+                if (!q4) a[j][s] = learn__zi_xor80(a[j][s]);
+            }
+            da[j] = learn__zf_join(xj + 128, xh ? xh + 128 : NULL);
+            a0[j] = q4 ? learn__zi_neg(learn__zi_join(xj + 160, xh ? xh + 160 : NULL)) : learn__zi_zero();
+        }
+        LEARN__UNROLL
+        for (int i = 0; i < mr; i++) {
+            const uint8_t *pi = pg + (size_t)i * rec;
+            learn__zi wv[4];
+            LEARN__UNROLL
+            for (int s = 0; s < 4; s++) wv[s] = learn__zi_join(pi + 64 * s, pi + 64 * s + 32);
+            const learn__zf dw = learn__zf_join(pi + dofs, pi + dofs + 32);
+            const learn__zi c = q4 ? learn__zi_zero() : learn__zi_join(pi + 256, pi + 288);
+            LEARN__UNROLL
+            for (int j = 0; j < nt; j++) {
+                learn__zi p = q4 ? a0[j] : c;
+                LEARN__UNROLL
+                for (int s = 0; s < 4; s++)
+                    p = q4 ? learn__zi_dpbusd(p, wv[s], a[j][s]) : learn__zi_dpbusd(p, a[j][s], wv[s]);
+                acc[i][j] = learn__zf_acc(acc[i][j], p, dw, da[j]);
+            }
+        }
+    }
+    LEARN__UNROLL
+    for (int i = 0; i < mr; i++) {
+        LEARN__UNROLL
+        for (int j = 0; j < nt; j++) {
+            float *yo = y + (size_t)j * ldy + (size_t)i;
+            const float s = learn__zf_hsum(acc[i][j]);
+            *yo = (flags & LEARN__TILE_FIRST) ? s : *yo + s;
+        }
+    }
+}
+
+#define LEARN__QCASE_Z(M, N)                                                                       \
+    case (M)*8 + (N):                                                                              \
+        learn__qtile_z(Q4, M, N, pk, xt, ldx, ng, flags, yt, ldy);                                 \
+        break;
+
+#define LEARN__QKERNEL_Z(NAME, Q4_, REC, BB)                                                       \
+    LEARN__AVX512 static void learn__tiles_##NAME##_z(int mr, int nt, const uint8_t *pk,           \
+                                                      const uint8_t *x, size_t ldx, int ng,        \
+                                                      int flags, float *y, size_t ldy)             \
+    {                                                                                              \
+        enum { Q4 = Q4_ };                                                                         \
+        LEARN__TILES_BODY(2, LEARN__QCASE_Z(4, 2) LEARN__QCASE_Z(4, 1) LEARN__QCASE_Z(3, 2)        \
+                                 LEARN__QCASE_Z(3, 1) LEARN__QCASE_Z(2, 2) LEARN__QCASE_Z(2, 1)    \
+                                     LEARN__QCASE_Z(1, 2) LEARN__QCASE_Z(1, 1))                    \
+    }                                                                                              \
+    static void learn__gemm_##NAME##_avx512(const learn__gemm_args *g, int r0, int r1, void *work) \
+    {                                                                                              \
+        static const learn__qkernel qk = {LEARN__QMR_Z, LEARN__QNT_Z, REC, BB,                     \
+                                          learn__pack_##NAME##_z, learn__tiles_##NAME##_z};        \
+        learn__gemm_q_tiled(&qk, g, r0, r1, work);                                                 \
+    }
+
+LEARN__QKERNEL_Z(q8_0, 0, LEARN__REC_Q8_Z, LEARN__Q8_0_BYTES)
+LEARN__QKERNEL_Z(q4_0, 1, LEARN__REC_Q4_Z, LEARN__Q4_0_BYTES)
 
 #endif /* LEARN__X86 */
 
