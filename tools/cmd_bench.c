@@ -207,13 +207,17 @@ static double bench_peak_neon(void) {
 }
 
 /* 8 accumulators of sdot (16 MACs each). */
+#if defined(__clang__)
+__attribute__((target("dotprod")))
+#else
+__attribute__((target("arch=armv8.2-a+dotprod")))
+#endif
 static double bench_peak_dotprod(void) {
     __asm__ __volatile__(
         "movi v0.4s, #0\n movi v1.4s, #0\n movi v2.4s, #0\n movi v3.4s, #0\n"
         "movi v4.4s, #0\n movi v5.4s, #0\n movi v6.4s, #0\n movi v7.4s, #0\n"
         "movi v16.16b, #1\n movi v17.16b, #2\n mov x9, %0\n"
         "1:\n"
-        ".arch_extension dotprod\n"
         "sdot v0.4s, v16.16b, v17.16b\n sdot v1.4s, v16.16b, v17.16b\n"
         "sdot v2.4s, v16.16b, v17.16b\n sdot v3.4s, v16.16b, v17.16b\n"
         "sdot v4.4s, v16.16b, v17.16b\n sdot v5.4s, v16.16b, v17.16b\n"
@@ -595,9 +599,12 @@ static int bench_encoder(const char *model, const char *items, size_t count, int
     learn_ctx_params cp = learn_ctx_default_params();
     cp.n_threads = 1;
     learn_ctx *tctx;
-    if (learn_ctx_new(m, &cp, &tctx) != LEARN_OK) {
+    learn_status st = learn_ctx_new(m, &cp, &tctx);
+    if (st != LEARN_OK) {
+        char why[256];
+        learn_isa_check(NULL, why, sizeof why);
         learn_model_close(m);
-        return cli_error("bench", "cannot make a context");
+        return cli_error("bench", "cannot make a context: %s (%s)", learn_status_str(st), why);
     }
     bench_items b;
     double t_tok = bench_now();
@@ -789,10 +796,13 @@ static int bench_towers(const char *type_name, int threads, const char *isa, int
         cp.n_threads = threads;
         cp.isa = isa;
         learn_ctx *ctx;
-        if (learn_ctx_new(m, &cp, &ctx) != LEARN_OK) {
+        const learn_status cst = learn_ctx_new(m, &cp, &ctx);
+        if (cst != LEARN_OK) {
+            char why[256];
+            learn_isa_check(isa, why, sizeof why);
             learn_model_close(m);
             free(buf);
-            return cli_error("bench", "cannot make a context");
+            return cli_error("bench", "cannot make a context: %s (%s)", learn_status_str(cst), why);
         }
         const size_t din = 896, H = 40, n_items = 256;
         float *content = (float *)malloc(n_items * din * sizeof *content), out[256];
