@@ -5982,25 +5982,14 @@ LEARN__AVX2_INLINE __m256 learn__qdirect_group_avx2(const int q4, const uint8_t 
     const __m256i ones = _mm256_set1_epi16(1);
     const __m256 dw = learn__dw8_avx2(wg, bb, n);
     __m256i p;
+    __m256i w[4];
+    learn__slices_avx2(q4, wg, n, w);
     if (q4) {
-        const __m256i m4 = _mm256_set1_epi8(15);
-        __m128i q[4];
+        p = _mm256_maddubs_epi16(w[0], a[0]);
         LEARN__UNROLL
-        for (int j = 0; j < 4; j++)
-            q[j] = j < n ? _mm_loadu_si128((const __m128i *)(wg + (size_t)j * bb + 2)) : _mm_setzero_si128();
-        const __m256i lo = _mm256_set_m128i(_mm_unpacklo_epi64(q[2], q[3]), _mm_unpacklo_epi64(q[0], q[1]));
-        const __m256i hi = _mm256_set_m128i(_mm_unpackhi_epi64(q[2], q[3]), _mm_unpackhi_epi64(q[0], q[1]));
-        p = _mm256_maddubs_epi16(_mm256_and_si256(lo, m4), a[0]);
-        p = _mm256_add_epi16(p, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(lo, 4), m4), a[1]));
-        p = _mm256_add_epi16(p, _mm256_maddubs_epi16(_mm256_and_si256(hi, m4), a[2]));
-        p = _mm256_add_epi16(p, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(hi, 4), m4), a[3]));
+        for (int k = 1; k < 4; k++) p = _mm256_add_epi16(p, _mm256_maddubs_epi16(w[k], a[k]));
         p = _mm256_sub_epi32(_mm256_madd_epi16(p, ones), _mm256_loadu_si256((const __m256i *)(xg + 160)));
     } else {
-        __m256i b[4], w[4];
-        LEARN__UNROLL
-        for (int j = 0; j < 4; j++)
-            b[j] = j < n ? _mm256_loadu_si256((const __m256i *)(wg + (size_t)j * bb + 2)) : _mm256_setzero_si256();
-        learn__interleave4_avx2(b[0], b[1], b[2], b[3], w);
         p = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(w[0]), _mm256_sign_epi8(a[0], w[0])), ones);
         LEARN__UNROLL
         for (int k = 1; k < 4; k++)
@@ -6410,73 +6399,71 @@ LEARN__AVX2 static void learn__pack_q4_0_vnni(const uint8_t *w, size_t ldw, int 
     learn__pack_avx2(1, w, ldw, mr, nb, g0, g1, pk);
 }
 
-/* A level of 256-bit VPDPBUSD tiles: SFX names it (avxvnni), ATTR is its target attribute, QNT
-   its tile's tokens and CASES the tile shapes its `tiles` dispatch to. */
-#define LEARN__VNNI_LEVEL(SFX, ATTR, QNT, CASES)                                                   \
-    LEARN__INLINE ATTR void learn__qtile_##SFX(const int q4, const int mr, const int nt,           \
-                                               const uint8_t *pk, const uint8_t *x, size_t ldx,    \
-                                               int ng, int flags, float *y, size_t ldy)            \
-    {                                                                                              \
-        const size_t rec = q4 ? LEARN__REC_Q4_AVX2 : LEARN__REC_Q8_VNNI;                           \
-        const size_t dofs = q4 ? 128 : 160;                                                        \
-        const __m256i flip = _mm256_set1_epi8((char)0x80);                                         \
-        __m256 acc[LEARN__QMR_VNNI][QNT];                                                          \
-        LEARN__UNROLL                                                                              \
-        for (int i = 0; i < mr; i++) {                                                             \
-            LEARN__UNROLL                                                                          \
-            for (int j = 0; j < nt; j++) acc[i][j] = _mm256_setzero_ps();                          \
-        }                                                                                          \
-        for (int g = 0; g < ng; g++) {                                                             \
-            const uint8_t *pg = pk + (size_t)g * (size_t)mr * rec;                                 \
-            const uint8_t *xg = x + (size_t)g * LEARN__QGROUP;                                     \
-            __m256i a[QNT][4], a0[QNT];                                                            \
-            __m256 da[QNT];                                                                        \
-            LEARN__UNROLL                                                                          \
-            for (int j = 0; j < nt; j++) {                                                         \
-                const uint8_t *xj = xg + (size_t)j * ldx;                                          \
-                LEARN__UNROLL                                                                      \
-                for (int s = 0; s < 4; s++) {                                                      \
-                    a[j][s] = _mm256_loadu_si256((const __m256i *)(xj + 32 * s));                  \
-                    if (!q4) a[j][s] = _mm256_xor_si256(a[j][s], flip);                            \
-                }                                                                                  \
-                da[j] = _mm256_loadu_ps((const float *)(const void *)(xj + 128));                  \
-                a0[j] = _mm256_sub_epi32(_mm256_setzero_si256(),                                   \
-                                         _mm256_loadu_si256((const __m256i *)(xj + 160)));         \
-            }                                                                                      \
-            LEARN__UNROLL                                                                          \
-            for (int i = 0; i < mr; i++) {                                                         \
-                const uint8_t *pi = pg + (size_t)i * rec;                                          \
-                __m256i wv[4];                                                                     \
-                LEARN__UNROLL                                                                      \
-                for (int s = 0; s < 4; s++)                                                        \
-                    wv[s] = _mm256_loadu_si256((const __m256i *)(pi + 32 * s));                    \
-                const __m256 dw = _mm256_loadu_ps((const float *)(const void *)(pi + dofs));       \
-                const __m256i c =                                                                  \
-                    q4 ? _mm256_setzero_si256() : _mm256_loadu_si256((const __m256i *)(pi + 128)); \
-                LEARN__UNROLL                                                                      \
-                for (int j = 0; j < nt; j++) {                                                     \
-                    __m256i p = q4 ? a0[j] : c;                                                    \
-                    LEARN__UNROLL                                                                  \
-                    for (int s = 0; s < 4; s++)                                                    \
-                        p = q4 ? learn__dpbusd_##SFX(p, wv[s], a[j][s])                            \
-                               : learn__dpbusd_##SFX(p, a[j][s], wv[s]);                           \
-                    acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(dw, da[j]),   \
-                                                acc[i][j]);                                        \
-                }                                                                                  \
-            }                                                                                      \
-        }                                                                                          \
-        LEARN__UNROLL                                                                              \
-        for (int i = 0; i < mr; i++) {                                                             \
-            LEARN__UNROLL                                                                          \
-            for (int j = 0; j < nt; j++) {                                                         \
-                float *yo = y + (size_t)j * ldy + (size_t)i;                                       \
-                const float s = learn__hsum_avx2(acc[i][j]);                                       \
-                *yo = (flags & LEARN__TILE_FIRST) ? s : *yo + s;                                   \
-            }                                                                                      \
-        }                                                                                          \
-    }                                                                                              \
-    LEARN__VNNI_KERNEL(SFX, ATTR, QNT, CASES, q8_0, 0, LEARN__REC_Q8_VNNI, LEARN__Q8_0_BYTES)      \
-    LEARN__VNNI_KERNEL(SFX, ATTR, QNT, CASES, q4_0, 1, LEARN__REC_Q4_AVX2, LEARN__Q4_0_BYTES)
+/* The avxvnni tiles: mr <= 4 rows of the 256-bit records times nt tokens (one, here). */
+#define LEARN__QNT_AVXVNNI 1
+
+LEARN__AVXVNNI_INLINE void learn__qtile_avxvnni(const int q4, const int mr, const int nt,
+                                                const uint8_t *pk, const uint8_t *x, size_t ldx,
+                                                int ng, int flags, float *y, size_t ldy)
+{
+    const size_t rec = q4 ? LEARN__REC_Q4_AVX2 : LEARN__REC_Q8_VNNI;
+    const size_t dofs = q4 ? 128 : 160;
+    const __m256i flip = _mm256_set1_epi8((char)0x80);
+    __m256 acc[LEARN__QMR_VNNI][LEARN__QNT_AVXVNNI];
+    LEARN__UNROLL
+    for (int i = 0; i < mr; i++) {
+        LEARN__UNROLL
+        for (int j = 0; j < nt; j++) acc[i][j] = _mm256_setzero_ps();
+    }
+    for (int g = 0; g < ng; g++) {
+        const uint8_t *pg = pk + (size_t)g * (size_t)mr * rec;
+        const uint8_t *xg = x + (size_t)g * LEARN__QGROUP;
+        __m256i a[LEARN__QNT_AVXVNNI][4], a0[LEARN__QNT_AVXVNNI];
+        __m256 da[LEARN__QNT_AVXVNNI];
+        LEARN__UNROLL
+        for (int j = 0; j < nt; j++) {
+            const uint8_t *xj = xg + (size_t)j * ldx;
+            LEARN__UNROLL
+            for (int s = 0; s < 4; s++) {
+                a[j][s] = _mm256_loadu_si256((const __m256i *)(xj + 32 * s));
+                if (!q4) a[j][s] = _mm256_xor_si256(a[j][s], flip);
+            }
+            da[j] = _mm256_loadu_ps((const float *)(const void *)(xj + 128));
+            a0[j] = _mm256_sub_epi32(_mm256_setzero_si256(),
+                                     _mm256_loadu_si256((const __m256i *)(xj + 160)));
+        }
+        LEARN__UNROLL
+        for (int i = 0; i < mr; i++) {
+            const uint8_t *pi = pg + (size_t)i * rec;
+            __m256i wv[4];
+            LEARN__UNROLL
+            for (int s = 0; s < 4; s++)
+                wv[s] = _mm256_loadu_si256((const __m256i *)(pi + 32 * s));
+            const __m256 dw = _mm256_loadu_ps((const float *)(const void *)(pi + dofs));
+            const __m256i c =
+                q4 ? _mm256_setzero_si256() : _mm256_loadu_si256((const __m256i *)(pi + 128));
+            LEARN__UNROLL
+            for (int j = 0; j < nt; j++) {
+                __m256i p = q4 ? a0[j] : c;
+                LEARN__UNROLL
+                for (int s = 0; s < 4; s++)
+                    p = q4 ? learn__dpbusd_avxvnni(p, wv[s], a[j][s])
+                           : learn__dpbusd_avxvnni(p, a[j][s], wv[s]);
+                acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(dw, da[j]),
+                                            acc[i][j]);
+            }
+        }
+    }
+    LEARN__UNROLL
+    for (int i = 0; i < mr; i++) {
+        LEARN__UNROLL
+        for (int j = 0; j < nt; j++) {
+            float *yo = y + (size_t)j * ldy + (size_t)i;
+            const float s = learn__hsum_avx2(acc[i][j]);
+            *yo = (flags & LEARN__TILE_FIRST) ? s : *yo + s;
+        }
+    }
+}
 
 /* Exact int32 block dots with the tiles' instructions (for the tests). */
 #define LEARN__VNNI_DOTS(SFX, ATTR)                                                                \
@@ -6500,29 +6487,31 @@ LEARN__AVX2 static void learn__pack_q4_0_vnni(const uint8_t *w, size_t ldw, int 
             _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(sum, 3)), n, av));          \
     }
 
-#define LEARN__VNNI_KERNEL(SFX, ATTR, QNT, CASES, NAME, Q4_, REC, BB)                              \
-    ATTR static void learn__tiles_##NAME##_##SFX(int mr, int nt, const uint8_t *pk,                \
-                                                 const uint8_t *x, size_t ldx, int ng, int flags,  \
-                                                 float *y, size_t ldy)                             \
+#define LEARN__QCASE_AVXVNNI(M)                                                                    \
+    case (M)*8 + 1:                                                                                \
+        learn__qtile_avxvnni(Q4, M, 1, pk, xt, ldx, ng, flags, yt, ldy);                           \
+        break;
+
+#define LEARN__QKERNEL_AVXVNNI(NAME, Q4_, REC, BB)                                                 \
+    LEARN__AVXVNNI static void learn__tiles_##NAME##_avxvnni(int mr, int nt, const uint8_t *pk,    \
+                                                             const uint8_t *x, size_t ldx, int ng, \
+                                                             int flags, float *y, size_t ldy)      \
     {                                                                                              \
         enum { Q4 = Q4_ };                                                                         \
-        LEARN__TILES_BODY(QNT, CASES)                                                              \
+        LEARN__TILES_BODY(LEARN__QNT_AVXVNNI, LEARN__QCASE_AVXVNNI(4) LEARN__QCASE_AVXVNNI(3)      \
+                                                  LEARN__QCASE_AVXVNNI(2) LEARN__QCASE_AVXVNNI(1)) \
     }                                                                                              \
-    static void learn__gemm_##NAME##_##SFX(const learn__gemm_args *g, int r0, int r1, void *work)  \
+    static void learn__gemm_##NAME##_avxvnni(const learn__gemm_args *g, int r0, int r1,            \
+                                             void *work)                                           \
     {                                                                                              \
-        static const learn__qkernel qk = {LEARN__QMR_VNNI,         QNT, REC, BB,                   \
-                                          learn__pack_##NAME##_vnni, learn__tiles_##NAME##_##SFX}; \
+        static const learn__qkernel qk = {LEARN__QMR_VNNI, LEARN__QNT_AVXVNNI, REC, BB,            \
+                                          learn__pack_##NAME##_vnni,                               \
+                                          learn__tiles_##NAME##_avxvnni};                          \
         learn__gemm_q_tiled(&qk, g, r0, r1, work);                                                 \
     }
 
-#define LEARN__QCASE_VNNI(SFX, M, N)                                                               \
-    case (M)*8 + (N):                                                                              \
-        learn__qtile_##SFX(Q4, M, N, pk, xt, ldx, ng, flags, yt, ldy);                             \
-        break;
-
-LEARN__VNNI_LEVEL(avxvnni, LEARN__AVXVNNI, 1,
-                  LEARN__QCASE_VNNI(avxvnni, 4, 1) LEARN__QCASE_VNNI(avxvnni, 3, 1)
-                      LEARN__QCASE_VNNI(avxvnni, 2, 1) LEARN__QCASE_VNNI(avxvnni, 1, 1))
+LEARN__QKERNEL_AVXVNNI(q8_0, 0, LEARN__REC_Q8_VNNI, LEARN__Q8_0_BYTES)
+LEARN__QKERNEL_AVXVNNI(q4_0, 1, LEARN__REC_Q4_AVX2, LEARN__Q4_0_BYTES)
 LEARN__VNNI_DOTS(avxvnni, LEARN__AVXVNNI)
 LEARN__VNNI_DOTS(avx512, LEARN__AVX512)
 
@@ -10283,9 +10272,7 @@ learn_status learn_catalog_topk_batch(learn_ctx *ctx, const learn_catalog *cat,
     j.cat = cat;
     j.dots = learn__topk_dots;
 #if defined(LEARN__X86)
-    if (ctx->kern->isa == LEARN__ISA_AVX2 || ctx->kern->isa == LEARN__ISA_AVXVNNI ||
-        ctx->kern->isa == LEARN__ISA_AVX512)
-        j.dots = learn__topk_dots_avx2;
+    if (ctx->kern->isa != LEARN__ISA_SCALAR) j.dots = learn__topk_dots_avx2; /* every x86 level has AVX2 */
 #endif
     j.queries = queries;
     j.nq = n_queries;

@@ -179,6 +179,25 @@ START_TEST(test_cli_bench) {
     ck_assert_msg(strstr(out, "items: 8 (generated)") != NULL, "%s", out);
     ck_assert_ptr_nonnull(strstr(out, "tokens/s"));
     ck_assert_ptr_nonnull(strstr(out, "% of peak"));
+    /* the peak loop is the CPU's best int8 sequence, and it ran */
+    const char *loop = strstr(out, "int8 peak loop: ");
+    ck_assert_ptr_nonnull(loop);
+    char why[160];
+    const char *want_loop = "avx2 vpmaddubsw";
+#if defined(__aarch64__)
+    want_loop = learn_isa_check("neon_dotprod", why, sizeof why) == LEARN_OK ? "neon sdot" : "neon smull";
+#else
+    if (learn_isa_check("avx2", why, sizeof why) != LEARN_OK) want_loop = "none";
+#if !defined(LEARN_EMULATE_VNNI)
+    if (learn_isa_check("avxvnni", why, sizeof why) == LEARN_OK) want_loop = "avx-vnni vpdpbusd ymm";
+    if (learn_isa_check("avx512", why, sizeof why) == LEARN_OK) want_loop = "avx512-vnni vpdpbusd zmm";
+#endif
+#endif
+    ck_assert_msg(strncmp(loop + strlen("int8 peak loop: "), want_loop, strlen(want_loop)) == 0, "want %s: %s",
+                  want_loop, out);
+    const char *pk = strstr(out, "2 threads: int8 peak ");
+    ck_assert_ptr_nonnull(pk);
+    ck_assert_msg(strcmp(want_loop, "none") == 0 || atof(pk + strlen("2 threads: int8 peak ")) > 0.0, "%s", out);
     ck_assert_ptr_nonnull(strstr(out, "scaling 1 -> 2 threads"));
     ck_assert_ptr_nonnull(strstr(out, "peak resident memory"));
     snprintf(cmd, sizeof cmd, "%s bench --topk --n-items 3000 --dim 24 --k 7 --reps 1", cli);

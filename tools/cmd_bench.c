@@ -154,13 +154,12 @@ __attribute__((target("avx2"))) static double bench_peak_avx2(void) {
 }
 
 /* 12 accumulators: VPDPBUSD has a latency of 4-5 cycles and up to two issue a cycle. */
-#define BENCH_VNNI_ACCS(R)                                                                         \
+#define BENCH_VNNI_ACCS                                                                            \
     "vpxor %%xmm0, %%xmm0, %%xmm0\n vpxor %%xmm1, %%xmm1, %%xmm1\n vpxor %%xmm2, %%xmm2, %%xmm2\n"   \
     "vpxor %%xmm3, %%xmm3, %%xmm3\n vpxor %%xmm4, %%xmm4, %%xmm4\n vpxor %%xmm5, %%xmm5, %%xmm5\n"   \
     "vpxor %%xmm6, %%xmm6, %%xmm6\n vpxor %%xmm7, %%xmm7, %%xmm7\n vpxor %%xmm8, %%xmm8, %%xmm8\n"   \
     "vpxor %%xmm9, %%xmm9, %%xmm9\n vpxor %%xmm10, %%xmm10, %%xmm10\n"                              \
-    "vpxor %%xmm11, %%xmm11, %%xmm11\n"                                                            \
-    "vpcmpeqb %%ymm14, %%ymm14, %%ymm14\n vpabsb %%ymm14, %%ymm15\n"
+    "vpxor %%xmm11, %%xmm11, %%xmm11\n"
 #define BENCH_V(PFX, R, a) PFX "vpdpbusd %%" R "15, %%" R "14, %%" R #a "\n"
 #define BENCH_V12(PFX, R)                                                                          \
     BENCH_V(PFX, R, 0) BENCH_V(PFX, R, 1) BENCH_V(PFX, R, 2) BENCH_V(PFX, R, 3) BENCH_V(PFX, R, 4)  \
@@ -168,7 +167,8 @@ __attribute__((target("avx2"))) static double bench_peak_avx2(void) {
     BENCH_V(PFX, R, 10) BENCH_V(PFX, R, 11)
 
 __attribute__((target("avx2,avxvnni"))) static double bench_peak_avxvnni(void) {
-    __asm__ __volatile__(BENCH_VNNI_ACCS("ymm") "mov %0, %%rcx\n"
+    __asm__ __volatile__(BENCH_VNNI_ACCS "vpcmpeqb %%ymm14, %%ymm14, %%ymm14\n"
+                                                "vpabsb %%ymm14, %%ymm15\n mov %0, %%rcx\n"
                                                 "1:\n" BENCH_V12("%{vex%} ", "ymm") "dec %%rcx\n jnz 1b\n vzeroupper\n"
                          :
                          : "r"(BENCH_PEAK_ITERS)
@@ -178,7 +178,7 @@ __attribute__((target("avx2,avxvnni"))) static double bench_peak_avxvnni(void) {
 
 /* The 512-bit registers widen ymm0-15, which the clobbers name. */
 __attribute__((target("avx512f,avx512bw,avx512vnni"))) static double bench_peak_avx512(void) {
-    __asm__ __volatile__(BENCH_VNNI_ACCS("zmm") "vpternlogd $0xff, %%zmm14, %%zmm14, %%zmm14\n"
+    __asm__ __volatile__(BENCH_VNNI_ACCS "vpternlogd $0xff, %%zmm14, %%zmm14, %%zmm14\n"
                                                 "vpabsb %%zmm14, %%zmm15\n mov %0, %%rcx\n"
                                                 "1:\n" BENCH_V12("", "zmm") "dec %%rcx\n jnz 1b\n vzeroupper\n"
                          :

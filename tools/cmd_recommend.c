@@ -141,17 +141,15 @@ static void print_hits(const rec_env *e, const learn_hit *h, size_t n, int json)
     }
 }
 
-/* One recommendation: history -> top-K. The hits go to out (room for k). */
+/* One recommendation: history -> top-K. user: room for the user embedding; the hits go to
+   out (room for k). */
 static int recommend_one(rec_env *e, const char *cmd, const uint32_t *idx, size_t n, long k,
-                         int include_history, learn_hit *out, size_t *n_out) {
-    float *user = (float *)malloc(e->d_item * sizeof(float));
-    if (!user) return cli_error(cmd, "out of memory");
-    int rc = user_embedding(e, cmd, idx, n, user);
-    if (!rc && learn_catalog_topk(e->ctx, e->cat, user, (uint32_t)k, include_history ? NULL : idx,
-                                  include_history ? 0 : n, out, n_out) != LEARN_OK)
-        rc = cli_error(cmd, "%s", learn_ctx_errmsg(e->ctx));
-    free(user);
-    return rc;
+                         int include_history, float *user, learn_hit *out, size_t *n_out) {
+    if (user_embedding(e, cmd, idx, n, user)) return 1;
+    if (learn_catalog_topk(e->ctx, e->cat, user, (uint32_t)k, include_history ? NULL : idx,
+                           include_history ? 0 : n, out, n_out) != LEARN_OK)
+        return cli_error(cmd, "%s", learn_ctx_errmsg(e->ctx));
+    return 0;
 }
 
 /* Batch mode: records waiting for their answers (at most REC_BATCH). */
@@ -321,7 +319,7 @@ static int run(int argc, char **argv, int is_user) {
             printf("]\n");
         } else {
             size_t got;
-            if (recommend_one(&e, cmd, hb.idx, (size_t)nk, k, include, hits, &got)) goto out;
+            if (recommend_one(&e, cmd, hb.idx, (size_t)nk, k, include, user, hits, &got)) goto out;
             if (json) {
                 printf("{\"items\": [");
                 print_hits(&e, hits, got, 1);

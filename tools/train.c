@@ -455,9 +455,8 @@ __attribute__((target("avx2"))) static void tr_lin_bwd_w_rows_avx2(void *p, size
 static int tr_want_avx2(void) {
 #if TR_AVX2
     char level[160];
-    return learn_isa_check(NULL, level, sizeof level) == LEARN_OK &&
-           (strcmp(level, "avx2") == 0 || strcmp(level, "avxvnni") == 0 ||
-            strcmp(level, "avx512") == 0);
+    /* every x86-64 level above scalar has AVX2 */
+    return learn_isa_check(NULL, level, sizeof level) == LEARN_OK && strcmp(level, "scalar") != 0;
 #else
     return 0;
 #endif
