@@ -6,6 +6,8 @@
 #   ./build.sh asan       the same tests built with ASan+UBSan (-fno-sanitize-recover)
 #   ./build.sh vnni       x86-64: the tests at the AVX-512 and AVX-VNNI levels on any AVX2 CPU,
 #                         VPDPBUSD emulated (-DLEARN_EMULATE_VNNI, a test-only build in build-vnni)
+#   ./build.sh amx        x86-64: the tests at the amx level on any AVX2 CPU, the AMX tile
+#                         instructions and AVX-512 emulated (-DLEARN_EMULATE_AMX, in build-amx)
 #   ./build.sh tsan       the concurrency test under ThreadSanitizer (tests/tsan.sh)
 #   ./build.sh fuzz [S]   each fuzz harness for S seconds (tests/fuzz/run.sh)
 #   ./build.sh arm64      cross-compiles for aarch64 and runs the tests under qemu (tests/arm64.sh)
@@ -140,6 +142,13 @@ vnni)
     echo "== LEARN_ISA=avxvnni"
     LEARN_ISA=avxvnni run_tests build-vnni build-vnni/learn-cli
     ;;
+amx)
+    [ "$(uname -m)" = x86_64 ] || die "amx: the amx level exists on x86-64 only"
+    grep -qw avx2 /proc/cpuinfo 2>/dev/null || die "amx: this CPU has no AVX2 to emulate AMX and AVX-512 with"
+    build build-amx "$RELEASE -DLEARN_EMULATE_VNNI -DLEARN_EMULATE_AMX"
+    echo "== LEARN_ISA=amx"
+    LEARN_ISA=amx run_tests build-amx build-amx/learn-cli
+    ;;
 tsan | fuzz | arm64 | bench | models)
     verb=$1
     shift
@@ -158,6 +167,6 @@ clean)
     rm -rf build build-* tools/learn-cli
     ;;
 *)
-    die "unknown command '$1' (build, test, asan, vnni, tsan, fuzz, arm64, bench, models, clean)"
+    die "unknown command '$1' (build, test, asan, vnni, amx, tsan, fuzz, arm64, bench, models, clean)"
     ;;
 esac

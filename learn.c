@@ -5200,11 +5200,16 @@ static learn_status learn__bpe_encode(learn__tok_enc *e, const uint8_t *s, size_
 #include <immintrin.h>
 /* Per-function targets, so that one x86-64 binary runs anywhere and picks at run time. */
 #define LEARN__AVX2 __attribute__((target("avx2,fma,f16c")))
+#if defined(LEARN_EMULATE_AMX) && !defined(LEARN_EMULATE_VNNI)
+#define LEARN_EMULATE_VNNI 1 /* the amx level's vector part is the avx512 level's */
+#endif
 #if defined(LEARN_EMULATE_VNNI)
-/* Test builds only (./build.sh vnni): the AVX-512 and AVX-VNNI levels compiled for AVX2, the
-   one instruction they add (VPDPBUSD) emulated exactly, and offered wherever AVX2 is. So the
-   levels' own layouts, tiles and corrections run, and are tested against the scalar kernels,
-   on a CPU without them. They are slower than the AVX2 level: never a release build. */
+/* Test builds only (./build.sh vnni, ./build.sh amx): the AVX-512 and AVX-VNNI levels compiled
+   for AVX2, the AVX-512 and VNNI instructions they use emulated exactly (512-bit vectors as
+   pairs of 256-bit ones, VPDPBUSD by two vpmaddwd), and offered wherever AVX2 is; with
+   LEARN_EMULATE_AMX also the amx level, its tile instructions in portable C. So the levels' own
+   layouts, tiles and corrections run, and are tested against the scalar kernels, on a CPU
+   without them. They are slower than the AVX2 level: never a release build. */
 #define LEARN__AVX512 LEARN__AVX2
 #define LEARN__AVXVNNI LEARN__AVX2
 #else
@@ -5241,6 +5246,11 @@ static learn_status learn__bpe_encode(learn__tok_enc *e, const uint8_t *s, size_
 #define LEARN__CPU_AVXVNNI (1u << 4) /* AVX2 and AVX-VNNI (VEX VPDPBUSD) */
 #define LEARN__CPU_NEON (1u << 2)    /* AArch64 Advanced SIMD */
 #define LEARN__CPU_DOTPROD (1u << 3) /* ARMv8.2 SDOT/UDOT */
+#define LEARN__CPU_AMX (1u << 5)     /* AMX-TILE and AMX-INT8, XCR0 tile state, Linux grants it */
+/* Why AMX is missing, when it is (learn__amx_why): */
+#define LEARN__CPU_AMX_HW (1u << 6)   /* CPUID reports AMX-TILE and AMX-INT8 */
+#define LEARN__CPU_AMX_XCR0 (1u << 7) /* the OS enables XTILECFG and XTILEDATA in XCR0 */
+#define LEARN__CPU_AMX_DENIED (1u << 8) /* arch_prctl(ARCH_REQ_XCOMP_PERM) refused the tile data */
 #define LEARN__CPU_KNOWN (1u << 31)  /* the cache is filled */
 
 /* The only process-wide state of learn: filled on first use. Racing first calls compute the
@@ -5253,6 +5263,31 @@ static void learn__cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
     __asm__ __volatile__("cpuid"
                          : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
                          : "a"(leaf), "c"(sub));
+}
+
+/* AMX: CPUID.(7,0):EDX bits 24 (AMX-TILE) and 25 (AMX-INT8), XCR0 bits 17 and 18 (the OS
+   saves the tile configuration and data), and on Linux the process's permission to use the
+   tile data, which the kernel grants on request (arch_prctl(ARCH_REQ_XCOMP_PERM,
+   XFEATURE_XTILEDATA), Linux 5.16 and later) and which this asks for once. Elsewhere the
+   level is not offered: other systems' support is not known here. */
+static unsigned learn__amx_detect(uint32_t edx7, uint32_t xcr0)
+{
+    unsigned f = 0;
+    if (((edx7 >> 24) & 1) && ((edx7 >> 25) & 1)) f |= LEARN__CPU_AMX_HW;
+    if ((xcr0 & 0x60000u) == 0x60000u) f |= LEARN__CPU_AMX_XCR0;
+    if (f != (LEARN__CPU_AMX_HW | LEARN__CPU_AMX_XCR0)) return f;
+#if defined(__linux__)
+    long ret;
+    /* syscall(SYS_arch_prctl = 158, ARCH_REQ_XCOMP_PERM = 0x1023, XFEATURE_XTILEDATA = 18) */
+    __asm__ __volatile__("syscall"
+                         : "=a"(ret)
+                         : "0"(158L), "D"(0x1023L), "S"(18L)
+                         : "rcx", "r11", "memory");
+    f |= ret == 0 ? LEARN__CPU_AMX : LEARN__CPU_AMX_DENIED;
+#else
+    f |= LEARN__CPU_AMX_DENIED;
+#endif
+    return f;
 }
 
 static unsigned learn__cpu_detect(void)
@@ -5272,7 +5307,7 @@ static unsigned learn__cpu_detect(void)
         xcr0 = lo;
     }
     learn__cpuid(7, 0, r);
-    const uint32_t sub7 = r[0], ebx7 = r[1], ecx7 = r[2]; /* sub7: the last sub-leaf of leaf 7 */
+    const uint32_t sub7 = r[0], ebx7 = r[1], ecx7 = r[2], edx7 = r[3]; /* sub7: leaf 7's last sub-leaf */
     const int ymm_os = (xcr0 & 0x6u) == 0x6u;   /* SSE and AVX state */
     const int zmm_os = (xcr0 & 0xe6u) == 0xe6u; /* + opmask, ZMM_Hi256, Hi16_ZMM */
     const int avx2 = (ebx7 >> 5) & 1;
@@ -5284,8 +5319,12 @@ static unsigned learn__cpu_detect(void)
         learn__cpuid(7, 1, r);
         if ((r[0] >> 4) & 1) f |= LEARN__CPU_AVXVNNI;
     }
+    f |= learn__amx_detect(edx7, xcr0);
 #if defined(LEARN_EMULATE_VNNI)
     if (f & LEARN__CPU_AVX2) f |= LEARN__CPU_AVX512 | LEARN__CPU_AVXVNNI;
+#endif
+#if defined(LEARN_EMULATE_AMX)
+    if (f & LEARN__CPU_AVX2) f = (f & ~LEARN__CPU_AMX_DENIED) | LEARN__CPU_AMX;
 #endif
     return f;
 }
@@ -5325,13 +5364,15 @@ typedef enum learn__isa {
     LEARN__ISA_AVX2,         /* x86-64: AVX2 + FMA + F16C */
     LEARN__ISA_AVXVNNI,      /* x86-64: AVX2 + AVX-VNNI (Alder Lake, ...) */
     LEARN__ISA_AVX512,       /* x86-64: AVX-512 F/BW/VL + VNNI (Cascade Lake, Zen 4, ...) */
+    LEARN__ISA_AMX,          /* x86-64: the avx512 level + AMX-TILE/INT8 (Sapphire Rapids, ...) */
     LEARN__ISA_NEON,         /* AArch64 Advanced SIMD */
     LEARN__ISA_NEON_DOTPROD, /* AArch64 Advanced SIMD + SDOT */
     LEARN__ISA_COUNT
 } learn__isa;
 
-static const char *const learn__isa_names[LEARN__ISA_COUNT] = {"scalar", "avx2", "avxvnni", "avx512",
-                                                               "neon", "neon_dotprod"};
+static const char *const learn__isa_names[LEARN__ISA_COUNT] = {"scalar", "avx2",  "avxvnni",
+                                                               "avx512", "amx",   "neon",
+                                                               "neon_dotprod"};
 
 static const char *learn__isa_name(learn__isa isa)
 {
@@ -5346,7 +5387,8 @@ static int learn__isa_compiled(learn__isa isa)
 #if defined(LEARN__X86)
     case LEARN__ISA_AVX2:
     case LEARN__ISA_AVXVNNI:
-    case LEARN__ISA_AVX512: return 1;
+    case LEARN__ISA_AVX512:
+    case LEARN__ISA_AMX: return 1;
 #endif
 #if defined(LEARN__ARM64)
     case LEARN__ISA_NEON:
@@ -5366,6 +5408,7 @@ static int learn__isa_supported(learn__isa isa)
     case LEARN__ISA_AVX2: return (f & LEARN__CPU_AVX2) != 0;
     case LEARN__ISA_AVXVNNI: return (f & LEARN__CPU_AVXVNNI) != 0;
     case LEARN__ISA_AVX512: return (f & LEARN__CPU_AVX512) != 0;
+    case LEARN__ISA_AMX: return (f & LEARN__CPU_AVX512) && (f & LEARN__CPU_AMX);
     case LEARN__ISA_NEON: return (f & LEARN__CPU_NEON) != 0;
     case LEARN__ISA_NEON_DOTPROD: return (f & LEARN__CPU_DOTPROD) != 0;
     default: return 0;
@@ -5375,15 +5418,28 @@ static int learn__isa_supported(learn__isa isa)
 /* The fastest supported level. */
 static learn__isa learn__isa_best(void)
 {
-    static const learn__isa order[] = {LEARN__ISA_AVX512, LEARN__ISA_AVXVNNI, LEARN__ISA_AVX2,
+    static const learn__isa order[] = {LEARN__ISA_AMX, LEARN__ISA_AVX512, LEARN__ISA_AVXVNNI, LEARN__ISA_AVX2,
                                        LEARN__ISA_NEON_DOTPROD, LEARN__ISA_NEON};
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
         if (learn__isa_supported(order[i])) return order[i];
     return LEARN__ISA_SCALAR;
 }
 
+/* Why this CPU does not run a level (compiled in, not supported): for amx, what is missing. */
+static const char *learn__isa_why(learn__isa isa)
+{
+    const unsigned f = learn__cpu_features();
+    if (isa != LEARN__ISA_AMX) return "this CPU lacks it";
+    if (!(f & LEARN__CPU_AMX_HW)) return "this CPU lacks AMX-TILE and AMX-INT8";
+    if (!(f & LEARN__CPU_AMX_XCR0)) return "the operating system does not enable the tile state (XCR0)";
+    if (f & LEARN__CPU_AMX_DENIED)
+        return "the operating system refused the tile data (arch_prctl ARCH_REQ_XCOMP_PERM)";
+    if (!(f & LEARN__CPU_AVX512)) return "this CPU lacks AVX-512 VNNI, which the amx level also uses";
+    return "this CPU lacks it";
+}
+
 /* Resolves the level a context runs at. `request` is a level name ("scalar", "avx2",
-   "avxvnni", "avx512", "neon", "neon_dotprod"), or NULL / "" / "auto" for: the LEARN_ISA environment
+   "avxvnni", "avx512", "amx", "neon", "neon_dotprod"), or NULL / "" / "auto" for: the LEARN_ISA environment
    variable when set and not "auto", else the best level. A named level that this build or
    this CPU lacks is refused (LEARN_ERR_UNSUPPORTED), an unknown name is LEARN_ERR_ARG; in both
    cases `msg` (may be NULL) receives a one-line reason listing the supported levels. */
@@ -5401,7 +5457,7 @@ static learn_status learn__isa_select(const char *request, learn__isa *out, char
         *out = learn__isa_best();
         return LEARN_OK;
     }
-    char have[96] = "";
+    char have[112] = "";
     for (int i = 0; i < LEARN__ISA_COUNT; i++) {
         if (!learn__isa_supported((learn__isa)i)) continue;
         if (have[0]) strncat(have, ", ", sizeof have - strlen(have) - 1);
@@ -5415,14 +5471,14 @@ static learn_status learn__isa_select(const char *request, learn__isa *out, char
         }
         if (msg && msg_size)
             snprintf(msg, msg_size, "%s=%s: %s; supported here: %s", source, request,
-                     learn__isa_compiled((learn__isa)i) ? "this CPU lacks it"
+                     learn__isa_compiled((learn__isa)i) ? learn__isa_why((learn__isa)i)
                                                         : "not compiled into this build",
                      have);
         return LEARN_ERR_UNSUPPORTED;
     }
     if (msg && msg_size)
         snprintf(msg, msg_size,
-                 "%s=%.32s: unknown level; one of scalar, avx2, avxvnni, avx512, neon, "
+                 "%s=%.32s: unknown level; one of scalar, avx2, avxvnni, avx512, amx, neon, "
                  "neon_dotprod, auto (supported here: %s)",
                  source, request, have);
     return LEARN_ERR_ARG;
@@ -5587,8 +5643,8 @@ static int32_t learn__dot_q4_0_block_scalar(const uint8_t *w, const int8_t *a)
    A kernel computes the rows [r0, r1) of W for all T tokens, so that threads split the work
    by output rows (learn__split_rows). W's row stride ldw and X's row stride ldx are in bytes;
    X is q8 rows (learn__quantize_row_*) for Q8_0/Q4_0 weights and float rows for F32, F16 and
-   BF16 weights (4-byte aligned). `work` is per-thread scratch of learn__gemm_work_bytes(K)
-   bytes, 4-byte aligned (64 is best). */
+   BF16 weights (4-byte aligned). `work` is per-thread scratch of learn__gemm_work_bytes()
+   bytes for the level, 64-byte aligned. Run one through learn__gemm. */
 
 typedef struct learn__gemm_args {
     const void *w;
@@ -5602,13 +5658,10 @@ typedef struct learn__gemm_args {
 
 typedef void (*learn__gemm_fn)(const learn__gemm_args *g, int r0, int r1, void *work);
 
-/* Rows of W per strip of the tiled kernels (at most): learn__split_rows aligns thread ranges
-   to it, and a kernel packs one strip at a time into `work`. */
-#define LEARN__ROW_TILE 4
-/* Bytes per (group of 4 blocks, row) of a packed strip: the most any ISA uses. */
-#define LEARN__PACK_MAX 288
-
-/* Reference kernels: one (row, token) at a time, blocks in order. */
+/* Reference kernels: one (row, token) at a time, blocks in order. A quantized product is, for
+   every (row, token), acc = fma(float(S_b), dw_b * da_b, acc) over the blocks b in order, S_b
+   the exact int32 dot of the block: the definition that the avx512 and amx levels follow bit
+   for bit, and the others to rounding. */
 
 LEARN__INLINE void learn__gemm_q_scalar(const int q4, const learn__gemm_args *g, int r0, int r1)
 {
@@ -5625,7 +5678,7 @@ LEARN__INLINE void learn__gemm_q_scalar(const int q4, const learn__gemm_args *g,
                 const float da = learn__q8_block(xt, b, a);
                 const int32_t s =
                     q4 ? learn__dot_q4_0_block_scalar(wb, a) : learn__dot_q8_0_block_scalar(wb, a);
-                acc += (float)s * (learn__ld_f16(wb) * da);
+                acc = fmaf((float)s, learn__ld_f16(wb) * da, acc);
             }
             g->y[(size_t)t * g->ldy + (size_t)r] = acc;
         }
@@ -5690,48 +5743,53 @@ static void learn__gemm_bf16_scalar(const learn__gemm_args *g, int r0, int r1, v
     learn__gemm_float_scalar(LEARN_TYPE_BF16, g, r0, r1);
 }
 
-/* ---- Shared driver of the tiled quantized kernels ----------------------------------------
+/* ---- Tiled quantized products: one driver, a table row per level ----------------------------
 
-   For each pass over at most LEARN__TC_MAX tokens, for each chunk of at most LEARN__KC_GROUPS
-   groups of 4 blocks (the pass's activations of one chunk stay in L2), for each strip of mr
-   rows: pack the strip's chunk into `work` (it stays in L1), then run the tile over the
-   tokens. A tile sums its chunk in 8-lane float accumulators, reduces them and stores Y (the
-   first chunk) or adds to it (the next ones, in K order). So Y[t][r] is the same sequence of
-   operations whatever the pass, the strip or the split; and a strip is packed once per pass
-   of up to ~85 tokens whatever K is (packing costs about as much as 2 tokens of product). */
+   A level's Q8_0 or Q4_0 product is one learn__qkernel: its tile shape and functions, run by
+   one driver (learn__gemm_q). For each pass over at most LEARN__TC_MAX tokens, for each chunk
+   of kc blocks (the pass's activations of one chunk stay in L2), for each strip of mr rows:
+   pack the strip's chunk into `work` (it stays in L1), then run the tiles over the pass's
+   tokens. A level whose tiles read the activations in a layout of their own (xpack) first
+   copies the pass's chunk of q8 rows into it, once per pass and chunk. Tiles store Y (the
+   first chunk) or continue from it (the next ones, in K order). So Y[t][r] is the same
+   sequence of operations whatever the pass, the strip or the split; and a strip is packed once
+   per pass whatever K is (packing costs about as much as 2 tokens of product). Products of at
+   most direct_t tokens go to `direct` instead (decoding-like: one item, one new interaction). */
 
 #define LEARN__TC_MAX 256
-#define LEARN__KC_GROUPS 16                        /* 32 measured slower: the Q8_0 strip leaves L1 */
-#define LEARN__TC_BYTES (256 << 10)                /* activation bytes of a pass and K chunk (L2) */
-#define LEARN__TILE_FIRST 1                        /* the first K chunk: store Y (else add to it) */
+#define LEARN__TC_BYTES (256 << 10) /* activation bytes of a pass and K chunk (L2) */
+#define LEARN__TILE_FIRST 1         /* the first K chunk: store Y (else continue from it) */
+#define LEARN__KC_Q8 64 /* blocks per K chunk of the tiles over q8 rows (128 measured slower: the
+                           Q8_0 strip of AVX2 leaves L1) */
 
 typedef struct learn__qkernel {
-    int mr, nt; /* tile: rows, tokens */
-    size_t rec; /* packed bytes per (group, row) */
-    size_t bb;  /* bytes of a weight block: LEARN__Q8_0_BYTES or LEARN__Q4_0_BYTES */
-    /* Packs groups [g0, g1) of mr rows of W into pk. */
-    void (*pack)(const uint8_t *w, size_t ldw, int mr, int nb, int g0, int g1, uint8_t *pk);
-    /* Runs the tiles of mr <= MR rows over nt tokens (any number) and the packed groups
-       [0, ng), storing into Y (flags & LEARN__TILE_FIRST) or adding to it. */
-    void (*tiles)(int mr, int nt, const uint8_t *pk, const uint8_t *x, size_t ldx, int ng,
+    int mr, nt;    /* tile: rows (a strip), tokens (a pass is a multiple of nt but at its end) */
+    int kc;        /* blocks per K chunk, a multiple of 4 */
+    size_t pblock; /* bytes of a packed strip per block */
+    size_t xrec;   /* bytes per (token, block) of the xpack layout; 0: the tiles read q8 rows */
+    size_t bb;     /* bytes of a weight block: LEARN__Q8_0_BYTES or LEARN__Q4_0_BYTES */
+    size_t work;   /* scratch per thread: kc * pblock, plus the xpack of a pass */
+    /* Packs blocks [b0, b1) (b0 a multiple of 4) of mr rows of W into pk. */
+    void (*pack)(const uint8_t *w, size_t ldw, int mr, int nb, int b0, int b1, uint8_t *pk);
+    /* The q8 rows of n tokens, blocks [b0, b1), into the tiles' layout (NULL: none). */
+    void (*xpack)(const uint8_t *x, size_t ldx, int n, int b0, int b1, uint8_t *out);
+    /* The tiles of mr <= MR rows over nt tokens (any number) and nbk packed blocks. x, ldx:
+       the q8 rows at the chunk's first group, or the xpack of the pass (ldx: bytes per nt
+       tokens). Stores into Y (flags & LEARN__TILE_FIRST) or continues from it. */
+    void (*tiles)(int mr, int nt, const uint8_t *pk, const uint8_t *x, size_t ldx, int nbk,
                   int flags, float *y, size_t ldy);
+    /* Products of at most direct_t tokens (NULL: none). */
+    void (*direct)(const learn__gemm_args *g, int r0, int r1, void *work);
+    int direct_t;
+    /* Called by each thread before and after its share of a product (the tile state of AMX). */
+    void (*begin)(void);
+    void (*end)(void);
 } learn__qkernel;
 
-/* Scratch a kernel needs per thread (learn__gemm_work_bytes): a packed chunk of a strip. */
-#define LEARN__WORK_PACK ((size_t)LEARN__ROW_TILE * LEARN__KC_GROUPS * LEARN__PACK_MAX)
-
-static size_t learn__gemm_work_bytes(int K)
+/* Tokens per pass: their activations of one K chunk stay in L2. Changes the loop order only. */
+static int learn__token_chunk(int T, size_t bytes_per_token, int nt)
 {
-    (void)K;
-    return LEARN__WORK_PACK;
-}
-
-#if defined(LEARN__X86) || defined(LEARN__ARM64)
-
-/* Tokens per pass: their activation rows stay in L2. Changes the loop order only. */
-static int learn__token_chunk(int T, size_t ldx, int nt)
-{
-    size_t c = (size_t)LEARN__TC_BYTES / (ldx ? ldx : 1);
+    size_t c = (size_t)LEARN__TC_BYTES / (bytes_per_token ? bytes_per_token : 1);
     if (c > LEARN__TC_MAX) c = LEARN__TC_MAX;
     if (c < (size_t)nt) c = (size_t)nt;
     c -= c % (size_t)nt;
@@ -5741,54 +5799,98 @@ static int learn__token_chunk(int T, size_t ldx, int nt)
 /* Asks for the same K chunk of the next strip (rows [r, min(r + mr, r1))) to be brought into
    the caches while the tiles of this one run: the weights come from DRAM once per pass. */
 static void learn__prefetch_strip(const learn__gemm_args *g, size_t bb, int r, int r1, int mr,
-                                  int g0, int g1)
+                                  int b0, int b1)
 {
 #if defined(__GNUC__)
-    const size_t b0 = (size_t)g0 * 4 * bb, b1 = (size_t)g1 * 4 * bb;
+    const size_t o0 = (size_t)b0 * bb, o1 = (size_t)b1 * bb;
     for (int i = r; i < r1 && i < r + mr; i++) {
         const uint8_t *row = (const uint8_t *)g->w + (size_t)i * g->ldw;
-        for (size_t o = b0; o < b1 && o < g->ldw; o += 64) __builtin_prefetch(row + o, 0, 2);
+        for (size_t o = o0; o < o1 && o < g->ldw; o += 64) __builtin_prefetch(row + o, 0, 2);
     }
 #else
-    (void)g, (void)bb, (void)r, (void)r1, (void)mr, (void)g0, (void)g1;
+    (void)g, (void)bb, (void)r, (void)r1, (void)mr, (void)b0, (void)b1;
 #endif
 }
 
-static void learn__gemm_q_tiled(const learn__qkernel *qk, const learn__gemm_args *g, int r0, int r1,
-                                void *work)
+static void learn__gemm_q(const learn__qkernel *qk, const learn__gemm_args *g, int r0, int r1,
+                          void *work)
 {
-    const int nb = g->K / LEARN__QK, ng = (nb + 3) / 4;
-    uint8_t *pk = (uint8_t *)work;
-    const int kc = ng < LEARN__KC_GROUPS ? ng : LEARN__KC_GROUPS;
-    const int tc = learn__token_chunk(g->T, (size_t)kc * LEARN__QGROUP, qk->nt);
+    if (r0 >= r1 || g->T <= 0) return;
+    if (qk->direct && g->T <= qk->direct_t) {
+        qk->direct(g, r0, r1, work);
+        return;
+    }
+    const int nb = g->K / LEARN__QK;
+    const int kc = nb < qk->kc ? nb : qk->kc;
+    uint8_t *pk = (uint8_t *)work, *xp = pk + (size_t)qk->kc * qk->pblock;
+    const size_t xtok = qk->xpack ? (size_t)kc * qk->xrec : (size_t)(kc + 3) / 4 * LEARN__QGROUP;
+    const int tc = learn__token_chunk(g->T, xtok, qk->nt);
+    if (qk->begin) qk->begin();
     for (int t0 = 0; t0 < g->T; t0 += tc) {
         const int t1 = g->T - t0 < tc ? g->T : t0 + tc;
-        for (int g0 = 0; g0 < ng; g0 += LEARN__KC_GROUPS) {
-            const int g1 = ng - g0 < LEARN__KC_GROUPS ? ng : g0 + LEARN__KC_GROUPS;
-            const int flags = g0 == 0 ? LEARN__TILE_FIRST : 0;
-            const uint8_t *xc = (const uint8_t *)g->x + (size_t)t0 * g->ldx + (size_t)g0 * LEARN__QGROUP;
+        const uint8_t *xt = (const uint8_t *)g->x + (size_t)t0 * g->ldx;
+        for (int b0 = 0; b0 < nb; b0 += qk->kc) {
+            const int b1 = nb - b0 < qk->kc ? nb : b0 + qk->kc;
+            const int flags = b0 == 0 ? LEARN__TILE_FIRST : 0;
+            const uint8_t *xc = xt + (size_t)b0 / 4 * LEARN__QGROUP;
+            size_t ldc = g->ldx;
+            if (qk->xpack) {
+                qk->xpack(xt, g->ldx, t1 - t0, b0, b1, xp);
+                xc = xp;
+                ldc = (size_t)(b1 - b0) * qk->xrec * (size_t)qk->nt;
+            }
             for (int r = r0; r < r1; r += qk->mr) {
                 const int mr = r1 - r < qk->mr ? r1 - r : qk->mr;
-                qk->pack((const uint8_t *)g->w + (size_t)r * g->ldw, g->ldw, mr, nb, g0, g1, pk);
-                learn__prefetch_strip(g, qk->bb, r + mr, r1, qk->mr, g0, g1);
-                qk->tiles(mr, t1 - t0, pk, xc, g->ldx, g1 - g0, flags,
+                qk->pack((const uint8_t *)g->w + (size_t)r * g->ldw, g->ldw, mr, nb, b0, b1, pk);
+                learn__prefetch_strip(g, qk->bb, r + mr, r1, qk->mr, b0, b1);
+                qk->tiles(mr, t1 - t0, pk, xc, ldc, b1 - b0, flags,
                           g->y + (size_t)t0 * g->ldy + (size_t)r, g->ldy);
             }
         }
     }
+    if (qk->end) qk->end();
 }
 
-/* The body of a `tiles` function: token tiles of NT tokens, then the tail with fewer; CASES
-   is a list of `case M * 8 + N:` labels (the ISA's QCASE macro), each calling the tile
-   instance of that shape on xt, yt. */
+/* The scalar level's rows: the reference kernels, for any number of tokens. */
+static const learn__qkernel learn__qk_q8_0_scalar = {
+    1, 1, 4, 0, 0, LEARN__Q8_0_BYTES, 0, NULL, NULL, NULL, learn__gemm_q8_0_scalar, INT_MAX, NULL, NULL};
+static const learn__qkernel learn__qk_q4_0_scalar = {
+    1, 1, 4, 0, 0, LEARN__Q4_0_BYTES, 0, NULL, NULL, NULL, learn__gemm_q4_0_scalar, INT_MAX, NULL, NULL};
+
+#if defined(LEARN__X86) || defined(LEARN__ARM64)
+
+/* The body of a `tiles` function over the q8 rows: token tiles of NT tokens, then the tail
+   with fewer; CASES is a list of LEARN__QCASE(TILE, M, N) for the shapes M x N the level
+   has, each calling its tile function TILE(Q4, M, N, ...) on xt, yt. */
+#define LEARN__QCASE(TILE, M, N)                                                                   \
+    case (M)*16 + (N):                                                                             \
+        TILE(Q4, M, N, pk, xt, ldx, (nbk + 3) / 4, flags, yt, ldy);                                \
+        break;
 #define LEARN__TILES_BODY(NT, CASES)                                                               \
     for (int t = 0; t < nt; t += (NT)) {                                                           \
         const int n = nt - t < (NT) ? nt - t : (NT);                                               \
         const uint8_t *xt = x + (size_t)t * ldx;                                                   \
         float *yt = y + (size_t)t * ldy;                                                           \
-        switch (mr * 8 + n) {                                                                      \
+        switch (mr * 16 + n) {                                                                     \
             CASES                                                                                  \
         }                                                                                          \
+    }
+/* Shapes: rows 1..4 (or 1..2), tokens 1 or 1..2. */
+#define LEARN__QCASES_4X1(TILE)                                                                    \
+    LEARN__QCASE(TILE, 4, 1) LEARN__QCASE(TILE, 3, 1) LEARN__QCASE(TILE, 2, 1) LEARN__QCASE(TILE, 1, 1)
+#define LEARN__QCASES_4X2(TILE)                                                                    \
+    LEARN__QCASES_4X1(TILE) LEARN__QCASE(TILE, 4, 2) LEARN__QCASE(TILE, 3, 2)                      \
+    LEARN__QCASE(TILE, 2, 2) LEARN__QCASE(TILE, 1, 2)
+#define LEARN__QCASES_2X2(TILE)                                                                    \
+    LEARN__QCASE(TILE, 2, 2) LEARN__QCASE(TILE, 2, 1) LEARN__QCASE(TILE, 1, 2) LEARN__QCASE(TILE, 1, 1)
+
+/* A level's `tiles` function NAME over q8 rows, from its tile TILE, for weights Q4_ (0: Q8_0). */
+#define LEARN__QTILES(NAME, ATTR, TILE, Q4_, NT, CASES)                                            \
+    ATTR static void NAME(int mr, int nt, const uint8_t *pk, const uint8_t *x, size_t ldx,       \
+                          int nbk, int flags, float *y, size_t ldy)                                \
+    {                                                                                              \
+        enum { Q4 = Q4_ };                                                                         \
+        LEARN__TILES_BODY(NT, CASES(TILE))                                                         \
     }
 
 #endif /* LEARN__X86 || LEARN__ARM64 */
@@ -5867,10 +5969,11 @@ LEARN__AVX2_INLINE void learn__slices_avx2(const int q4, const uint8_t *wg, int 
 }
 
 LEARN__AVX2_INLINE void learn__pack_avx2(const int q4, const uint8_t *w, size_t ldw, int mr, int nb,
-                                         int g0, int g1, uint8_t *pk)
+                                         int b0, int b1, uint8_t *pk)
 {
     const size_t bb = q4 ? LEARN__Q4_0_BYTES : LEARN__Q8_0_BYTES;
     const size_t rec = q4 ? LEARN__REC_Q4_AVX2 : LEARN__REC_Q8_AVX2;
+    const int g0 = b0 / 4, g1 = (b1 + 3) / 4;
     for (int g = g0; g < g1; g++) {
         const int n = nb - 4 * g < 4 ? nb - 4 * g : 4;
         for (int i = 0; i < mr; i++) {
@@ -5970,7 +6073,7 @@ LEARN__AVX2_INLINE void learn__qtile_avx2(const int q4, const int mr, const int 
    LEARN__DIRECT_T tokens the weights are interleaved in registers straight from the row
    instead. Every (row, token) runs the tile's arithmetic in the tile's order (groups of 4
    blocks, the same int32 lanes, the same float scaling, one sum per chunk of
-   LEARN__KC_GROUPS groups): the results are bit-identical to the tiled path. */
+   LEARN__KC_Q8 blocks): the results are bit-identical to the tiled path. */
 #define LEARN__DIRECT_T 4
 
 /* One row's group gi (n <= 4 blocks at wg) times a token's q8 group (a, da, xg), added to acc. */
@@ -6054,8 +6157,8 @@ LEARN__AVX2_INLINE void learn__qdirect_avx2(const int q4, const learn__gemm_args
         const int mr = r1 - r < MR ? r1 - r : MR;
         const uint8_t *wr = (const uint8_t *)g->w + (size_t)r * g->ldw;
         const uint8_t *pf = r + MR + MR <= r1 ? wr + (size_t)MR * g->ldw : NULL;
-        for (int g0 = 0; g0 < ng; g0 += LEARN__KC_GROUPS) {
-            const int g1 = ng - g0 < LEARN__KC_GROUPS ? ng : g0 + LEARN__KC_GROUPS;
+        for (int g0 = 0; g0 < ng; g0 += LEARN__KC_Q8 / 4) {
+            const int g1 = ng - g0 < LEARN__KC_Q8 / 4 ? ng : g0 + LEARN__KC_Q8 / 4;
             for (int t = 0; t < g->T; t++) {
                 const uint8_t *xt = (const uint8_t *)g->x + (size_t)t * g->ldx;
                 float *y = g->y + (size_t)t * g->ldy + (size_t)r;
@@ -6071,42 +6174,32 @@ LEARN__AVX2_INLINE void learn__qdirect_avx2(const int q4, const learn__gemm_args
     }
 }
 
-#define LEARN__QCASE_AVX2(M, N)                                                                    \
-    case (M)*8 + (N):                                                                              \
-        learn__qtile_avx2(Q4, M, N, pk, xt, ldx, ng, flags, yt, ldy);                              \
-        break;
+LEARN__AVX2 static void learn__pack_q8_0_avx2(const uint8_t *w, size_t ldw, int mr, int nb, int b0,
+                                              int b1, uint8_t *pk)
+{
+    learn__pack_avx2(0, w, ldw, mr, nb, b0, b1, pk);
+}
 
-#define LEARN__QKERNEL_AVX2(NAME, Q4_)                                                             \
-    LEARN__AVX2 static void learn__pack_##NAME##_avx2(const uint8_t *w, size_t ldw, int mr,        \
-                                                      int nb, int g0, int g1, uint8_t *pk)         \
-    {                                                                                              \
-        learn__pack_avx2(Q4_, w, ldw, mr, nb, g0, g1, pk);                                         \
-    }                                                                                              \
-    LEARN__AVX2 static void learn__tiles_##NAME##_avx2(                                            \
-        int mr, int nt, const uint8_t *pk, const uint8_t *x, size_t ldx, int ng, int flags,        \
-        float *y, size_t ldy)                                                                      \
-    {                                                                                              \
-        enum { Q4 = Q4_ };                                                                         \
-        LEARN__TILES_BODY(1, LEARN__QCASE_AVX2(4, 1) LEARN__QCASE_AVX2(3, 1)                       \
-                                 LEARN__QCASE_AVX2(2, 1) LEARN__QCASE_AVX2(1, 1))                  \
-    }                                                                                              \
-    LEARN__AVX2 static void learn__gemm_##NAME##_avx2(const learn__gemm_args *g, int r0, int r1,   \
-                                                      void *work)                                  \
-    {                                                                                              \
-        static const learn__qkernel qk = {LEARN__QMR_AVX2,                                         \
-                                          1,                                                       \
-                                          Q4_ ? LEARN__REC_Q4_AVX2 : LEARN__REC_Q8_AVX2,           \
-                                          Q4_ ? LEARN__Q4_0_BYTES : LEARN__Q8_0_BYTES,             \
-                                          learn__pack_##NAME##_avx2,                               \
-                                          learn__tiles_##NAME##_avx2};                             \
-        if (g->T <= LEARN__DIRECT_T)                                                               \
-            learn__qdirect_avx2(Q4_, g, r0, r1);                                                   \
-        else                                                                                       \
-            learn__gemm_q_tiled(&qk, g, r0, r1, work);                                             \
-    }
+LEARN__AVX2 static void learn__pack_q4_0_avx2(const uint8_t *w, size_t ldw, int mr, int nb, int b0,
+                                              int b1, uint8_t *pk)
+{
+    learn__pack_avx2(1, w, ldw, mr, nb, b0, b1, pk);
+}
 
-LEARN__QKERNEL_AVX2(q8_0, 0)
-LEARN__QKERNEL_AVX2(q4_0, 1)
+LEARN__QTILES(learn__tiles_q8_0_avx2, LEARN__AVX2, learn__qtile_avx2, 0, 1, LEARN__QCASES_4X1)
+LEARN__QTILES(learn__tiles_q4_0_avx2, LEARN__AVX2, learn__qtile_avx2, 1, 1, LEARN__QCASES_4X1)
+
+LEARN__AVX2 static void learn__direct_q8_0_avx2(const learn__gemm_args *g, int r0, int r1, void *work)
+{
+    (void)work;
+    learn__qdirect_avx2(0, g, r0, r1);
+}
+
+LEARN__AVX2 static void learn__direct_q4_0_avx2(const learn__gemm_args *g, int r0, int r1, void *work)
+{
+    (void)work;
+    learn__qdirect_avx2(1, g, r0, r1);
+}
 
 LEARN__AVX2_INLINE int32_t learn__hsum_epi32_avx2(__m256i p)
 {
@@ -6327,8 +6420,8 @@ LEARN__AVX2 static void learn__gemm_bf16_avx2(const learn__gemm_args *g, int r0,
    intermediate saturation, so one instruction does what maddubs + madd + add do on AVX2. The
    `avxvnni` level (VEX, for AVX2 CPUs with AVX-VNNI and without AVX-512, e.g. Alder Lake) runs
    it on 256-bit vectors with the layouts of AVX2 and 4 x 1 tiles (16 registers); the `avx512`
-   level on 512-bit vectors, two groups at once, with 4 x 2 tiles (below).
-   Q8_0: the activations go in as unsigned a + 128 (a xor 0x80) and the weights as they are;
+   level on 512-bit vectors with tiles of its own (the next section).
+   Q8_0 at avxvnni: the activations go in as unsigned a + 128 (a xor 0x80) and the weights as they are;
    each lane starts from -128 * (sum of its weights), computed when packing:
      record: w slices [128], -128 sum w per lane (int32 x 8) [32], dw8 [32]   (192 bytes)
    Q4_0: the nibbles are the unsigned operand, the activations the signed one, and each lane
@@ -6352,13 +6445,8 @@ LEARN__AVX2_INLINE __m256i learn__dpbusd_emu(__m256i c, __m256i a, __m256i b)
     const __m256i be = _mm256_srai_epi16(_mm256_slli_epi16(b, 8), 8), bo = _mm256_srai_epi16(b, 8);
     return _mm256_add_epi32(c, _mm256_add_epi32(_mm256_madd_epi16(ae, be), _mm256_madd_epi16(ao, bo)));
 }
-#define learn__dpbusd_avx512 learn__dpbusd_emu
 #define learn__dpbusd_avxvnni learn__dpbusd_emu
 #else
-LEARN__AVX512_INLINE __m256i learn__dpbusd_avx512(__m256i c, __m256i a, __m256i b)
-{
-    return _mm256_dpbusd_epi32(c, a, b);
-}
 LEARN__AVXVNNI_INLINE __m256i learn__dpbusd_avxvnni(__m256i c, __m256i a, __m256i b)
 {
     return _mm256_dpbusd_avx_epi32(c, a, b);
@@ -6370,11 +6458,12 @@ LEARN__AVXVNNI_INLINE __m256i learn__dpbusd_avxvnni(__m256i c, __m256i a, __m256
 
 /* The Q8_0 record of the 256-bit tiles. Its correction is exact in AVX2: maddubs(128, w)
    pairs are 128 * (w0 + w1), within -32768 .. 32512, and madd adds the two pairs of a lane. */
-LEARN__AVX2 static void learn__pack_q8_0_vnni(const uint8_t *w, size_t ldw, int mr, int nb, int g0,
-                                              int g1, uint8_t *pk)
+LEARN__AVX2 static void learn__pack_q8_0_vnni(const uint8_t *w, size_t ldw, int mr, int nb, int b0,
+                                              int b1, uint8_t *pk)
 {
     const size_t bb = LEARN__Q8_0_BYTES;
     const __m256i u128 = _mm256_set1_epi8((char)0x80), ones = _mm256_set1_epi16(1);
+    const int g0 = b0 / 4, g1 = (b1 + 3) / 4;
     for (int g = g0; g < g1; g++) {
         const int n = nb - 4 * g < 4 ? nb - 4 * g : 4;
         for (int i = 0; i < mr; i++) {
@@ -6393,10 +6482,10 @@ LEARN__AVX2 static void learn__pack_q8_0_vnni(const uint8_t *w, size_t ldw, int 
     }
 }
 
-LEARN__AVX2 static void learn__pack_q4_0_vnni(const uint8_t *w, size_t ldw, int mr, int nb, int g0,
-                                              int g1, uint8_t *pk)
+LEARN__AVX2 static void learn__pack_q4_0_vnni(const uint8_t *w, size_t ldw, int mr, int nb, int b0,
+                                              int b1, uint8_t *pk)
 {
-    learn__pack_avx2(1, w, ldw, mr, nb, g0, g1, pk);
+    learn__pack_avx2(1, w, ldw, mr, nb, b0, b1, pk);
 }
 
 /* The avxvnni tiles: mr <= 4 rows of the 256-bit records times nt tokens (one, here). */
@@ -6466,70 +6555,152 @@ LEARN__AVXVNNI_INLINE void learn__qtile_avxvnni(const int q4, const int mr, cons
 }
 
 /* Exact int32 block dots with the tiles' instructions (for the tests). */
-#define LEARN__VNNI_DOTS(SFX, ATTR)                                                                \
-    ATTR static int32_t learn__dot_q8_0_block_##SFX(const uint8_t *w, const int8_t *a)             \
-    {                                                                                              \
-        const __m256i u128 = _mm256_set1_epi8((char)0x80);                                         \
-        const __m256i wv = _mm256_loadu_si256((const __m256i *)(w + 2));                           \
-        const __m256i au = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)a), u128);        \
-        const __m256i corr = learn__dpbusd_##SFX(_mm256_setzero_si256(), u128, wv);                \
-        return learn__hsum_epi32_avx2(                                                             \
-            learn__dpbusd_##SFX(_mm256_sub_epi32(_mm256_setzero_si256(), corr), au, wv));          \
-    }                                                                                              \
-    ATTR static int32_t learn__dot_q4_0_block_##SFX(const uint8_t *w, const int8_t *a)             \
-    {                                                                                              \
-        const __m128i raw = _mm_loadu_si128((const __m128i *)(w + 2));                             \
-        const __m256i n = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw),          \
-                                           _mm256_set1_epi8(15));                                  \
-        const __m256i av = _mm256_loadu_si256((const __m256i *)a);                                 \
-        const __m256i sum = learn__dpbusd_##SFX(_mm256_setzero_si256(), _mm256_set1_epi8(1), av);  \
-        return learn__hsum_epi32_avx2(learn__dpbusd_##SFX(                                         \
-            _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(sum, 3)), n, av));          \
+LEARN__AVXVNNI static int32_t learn__dot_q8_0_block_avxvnni(const uint8_t *w, const int8_t *a)
+{
+    const __m256i u128 = _mm256_set1_epi8((char)0x80);
+    const __m256i wv = _mm256_loadu_si256((const __m256i *)(w + 2));
+    const __m256i au = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)a), u128);
+    const __m256i corr = learn__dpbusd_avxvnni(_mm256_setzero_si256(), u128, wv);
+    return learn__hsum_epi32_avx2(learn__dpbusd_avxvnni(_mm256_sub_epi32(_mm256_setzero_si256(), corr), au, wv));
+}
+
+LEARN__AVXVNNI static int32_t learn__dot_q4_0_block_avxvnni(const uint8_t *w, const int8_t *a)
+{
+    const __m128i raw = _mm_loadu_si128((const __m128i *)(w + 2));
+    const __m256i n = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), _mm256_set1_epi8(15));
+    const __m256i av = _mm256_loadu_si256((const __m256i *)a);
+    const __m256i sum = learn__dpbusd_avxvnni(_mm256_setzero_si256(), _mm256_set1_epi8(1), av);
+    return learn__hsum_epi32_avx2(
+        learn__dpbusd_avxvnni(_mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(sum, 3)), n, av));
+}
+
+LEARN__QTILES(learn__tiles_q8_0_avxvnni, LEARN__AVXVNNI, learn__qtile_avxvnni, 0, 1, LEARN__QCASES_4X1)
+LEARN__QTILES(learn__tiles_q4_0_avxvnni, LEARN__AVXVNNI, learn__qtile_avxvnni, 1, 1, LEARN__QCASES_4X1)
+
+/* ---- Per-block tiles: the avx512 and amx levels ---------------------------------------------
+
+   These two levels compute every (row, token) of a Q8_0 / Q4_0 product as the scalar reference
+   does: the exact int32 dot S_b of each block, then acc = fma(float(S_b), dw_b * da_b, acc)
+   over the blocks in order. So their products equal the scalar ones bit for bit, and each
+   other's. The float step runs once per block, on 16 rows at once (lane i of a vector is row i
+   of a strip of 16), and the int8 work between two float steps is 8 VPDPBUSD of 64
+   multiply-accumulates each (avx512), or one TDPBSSD of 16 x 16 x 32 (amx).
+
+   Weights: a strip of up to 16 rows is packed per K chunk, one 576-byte record per block:
+     bytes 0..511    8 rows of 64 bytes: dword i of row k = bytes 4k..4k+3 of strip row i's
+                     block, the B operand layout of VPDPBUSD and TDPBSSD; as s8 (amx: Q8_0 q,
+                     Q4_0 nibble - 8) or as u8 = s8 xor 0x80 = s8 + 128 (avx512, whose VPDPBUSD
+                     multiplies u8 by s8)
+     bytes 512..575  the 16 rows' block scales as f32 (0 past the strip)
+   Activations: the q8 rows of a pass of tokens and a K chunk are copied into tiles of 16
+   tokens (learn__xpack_b), one 640-byte record per block:
+     bytes 0..511    16 x 32: token t's 32 values in element order (TDPBSSD's A layout)
+     bytes 512..575  the 16 tokens' block scales (f32)
+     bytes 576..639  -128 * (sum of the token's 32 values) (int32): the avx512 level starts
+                     from it, as sum (w + 128) a - 128 sum a = sum w a
+   Tokens past the pass are zeros. The copy is made once per pass and chunk by each thread: it
+   costs about as much as one strip of 16 rows, and makes every address in the tiles a constant
+   offset from one pointer. */
+
+#define LEARN__BREC 576  /* packed weight bytes per (block, strip of 16 rows) */
+#define LEARN__XREC 40   /* activation bytes per (block, token): 32 + 4 + 4 */
+#define LEARN__BROWS 16  /* rows per strip and tokens per activation tile */
+#define LEARN__BKC 32    /* blocks per K chunk: 18 KB of packed strip, in L1 */
+#define LEARN__BWORK ((size_t)LEARN__BKC * LEARN__BREC + (size_t)LEARN__TC_MAX * LEARN__BKC * LEARN__XREC)
+
+/* The q8 rows of n tokens (x, stride ldx), blocks [b0, b1), into tiles of 16 tokens. */
+static void learn__xpack_b(const uint8_t *x, size_t ldx, int n, int b0, int b1, uint8_t *out)
+{
+    const size_t rec = (size_t)LEARN__BROWS * LEARN__XREC;
+    for (int t0 = 0; t0 < n; t0 += LEARN__BROWS)
+        for (int b = b0; b < b1; b++) {
+            uint8_t *o = out + ((size_t)t0 / LEARN__BROWS * (size_t)(b1 - b0) + (size_t)(b - b0)) * rec;
+            const int j = b % 4;
+            for (int t = 0; t < LEARN__BROWS; t++) {
+                if (t0 + t >= n) {
+                    memset(o + 32 * t, 0, 32);
+                    memset(o + 512 + 4 * t, 0, 4);
+                    memset(o + 576 + 4 * t, 0, 4);
+                    continue;
+                }
+                const uint8_t *g = x + (size_t)(t0 + t) * ldx + (size_t)(b / 4) * LEARN__QGROUP;
+                /* elements 0..7, 8..15, 16..23, 24..31 sit in slices 0, 2, 1, 3 */
+                memcpy(o + 32 * t, g + 8 * j, 8);
+                memcpy(o + 32 * t + 8, g + 64 + 8 * j, 8);
+                memcpy(o + 32 * t + 16, g + 32 + 8 * j, 8);
+                memcpy(o + 32 * t + 24, g + 96 + 8 * j, 8);
+                memcpy(o + 512 + 4 * t, g + 128 + 8 * j, 4);
+                int32_t c8, c;
+                memcpy(&c8, g + 160 + 8 * j, 4); /* 8 * sum, |sum| <= 32 * 127 */
+                c = -16 * c8;
+                memcpy(o + 576 + 4 * t, &c, 4);
+            }
+        }
+}
+
+/* Eight rows of eight dwords -> eight columns: o[k] = dword k of r[0..7]. */
+LEARN__AVX2_INLINE void learn__transpose8_avx2(const __m256i r[8], __m256i o[8])
+{
+    __m256i t[8], s[8];
+    LEARN__UNROLL
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_epi32(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_epi32(r[i], r[i + 1]);
     }
-
-#define LEARN__QCASE_AVXVNNI(M)                                                                    \
-    case (M)*8 + 1:                                                                                \
-        learn__qtile_avxvnni(Q4, M, 1, pk, xt, ldx, ng, flags, yt, ldy);                           \
-        break;
-
-#define LEARN__QKERNEL_AVXVNNI(NAME, Q4_, REC, BB)                                                 \
-    LEARN__AVXVNNI static void learn__tiles_##NAME##_avxvnni(int mr, int nt, const uint8_t *pk,    \
-                                                             const uint8_t *x, size_t ldx, int ng, \
-                                                             int flags, float *y, size_t ldy)      \
-    {                                                                                              \
-        enum { Q4 = Q4_ };                                                                         \
-        LEARN__TILES_BODY(LEARN__QNT_AVXVNNI, LEARN__QCASE_AVXVNNI(4) LEARN__QCASE_AVXVNNI(3)      \
-                                                  LEARN__QCASE_AVXVNNI(2) LEARN__QCASE_AVXVNNI(1)) \
-    }                                                                                              \
-    static void learn__gemm_##NAME##_avxvnni(const learn__gemm_args *g, int r0, int r1,            \
-                                             void *work)                                           \
-    {                                                                                              \
-        static const learn__qkernel qk = {LEARN__QMR_VNNI, LEARN__QNT_AVXVNNI, REC, BB,            \
-                                          learn__pack_##NAME##_vnni,                               \
-                                          learn__tiles_##NAME##_avxvnni};                          \
-        learn__gemm_q_tiled(&qk, g, r0, r1, work);                                                 \
+    LEARN__UNROLL
+    for (int i = 0; i < 8; i += 4) {
+        s[i] = _mm256_unpacklo_epi64(t[i], t[i + 2]);     /* dwords 0, 4 */
+        s[i + 1] = _mm256_unpackhi_epi64(t[i], t[i + 2]); /* 1, 5 */
+        s[i + 2] = _mm256_unpacklo_epi64(t[i + 1], t[i + 3]); /* 2, 6 */
+        s[i + 3] = _mm256_unpackhi_epi64(t[i + 1], t[i + 3]); /* 3, 7 */
     }
+    LEARN__UNROLL
+    for (int k = 0; k < 4; k++) {
+        o[k] = _mm256_permute2x128_si256(s[k], s[k + 4], 0x20);
+        o[k + 4] = _mm256_permute2x128_si256(s[k], s[k + 4], 0x31);
+    }
+}
 
-LEARN__QKERNEL_AVXVNNI(q8_0, 0, LEARN__REC_Q8_VNNI, LEARN__Q8_0_BYTES)
-LEARN__QKERNEL_AVXVNNI(q4_0, 1, LEARN__REC_Q4_AVX2, LEARN__Q4_0_BYTES)
-LEARN__VNNI_DOTS(avxvnni, LEARN__AVXVNNI)
-LEARN__VNNI_DOTS(avx512, LEARN__AVX512)
+/* Packs blocks [b0, b1) of mr <= 16 rows of W into records (above); u8: the avx512 form. AVX2
+   instructions only, so the emulating test builds run this very code. */
+LEARN__AVX2_INLINE void learn__pack_b(const int q4, const int u8, const uint8_t *w, size_t ldw, int mr,
+                                      int b0, int b1, uint8_t *pk)
+{
+    const size_t bb = q4 ? LEARN__Q4_0_BYTES : LEARN__Q8_0_BYTES;
+    const __m256i flip = _mm256_set1_epi8((char)0x80), m4 = _mm256_set1_epi8(15),
+                  eight = _mm256_set1_epi8(8);
+    for (int b = b0; b < b1; b++) {
+        uint8_t *o = pk + (size_t)(b - b0) * LEARN__BREC;
+        __m256i r[LEARN__BROWS], c[8];
+        uint64_t h[4] = {0, 0, 0, 0};
+        for (int i = 0; i < LEARN__BROWS; i++) {
+            __m256i v = _mm256_setzero_si256();
+            if (i < mr) {
+                const uint8_t *wb = w + (size_t)i * ldw + (size_t)b * bb;
+                h[i / 4] |= (uint64_t)(wb[0] | wb[1] << 8) << (16 * (i % 4));
+                if (q4) {
+                    const __m128i raw = _mm_loadu_si128((const __m128i *)(wb + 2));
+                    const __m256i n = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), m4);
+                    v = _mm256_sub_epi8(n, eight);
+                } else {
+                    v = _mm256_loadu_si256((const __m256i *)(wb + 2));
+                }
+            }
+            r[i] = u8 ? _mm256_xor_si256(v, flip) : v;
+        }
+        learn__transpose8_avx2(r, c);
+        LEARN__UNROLL
+        for (int k = 0; k < 8; k++) _mm256_storeu_si256((__m256i *)(o + 64 * k), c[k]);
+        learn__transpose8_avx2(r + 8, c);
+        LEARN__UNROLL
+        for (int k = 0; k < 8; k++) _mm256_storeu_si256((__m256i *)(o + 64 * k + 32), c[k]);
+        _mm256_storeu_ps((float *)(o + 512), _mm256_cvtph_ps(_mm_set_epi64x((long long)h[1], (long long)h[0])));
+        _mm256_storeu_ps((float *)(o + 544), _mm256_cvtph_ps(_mm_set_epi64x((long long)h[3], (long long)h[2])));
+    }
+}
 
-/* The AVX-512 level's products run on 512-bit vectors: a vector holds the same slice of two
-   consecutive groups (32 bytes each), so one VPDPBUSD does 64 multiply-accumulates and the
-   int32 -> float scaling is done once per two groups. Records per (pair of groups, row):
-     Q8_0: w slices 4 x [g 32 | g+1 32], correction [g 8 | g+1 8] int32, dw [g 8 | g+1 8]  (384)
-     Q4_0: nibble slices 4 x [g 32 | g+1 32], dw [g 8 | g+1 8]                              (320)
-   A missing second group (an odd count) is zeros, its activations too. Each lane does what a
-   lane of the 256-bit tiles does; only the final sum of a row's lanes (16, in the same order
-   whatever the tile) differs. learn__zi / learn__zf wrap the 512-bit vectors, or pairs of
-   256-bit ones in the emulating test build, with the same operations lane by lane. */
-
-#define LEARN__REC_Q8_Z 384
-#define LEARN__REC_Q4_Z 320
-#define LEARN__QMR_Z 4
-#define LEARN__QNT_Z 2
-
+/* 512-bit vectors: learn__zi (16 int32) and learn__zf (16 floats), or in the emulating test
+   build pairs of 256-bit vectors with the same operations lane for lane. */
 #if defined(LEARN_EMULATE_VNNI)
 typedef struct learn__zi {
     __m256i lo, hi;
@@ -6537,232 +6708,460 @@ typedef struct learn__zi {
 typedef struct learn__zf {
     __m256 lo, hi;
 } learn__zf;
-/* 64 bytes from lo and hi (32 each; hi NULL: zeros). */
-LEARN__AVX2_INLINE learn__zi learn__zi_join(const uint8_t *lo, const uint8_t *hi)
+LEARN__AVX2_INLINE learn__zi learn__zi_load(const uint8_t *p)
 {
-    learn__zi r = {_mm256_loadu_si256((const __m256i *)lo),
-                   hi ? _mm256_loadu_si256((const __m256i *)hi) : _mm256_setzero_si256()};
+    learn__zi r = {_mm256_loadu_si256((const __m256i *)p), _mm256_loadu_si256((const __m256i *)(p + 32))};
     return r;
 }
-LEARN__AVX2_INLINE learn__zi learn__zi_xor80(learn__zi a)
+LEARN__AVX2_INLINE learn__zi learn__zi_bcast(const uint8_t *p)
 {
-    const __m256i f = _mm256_set1_epi8((char)0x80);
-    learn__zi r = {_mm256_xor_si256(a.lo, f), _mm256_xor_si256(a.hi, f)};
+    int32_t v;
+    memcpy(&v, p, 4);
+    learn__zi r = {_mm256_set1_epi32(v), _mm256_set1_epi32(v)};
     return r;
 }
-LEARN__AVX2_INLINE learn__zi learn__zi_neg(learn__zi a)
+/* c + VPDPBUSD(u, the s8 x 4 at p in every lane) */
+LEARN__AVX2_INLINE learn__zi learn__zi_dpbusd_b(learn__zi c, learn__zi u, const uint8_t *p)
 {
-    learn__zi r = {_mm256_sub_epi32(_mm256_setzero_si256(), a.lo),
-                   _mm256_sub_epi32(_mm256_setzero_si256(), a.hi)};
+    const learn__zi s = learn__zi_bcast(p);
+    learn__zi r = {learn__dpbusd_emu(c.lo, u.lo, s.lo), learn__dpbusd_emu(c.hi, u.hi, s.hi)};
     return r;
 }
-LEARN__AVX2_INLINE learn__zi learn__zi_zero(void)
+LEARN__AVX2_INLINE int32_t learn__zi_lane0(learn__zi v)
 {
-    learn__zi r = {_mm256_setzero_si256(), _mm256_setzero_si256()};
-    return r;
-}
-LEARN__AVX2_INLINE learn__zi learn__zi_dpbusd(learn__zi c, learn__zi a, learn__zi b)
-{
-    learn__zi r = {learn__dpbusd_emu(c.lo, a.lo, b.lo), learn__dpbusd_emu(c.hi, a.hi, b.hi)};
-    return r;
-}
-LEARN__AVX2_INLINE learn__zf learn__zf_join(const uint8_t *lo, const uint8_t *hi)
-{
-    learn__zf r = {_mm256_loadu_ps((const float *)(const void *)lo),
-                   hi ? _mm256_loadu_ps((const float *)(const void *)hi) : _mm256_setzero_ps()};
-    return r;
+    return _mm256_cvtsi256_si32(v.lo);
 }
 LEARN__AVX2_INLINE learn__zf learn__zf_zero(void)
 {
     learn__zf r = {_mm256_setzero_ps(), _mm256_setzero_ps()};
     return r;
 }
-/* acc + float(p) * (dw * da) */
-LEARN__AVX2_INLINE learn__zf learn__zf_acc(learn__zf acc, learn__zi p, learn__zf dw, learn__zf da)
+LEARN__AVX2_INLINE learn__zf learn__zf_load(const uint8_t *p)
 {
-    learn__zf r = {_mm256_fmadd_ps(_mm256_cvtepi32_ps(p.lo), _mm256_mul_ps(dw.lo, da.lo), acc.lo),
-                   _mm256_fmadd_ps(_mm256_cvtepi32_ps(p.hi), _mm256_mul_ps(dw.hi, da.hi), acc.hi)};
+    learn__zf r = {_mm256_loadu_ps((const float *)(const void *)p),
+                   _mm256_loadu_ps((const float *)(const void *)(p + 32))};
     return r;
 }
-LEARN__AVX2_INLINE float learn__zf_hsum(learn__zf v)
+/* The first n <= 16 floats at p, zeros after; reads nothing past them. */
+LEARN__AVX2_INLINE learn__zf learn__zf_load_n(const float *p, int n)
 {
-    return learn__hsum_avx2(_mm256_add_ps(v.lo, v.hi));
+    float t[16] = {0};
+    memcpy(t, p, (size_t)n * sizeof(float));
+    learn__zf r = {_mm256_loadu_ps(t), _mm256_loadu_ps(t + 8)};
+    return r;
+}
+LEARN__AVX2_INLINE void learn__zf_store_n(float *p, learn__zf v, int n)
+{
+    float t[16];
+    _mm256_storeu_ps(t, v.lo);
+    _mm256_storeu_ps(t + 8, v.hi);
+    memcpy(p, t, (size_t)n * sizeof(float));
+}
+/* acc + float(s) * (dw * (the float at da in every lane)) */
+LEARN__AVX2_INLINE learn__zf learn__zf_step(learn__zf acc, learn__zi s, learn__zf dw, const uint8_t *da)
+{
+    float d;
+    memcpy(&d, da, 4);
+    const __m256 dv = _mm256_set1_ps(d);
+    learn__zf r = {_mm256_fmadd_ps(_mm256_cvtepi32_ps(s.lo), _mm256_mul_ps(dw.lo, dv), acc.lo),
+                   _mm256_fmadd_ps(_mm256_cvtepi32_ps(s.hi), _mm256_mul_ps(dw.hi, dv), acc.hi)};
+    return r;
 }
 #else
 typedef __m512i learn__zi;
 typedef __m512 learn__zf;
-LEARN__AVX512_INLINE learn__zi learn__zi_join(const uint8_t *lo, const uint8_t *hi)
+LEARN__AVX512_INLINE learn__zi learn__zi_load(const uint8_t *p)
 {
-    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)lo)),
-                              hi ? _mm256_loadu_si256((const __m256i *)hi) : _mm256_setzero_si256(), 1);
+    return _mm512_loadu_si512((const void *)p);
 }
-LEARN__AVX512_INLINE learn__zi learn__zi_xor80(learn__zi a)
+LEARN__AVX512_INLINE learn__zi learn__zi_bcast(const uint8_t *p)
 {
-    return _mm512_xor_si512(a, _mm512_set1_epi32((int)0x80808080u));
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm512_set1_epi32(v);
 }
-LEARN__AVX512_INLINE learn__zi learn__zi_neg(learn__zi a)
+LEARN__AVX512_INLINE learn__zi learn__zi_dpbusd_b(learn__zi c, learn__zi u, const uint8_t *p)
 {
-    return _mm512_sub_epi32(_mm512_setzero_si512(), a);
+#if defined(__clang__)
+    return _mm512_dpbusd_epi32(c, u, learn__zi_bcast(p)); /* clang folds the broadcast */
+#else
+    /* gcc loads the broadcast into a register first, which halves the speed of the tiles:
+       the broadcast from memory is written out */
+    __asm__("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(c) : "v"(u), "m"(*(const int32_t *)(const void *)p));
+    return c;
+#endif
 }
-LEARN__AVX512_INLINE learn__zi learn__zi_zero(void)
+LEARN__AVX512_INLINE int32_t learn__zi_lane0(learn__zi v)
 {
-    return _mm512_setzero_si512();
-}
-LEARN__AVX512_INLINE learn__zi learn__zi_dpbusd(learn__zi c, learn__zi a, learn__zi b)
-{
-    return _mm512_dpbusd_epi32(c, a, b);
-}
-LEARN__AVX512_INLINE learn__zf learn__zf_join(const uint8_t *lo, const uint8_t *hi)
-{
-    const __m256d l = _mm256_castps_pd(_mm256_loadu_ps((const float *)(const void *)lo));
-    const __m256d h = hi ? _mm256_castps_pd(_mm256_loadu_ps((const float *)(const void *)hi)) : _mm256_setzero_pd();
-    return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castpd256_pd512(l), h, 1));
+    return _mm_cvtsi128_si32(_mm512_castsi512_si128(v));
 }
 LEARN__AVX512_INLINE learn__zf learn__zf_zero(void)
 {
     return _mm512_setzero_ps();
 }
-LEARN__AVX512_INLINE learn__zf learn__zf_acc(learn__zf acc, learn__zi p, learn__zf dw, learn__zf da)
+LEARN__AVX512_INLINE learn__zf learn__zf_load(const uint8_t *p)
 {
-    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(dw, da), acc);
+    return _mm512_loadu_ps((const void *)p);
 }
-LEARN__AVX512_INLINE float learn__zf_hsum(learn__zf v)
+LEARN__AVX512_INLINE __mmask16 learn__zmask(int n)
 {
-    const __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
-    return learn__hsum_avx2(_mm256_add_ps(_mm512_castps512_ps256(v), hi));
+    return (__mmask16)(n >= 16 ? 0xffffu : (1u << n) - 1u);
+}
+LEARN__AVX512_INLINE learn__zf learn__zf_load_n(const float *p, int n)
+{
+    return _mm512_maskz_loadu_ps(learn__zmask(n), p);
+}
+LEARN__AVX512_INLINE void learn__zf_store_n(float *p, learn__zf v, int n)
+{
+    _mm512_mask_storeu_ps(p, learn__zmask(n), v);
+}
+LEARN__AVX512_INLINE learn__zf learn__zf_step(learn__zf acc, learn__zi s, learn__zf dw, const uint8_t *da)
+{
+    float d;
+    memcpy(&d, da, 4);
+    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, _mm512_set1_ps(d)), acc);
 }
 #endif
 
-/* Packs groups [g0, g1) of mr rows in pairs (above). */
-LEARN__AVX2_INLINE void learn__pack_z(const int q4, const uint8_t *w, size_t ldw, int mr, int nb,
-                                      int g0, int g1, uint8_t *pk)
+/* avx512 tile: N <= 8 tokens (tokens o .. o + N - 1 of a 16-token tile at xp) times the strip
+   of mr <= 16 rows at pk, over nbk blocks, into y (token t's rows at y + t ldy). The int32 sums
+   of the N tokens advance together, one weight row of the record at a time. */
+LEARN__AVX512_INLINE void learn__btile_avx512(const int N, const int o, int mr, const uint8_t *pk,
+                                              const uint8_t *xp, int nbk, int flags, float *y, size_t ldy)
 {
-    const size_t bb = q4 ? LEARN__Q4_0_BYTES : LEARN__Q8_0_BYTES;
-    const size_t rec = q4 ? LEARN__REC_Q4_Z : LEARN__REC_Q8_Z, dofs = q4 ? 256 : 320;
-    const __m256i u128 = _mm256_set1_epi8((char)0x80), ones = _mm256_set1_epi16(1);
-    for (int g = g0; g < g1; g += 2) {
-        for (int i = 0; i < mr; i++) {
-            uint8_t *o = pk + ((size_t)(g - g0) / 2 * (size_t)mr + (size_t)i) * rec;
-            for (int h = 0; h < 2; h++) {
-                __m256i s[4], corr = _mm256_setzero_si256();
-                __m256 d = _mm256_setzero_ps();
-                if (g + h < g1) {
-                    const int n = nb - 4 * (g + h) < 4 ? nb - 4 * (g + h) : 4;
-                    const uint8_t *wg = w + (size_t)i * ldw + (size_t)(g + h) * 4 * bb;
-                    learn__slices_avx2(q4, wg, n, s);
-                    d = learn__dw8_avx2(wg, bb, n);
-                } else {
-                    for (int k = 0; k < 4; k++) s[k] = _mm256_setzero_si256();
-                }
-                LEARN__UNROLL
-                for (int k = 0; k < 4; k++) {
-                    _mm256_storeu_si256((__m256i *)(o + 64 * k + 32 * h), s[k]);
-                    /* -128 * sum w per lane, exact: maddubs pairs are 128 * (w0 + w1) */
-                    if (!q4) corr = _mm256_add_epi32(corr, _mm256_madd_epi16(_mm256_maddubs_epi16(u128, s[k]), ones));
-                }
-                if (!q4)
-                    _mm256_storeu_si256((__m256i *)(o + 256 + 32 * h), _mm256_sub_epi32(_mm256_setzero_si256(), corr));
-                _mm256_storeu_ps((float *)(o + dofs + 32 * h), d);
-            }
-        }
-    }
-}
-
-LEARN__AVX512 static void learn__pack_q8_0_z(const uint8_t *w, size_t ldw, int mr, int nb, int g0,
-                                             int g1, uint8_t *pk)
-{
-    learn__pack_z(0, w, ldw, mr, nb, g0, g1, pk);
-}
-
-LEARN__AVX512 static void learn__pack_q4_0_z(const uint8_t *w, size_t ldw, int mr, int nb, int g0,
-                                             int g1, uint8_t *pk)
-{
-    learn__pack_z(1, w, ldw, mr, nb, g0, g1, pk);
-}
-
-/* One tile: mr <= 4 rows of pairs-packed pk times nt <= 2 tokens of x, into y. Q8_0 as the
-   256-bit tiles (a + 128 times w, from -128 * sum w); Q4_0 the nibbles times a, from -c8. */
-LEARN__AVX512_INLINE void learn__qtile_z(const int q4, const int mr, const int nt, const uint8_t *pk,
-                                         const uint8_t *x, size_t ldx, int ng, int flags, float *y,
-                                         size_t ldy)
-{
-    const size_t rec = q4 ? LEARN__REC_Q4_Z : LEARN__REC_Q8_Z, dofs = q4 ? 256 : 320;
-    learn__zf acc[LEARN__QMR_Z][LEARN__QNT_Z];
+    learn__zf acc[8];
     LEARN__UNROLL
-    for (int i = 0; i < mr; i++) {
+    for (int t = 0; t < N; t++)
+        acc[t] = (flags & LEARN__TILE_FIRST) ? learn__zf_zero() : learn__zf_load_n(y + (size_t)t * ldy, mr);
+    for (int b = 0; b < nbk; b++) {
+        const uint8_t *pb = pk + (size_t)b * LEARN__BREC;
+        const uint8_t *xb = xp + (size_t)b * LEARN__BROWS * LEARN__XREC;
+        learn__zi p[8];
         LEARN__UNROLL
-        for (int j = 0; j < nt; j++) acc[i][j] = learn__zf_zero();
-    }
-    for (int g = 0; g < ng; g += 2) {
-        const uint8_t *pg = pk + (size_t)g / 2 * (size_t)mr * rec;
-        const int two = g + 1 < ng;
-        learn__zi a[LEARN__QNT_Z][4], a0[LEARN__QNT_Z];
-        learn__zf da[LEARN__QNT_Z];
+        for (int t = 0; t < N; t++) p[t] = learn__zi_bcast(xb + 576 + 4 * (o + t));
         LEARN__UNROLL
-        for (int j = 0; j < nt; j++) {
-            const uint8_t *xj = x + (size_t)j * ldx + (size_t)g * LEARN__QGROUP;
-            const uint8_t *xh = two ? xj + LEARN__QGROUP : NULL;
+        for (int k = 0; k < 8; k++) {
+            const learn__zi w = learn__zi_load(pb + 64 * k);
             LEARN__UNROLL
-            for (int s = 0; s < 4; s++) {
-                a[j][s] = learn__zi_join(xj + 32 * s, xh ? xh + 32 * s : NULL);
-                if (!q4) a[j][s] = learn__zi_xor80(a[j][s]);
-            }
-            da[j] = learn__zf_join(xj + 128, xh ? xh + 128 : NULL);
-            a0[j] = q4 ? learn__zi_neg(learn__zi_join(xj + 160, xh ? xh + 160 : NULL)) : learn__zi_zero();
+            for (int t = 0; t < N; t++) p[t] = learn__zi_dpbusd_b(p[t], w, xb + 32 * (o + t) + 4 * k);
         }
+        const learn__zf dw = learn__zf_load(pb + 512);
         LEARN__UNROLL
-        for (int i = 0; i < mr; i++) {
-            const uint8_t *pi = pg + (size_t)i * rec;
-            learn__zi wv[4];
-            LEARN__UNROLL
-            for (int s = 0; s < 4; s++) wv[s] = learn__zi_join(pi + 64 * s, pi + 64 * s + 32);
-            const learn__zf dw = learn__zf_join(pi + dofs, pi + dofs + 32);
-            const learn__zi c = q4 ? learn__zi_zero() : learn__zi_join(pi + 256, pi + 288);
-            LEARN__UNROLL
-            for (int j = 0; j < nt; j++) {
-                learn__zi p = q4 ? a0[j] : c;
-                LEARN__UNROLL
-                for (int s = 0; s < 4; s++)
-                    p = q4 ? learn__zi_dpbusd(p, wv[s], a[j][s]) : learn__zi_dpbusd(p, a[j][s], wv[s]);
-                acc[i][j] = learn__zf_acc(acc[i][j], p, dw, da[j]);
-            }
-        }
+        for (int t = 0; t < N; t++) acc[t] = learn__zf_step(acc[t], p[t], dw, xb + 512 + 4 * (o + t));
     }
     LEARN__UNROLL
-    for (int i = 0; i < mr; i++) {
-        LEARN__UNROLL
-        for (int j = 0; j < nt; j++) {
-            float *yo = y + (size_t)j * ldy + (size_t)i;
-            const float s = learn__zf_hsum(acc[i][j]);
-            *yo = (flags & LEARN__TILE_FIRST) ? s : *yo + s;
-        }
-    }
+    for (int t = 0; t < N; t++) learn__zf_store_n(y + (size_t)t * ldy, acc[t], mr);
 }
 
-#define LEARN__QCASE_Z(M, N)                                                                       \
-    case (M)*8 + (N):                                                                              \
-        learn__qtile_z(Q4, M, N, pk, xt, ldx, ng, flags, yt, ldy);                                 \
+#define LEARN__BCASE_AVX512(O, N)                                                                  \
+    case N:                                                                                        \
+        learn__btile_avx512(N, O, mr, pk, xt, nbk, flags, yt + (size_t)(O)*ldy, ldy);             \
         break;
+#define LEARN__BCASES_AVX512(O)                                                                    \
+    LEARN__BCASE_AVX512(O, 1) LEARN__BCASE_AVX512(O, 2) LEARN__BCASE_AVX512(O, 3)                  \
+    LEARN__BCASE_AVX512(O, 4) LEARN__BCASE_AVX512(O, 5) LEARN__BCASE_AVX512(O, 6)                  \
+    LEARN__BCASE_AVX512(O, 7) LEARN__BCASE_AVX512(O, 8)
 
-#define LEARN__QKERNEL_Z(NAME, Q4_, REC, BB)                                                       \
-    LEARN__AVX512 static void learn__tiles_##NAME##_z(int mr, int nt, const uint8_t *pk,           \
-                                                      const uint8_t *x, size_t ldx, int ng,        \
-                                                      int flags, float *y, size_t ldy)             \
-    {                                                                                              \
-        enum { Q4 = Q4_ };                                                                         \
-        LEARN__TILES_BODY(2, LEARN__QCASE_Z(4, 2) LEARN__QCASE_Z(4, 1) LEARN__QCASE_Z(3, 2)        \
-                                 LEARN__QCASE_Z(3, 1) LEARN__QCASE_Z(2, 2) LEARN__QCASE_Z(2, 1)    \
-                                     LEARN__QCASE_Z(1, 2) LEARN__QCASE_Z(1, 1))                    \
-    }                                                                                              \
-    static void learn__gemm_##NAME##_avx512(const learn__gemm_args *g, int r0, int r1, void *work) \
-    {                                                                                              \
-        static const learn__qkernel qk = {LEARN__QMR_Z, LEARN__QNT_Z, REC, BB,                     \
-                                          learn__pack_##NAME##_z, learn__tiles_##NAME##_z};        \
-        learn__gemm_q_tiled(&qk, g, r0, r1, work);                                                 \
+/* The tiles of a strip over nt tokens of the activation tiles at x (ldx bytes apart): each
+   16-token tile as two tiles of 8 tokens. */
+LEARN__AVX512 static void learn__tiles_b_avx512(int mr, int nt, const uint8_t *pk, const uint8_t *x,
+                                                size_t ldx, int nbk, int flags, float *y, size_t ldy)
+{
+    for (int t = 0; t < nt; t += LEARN__BROWS) {
+        const int n = nt - t < LEARN__BROWS ? nt - t : LEARN__BROWS;
+        const uint8_t *xt = x + (size_t)(t / LEARN__BROWS) * ldx;
+        float *yt = y + (size_t)t * ldy;
+        switch (n < 8 ? n : 8) { LEARN__BCASES_AVX512(0) }
+        switch (n - 8) { LEARN__BCASES_AVX512(8) default: break; }
     }
+}
 
-LEARN__QKERNEL_Z(q8_0, 0, LEARN__REC_Q8_Z, LEARN__Q8_0_BYTES)
-LEARN__QKERNEL_Z(q4_0, 1, LEARN__REC_Q4_Z, LEARN__Q4_0_BYTES)
+LEARN__AVX512 static void learn__pack_q8_0_avx512(const uint8_t *w, size_t ldw, int mr, int nb,
+                                                  int b0, int b1, uint8_t *pk)
+{
+    (void)nb;
+    learn__pack_b(0, 1, w, ldw, mr, b0, b1, pk);
+}
+
+LEARN__AVX512 static void learn__pack_q4_0_avx512(const uint8_t *w, size_t ldw, int mr, int nb,
+                                                  int b0, int b1, uint8_t *pk)
+{
+    (void)nb;
+    learn__pack_b(1, 1, w, ldw, mr, b0, b1, pk);
+}
+
+/* Exact int32 block dots with the tiles' instructions (for the tests): the weights as u8 in
+   lane 0, the activations broadcast, from -128 sum a. */
+LEARN__AVX512_INLINE int32_t learn__dot_block_avx512(const int q4, const uint8_t *w, const int8_t *a)
+{
+    uint8_t pk[LEARN__BREC];
+    int32_t sum = 0;
+    for (int i = 0; i < 32; i++) sum += a[i];
+    learn__pack_b(q4, 1, w, 0, 1, 0, 1, pk);
+    const int32_t c = -128 * sum;
+    learn__zi p = learn__zi_bcast((const uint8_t *)&c);
+    for (int k = 0; k < 8; k++) p = learn__zi_dpbusd_b(p, learn__zi_load(pk + 64 * k), (const uint8_t *)a + 4 * k);
+    return learn__zi_lane0(p);
+}
+
+LEARN__AVX512 static int32_t learn__dot_q8_0_block_avx512(const uint8_t *w, const int8_t *a)
+{
+    return learn__dot_block_avx512(0, w, a);
+}
+
+LEARN__AVX512 static int32_t learn__dot_q4_0_block_avx512(const uint8_t *w, const int8_t *a)
+{
+    return learn__dot_block_avx512(1, w, a);
+}
+
+/* ---- AMX ------------------------------------------------------------------------------------
+
+   The amx level: the avx512 level's records and float step, with the int32 sums of a block
+   for 16 tokens x 16 rows from one TDPBSSD (signed x signed, so the weights are packed as s8
+   and need no correction). Tile registers, configured once per product by each thread that
+   runs it (learn__amx_begin: each thread has its own tile state) and released after:
+     tmm0, tmm1  C: 16 tokens x 16 int32 (rows of 64 bytes)
+     tmm2, tmm3  A: 16 tokens x 32 s8 (one block of the activation tiles, 32 bytes apart)
+     tmm4, tmm5  B: 8 rows of 64 bytes (one packed weight record)
+   Two blocks are in flight (tmm0, tmm2, tmm4 for even blocks, tmm1, tmm3, tmm5 for odd ones):
+   the tile unit multiplies one while the vector units scale and add the other, which went
+   through memory (TILESTORED to a 1 KB buffer, then 16 loads).
+   LEARN_EMULATE_AMX (test builds only: ./build.sh amx) replaces the six instructions used
+   (LDTILECFG, TILERELEASE, TILEZERO, TILELOADD, TILESTORED, TDPBSSD) by portable C with the
+   same results, on a per-thread tile state, so the whole level runs and is tested on any
+   x86-64 machine with AVX2. It checks what the hardware checks (palette, shapes) and poisons
+   the result when they are wrong. */
+
+/* The configuration above, in LDTILECFG's 64-byte format: palette 1, colsb (u16) of tiles 0..15
+   at bytes 16..47, rows (u8) at bytes 48..63. */
+static const uint8_t learn__amx_cfg[64] = {
+    1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    64, 0, 64, 0, 32, 0, 32, 0, 64, 0, 64, 0, 0, 0, 0, 0, /* colsb of tmm0..tmm7 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    16, 16, 16, 16, 8, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}; /* rows of tmm0..tmm7 */
+
+#if defined(LEARN_EMULATE_AMX)
+/* The emulated tile state of a thread: 8 tiles of 16 rows x 64 bytes, their shapes, and whether
+   a configuration is loaded. Test builds only. */
+typedef struct learn__amx_state {
+    int valid;
+    uint8_t rows[8];
+    uint16_t colsb[8];
+    uint8_t t[8][16][64];
+} learn__amx_state;
+static _Thread_local learn__amx_state learn__amx_st;
+
+static void learn__amx_poison(int c)
+{
+    memset(learn__amx_st.t[c], 0x7f, sizeof learn__amx_st.t[c]);
+}
+
+static void learn__amx_ldtilecfg(const uint8_t cfg[64])
+{
+    learn__amx_state *s = &learn__amx_st;
+    memset(s, 0, sizeof *s);
+    if (cfg[0] != 1) return; /* palette 0 releases; others do not exist */
+    s->valid = 1;
+    for (int i = 0; i < 16; i++) {
+        const unsigned colsb = (unsigned)cfg[16 + 2 * i] | (unsigned)cfg[17 + 2 * i] << 8, rows = cfg[48 + i];
+        if (i >= 8 ? (colsb || rows) : (colsb > 64 || rows > 16 || (!colsb) != (!rows))) s->valid = 0;
+        if (i < 8) {
+            s->rows[i] = (uint8_t)rows;
+            s->colsb[i] = (uint16_t)colsb;
+        }
+    }
+    if (!s->valid) memset(s, 0, sizeof *s); /* the hardware faults: every use is poisoned */
+}
+
+static void learn__amx_tilerelease(void)
+{
+    memset(&learn__amx_st, 0, sizeof learn__amx_st);
+}
+
+static void learn__amx_tilezero(int t)
+{
+    memset(learn__amx_st.t[t], 0, sizeof learn__amx_st.t[t]);
+    if (!learn__amx_st.valid) learn__amx_poison(t);
+}
+
+static void learn__amx_tileloadd(int t, const void *base, size_t stride)
+{
+    learn__amx_state *s = &learn__amx_st;
+    memset(s->t[t], 0, sizeof s->t[t]);
+    if (!s->valid || !s->rows[t]) {
+        learn__amx_poison(t);
+        return;
+    }
+    for (int r = 0; r < s->rows[t]; r++) memcpy(s->t[t][r], (const uint8_t *)base + (size_t)r * stride, s->colsb[t]);
+}
+
+static void learn__amx_tilestored(int t, void *base, size_t stride)
+{
+    const learn__amx_state *s = &learn__amx_st;
+    for (int r = 0; r < s->rows[t]; r++) memcpy((uint8_t *)base + (size_t)r * stride, s->t[t][r], s->colsb[t]);
+}
+
+/* C[m][n] += sum over k < K/4, i < 4 of A[m][4k + i] * B[k][4n + i], signed bytes, int32
+   lanes wrapping; M = rows(A) = rows(C), K = colsb(A) = 4 rows(B), N = colsb(C) / 4 = colsb(B) / 4. */
+static void learn__amx_tdpbssd(int c, int a, int b)
+{
+    learn__amx_state *s = &learn__amx_st;
+    if (!s->valid || s->rows[c] != s->rows[a] || s->colsb[c] != s->colsb[b] ||
+        s->colsb[a] != 4 * s->rows[b] || !s->rows[c] || s->colsb[c] % 4 || s->colsb[a] % 4) {
+        learn__amx_poison(c);
+        return;
+    }
+    const int N = s->colsb[c] / 4;
+    for (int m = 0; m < s->rows[c]; m++) {
+        uint32_t acc[16];
+        memcpy(acc, s->t[c][m], sizeof acc);
+        for (int k = 0; k < s->rows[b]; k++) {
+            const int8_t *ar = (const int8_t *)&s->t[a][m][4 * k], *br = (const int8_t *)s->t[b][k];
+            for (int n = 0; n < N; n++) /* four products of at most 128 * 128: int is enough */
+                acc[n] += (uint32_t)(ar[0] * br[4 * n] + ar[1] * br[4 * n + 1] + ar[2] * br[4 * n + 2] +
+                                     ar[3] * br[4 * n + 3]);
+        }
+        memcpy(s->t[c][m], acc, sizeof acc);
+    }
+}
+#define LEARN__TILEZERO(T) learn__amx_tilezero(T)
+#define LEARN__TILELOADD(T, P, S) learn__amx_tileloadd(T, P, S)
+#define LEARN__TILESTORED(T, P, S) learn__amx_tilestored(T, P, S)
+#define LEARN__TDPBSSD(C, A, B) learn__amx_tdpbssd(C, A, B)
+#else
+/* The instructions (binutils 2.36 and later assemble them), with their operands spelled out. */
+static void learn__amx_ldtilecfg(const uint8_t cfg[64])
+{
+    __asm__ __volatile__("ldtilecfg %0" : : "m"(*(const uint8_t(*)[64])cfg));
+}
+static void learn__amx_tilerelease(void)
+{
+    __asm__ __volatile__("tilerelease" ::: "memory");
+}
+#define LEARN__TILEZERO(T) __asm__ __volatile__("tilezero %%tmm" #T ::)
+#define LEARN__TILELOADD(T, P, S)                                                                  \
+    __asm__ __volatile__("tileloadd (%0,%1,1), %%tmm" #T : : "r"(P), "r"((size_t)(S)) : "memory")
+#define LEARN__TILESTORED(T, P, S)                                                                 \
+    __asm__ __volatile__("tilestored %%tmm" #T ", (%0,%1,1)" : : "r"(P), "r"((size_t)(S)) : "memory")
+#define LEARN__TDPBSSD(C, A, B) __asm__ __volatile__("tdpbssd %%tmm" #B ", %%tmm" #A ", %%tmm" #C ::)
+#endif
+
+static void learn__amx_begin(void)
+{
+    learn__amx_ldtilecfg(learn__amx_cfg);
+}
+
+static void learn__amx_end(void)
+{
+    learn__amx_tilerelease();
+}
+
+/* 16 tokens of the activation tile at xb (one block) times the record at pb, into the 1 KB at c:
+   C[t][i] = the exact dot of token t and strip row i. */
+#define LEARN__AMX_BLOCK(CT, AT, BT, xb, pb, c)                                                    \
+    do {                                                                                           \
+        LEARN__TILEZERO(CT);                                                                       \
+        LEARN__TILELOADD(AT, xb, 32);                                                              \
+        LEARN__TILELOADD(BT, pb, 64);                                                              \
+        LEARN__TDPBSSD(CT, AT, BT);                                                                \
+        LEARN__TILESTORED(CT, c, 64);                                                              \
+    } while (0)
+
+/* acc[t] += float(C[t]) * dw * da[t] for the 16 tokens of one block. */
+LEARN__AVX512_INLINE void learn__amx_scale(learn__zf acc[16], const uint8_t *c, const uint8_t *pb,
+                                           const uint8_t *xb)
+{
+    const learn__zf dw = learn__zf_load(pb + 512);
+    LEARN__UNROLL
+    for (int t = 0; t < LEARN__BROWS; t++)
+        acc[t] = learn__zf_step(acc[t], learn__zi_load(c + 64 * t), dw, xb + 512 + 4 * t);
+}
+
+/* The tiles of a strip over nt tokens of the activation tiles at x (ldx bytes apart). */
+LEARN__AVX512 static void learn__tiles_amx(int mr, int nt, const uint8_t *pk, const uint8_t *x,
+                                           size_t ldx, int nbk, int flags, float *y, size_t ldy)
+{
+    _Alignas(64) uint8_t c[2][1024];
+    const size_t xr = (size_t)LEARN__BROWS * LEARN__XREC;
+    for (int t = 0; t < nt; t += LEARN__BROWS) {
+        const int n = nt - t < LEARN__BROWS ? nt - t : LEARN__BROWS;
+        const uint8_t *xt = x + (size_t)(t / LEARN__BROWS) * ldx;
+        float *yt = y + (size_t)t * ldy;
+        learn__zf acc[LEARN__BROWS];
+        LEARN__UNROLL
+        for (int i = 0; i < LEARN__BROWS; i++)
+            acc[i] = (flags & LEARN__TILE_FIRST) || i >= n ? learn__zf_zero()
+                                                           : learn__zf_load_n(yt + (size_t)i * ldy, mr);
+        int b = 0;
+        for (; b + 2 <= nbk; b += 2) {
+            const uint8_t *pb = pk + (size_t)b * LEARN__BREC, *xb = xt + (size_t)b * xr;
+            LEARN__AMX_BLOCK(0, 2, 4, xb, pb, c[0]);
+            LEARN__AMX_BLOCK(1, 3, 5, xb + xr, pb + LEARN__BREC, c[1]);
+            learn__amx_scale(acc, c[0], pb, xb);
+            learn__amx_scale(acc, c[1], pb + LEARN__BREC, xb + xr);
+        }
+        if (b < nbk) {
+            const uint8_t *pb = pk + (size_t)b * LEARN__BREC, *xb = xt + (size_t)b * xr;
+            LEARN__AMX_BLOCK(0, 2, 4, xb, pb, c[0]);
+            learn__amx_scale(acc, c[0], pb, xb);
+        }
+        for (int i = 0; i < n; i++) learn__zf_store_n(yt + (size_t)i * ldy, acc[i], mr);
+    }
+}
+
+/* Products of few tokens (an incremental user update, one item) at the amx level: the avx512
+   tiles, which give the same bits, run a 16-token tile's work only for the tokens there are. */
+static const learn__qkernel learn__qk_q8_0_avx512, learn__qk_q4_0_avx512;
+static void learn__direct_q8_0_amx(const learn__gemm_args *g, int r0, int r1, void *work)
+{
+    learn__gemm_q(&learn__qk_q8_0_avx512, g, r0, r1, work);
+}
+
+static void learn__direct_q4_0_amx(const learn__gemm_args *g, int r0, int r1, void *work)
+{
+    learn__gemm_q(&learn__qk_q4_0_avx512, g, r0, r1, work);
+}
+#define LEARN__AMX_DIRECT_T 4
+
+LEARN__AVX512 static void learn__pack_q8_0_amx(const uint8_t *w, size_t ldw, int mr, int nb, int b0,
+                                               int b1, uint8_t *pk)
+{
+    (void)nb;
+    learn__pack_b(0, 0, w, ldw, mr, b0, b1, pk);
+}
+
+LEARN__AVX512 static void learn__pack_q4_0_amx(const uint8_t *w, size_t ldw, int mr, int nb, int b0,
+                                               int b1, uint8_t *pk)
+{
+    (void)nb;
+    learn__pack_b(1, 0, w, ldw, mr, b0, b1, pk);
+}
+
+/* Exact int32 block dots with the tiles' instructions (for the tests): one TDPBSSD of a record
+   packed from the block (strip row 0) and an activation tile holding a (token 0). */
+LEARN__AVX512_INLINE int32_t learn__dot_block_amx(const int q4, const uint8_t *w, const int8_t *a)
+{
+    _Alignas(64) uint8_t pk[LEARN__BREC], xa[LEARN__BROWS * 32], c[1024];
+    int32_t s;
+    learn__pack_b(q4, 0, w, 0, 1, 0, 1, pk);
+    memset(xa, 0, sizeof xa);
+    memcpy(xa, a, 32);
+    learn__amx_begin();
+    LEARN__AMX_BLOCK(0, 2, 4, xa, pk, c);
+    learn__amx_end();
+    memcpy(&s, c, 4);
+    return s;
+}
+
+LEARN__AVX512 static int32_t learn__dot_q8_0_block_amx(const uint8_t *w, const int8_t *a)
+{
+    return learn__dot_block_amx(0, w, a);
+}
+
+LEARN__AVX512 static int32_t learn__dot_q4_0_block_amx(const uint8_t *w, const int8_t *a)
+{
+    return learn__dot_block_amx(1, w, a);
+}
 
 #endif /* LEARN__X86 */
 
@@ -6786,10 +7185,11 @@ static float learn__f16_neon(const uint8_t *p)
     return vgetq_lane_f32(vcvt_f32_f16(vreinterpret_f16_u16(h)), 0);
 }
 
-static void learn__pack_neon(const int q4, const uint8_t *w, size_t ldw, int mr, int nb, int g0,
-                             int g1, uint8_t *pk)
+static void learn__pack_neon(const int q4, const uint8_t *w, size_t ldw, int mr, int nb, int b0,
+                             int b1, uint8_t *pk)
 {
     const size_t bb = q4 ? LEARN__Q4_0_BYTES : LEARN__Q8_0_BYTES;
+    const int g0 = b0 / 4, g1 = (b1 + 3) / 4;
     for (int g = g0; g < g1; g++) {
         const int n = nb - 4 * g < 4 ? nb - 4 * g : 4;
         for (int i = 0; i < mr; i++) {
@@ -6874,10 +7274,11 @@ LEARN__INLINE LEARN__DOTPROD int32x4_t learn__group_dot_dotprod(const int8_t *w,
 
 /* Tile (dp: SDOT or not). Every (row, token) runs the same sequence whatever mr and nt are. */
 #define LEARN__QTILE_NEON(NAME, DOT, ATTR)                                                         \
-    LEARN__INLINE ATTR void learn__qtile_##NAME(const int mr, const int nt, const uint8_t *pk,     \
-                                                const uint8_t *x, size_t ldx, int ng,              \
-                                                int flags, float *y, size_t ldy)                   \
+    LEARN__INLINE ATTR void learn__qtile_##NAME(const int q4, const int mr, const int nt,          \
+                                                const uint8_t *pk, const uint8_t *x, size_t ldx,   \
+                                                int ng, int flags, float *y, size_t ldy)           \
     {                                                                                              \
+        (void)q4; /* both types are packed as Q8_0 */                                              \
         float32x4_t acc[LEARN__QMR_NEON][LEARN__QNT_NEON];                                         \
         LEARN__UNROLL                                                                              \
         for (int i = 0; i < mr; i++) LEARN__UNROLL                                                 \
@@ -6913,48 +7314,21 @@ LEARN__INLINE LEARN__DOTPROD int32x4_t learn__group_dot_dotprod(const int8_t *w,
 LEARN__QTILE_NEON(neon, learn__group_dot_neon, )
 LEARN__QTILE_NEON(dotprod, learn__group_dot_dotprod, LEARN__DOTPROD)
 
-#define LEARN__QCASE_NEON(M, N)                                                                    \
-    case (M)*8 + (N):                                                                              \
-        LEARN__NEON_TILE(M, N, pk, xt, ldx, ng, flags, yt, ldy);                                   \
-        break;
-
-#define LEARN__QKERNEL_NEON(TYPE, BB, NAME, ATTR)                                                  \
-    static ATTR void learn__tiles_##TYPE##_##NAME(int mr, int nt, const uint8_t *pk,               \
-                                                  const uint8_t *x, size_t ldx, int ng,            \
-                                                  int flags, float *y, size_t ldy)                 \
-    {                                                                                              \
-        LEARN__TILES_BODY(2, LEARN__QCASE_NEON(2, 2) LEARN__QCASE_NEON(2, 1)                       \
-                                 LEARN__QCASE_NEON(1, 2) LEARN__QCASE_NEON(1, 1))                  \
-    }                                                                                              \
-    static void learn__gemm_##TYPE##_##NAME(const learn__gemm_args *g, int r0, int r1, void *work) \
-    {                                                                                              \
-        static const learn__qkernel qk = {                                                         \
-            LEARN__QMR_NEON,           LEARN__QNT_NEON,                                            \
-            LEARN__REC_NEON,           BB,                                                         \
-            learn__pack_##TYPE##_neon, learn__tiles_##TYPE##_##NAME};                              \
-        learn__gemm_q_tiled(&qk, g, r0, r1, work);                                                 \
-    }
-
-static void learn__pack_q8_0_neon(const uint8_t *w, size_t ldw, int mr, int nb, int g0, int g1,
+static void learn__pack_q8_0_neon(const uint8_t *w, size_t ldw, int mr, int nb, int b0, int b1,
                                   uint8_t *pk)
 {
-    learn__pack_neon(0, w, ldw, mr, nb, g0, g1, pk);
+    learn__pack_neon(0, w, ldw, mr, nb, b0, b1, pk);
 }
 
-static void learn__pack_q4_0_neon(const uint8_t *w, size_t ldw, int mr, int nb, int g0, int g1,
+static void learn__pack_q4_0_neon(const uint8_t *w, size_t ldw, int mr, int nb, int b0, int b1,
                                   uint8_t *pk)
 {
-    learn__pack_neon(1, w, ldw, mr, nb, g0, g1, pk);
+    learn__pack_neon(1, w, ldw, mr, nb, b0, b1, pk);
 }
 
-#define LEARN__NEON_TILE learn__qtile_neon
-LEARN__QKERNEL_NEON(q8_0, LEARN__Q8_0_BYTES, neon, )
-LEARN__QKERNEL_NEON(q4_0, LEARN__Q4_0_BYTES, neon, )
-#undef LEARN__NEON_TILE
-#define LEARN__NEON_TILE learn__qtile_dotprod
-LEARN__QKERNEL_NEON(q8_0, LEARN__Q8_0_BYTES, dotprod, LEARN__DOTPROD)
-LEARN__QKERNEL_NEON(q4_0, LEARN__Q4_0_BYTES, dotprod, LEARN__DOTPROD)
-#undef LEARN__NEON_TILE
+/* One tiles function per dot for both types: the packing made Q4_0 a Q8_0. */
+LEARN__QTILES(learn__tiles_neon, , learn__qtile_neon, 0, 2, LEARN__QCASES_2X2)
+LEARN__QTILES(learn__tiles_dotprod, LEARN__DOTPROD, learn__qtile_dotprod, 0, 2, LEARN__QCASES_2X2)
 
 /* Exact int32 block dots with the tiles' instructions (for the tests). */
 static int32_t learn__dot_q8_0_block_neon(const uint8_t *w, const int8_t *a)
@@ -7700,16 +8074,66 @@ static void learn__f32_to_f16_row_neon(uint16_t *y, const float *x, size_t n)
 
 #endif /* LEARN__ARM64 */
 
-/* ---- Kernel tables ----------------------------------------------------------------------- */
+/* ---- Kernel tables -----------------------------------------------------------------------
+
+   A level is its kernels plus one row here: a learn__kernels table, whose quantized products
+   are learn__qkernel rows run by learn__gemm_q (learn__gemm runs any product). */
+
+/* The tiled rows of the levels. Fields: mr, nt, kc, packed bytes per block of a strip, xpack
+   bytes per (token, block), weight block bytes, scratch per thread, pack, xpack, tiles, direct
+   (and up to how many tokens), begin, end. */
+#define LEARN__QK_Q8(MR, NT, PB, PACK, TILES, DIRECT, DT)                                          \
+    {MR, NT, LEARN__KC_Q8, PB, 0, LEARN__Q8_0_BYTES, (size_t)LEARN__KC_Q8 * (PB), PACK, NULL, TILES, DIRECT, DT, NULL, NULL}
+#define LEARN__QK_Q4(MR, NT, PB, PACK, TILES, DIRECT, DT)                                          \
+    {MR, NT, LEARN__KC_Q8, PB, 0, LEARN__Q4_0_BYTES, (size_t)LEARN__KC_Q8 * (PB), PACK, NULL, TILES, DIRECT, DT, NULL, NULL}
+#define LEARN__QK_B(BB, PACK, TILES, DIRECT, DT, BEGIN, END)                                       \
+    {LEARN__BROWS, LEARN__BROWS, LEARN__BKC, LEARN__BREC, LEARN__XREC, BB, LEARN__BWORK, PACK,      \
+     learn__xpack_b, TILES, DIRECT, DT, BEGIN, END}
+
+#if defined(LEARN__X86)
+static const learn__qkernel learn__qk_q8_0_avx2 = LEARN__QK_Q8(
+    4, 1, LEARN__REC_Q8_AVX2, learn__pack_q8_0_avx2, learn__tiles_q8_0_avx2, learn__direct_q8_0_avx2, LEARN__DIRECT_T);
+static const learn__qkernel learn__qk_q4_0_avx2 = LEARN__QK_Q4(
+    4, 1, LEARN__REC_Q4_AVX2, learn__pack_q4_0_avx2, learn__tiles_q4_0_avx2, learn__direct_q4_0_avx2, LEARN__DIRECT_T);
+static const learn__qkernel learn__qk_q8_0_avxvnni = LEARN__QK_Q8(
+    4, 1, LEARN__REC_Q8_VNNI, learn__pack_q8_0_vnni, learn__tiles_q8_0_avxvnni, NULL, 0);
+static const learn__qkernel learn__qk_q4_0_avxvnni = LEARN__QK_Q4(
+    4, 1, LEARN__REC_Q4_AVX2, learn__pack_q4_0_vnni, learn__tiles_q4_0_avxvnni, NULL, 0);
+static const learn__qkernel learn__qk_q8_0_avx512 =
+    LEARN__QK_B(LEARN__Q8_0_BYTES, learn__pack_q8_0_avx512, learn__tiles_b_avx512, NULL, 0, NULL, NULL);
+static const learn__qkernel learn__qk_q4_0_avx512 =
+    LEARN__QK_B(LEARN__Q4_0_BYTES, learn__pack_q4_0_avx512, learn__tiles_b_avx512, NULL, 0, NULL, NULL);
+static const learn__qkernel learn__qk_q8_0_amx =
+    LEARN__QK_B(LEARN__Q8_0_BYTES, learn__pack_q8_0_amx, learn__tiles_amx, learn__direct_q8_0_amx,
+                LEARN__AMX_DIRECT_T, learn__amx_begin, learn__amx_end);
+static const learn__qkernel learn__qk_q4_0_amx =
+    LEARN__QK_B(LEARN__Q4_0_BYTES, learn__pack_q4_0_amx, learn__tiles_amx, learn__direct_q4_0_amx,
+                LEARN__AMX_DIRECT_T, learn__amx_begin, learn__amx_end);
+#endif
+#if defined(LEARN__ARM64)
+/* 2 rows: a packed record per (group, row) is 144 bytes, 72 per block of a 2-row strip */
+static const learn__qkernel learn__qk_q8_0_neon =
+    LEARN__QK_Q8(2, 2, LEARN__REC_NEON / 2, learn__pack_q8_0_neon, learn__tiles_neon, NULL, 0);
+static const learn__qkernel learn__qk_q4_0_neon =
+    LEARN__QK_Q4(2, 2, LEARN__REC_NEON / 2, learn__pack_q4_0_neon, learn__tiles_neon, NULL, 0);
+static const learn__qkernel learn__qk_q8_0_dotprod =
+    LEARN__QK_Q8(2, 2, LEARN__REC_NEON / 2, learn__pack_q8_0_neon, learn__tiles_dotprod, NULL, 0);
+static const learn__qkernel learn__qk_q4_0_dotprod =
+    LEARN__QK_Q4(2, 2, LEARN__REC_NEON / 2, learn__pack_q4_0_neon, learn__tiles_dotprod, NULL, 0);
+#endif
 
 /* Everything a context calls, for one ISA level (learn__kernels_for). Entries of gemm[] are
-   indexed by the weight type; NULL for types that are not matrices (I8, I32, U8). */
+   the float products, indexed by the weight type (NULL for the others); qk[] the Q8_0 and
+   Q4_0 ones. */
 typedef struct learn__kernels {
     learn__isa isa;
     /* x (K floats) -> one q8 row (learn__q8_row_bytes(K) bytes), the activations of the
        Q8_0 / Q4_0 products. Same bytes on every ISA. */
     void (*quantize_row)(const float *x, int K, void *q);
     learn__gemm_fn gemm[LEARN_TYPE_COUNT];
+    const learn__qkernel *qk[2];
+    int row_tile; /* the threads' shares of a product's rows are multiples of it */
+    int q_exact;  /* the quantized products equal the scalar ones bit for bit */
     /* Exact int32 dot of one weight block (Q8_0: [0], Q4_0: [1]) with 32 values in
        [-127, 127], by the instructions the products use (for tests). */
     int32_t (*block_dot[2])(const uint8_t *w, const int8_t *a);
@@ -7725,94 +8149,49 @@ typedef struct learn__kernels {
     void (*f32_to_f16)(uint16_t *y, const float *x, size_t n);
 } learn__kernels;
 
+#define LEARN__GEMM_F(SFX)                                                                         \
+    {learn__gemm_f32_##SFX, learn__gemm_f16_##SFX, learn__gemm_bf16_##SFX, NULL, NULL, NULL, NULL, NULL}
+/* The row helpers of a level, in the table's order from dot to f32_to_f16. */
+#define LEARN__HELPERS(SFX)                                                                        \
+    learn__dot_f32_##SFX, learn__axpy_f32_##SFX, learn__rmsnorm_f32_##SFX, learn__layernorm_f32_##SFX, \
+        learn__softmax_f32_##SFX, learn__swiglu_f32_##SFX, learn__gelu_f32_##SFX,                  \
+        learn__f16_to_f32_row_##SFX, learn__f32_to_f16_row_##SFX
+
 static const learn__kernels learn__kernels_scalar = {
-    LEARN__ISA_SCALAR,
-    learn__quantize_row_scalar,
-    {learn__gemm_f32_scalar, learn__gemm_f16_scalar, learn__gemm_bf16_scalar,
-     learn__gemm_q8_0_scalar, learn__gemm_q4_0_scalar, NULL, NULL, NULL},
-    {learn__dot_q8_0_block_scalar, learn__dot_q4_0_block_scalar},
-    learn__dot_f32_scalar,
-    learn__axpy_f32_scalar,
-    learn__rmsnorm_f32_scalar,
-    learn__layernorm_f32_scalar,
-    learn__softmax_f32_scalar,
-    learn__swiglu_f32_scalar,
-    learn__gelu_f32_scalar,
-    learn__f16_to_f32_row_scalar,
-    learn__f32_to_f16_row_scalar};
+    LEARN__ISA_SCALAR, learn__quantize_row_scalar, LEARN__GEMM_F(scalar),
+    {&learn__qk_q8_0_scalar, &learn__qk_q4_0_scalar}, 4, 1,
+    {learn__dot_q8_0_block_scalar, learn__dot_q4_0_block_scalar}, LEARN__HELPERS(scalar)};
 
 #if defined(LEARN__X86)
-static const learn__kernels learn__kernels_avx2 = {
-    LEARN__ISA_AVX2,
-    learn__quantize_row_avx2,
-    {learn__gemm_f32_avx2, learn__gemm_f16_avx2, learn__gemm_bf16_avx2, learn__gemm_q8_0_avx2,
-     learn__gemm_q4_0_avx2, NULL, NULL, NULL},
-    {learn__dot_q8_0_block_avx2, learn__dot_q4_0_block_avx2},
-    learn__dot_f32_avx2,
-    learn__axpy_f32_avx2,
-    learn__rmsnorm_f32_avx2,
-    learn__layernorm_f32_avx2,
-    learn__softmax_f32_avx2,
-    learn__swiglu_f32_avx2,
-    learn__gelu_f32_avx2,
-    learn__f16_to_f32_row_avx2,
-    learn__f32_to_f16_row_avx2};
-
-/* AVX-512 machines run the AVX2 code wherever the work is not int8 products: the float
+/* The levels above AVX2 run the AVX2 code wherever the work is not int8 products: the float
    products and row helpers are bound by memory or FMA throughput, not by vector width. */
-/* The VPDPBUSD levels: the AVX2 kernels but for the quantized products. */
-#define LEARN__KERNELS_VNNI(SFX, ISA)                                                              \
-    static const learn__kernels learn__kernels_##SFX = {                                           \
-        ISA,                                                                                       \
-        learn__quantize_row_avx2,                                                                  \
-        {learn__gemm_f32_avx2, learn__gemm_f16_avx2, learn__gemm_bf16_avx2,                        \
-         learn__gemm_q8_0_##SFX, learn__gemm_q4_0_##SFX, NULL, NULL, NULL},                        \
-        {learn__dot_q8_0_block_##SFX, learn__dot_q4_0_block_##SFX},                                \
-        learn__dot_f32_avx2,                                                                       \
-        learn__axpy_f32_avx2,                                                                      \
-        learn__rmsnorm_f32_avx2,                                                                   \
-        learn__layernorm_f32_avx2,                                                                 \
-        learn__softmax_f32_avx2,                                                                   \
-        learn__swiglu_f32_avx2,                                                                    \
-        learn__gelu_f32_avx2,                                                                      \
-        learn__f16_to_f32_row_avx2,                                                                \
-        learn__f32_to_f16_row_avx2};
-LEARN__KERNELS_VNNI(avxvnni, LEARN__ISA_AVXVNNI)
-LEARN__KERNELS_VNNI(avx512, LEARN__ISA_AVX512)
+static const learn__kernels learn__kernels_avx2 = {
+    LEARN__ISA_AVX2, learn__quantize_row_avx2, LEARN__GEMM_F(avx2),
+    {&learn__qk_q8_0_avx2, &learn__qk_q4_0_avx2}, 4, 0,
+    {learn__dot_q8_0_block_avx2, learn__dot_q4_0_block_avx2}, LEARN__HELPERS(avx2)};
+static const learn__kernels learn__kernels_avxvnni = {
+    LEARN__ISA_AVXVNNI, learn__quantize_row_avx2, LEARN__GEMM_F(avx2),
+    {&learn__qk_q8_0_avxvnni, &learn__qk_q4_0_avxvnni}, 4, 0,
+    {learn__dot_q8_0_block_avxvnni, learn__dot_q4_0_block_avxvnni}, LEARN__HELPERS(avx2)};
+static const learn__kernels learn__kernels_avx512 = {
+    LEARN__ISA_AVX512, learn__quantize_row_avx2, LEARN__GEMM_F(avx2),
+    {&learn__qk_q8_0_avx512, &learn__qk_q4_0_avx512}, LEARN__BROWS, 1,
+    {learn__dot_q8_0_block_avx512, learn__dot_q4_0_block_avx512}, LEARN__HELPERS(avx2)};
+static const learn__kernels learn__kernels_amx = {
+    LEARN__ISA_AMX, learn__quantize_row_avx2, LEARN__GEMM_F(avx2),
+    {&learn__qk_q8_0_amx, &learn__qk_q4_0_amx}, LEARN__BROWS, 1,
+    {learn__dot_q8_0_block_amx, learn__dot_q4_0_block_amx}, LEARN__HELPERS(avx2)};
 #endif
 
 #if defined(LEARN__ARM64)
 static const learn__kernels learn__kernels_neon = {
-    LEARN__ISA_NEON,
-    learn__quantize_row_neon,
-    {learn__gemm_f32_neon, learn__gemm_f16_neon, learn__gemm_bf16_neon, learn__gemm_q8_0_neon,
-     learn__gemm_q4_0_neon, NULL, NULL, NULL},
-    {learn__dot_q8_0_block_neon, learn__dot_q4_0_block_neon},
-    learn__dot_f32_neon,
-    learn__axpy_f32_neon,
-    learn__rmsnorm_f32_neon,
-    learn__layernorm_f32_neon,
-    learn__softmax_f32_neon,
-    learn__swiglu_f32_neon,
-    learn__gelu_f32_neon,
-    learn__f16_to_f32_row_neon,
-    learn__f32_to_f16_row_neon};
-
+    LEARN__ISA_NEON, learn__quantize_row_neon, LEARN__GEMM_F(neon),
+    {&learn__qk_q8_0_neon, &learn__qk_q4_0_neon}, 4, 0,
+    {learn__dot_q8_0_block_neon, learn__dot_q4_0_block_neon}, LEARN__HELPERS(neon)};
 static const learn__kernels learn__kernels_neon_dotprod = {
-    LEARN__ISA_NEON_DOTPROD,
-    learn__quantize_row_neon,
-    {learn__gemm_f32_neon, learn__gemm_f16_neon, learn__gemm_bf16_neon, learn__gemm_q8_0_dotprod,
-     learn__gemm_q4_0_dotprod, NULL, NULL, NULL},
-    {learn__dot_q8_0_block_dotprod, learn__dot_q4_0_block_dotprod},
-    learn__dot_f32_neon,
-    learn__axpy_f32_neon,
-    learn__rmsnorm_f32_neon,
-    learn__layernorm_f32_neon,
-    learn__softmax_f32_neon,
-    learn__swiglu_f32_neon,
-    learn__gelu_f32_neon,
-    learn__f16_to_f32_row_neon,
-    learn__f32_to_f16_row_neon};
+    LEARN__ISA_NEON_DOTPROD, learn__quantize_row_neon, LEARN__GEMM_F(neon),
+    {&learn__qk_q8_0_dotprod, &learn__qk_q4_0_dotprod}, 4, 0,
+    {learn__dot_q8_0_block_dotprod, learn__dot_q4_0_block_dotprod}, LEARN__HELPERS(neon)};
 #endif
 
 /* The table of a level; the scalar one for levels this build lacks. Pick the level with
@@ -7824,6 +8203,7 @@ static const learn__kernels *learn__kernels_for(learn__isa isa)
     case LEARN__ISA_AVX2: return &learn__kernels_avx2;
     case LEARN__ISA_AVXVNNI: return &learn__kernels_avxvnni;
     case LEARN__ISA_AVX512: return &learn__kernels_avx512;
+    case LEARN__ISA_AMX: return &learn__kernels_amx;
 #endif
 #if defined(LEARN__ARM64)
     case LEARN__ISA_NEON: return &learn__kernels_neon;
@@ -7831,6 +8211,29 @@ static const learn__kernels *learn__kernels_for(learn__isa isa)
 #endif
     default: return &learn__kernels_scalar;
     }
+}
+
+static int learn__type_quantized(learn_type type)
+{
+    return type == LEARN_TYPE_Q8_0 || type == LEARN_TYPE_Q4_0;
+}
+
+/* Y rows [r0, r1) of one product of any matrix type at level k (work: learn__gemm_work_bytes). */
+static void learn__gemm(const learn__kernels *k, learn_type type, const learn__gemm_args *g, int r0,
+                        int r1, void *work)
+{
+    if (learn__type_quantized(type))
+        learn__gemm_q(k->qk[type == LEARN_TYPE_Q4_0], g, r0, r1, work);
+    else
+        k->gemm[type](g, r0, r1, work);
+}
+
+/* Scratch per thread of level k's products, and the most of any level (64-byte multiples). */
+#define LEARN__WORK_MAX LEARN__BWORK
+static size_t learn__gemm_work_bytes(const learn__kernels *k)
+{
+    const size_t a = k->qk[0]->work, b = k->qk[1]->work, m = a > b ? a : b;
+    return (m + 63) / 64 * 64;
 }
 
 /* ==== Thread pool ============================================================================
@@ -8104,14 +8507,14 @@ static void learn__split_rows(int R, int align, int ith, int nth, int *r0, int *
    for all the Q8_0 / Q4_0 weights, and the rows of all the outputs, taken together, are split
    between threads, each thread adding the biases of its rows. The result does not depend on
    the number of threads or on which products share a call. scratch: at least
-   learn__matmul_scratch_bytes(type, K, T, n_threads) bytes (any quantized type for a call
+   learn__matmul_scratch_bytes(k, type, K, T, n_threads) bytes (any quantized type for a call
    with quantized weights), any alignment. */
 
-static size_t learn__matmul_scratch_bytes(learn_type type, int K, int T, int n_threads)
+static size_t learn__matmul_scratch_bytes(const learn__kernels *k, learn_type type, int K, int T,
+                                          int n_threads)
 {
-    const int quant = type == LEARN_TYPE_Q8_0 || type == LEARN_TYPE_Q4_0;
-    const size_t q = quant && K > 0 && T > 0 ? (size_t)T * learn__q8_row_bytes(K) : 0;
-    return 64 + q + (size_t)(n_threads > 0 ? n_threads : 1) * learn__gemm_work_bytes(K);
+    const size_t q = learn__type_quantized(type) && K > 0 && T > 0 ? (size_t)T * learn__q8_row_bytes(K) : 0;
+    return 64 + q + (size_t)(n_threads > 0 ? n_threads : 1) * learn__gemm_work_bytes(k);
 }
 
 /* One product of a call: Y (T x R, Y[t][r] at y[t ldy + r]) = X W^T + bias (NULL: none). */
@@ -8137,13 +8540,8 @@ typedef struct learn__matmul_job {
     const learn__mm_out *outs;
     int n_out;
     int tiles[LEARN__MM_MAX_OUT + 1]; /* row tiles before each output (prefix sums) */
-    uint8_t *work;                    /* n_threads slices of learn__gemm_work_bytes(K) */
+    uint8_t *work;                    /* n_threads slices of learn__gemm_work_bytes(k) */
 } learn__matmul_job;
-
-static int learn__mm_quant(learn_type type)
-{
-    return type == LEARN_TYPE_Q8_0 || type == LEARN_TYPE_Q4_0;
-}
 
 static void learn__matmul_quantize(void *arg, int ith, int nth)
 {
@@ -8164,12 +8562,13 @@ static void learn__matmul_rows(void *arg, int ith, int nth)
         const int a = c0 > j->tiles[o] ? c0 : j->tiles[o];
         const int b = c1 < j->tiles[o + 1] ? c1 : j->tiles[o + 1];
         if (a >= b) continue;
-        const int r0 = (a - j->tiles[o]) * LEARN__ROW_TILE;
-        const int r1 = (b - j->tiles[o]) * LEARN__ROW_TILE < out->R ? (b - j->tiles[o]) * LEARN__ROW_TILE : out->R;
+        const int rt = j->k->row_tile;
+        const int r0 = (a - j->tiles[o]) * rt;
+        const int r1 = (b - j->tiles[o]) * rt < out->R ? (b - j->tiles[o]) * rt : out->R;
         learn__gemm_args g;
         g.w = out->w;
         g.ldw = out->ldw;
-        if (learn__mm_quant(out->type)) {
+        if (learn__type_quantized(out->type)) {
             g.x = j->xq;
             g.ldx = j->ldq;
         } else {
@@ -8180,7 +8579,7 @@ static void learn__matmul_rows(void *arg, int ith, int nth)
         g.ldy = out->ldy;
         g.K = j->K;
         g.T = j->T;
-        j->k->gemm[out->type](&g, r0, r1, j->work + (size_t)ith * learn__gemm_work_bytes(j->K));
+        learn__gemm(j->k, out->type, &g, r0, r1, j->work + (size_t)ith * learn__gemm_work_bytes(j->k));
         if (out->bias)
             for (int t = 0; t < j->T; t++)
                 j->k->axpy(out->y + (size_t)t * out->ldy + (size_t)r0, 1.0f, out->bias + r0,
@@ -8198,9 +8597,10 @@ static learn_status learn__matmul_n(const learn__kernels *k, learn__pool *pool, 
     j.tiles[0] = 0;
     for (int o = 0; o < n_out; o++) {
         const learn__mm_out *out = &outs[o];
-        if ((unsigned)out->type >= LEARN_TYPE_COUNT || !k->gemm[out->type] || out->R < 0)
+        if ((unsigned)out->type >= LEARN_TYPE_COUNT || out->R < 0 ||
+            (!k->gemm[out->type] && !learn__type_quantized(out->type)))
             return LEARN_ERR_ARG;
-        const int q = learn__mm_quant(out->type);
+        const int q = learn__type_quantized(out->type);
         if (K == 0 || (q && K % LEARN__QK != 0)) return LEARN_ERR_ARG;
         const size_t row = q ? (size_t)K / LEARN__QK *
                                    (out->type == LEARN_TYPE_Q8_0 ? LEARN__Q8_0_BYTES : LEARN__Q4_0_BYTES)
@@ -8208,12 +8608,12 @@ static learn_status learn__matmul_n(const learn__kernels *k, learn__pool *pool, 
         if ((out->R && T && (!out->w || !out->y)) || out->ldw < row || out->ldy < (size_t)out->R)
             return LEARN_ERR_ARG;
         quant |= q;
-        j.tiles[o + 1] = j.tiles[o] + (out->R + LEARN__ROW_TILE - 1) / LEARN__ROW_TILE;
+        j.tiles[o + 1] = j.tiles[o] + (out->R + k->row_tile - 1) / k->row_tile;
     }
     if (j.tiles[n_out] == 0 || T == 0) return LEARN_OK;
     if (!x || !scratch || ldx < (size_t)K) return LEARN_ERR_ARG;
     const int nth = learn__pool_n_threads(pool);
-    if (scratch_size < learn__matmul_scratch_bytes(quant ? LEARN_TYPE_Q8_0 : LEARN_TYPE_F32, K, T, nth))
+    if (scratch_size < learn__matmul_scratch_bytes(k, quant ? LEARN_TYPE_Q8_0 : LEARN_TYPE_F32, K, T, nth))
         return LEARN_ERR_BUFFER;
     uint8_t *s = (uint8_t *)scratch + ((64 - (uintptr_t)scratch % 64) % 64);
     j.k = k;
@@ -8593,7 +8993,7 @@ learn_status learn_dequantize(learn_type type, const void *src, float *dst, size
 static learn_status learn__mm_reserve(learn_ctx *ctx, size_t K, size_t T) {
     size_t need = 0;
     for (int type = LEARN_TYPE_F32; type <= LEARN_TYPE_Q4_0; type++)
-        need = LEARN__MAX(need, learn__matmul_scratch_bytes((learn_type)type, (int)K, (int)T,
+        need = LEARN__MAX(need, learn__matmul_scratch_bytes(ctx->kern, (learn_type)type, (int)K, (int)T,
                                                             learn__pool_n_threads(ctx->pool)));
     if (need <= ctx->mm_size) return LEARN_OK;
     learn__free_aligned(&ctx->alloc, ctx->mm);
@@ -10853,7 +11253,7 @@ learn_status learn_ctx_new(const learn_model *model, const learn_ctx_params *par
     c->n_threads = p.n_threads ? p.n_threads : learn__n_cpus();
 #endif
     learn__isa isa;
-    char msg[128];
+    char msg[256];
     learn_status st = learn__isa_select(p.isa, &isa, msg, sizeof msg);
     if (!st) st = learn__pool_new(&c->alloc, c->n_threads, &c->pool);
     if (st) {

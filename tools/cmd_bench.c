@@ -50,7 +50,10 @@ static const char bench_usage[] =
     "--count N uses the first N texts (or generates N; default 256). --dump-items FILE writes\n"
     "the texts used, one per line (for other programs).\n"
     "  --batch N     tokens per forward pass (default: the context's, 512)\n"
-    "  --isa L       kernels: scalar, avx2, avxvnni, avx512, neon, neon_dotprod (default: the best)\n"
+    "  --isa L       kernels: scalar, avx2, avxvnni, avx512, amx, neon, neon_dotprod (default:\n"
+    "                the best). At the amx level the AMX peak of a tdpbssd loop is measured too,\n"
+    "                and the products' share of it printed; elsewhere a line says why amx is not\n"
+    "                offered.\n"
     "--towers: a user embedding from 40 history items, one incremental append after 39, and\n"
     "  item embeddings, with towers of d_in 896, d_model 768, 4 layers, d_ff 3072, d_out 256\n"
     "  (random weights of --type, default both f32 and q8_0).\n"
@@ -103,11 +106,11 @@ static double bench_rss_mb(void) {
 #define BENCH_PEAK_ITERS 20000000L
 
 enum { BENCH_PEAK_NONE, BENCH_PEAK_AVX2, BENCH_PEAK_AVXVNNI, BENCH_PEAK_AVX512, BENCH_PEAK_NEON,
-       BENCH_PEAK_DOTPROD };
+       BENCH_PEAK_DOTPROD, BENCH_PEAK_AMX };
 
 static const char *const bench_peak_names[] = {
     "none", "avx2 vpmaddubsw+vpmaddwd+vpaddd", "avx-vnni vpdpbusd ymm", "avx512-vnni vpdpbusd zmm",
-    "neon smull+smlal2+sadalp", "neon sdot"};
+    "neon smull+smlal2+sadalp", "neon sdot", "amx tdpbssd"};
 
 /* The loop for this CPU, as the runtime sees it (learn_isa_check); a build that emulates
    VPDPBUSD (LEARN_EMULATE_VNNI, tests only) claims levels the CPU lacks, so it keeps to AVX2. */
@@ -189,6 +192,30 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) static double bench_peak_
 #undef BENCH_V
 #undef BENCH_V12
 #undef BENCH_VNNI_ACCS
+
+/* AMX: four independent TDPBSSD of 16 x 16 x 64 (16,384 MACs each) on tiles that are never
+   stored: tmm0-3 accumulate, tmm4-5 are A, tmm6-7 B. Runs only where the runtime offers the
+   amx level (it has asked Linux for the tile state). */
+static double bench_peak_amx(void) {
+    static const unsigned char cfg[64] = {
+        1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        64, 0, 64, 0, 64, 0, 64, 0, 64, 0, 64, 0, 64, 0, 64, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        16, 16, 16, 16, 16, 16, 16, 16, 0, 0, 0, 0, 0, 0, 0, 0};
+    const long iters = BENCH_PEAK_ITERS / 8;
+    __asm__ __volatile__("ldtilecfg %1\n"
+                         "tilezero %%tmm0\n tilezero %%tmm1\n tilezero %%tmm2\n tilezero %%tmm3\n"
+                         "tilezero %%tmm4\n tilezero %%tmm5\n tilezero %%tmm6\n tilezero %%tmm7\n"
+                         "mov %0, %%rcx\n"
+                         "1:\n"
+                         "tdpbssd %%tmm6, %%tmm4, %%tmm0\n tdpbssd %%tmm7, %%tmm4, %%tmm1\n"
+                         "tdpbssd %%tmm6, %%tmm5, %%tmm2\n tdpbssd %%tmm7, %%tmm5, %%tmm3\n"
+                         "dec %%rcx\n jnz 1b\n tilerelease\n"
+                         :
+                         : "r"(iters), "m"(cfg)
+                         : "rcx", "cc");
+    return 4.0 * 16 * 16 * 64 * (double)iters;
+}
 #endif
 
 #if defined(BENCH_ARM64)
@@ -236,6 +263,7 @@ static double bench_peak_loop(int kind) {
     case BENCH_PEAK_AVX2: return bench_peak_avx2();
     case BENCH_PEAK_AVXVNNI: return bench_peak_avxvnni();
     case BENCH_PEAK_AVX512: return bench_peak_avx512();
+    case BENCH_PEAK_AMX: return bench_peak_amx();
 #elif defined(BENCH_ARM64)
     case BENCH_PEAK_NEON: return bench_peak_neon();
     case BENCH_PEAK_DOTPROD: return bench_peak_dotprod();
@@ -257,9 +285,8 @@ static void *bench_peak_thread(void *p) {
     return NULL;
 }
 
-/* GMAC/s of the peak loop run on n threads at once (best of 3; 0 when unavailable). */
-static double bench_peak(int n) {
-    const int kind = bench_peak_kind();
+/* GMAC/s of a peak loop run on n threads at once (best of 3; 0 when unavailable). */
+static double bench_peak(int n, int kind) {
     if (kind == BENCH_PEAK_NONE || n < 1 || n > 256) return 0.0;
     double best = 0.0;
     for (int rep = 0; rep < 3; rep++) {
@@ -523,8 +550,19 @@ static int bench_encode_once(learn_ctx *ctx, const bench_items *b, const learn_m
 
 typedef struct bench_summary {
     bench_stat wall, tok_s, items_s, gmac_s, mm_gmac_s, mm_share;
-    double peak;
+    double peak, amx_peak; /* amx_peak: when the kernels are the amx level's (else 0) */
 } bench_summary;
+
+/* Whether the AMX tile loop can run here: the runtime offers the amx level, for real (a build
+   that emulates AMX, LEARN_EMULATE_AMX, tests only, has no tiles to time). */
+static int bench_amx_real(void) {
+#if defined(BENCH_X86) && !defined(LEARN_EMULATE_AMX)
+    char why[256];
+    return learn_isa_check("amx", why, sizeof why) == LEARN_OK;
+#else
+    return 0;
+#endif
+}
 
 static int bench_encode_threads(const learn_model *m, const learn_model_info *mi, const bench_items *b,
                                 int threads, const char *isa, long batch, int reps, bench_summary *sum) {
@@ -561,7 +599,10 @@ static int bench_encode_threads(const learn_model *m, const learn_model_info *mi
         sum->gmac_s = bench_stats(v[3], reps);
         sum->mm_gmac_s = bench_stats(v[4], reps);
         sum->mm_share = bench_stats(v[5], reps);
-        sum->peak = bench_peak(learn_ctx_n_threads(ctx));
+        sum->peak = bench_peak(learn_ctx_n_threads(ctx), bench_peak_kind());
+        sum->amx_peak = strcmp(learn_ctx_isa(ctx), "amx") == 0 && bench_amx_real()
+                            ? bench_peak(learn_ctx_n_threads(ctx), BENCH_PEAK_AMX)
+                            : 0.0;
     }
     for (int i = 0; i < 6; i++) free(v[i]);
     free(out);
@@ -579,6 +620,10 @@ static void bench_print_summary(int threads, const bench_summary *s) {
            s->mm_gmac_s.lo * pk, s->mm_gmac_s.hi * pk);
     printf("  end-to-end GMAC/s  %9.1f  (%.1f .. %.1f) = %.1f%% of peak (products' MACs / wall time)\n",
            s->gmac_s.med, s->gmac_s.lo, s->gmac_s.hi, s->gmac_s.med * pk);
+    if (s->amx_peak > 0)
+        printf("  products / AMX peak %8.1f%% (%.1f .. %.1f%%) of %.1f GMAC/s (tdpbssd loop)\n",
+               100 * s->mm_gmac_s.med / s->amx_peak, 100 * s->mm_gmac_s.lo / s->amx_peak,
+               100 * s->mm_gmac_s.hi / s->amx_peak, s->amx_peak);
     printf("  time in products   %9.1f%% (%.1f .. %.1f%%)\n", 100 * s->mm_share.med,
            100 * s->mm_share.lo, 100 * s->mm_share.hi);
     printf("  wall s per pass    %9.3f  (%.3f .. %.3f)\n", s->wall.med, s->wall.lo, s->wall.hi);
@@ -645,6 +690,11 @@ static int bench_encoder(const char *model, const char *items, size_t count, int
         threads = learn_ctx_n_threads(probe);
         learn_ctx_free(probe);
     }
+    char amx_why[256];
+    if (learn_isa_check("amx", amx_why, sizeof amx_why) == LEARN_OK)
+        printf("amx: offered here%s\n", bench_amx_real() ? "" : " (emulated: this build is for tests only)");
+    else
+        printf("amx: not offered: %s\n", amx_why);
     double t_all = bench_now();
     bench_summary s1, sn;
     if (scaling && threads > 1) {
