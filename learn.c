@@ -5236,7 +5236,7 @@ static learn_status learn__bpe_encode(learn__tok_enc *e, const uint8_t *s, size_
 #if defined(__clang__)
 #define LEARN__UNROLL _Pragma("clang loop unroll(full)")
 #else
-#define LEARN__UNROLL _Pragma("GCC unroll 8")
+#define LEARN__UNROLL _Pragma("GCC unroll 16")
 #endif
 
 /* ---- CPU features ------------------------------------------------------------------------ */
@@ -7067,17 +7067,18 @@ static void learn__amx_end(void)
         LEARN__TILESTORED(CT, c, 64);                                                              \
     } while (0)
 
-/* acc[t] += float(C[t]) * dw * da[t] for the 16 tokens of one block. */
-LEARN__AVX512_INLINE void learn__amx_scale(learn__zf acc[16], const uint8_t *c, const uint8_t *pb,
-                                           const uint8_t *xb)
+/* acc[t] += float(C[t]) * dw * da[t] for 8 tokens o .. o + 7 of one block. */
+LEARN__AVX512_INLINE void learn__amx_scale(learn__zf acc[8], const int o, const uint8_t *c,
+                                           const uint8_t *pb, const uint8_t *xb)
 {
     const learn__zf dw = learn__zf_load(pb + 512);
     LEARN__UNROLL
-    for (int t = 0; t < LEARN__BROWS; t++)
-        acc[t] = learn__zf_step(acc[t], learn__zi_load(c + 64 * t), dw, xb + 512 + 4 * t);
+    for (int t = 0; t < 8; t++)
+        acc[t] = learn__zf_step(acc[t], learn__zi_load(c + 64 * (o + t)), dw, xb + 512 + 4 * (o + t));
 }
 
-/* The tiles of a strip over nt tokens of the activation tiles at x (ldx bytes apart). */
+/* The tiles of a strip over nt tokens of the activation tiles at x (ldx bytes apart). The 16
+   tokens' accumulators are two arrays of 8: gcc keeps those in registers, not one of 16. */
 LEARN__AVX512 static void learn__tiles_amx(int mr, int nt, const uint8_t *pk, const uint8_t *x,
                                            size_t ldx, int nbk, int flags, float *y, size_t ldy)
 {
@@ -7087,25 +7088,34 @@ LEARN__AVX512 static void learn__tiles_amx(int mr, int nt, const uint8_t *pk, co
         const int n = nt - t < LEARN__BROWS ? nt - t : LEARN__BROWS;
         const uint8_t *xt = x + (size_t)(t / LEARN__BROWS) * ldx;
         float *yt = y + (size_t)t * ldy;
-        learn__zf acc[LEARN__BROWS];
+        learn__zf lo[8], hi[8];
         LEARN__UNROLL
-        for (int i = 0; i < LEARN__BROWS; i++)
-            acc[i] = (flags & LEARN__TILE_FIRST) || i >= n ? learn__zf_zero()
-                                                           : learn__zf_load_n(yt + (size_t)i * ldy, mr);
+        for (int i = 0; i < 8; i++) {
+            const int first = flags & LEARN__TILE_FIRST;
+            lo[i] = first || i >= n ? learn__zf_zero() : learn__zf_load_n(yt + (size_t)i * ldy, mr);
+            hi[i] = first || i + 8 >= n ? learn__zf_zero() : learn__zf_load_n(yt + (size_t)(i + 8) * ldy, mr);
+        }
         int b = 0;
         for (; b + 2 <= nbk; b += 2) {
             const uint8_t *pb = pk + (size_t)b * LEARN__BREC, *xb = xt + (size_t)b * xr;
             LEARN__AMX_BLOCK(0, 2, 4, xb, pb, c[0]);
             LEARN__AMX_BLOCK(1, 3, 5, xb + xr, pb + LEARN__BREC, c[1]);
-            learn__amx_scale(acc, c[0], pb, xb);
-            learn__amx_scale(acc, c[1], pb + LEARN__BREC, xb + xr);
+            learn__amx_scale(lo, 0, c[0], pb, xb);
+            learn__amx_scale(hi, 8, c[0], pb, xb);
+            learn__amx_scale(lo, 0, c[1], pb + LEARN__BREC, xb + xr);
+            learn__amx_scale(hi, 8, c[1], pb + LEARN__BREC, xb + xr);
         }
         if (b < nbk) {
             const uint8_t *pb = pk + (size_t)b * LEARN__BREC, *xb = xt + (size_t)b * xr;
             LEARN__AMX_BLOCK(0, 2, 4, xb, pb, c[0]);
-            learn__amx_scale(acc, c[0], pb, xb);
+            learn__amx_scale(lo, 0, c[0], pb, xb);
+            learn__amx_scale(hi, 8, c[0], pb, xb);
         }
-        for (int i = 0; i < n; i++) learn__zf_store_n(yt + (size_t)i * ldy, acc[i], mr);
+        LEARN__UNROLL
+        for (int i = 0; i < 8; i++) {
+            if (i < n) learn__zf_store_n(yt + (size_t)i * ldy, lo[i], mr);
+            if (i + 8 < n) learn__zf_store_n(yt + (size_t)(i + 8) * ldy, hi[i], mr);
+        }
     }
 }
 
