@@ -132,7 +132,7 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n) {
 }
 
 uint64_t shard_source_fingerprint(const item_list *l) {
-    uint64_t h = 1469598103934665603ull;
+    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a 64 offset basis */
     for (size_t i = 0; i < l->n; i++) {
         const char *f[2] = {l->items[i].id, l->items[i].text};
         for (int k = 0; k < 2; k++) {
