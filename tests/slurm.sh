@@ -9,7 +9,8 @@
 #     names the missing shard, and a rerun resubmits that shard alone (and cleans a killed
 #     writer's temporary file), then completes;
 #   - a corrupted shard file is refused by name, and a rerun rebuilds it alone;
-#   - a 1-based array (--array=1-4) with --shard auto gives the same catalog.
+#   - a 1-based array (--array=1-4) with --shard auto gives the same catalog;
+#   - bad arguments, and --dry-run (the job scripts and sbatch commands; nothing submitted).
 # Skipped, with the reason, where the packages are missing or this is not root. About 40 s.
 #   needs: apt-get install munge slurmctld slurmd slurm-client; tools/learn-cli (./build.sh)
 set -uo pipefail
@@ -66,6 +67,21 @@ merge_of() { sed -n 's/.*: merge into .*: job \([0-9][0-9]*\).*/\1/p' "$1"; }
 job_state() { scontrol -o show job "$1" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p' | sort -u | tr '\n' ' '; }
 wait_empty() { slurm_cluster_wait "${1:-120}" slurm_cluster_empty; }
 
+# 0. Bad uses, and --dry-run: the job scripts and sbatch commands, nothing submitted.
+"$build" "$model" "$items" "$T/x.learn" >"$T/bad.log" 2>&1
+rc=$?
+check "catalog-build without --shards fails (exit $rc)" [ $rc != 0 ]
+check "saying --shards is required" has "$T/bad.log" "--shards N (1..1048576) is required"
+"$build" "$model" "$T/nope.jsonl" "$T/x.learn" --shards 2 >"$T/bad.log" 2>&1
+check "a missing item list is named" has "$T/bad.log" "nope.jsonl: not a readable file"
+"$build" "$model" "$items" "$T/dry.learn" --shards 4 --threads 3 --parts "$T/dry" --dry-run --partition=test >"$T/dry.log" 2>&1
+check "--dry-run prints the array job" has "$T/dry.log" "--array=0-3 --output=$T/dry/logs/shard-%a-%A.out --partition=test $T/dry/shard.sbatch"
+check "and the merge after it" has "$T/dry.log" "--dependency=afterok:DRYRUN --kill-on-invalid-dep=yes"
+check "with --threads in the shard's script" has "$T/dry/shard.sbatch" "--shard auto --shards 4 \\"
+check "(3 threads)" has "$T/dry/shard.sbatch" "--threads 3"
+check "and submits nothing" slurm_cluster_empty
+check "nor records a build" test ! -e "$T/dry/shards"
+
 # 1. Four shards and the merge: the one-machine catalog.
 out=$T/cat.learn parts=$T/cat.learn.parts
 "$build" "$model" "$items" "$out" --shards 4 --wait >"$T/run1.log" 2>&1
@@ -81,7 +97,7 @@ check "the merge prints items, shards and the wall time" has "$T/run1.log" "buil
 check "a rerun of a finished build has nothing to do" has "$T/run1b.log" "nothing to do"
 
 # 2. A task cancelled mid-run: the merge is cancelled, the rerun resubmits that shard alone.
-out2=$T/cat2.learn parts2=$T/cat2.learn.parts
+out2=$T/cat2.learn parts2=$T/parts2 # --parts: elsewhere than OUT.parts
 cat >"$T/slow-cli" <<SH
 #!/bin/bash
 # Task 2 of the array stays running until it is cancelled.
@@ -89,7 +105,7 @@ cat >"$T/slow-cli" <<SH
 exec $cli "\$@"
 SH
 chmod +x "$T/slow-cli"
-"$build" "$model" "$items" "$out2" --shards 4 --learn-cli "$T/slow-cli" >"$T/run2.log" 2>&1
+"$build" "$model" "$items" "$out2" --shards 4 --parts "$parts2" --learn-cli "$T/slow-cli" >"$T/run2.log" 2>&1
 a2=$(array_of "$T/run2.log") m2=$(merge_of "$T/run2.log")
 check "the second build is submitted (array $a2, merge $m2)" test -n "$a2" -a -n "$m2"
 slurm_cluster_wait 60 bash -c "[ \"\$(squeue -h -j ${a2}_2 -o %T 2>/dev/null)\" = RUNNING ] && [ -e $parts2/part-00003-of-00004.learn ]"
@@ -108,7 +124,7 @@ check "and names the missing shard" has "$T/merge2.log" "shard 2 of 4 is missing
 check "and its file" has "$T/merge2.log" "part-00002-of-00004.learn: No such file"
 touch "$parts2/part-00003-of-00004.learn" -d '2020-01-01'
 touch "$parts2/part-00002-of-00004.learn.tmp.AbC123" # as a writer killed mid-write leaves
-"$build" "$model" "$items" "$out2" --shards 4 --wait >"$T/run3.log" 2>&1
+"$build" "$model" "$items" "$out2" --shards 4 --parts "$parts2" --wait >"$T/run3.log" 2>&1
 rc=$?
 check "the rerun completes (exit $rc)" [ $rc = 0 ]
 check "it resubmits shard 2 alone" has "$T/run3.log" "shard 2 of 4 (1 task): array job"
