@@ -664,12 +664,13 @@ static int catalog_merge_or_check(int argc, char **argv, int merge) {
     uint32_t n = learn_catalog_builder_count(b);
     if (n_shards) {
         double end = wall_now(), wall = end - t0;
-        fprintf(stderr, "learn-cli catalog: merged %u items from %u shards in %.2f s\n", n, n_shards, mono() - m_start);
+        const char *pl = n_shards == 1 ? "" : "s";
+        fprintf(stderr, "learn-cli catalog: merged %u items from %u shard%s in %.2f s\n", n, n_shards, pl, mono() - m_start);
         if (t0 > 0)
-            fprintf(stderr, "learn-cli catalog: build: %u items, %u shards, %.2f s of wall time from the first "
+            fprintf(stderr, "learn-cli catalog: build: %u items, %u shard%s, %.2f s of wall time from the first "
                     "shard's start to the end of this merge (%.1f items/s); the shards ran %.2f s in all, %.2f s "
                     "each on average (%.1f items/s each), the last ended %.2f s before this merge did\n",
-                    n, n_shards, wall, wall > 0 ? n / wall : 0.0, busy, busy / n_shards,
+                    n, n_shards, pl, wall, wall > 0 ? n / wall : 0.0, busy, busy / n_shards,
                     busy > 0 ? n / busy : 0.0, end - t1);
     } else {
         fprintf(stderr, "learn-cli catalog: merged %u items from %d catalogs\n", n, np);
