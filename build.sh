@@ -26,7 +26,7 @@ if [ -z "${CXX:-}" ]; then
 fi
 WARN="-Wall -Wextra -Werror -Wshadow"
 # The tools' sources: learn-cli's main and the code only tools need.
-TOOL_SRCS="learn-cli cli cmd_info convert convert_gguf convert_hf gguf json tokimport safetensors items data synth interactions towers_import train cmd_train eval cmd_tokenize cmd_catalog cmd_recommend cmd_embed cmd_demo cmd_bench bpe_train"
+TOOL_SRCS="learn-cli cli cmd_info convert convert_gguf convert_hf gguf json tokimport safetensors items data synth interactions towers_import train cmd_train eval cmd_tokenize cmd_catalog cmd_recommend cmd_embed cmd_demo cmd_bench bpe_train shard"
 CSTD="-std=c11"
 
 die() { echo "build.sh: $*" >&2; exit 1; }

@@ -10074,6 +10074,14 @@ void learn_user_state_free(learn_user_state *s) {
                                                 increasing, so ids are unique
      catalog.content      F16 [n_items, d_content]
      catalog.item         F32 [n_items, d_item] L2-normalised item embeddings
+   A shard (one part of a catalog built on many machines, learn_catalog_shard) also has all of:
+     catalog.shard.index          U32  0 .. count - 1
+     catalog.shard.count          U32  1 .. 2^20
+     catalog.shard.n_source       U64  items in the whole list (count .. 2^31 - 2); n_items is
+                                       the part's size (learn_catalog_shard_range)
+     catalog.shard.source         U64  fingerprint of the whole item list
+     catalog.shard.t_start        F64  wall-clock seconds since 1970 (0: unknown)
+     catalog.shard.t_end          F64  likewise, >= t_start
    ============================================================================================ */
 
 struct learn_catalog {
@@ -10084,7 +10092,74 @@ struct learn_catalog {
     const int32_t *id_off, *id_index;
     const uint16_t *content; /* f16 bits */
     const float *item;
+    int is_shard;
+    learn_catalog_shard shard;
 };
+
+learn_status learn_catalog_shard_range(uint64_t n_source, uint32_t index, uint32_t count,
+                                       uint64_t *lo, uint64_t *hi) {
+    if (!lo || !hi || count == 0 || index >= count || n_source > (uint64_t)INT32_MAX)
+        return LEARN_ERR_ARG;
+    *lo = n_source * index / count; /* n_source <= 2^31, index < 2^32: no overflow */
+    *hi = n_source * (index + (uint64_t)1) / count;
+    return LEARN_OK;
+}
+
+/* Checks a shard record against the ranges of learn_catalog_shard and, unless n_items is
+   UINT64_MAX, the part's size; the message names the field. */
+static learn_status learn__shard_check(const learn_catalog_shard *s, uint64_t n_items,
+                                       learn_status st, char *err, size_t errn) {
+    if (s->count < 1 || s->count > (1u << 20) || s->index >= s->count)
+        return learn__fail(err, errn, st, "shard index %u of count %u: the count must be "
+                           "1..%u and the index below it", s->index, s->count, 1u << 20);
+    if (s->n_source < s->count || s->n_source > (uint64_t)INT32_MAX - 1)
+        return learn__fail(err, errn, st, "shard %u/%u: a list of %llu items cannot be split "
+                           "into %u parts (%u .. %d items)", s->index, s->count,
+                           (unsigned long long)s->n_source, s->count, s->count, INT32_MAX - 1);
+    if (!isfinite(s->t_start) || !isfinite(s->t_end) || s->t_start < 0 || s->t_end < s->t_start)
+        return learn__fail(err, errn, st, "shard %u/%u: times %g .. %g are not 0 <= start <= "
+                           "end", s->index, s->count, s->t_start, s->t_end);
+    uint64_t lo, hi;
+    learn_catalog_shard_range(s->n_source, s->index, s->count, &lo, &hi);
+    if (n_items != UINT64_MAX && n_items != hi - lo)
+        return learn__fail(err, errn, st == LEARN_ERR_ARG ? LEARN_ERR_STATE : st,
+                           "shard %u/%u of %llu items holds items %llu..%llu (%llu), not %llu",
+                           s->index, s->count, (unsigned long long)s->n_source,
+                           (unsigned long long)lo, (unsigned long long)hi - 1,
+                           (unsigned long long)(hi - lo), (unsigned long long)n_items);
+    return LEARN_OK;
+}
+
+/* Reads the optional shard record (catalog.shard.*): all of its keys or none. */
+static learn_status learn__catalog_shard_read(learn_catalog *c, char *err, size_t errn) {
+    static const char *const keys[6] = {"catalog.shard.index", "catalog.shard.count",
+                                        "catalog.shard.n_source", "catalog.shard.source",
+                                        "catalog.shard.t_start", "catalog.shard.t_end"};
+    static const learn_meta_type types[6] = {LEARN_META_U32, LEARN_META_U32, LEARN_META_U64,
+                                             LEARN_META_U64, LEARN_META_F64, LEARN_META_F64};
+    const learn__meta *e[6];
+    int present = 0;
+    for (int k = 0; k < 6; k++) present += (e[k] = learn__meta_lookup(c->file, keys[k])) != NULL;
+    if (!present) return LEARN_OK;
+    for (int k = 0; k < 6; k++)
+        if (!e[k] || e[k]->type != types[k])
+            return learn__fail(err, errn, LEARN_ERR_FORMAT, "catalog: shard metadata '%s' %s "
+                               "(a shard needs all of catalog.shard.*, with their types)",
+                               keys[k], e[k] ? "has the wrong type" : "is missing");
+    learn_catalog_shard *s = &c->shard;
+    s->index = learn__rd32(e[0]->value);
+    s->count = learn__rd32(e[1]->value);
+    s->n_source = learn__rd64(e[2]->value);
+    s->source_fingerprint = learn__rd64(e[3]->value);
+    uint64_t t0 = learn__rd64(e[4]->value), t1 = learn__rd64(e[5]->value);
+    memcpy(&s->t_start, &t0, 8);
+    memcpy(&s->t_end, &t1, 8);
+    char inner[LEARN_ERRMSG_SIZE];
+    if (learn__shard_check(s, c->n, LEARN_ERR_FORMAT, inner, sizeof inner))
+        return learn__fail(err, errn, LEARN_ERR_FORMAT, "catalog: %s", inner);
+    c->is_shard = 1;
+    return LEARN_OK;
+}
 
 /* Bytewise order of ids a and b (shorter first on a common prefix). */
 static int learn__id_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn) {
@@ -10138,6 +10213,7 @@ static learn_status learn__catalog_check(learn_catalog *c, char *err, size_t err
                            "'catalog.fingerprint.towers' must be u64");
     c->fp_content = learn__rd64(fc->value);
     c->fp_towers = learn__rd64(ft->value);
+    if ((st = learn__catalog_shard_read(c, err, errn))) return st;
     const void *p;
     const learn__tensor *ids = learn__tensor_lookup(m, "catalog.ids");
     uint64_t id_bytes = ids ? ids->shape[0] : 0;
@@ -10272,6 +10348,13 @@ learn_status learn_catalog_get_info(const learn_catalog *cat, learn_catalog_info
     info->d_item = cat->d_item;
     info->content_fingerprint = cat->fp_content;
     info->tower_fingerprint = cat->fp_towers;
+    return LEARN_OK;
+}
+
+learn_status learn_catalog_get_shard(const learn_catalog *cat, learn_catalog_shard *shard) {
+    if (!cat || !shard) return LEARN_ERR_ARG;
+    if (!cat->is_shard) return LEARN_ERR_NOT_FOUND;
+    *shard = cat->shard;
     return LEARN_OK;
 }
 
@@ -10714,6 +10797,8 @@ struct learn_catalog_builder {
     int32_t *id_off;  /* n + 1 */
     uint16_t *content;
     float *item;
+    int is_shard;
+    learn_catalog_shard shard;
     char err[LEARN_ERRMSG_SIZE];
 };
 
@@ -10764,6 +10849,20 @@ void learn_catalog_builder_set_fingerprints(learn_catalog_builder *b, uint64_t c
     if (!b) return;
     b->fp_content = content;
     b->fp_towers = towers;
+}
+
+learn_status learn_catalog_builder_set_shard(learn_catalog_builder *b,
+                                             const learn_catalog_shard *shard) {
+    if (!b) return LEARN_ERR_ARG;
+    if (!shard) {
+        b->is_shard = 0;
+        return LEARN_OK;
+    }
+    learn_status st = learn__shard_check(shard, UINT64_MAX, LEARN_ERR_ARG, b->err, sizeof b->err);
+    if (st) return st;
+    b->shard = *shard;
+    b->is_shard = 1;
+    return LEARN_OK;
 }
 
 learn_status learn_catalog_builder_add(learn_catalog_builder *b, const char *id, size_t id_len,
@@ -10833,6 +10932,9 @@ static int learn__idref_cmp(const void *a, const void *b) {
 static learn_status learn__builder_to_writer(learn_catalog_builder *b, learn_writer *w,
                                              int32_t **idx_out) {
     if (b->n == 0) return LEARN__BFAIL(b, LEARN_ERR_STATE, "the catalog is empty");
+    learn_status st = LEARN_OK;
+    if (b->is_shard && (st = learn__shard_check(&b->shard, b->n, LEARN_ERR_ARG, b->err, sizeof b->err)))
+        return st;
     learn__idref *refs = (learn__idref *)learn__calloc(&b->alloc, b->n, sizeof *refs);
     int32_t *idx = (int32_t *)learn__calloc(&b->alloc, b->n, sizeof *idx);
     if (!refs || !idx) {
@@ -10846,7 +10948,6 @@ static learn_status learn__builder_to_writer(learn_catalog_builder *b, learn_wri
         refs[i].i = (int32_t)i;
     }
     qsort(refs, b->n, sizeof *refs, learn__idref_cmp);
-    learn_status st = LEARN_OK;
     for (uint32_t k = 0; k < b->n; k++) {
         idx[k] = refs[k].i;
         if (k && learn__id_cmp(refs[k - 1].p, refs[k - 1].n, refs[k].p, refs[k].n) == 0) {
@@ -10873,7 +10974,14 @@ static learn_status learn__builder_to_writer(learn_catalog_builder *b, learn_wri
         (st = learn_writer_add_tensor(w, "catalog.id_offsets", LEARN_TYPE_I32, 1, s_off, b->id_off, 0)) ||
         (st = learn_writer_add_tensor(w, "catalog.id_index", LEARN_TYPE_I32, 1, s_idx, idx, 0)) ||
         (st = learn_writer_add_tensor(w, "catalog.content", LEARN_TYPE_F16, 2, s_content, b->content, 0)) ||
-        (st = learn_writer_add_tensor(w, "catalog.item", LEARN_TYPE_F32, 2, s_item, b->item, 0))) {
+        (st = learn_writer_add_tensor(w, "catalog.item", LEARN_TYPE_F32, 2, s_item, b->item, 0)) ||
+        (b->is_shard &&
+         ((st = learn_writer_set_u32(w, "catalog.shard.index", b->shard.index)) ||
+          (st = learn_writer_set_u32(w, "catalog.shard.count", b->shard.count)) ||
+          (st = learn_writer_set_u64(w, "catalog.shard.n_source", b->shard.n_source)) ||
+          (st = learn_writer_set_u64(w, "catalog.shard.source", b->shard.source_fingerprint)) ||
+          (st = learn_writer_set_f64(w, "catalog.shard.t_start", b->shard.t_start)) ||
+          (st = learn_writer_set_f64(w, "catalog.shard.t_end", b->shard.t_end))))) {
         learn__free(&b->alloc, idx);
         return LEARN__BFAIL(b, st, "%s", learn_writer_errmsg(w));
     }

@@ -821,6 +821,35 @@ learn_status learn_catalog_builder_save_memory(learn_catalog_builder *builder, v
                                                size_t *size);
 void learn_catalog_builder_free_buffer(learn_catalog_builder *builder, void *data);
 
+/* Shards: a catalog built on many machines is built in `count` parts, each from the same item
+   list of n_source items, split in order: part `index` holds items
+   [n_source * index / count, n_source * (index + 1) / count) (learn_catalog_shard_range).
+   A shard catalog records which part it is, so that a merge can put the parts in order and
+   refuse a missing, duplicated or foreign one. source_fingerprint identifies the item list
+   (the tools hash its ids and texts); t_start and t_end are the wall-clock times (seconds
+   since 1970) between which the part was built, 0 when unknown. */
+typedef struct learn_catalog_shard {
+    uint32_t index;              /* 0 .. count - 1 */
+    uint32_t count;              /* 1 .. 2^20 */
+    uint64_t n_source;           /* items in the whole list, count .. 2^31 - 2 */
+    uint64_t source_fingerprint; /* of the whole list */
+    double t_start, t_end;       /* finite, 0 <= t_start <= t_end */
+} learn_catalog_shard;
+
+/* The items [*lo, *hi) of the list that part `index` of `count` holds; LEARN_ERR_ARG when
+   index >= count or n_source > 2^31 - 1. */
+learn_status learn_catalog_shard_range(uint64_t n_source, uint32_t index, uint32_t count,
+                                       uint64_t *lo, uint64_t *hi);
+/* Marks the catalog being built as a shard (shard NULL: not a shard, the default). Values
+   out of the ranges above are LEARN_ERR_ARG; at save, a builder whose item count is not the
+   part's size is LEARN_ERR_STATE. Merged catalogs are no shards. */
+learn_status learn_catalog_builder_set_shard(learn_catalog_builder *builder,
+                                             const learn_catalog_shard *shard);
+/* The shard record of a catalog opened from a shard; LEARN_ERR_NOT_FOUND for a catalog that
+   is no shard. A shard file whose record is inconsistent (index >= count, item count not the
+   part's size) is refused at open (LEARN_ERR_FORMAT). */
+learn_status learn_catalog_get_shard(const learn_catalog *cat, learn_catalog_shard *shard);
+
 /* ==== Towers (preference alignment) ================================================
    To be pasted into learn.h after "Content encoder". The schema of the tower metadata and
    tensors is in schema.txt (for the format spec at the top of learn.h) and at the top of the

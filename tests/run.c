@@ -26,6 +26,7 @@
 #include "test_items.c"
 #include "test_tokenizer.c"
 #include "test_pipeline.c"
+#include "test_shard.c"
 #include "test_towers.c"
 #include "test_train.c"
 #include "test_fuzz_corpus.c"
@@ -47,6 +48,7 @@ int main(void) {
     srunner_add_suite(sr, make_items_suite());
     srunner_add_suite(sr, make_tokenizer_suite());
     srunner_add_suite(sr, make_pipeline_suite());
+    srunner_add_suite(sr, make_shard_suite());
     srunner_add_suite(sr, make_towers_suite());
     srunner_add_suite(sr, make_train_suite());
     srunner_add_suite(sr, make_fuzz_corpus_suite());

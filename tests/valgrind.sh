@@ -49,6 +49,14 @@ vg tokenize "$D/m.learn" --text "Title: Acme caf$(printf '\xc3\xa9') tent $(prin
 printf 'Title: Acme Tea\nBrand: Zephyr\n' >"$D/texts.txt"
 vg --stdin "$D/texts.txt" embed "$D/m.learn" --threads 2
 vg catalog build "$D/m.learn" "$D/data/items.jsonl" -o "$D/cat.learn" --threads 2
+# Shards (one from a Slurm array's environment), checked and merged; a set missing a shard.
+vg catalog build "$D/m.learn" "$D/data/items.jsonl" -o "$D/s0.learn" --shard 0/2
+SLURM_ARRAY_TASK_ID=1 SLURM_ARRAY_TASK_COUNT=2 vg catalog build "$D/m.learn" "$D/data/items.jsonl" \
+    -o "$D/s1.learn" --shard auto
+vg catalog check --model "$D/m.learn" --items "$D/data/items.jsonl" "$D/s1.learn" "$D/s0.learn"
+vg catalog merge -o "$D/s.learn" "$D/s1.learn" "$D/s0.learn"
+cmp "$D/s.learn" "$D/cat.learn"
+vg_fails catalog merge -o "$D/s.learn" "$D/s1.learn" "$D/s1.learn" "$D/nope.learn"
 vg train "$D/m.learn" "$D/cat.learn" "$D/data/interactions.tsv" -o "$D/t.learn" --epochs 1 \
     --d-model 16 --layers 1 --heads 2 --d-out 8 --batch 8 --min-len 3 --threads 2
 vg catalog reembed "$D/t.learn" "$D/cat.learn" -o "$D/cat2.learn"

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "items.h"
+#include "shard.h"
 
 /* ---- Progress on standard error: a bar on a terminal, a line per 10% otherwise ---- */
 
@@ -23,6 +24,13 @@ typedef struct progress {
 static double mono(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Wall-clock seconds since 1970 (shards of one build compare them across machines). */
+static double wall_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
@@ -144,16 +152,6 @@ static int load_items(const char *path, const char *tmpl, item_list *l) {
     return check_duplicate_ids(l, path);
 }
 
-/* Parses "I/N" (0 <= I < N). */
-static int parse_shard(const char *s, long *i, long *n) {
-    char buf[64];
-    const char *slash = strchr(s, '/');
-    if (!slash || (size_t)(slash - s) >= sizeof buf) return 1;
-    memcpy(buf, s, (size_t)(slash - s));
-    buf[slash - s] = 0;
-    return cli_parse_long(buf, 0, 1L << 30, i) || cli_parse_long(slash + 1, 1, 1L << 30, n) || *i >= *n;
-}
-
 static learn_model *open_model_ctx(const char *path, long threads, learn_ctx **ctx) {
     learn_model *m = cli_open_model("catalog", path, 1);
     if (!m) return NULL;
@@ -231,18 +229,31 @@ static learn_catalog_builder *new_builder(learn_ctx *ctx) {
 /* ---- The subcommands ---- */
 
 static const char catalog_usage[] =
-    "usage: learn-cli catalog build MODEL ITEMS.jsonl -o CAT [--shard I/N] [--threads N]\n"
+    "usage: learn-cli catalog build MODEL ITEMS.jsonl -o CAT [--shard I/N|auto [--shards N]]\n"
+    "                                [--threads N]\n"
     "       learn-cli catalog add MODEL CAT NEW.jsonl [-o OUT] [--threads N]\n"
-    "       learn-cli catalog merge -o CAT PART1 PART2 ...\n"
+    "       learn-cli catalog merge -o CAT PART1 PART2 ... [--model M [--items ITEMS]] [--shards N]\n"
+    "       learn-cli catalog check PART1 PART2 ... [--model M [--items ITEMS]] [--shards N]\n"
     "       learn-cli catalog reembed MODEL CAT [-o OUT] [--threads N]\n"
     "       learn-cli catalog export CAT --npy DIR\n"
     "\n"
     "build    encodes every item (JSONL records with \"id\" and either \"text\" or the fields of\n"
     "         the model's template) with the model's LLM and towers into a catalog file.\n"
-    "         --shard I/N builds the I-th of N equal parts (in file order) for `merge`.\n"
+    "         --shard I/N builds the I-th of N equal parts (in file order) for `merge`, a\n"
+    "         shard that records which part of which item list it is. --shard auto takes\n"
+    "         the part from a Slurm job array (SLURM_ARRAY_TASK_ID; the array, 0-7 or 1-8,\n"
+    "         is the set of parts) or a Kubernetes Indexed Job (JOB_COMPLETION_INDEX, with\n"
+    "         --shards N); with --shards N, Slurm task ids are the part indices 0..N-1.\n"
     "add      encodes only the new items and appends them (the cold-start case); the old\n"
     "         items are not re-encoded. Writes CAT in place (atomically) unless -o is given.\n"
-    "merge    joins parts made by the same model, in the order given.\n"
+    "merge    joins parts made by the same model: shards in their index order (whatever the\n"
+    "         order given), into the catalog a build on one machine writes; other catalogs\n"
+    "         in the order given. Refuses, naming them, missing, duplicated, truncated or\n"
+    "         corrupted shards and those of another model (--model: other than M), another\n"
+    "         item list (--items) or another number of shards (--shards); writes nothing then.\n"
+    "check    the same checks, without writing: a line per part on stdout (\"ok PATH: ...\"\n"
+    "         or \"invalid PATH: why\"), then \"missing shards ...\"; exit code 0 when all are\n"
+    "         fine and no shard is missing.\n"
     "reembed  recomputes item embeddings from the stored content embeddings with MODEL's\n"
     "         towers (after training new towers; the LLM must be the catalog's).\n"
     "export   DIR/ids.txt (one id per line), DIR/content.npy and DIR/item.npy (float32, same\n"
@@ -250,20 +261,27 @@ static const char catalog_usage[] =
     "Every file is written to a temporary name, fsynced and renamed. Progress goes to stderr.\n";
 
 static int catalog_build(int argc, char **argv) {
+    double t_start = wall_now(), m_start = mono();
     const char *pos[2] = {NULL, NULL}, *out = NULL, *shard = NULL;
     int npos = 0;
-    long threads = 0, si = 0, sn = 1;
+    long threads = 0, shards = 0;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "-o") == 0 && v) out = argv[++i];
         else if (strcmp(a, "--shard") == 0 && v) shard = argv[++i];
+        else if (strcmp(a, "--shards") == 0 && v && !cli_parse_long(v, 1, 1L << 20, &shards)) i++;
         else if (strcmp(a, "--threads") == 0 && v && !cli_parse_long(v, 1, 256, &threads)) i++;
         else if (a[0] == '-' && a[1]) return cli_error("catalog", "build: unknown option '%s'", a);
         else if (npos < 2) pos[npos++] = a;
         else return cli_error("catalog", "build: too many arguments");
     }
     if (npos != 2 || !out) return cli_error("catalog", "build needs MODEL ITEMS.jsonl -o CAT (see learn-cli catalog --help)");
-    if (shard && parse_shard(shard, &si, &sn)) return cli_error("catalog", "--shard must be I/N with 0 <= I < N, not '%s'", shard);
+    uint32_t si = 0, sn = 1;
+    char from[160], err[512], what[64] = "encoding";
+    if (shards && !shard) return cli_error("catalog", "--shards N goes with --shard auto");
+    if (shard && shard_parse(shard, shards, getenv, &si, &sn, from, sizeof from, err, sizeof err))
+        return cli_error("catalog", "%s", err);
+    if (shard) snprintf(what, sizeof what, "shard %u/%u", si, sn);
     learn_ctx *ctx;
     learn_model *m = open_model_ctx(pos[0], threads, &ctx);
     if (!m) return 1;
@@ -272,13 +290,29 @@ static int catalog_build(int argc, char **argv) {
     learn_catalog_builder *b = NULL;
     int rc = 1;
     if (load_items(pos[1], model_template(m), &l)) goto out;
-    size_t lo = (size_t)((uint64_t)l.n * (uint64_t)si / (uint64_t)sn), hi = (size_t)((uint64_t)l.n * (uint64_t)(si + 1) / (uint64_t)sn);
-    if (hi == lo) {
-        cli_error("catalog", "%s: no items in shard %ld/%ld", pos[1], si, sn);
-        goto out;
+    uint64_t lo = 0, hi = l.n;
+    if (shard) {
+        if (l.n < sn || learn_catalog_shard_range(l.n, si, sn, &lo, &hi) != LEARN_OK) {
+            cli_error("catalog", "%s: %zu items cannot be split into %u shards", pos[1], l.n, sn);
+            goto out;
+        }
+        fprintf(stderr, "learn-cli catalog: shard %u/%u (%s): items %llu..%llu of %zu (lines %zu..%zu of %s)\n",
+                si, sn, from, (unsigned long long)lo, (unsigned long long)hi - 1, l.n, l.items[lo].line,
+                l.items[hi - 1].line, pos[1]);
     }
     if (!(b = new_builder(ctx))) goto out;
-    if (encode_items(ctx, b, l.items + lo, hi - lo, "encoding")) goto out;
+    double m_enc = mono();
+    if (encode_items(ctx, b, l.items + lo, (size_t)(hi - lo), what)) goto out;
+    double now = mono(), enc = now - m_enc;
+    fprintf(stderr, "learn-cli catalog: %s: %llu items encoded in %.2f s (%.1f items/s); %.2f s with loading\n", what,
+            (unsigned long long)(hi - lo), enc, enc > 0 ? (double)(hi - lo) / enc : 0.0, now - m_start);
+    if (shard) {
+        learn_catalog_shard sh = {si, sn, l.n, shard_source_fingerprint(&l), t_start, wall_now()};
+        if (learn_catalog_builder_set_shard(b, &sh) != LEARN_OK) {
+            cli_error("catalog", "%s", learn_catalog_builder_errmsg(b));
+            goto out;
+        }
+    }
     rc = save_builder(b, out);
 out:
     learn_catalog_builder_free(b);
@@ -345,75 +379,309 @@ out:
     return rc;
 }
 
-static int catalog_merge(int argc, char **argv) {
-    const char *out = NULL;
-    const char **parts = (const char **)calloc((size_t)argc, sizeof *parts);
-    int np = 0;
-    if (!parts) return cli_error("catalog", "out of memory");
-    for (int i = 2; i < argc; i++) {
-        if (strcmp(argv[i], "-o") == 0 && i + 1 < argc) out = argv[++i];
-        else if (argv[i][0] == '-' && argv[i][1]) {
-            free((void *)parts);
-            return cli_error("catalog", "merge: unknown option '%s'", argv[i]);
-        } else parts[np++] = argv[i];
-    }
-    if (!out || np < 1) {
-        free((void *)parts);
-        return cli_error("catalog", "merge needs -o CAT and at least one part");
-    }
-    learn_catalog **cats = (learn_catalog **)calloc((size_t)np, sizeof *cats);
-    learn_catalog_builder *b = NULL;
-    char err[512];
-    int rc = 1;
-    learn_catalog_info first;
+/* ---- merge and check: the parts of a catalog ---- */
+
+/* One part given to merge or check. */
+typedef struct cat_part {
+    const char *path;
+    learn_catalog *cat; /* NULL when it could not be opened */
+    learn_catalog_info info;
+    int is_shard;
+    learn_catalog_shard shard;
+    char why[1024]; /* why it is refused; empty when it is fine */
+} cat_part;
+
+/* What the parts must agree with, when given: the model (--model), the item list (--items)
+   and the number of shards (--shards). What is not given is taken from the first part. */
+typedef struct part_ref {
+    const char *model_path;
+    const learn_model *model;
+    const char *items_path;
+    int has_source;
+    uint64_t source, n_source;
+    long shards;
+} part_ref;
+
+/* Opens and checks every part. Each refused part gets its reason in why; *missing (malloc'd,
+   may be NULL when none) lists the shard indices no part holds, *n_shards the set's size (0
+   for parts that are no shards). Returns the number of refused parts, or -1 when out of
+   memory. */
+static int parts_check(cat_part *p, int np, const part_ref *ref, uint32_t **missing, uint32_t *n_missing,
+                       uint32_t *n_shards) {
+    *missing = NULL;
+    *n_missing = *n_shards = 0;
+    const cat_part *r = NULL; /* the first part that opens */
     for (int i = 0; i < np; i++) {
-        if (learn_catalog_open(parts[i], NULL, &cats[i], err, sizeof err) != LEARN_OK) {
-            cli_error("catalog", "%s", err);
-            goto out;
+        char err[768];
+        if (learn_catalog_open(p[i].path, NULL, &p[i].cat, err, sizeof err) != LEARN_OK) {
+            size_t n = strlen(p[i].path); /* the message names the file: once is enough */
+            int named = strncmp(err, p[i].path, n) == 0 && strncmp(err + n, ": ", 2) == 0;
+            snprintf(p[i].why, sizeof p[i].why, "%s", named ? err + n + 2 : err);
+            continue;
         }
-        learn_catalog_info ci;
-        learn_catalog_get_info(cats[i], &ci);
-        if (i == 0) first = ci;
-        else if (ci.content_fingerprint != first.content_fingerprint ||
-                 ci.tower_fingerprint != first.tower_fingerprint || ci.d_content != first.d_content ||
-                 ci.d_item != first.d_item) {
-            cli_error("catalog", "%s was made by another model than %s (fingerprints %016llx/%016llx vs %016llx/%016llx)",
-                      parts[i], parts[0], (unsigned long long)ci.content_fingerprint,
-                      (unsigned long long)ci.tower_fingerprint, (unsigned long long)first.content_fingerprint,
-                      (unsigned long long)first.tower_fingerprint);
-            goto out;
-        }
+        learn_catalog_get_info(p[i].cat, &p[i].info);
+        p[i].is_shard = learn_catalog_get_shard(p[i].cat, &p[i].shard) == LEARN_OK;
+        if (!r) r = &p[i];
     }
-    if (learn_catalog_builder_new(NULL, first.d_content, first.d_item, &b) != LEARN_OK) {
+    int shards = ref->shards || (r && r->is_shard);
+    uint32_t count = ref->shards ? (uint32_t)ref->shards : r && r->is_shard ? r->shard.count : 0;
+    for (int i = 0; i < np; i++) {
+        cat_part *q = &p[i];
+        char err[768];
+        if (!q->cat) continue;
+        const learn_catalog_info *ci = &q->info;
+        const learn_catalog_shard *sh = &q->shard;
+        int same = 1;
+        if (ref->model) {
+            if (learn_catalog_check_model(q->cat, ref->model, &same, err, sizeof err) != LEARN_OK)
+                snprintf(q->why, sizeof q->why, "made by another model than %s: %s", ref->model_path, err);
+            else if (!same)
+                snprintf(q->why, sizeof q->why, "its item embeddings come from other towers than %s's", ref->model_path);
+        } else if (ci->content_fingerprint != r->info.content_fingerprint ||
+                   ci->tower_fingerprint != r->info.tower_fingerprint || ci->d_content != r->info.d_content ||
+                   ci->d_item != r->info.d_item) {
+            snprintf(q->why, sizeof q->why, "made by another model than %s (fingerprints %016llx/%016llx, "
+                     "%s's %016llx/%016llx)", r->path, (unsigned long long)ci->content_fingerprint,
+                     (unsigned long long)ci->tower_fingerprint, r->path,
+                     (unsigned long long)r->info.content_fingerprint, (unsigned long long)r->info.tower_fingerprint);
+        }
+        if (q->why[0]) continue;
+        if (shards && !q->is_shard)
+            snprintf(q->why, sizeof q->why, "not a shard (built without --shard): it cannot join a set of shards");
+        else if (!shards && q->is_shard)
+            snprintf(q->why, sizeof q->why, "shard %u/%u, while %s is a whole catalog: merge shards with their "
+                     "own set only", sh->index, sh->count, r->path);
+        else if (shards && sh->count != count)
+            snprintf(q->why, sizeof q->why, "shard %u/%u: one of %u shards, not of %u%s%s", sh->index, sh->count,
+                     sh->count, count, ref->shards ? "" : " as ", ref->shards ? "" : r->path);
+        else if (shards && ref->has_source &&
+                 (sh->source_fingerprint != ref->source || sh->n_source != ref->n_source))
+            snprintf(q->why, sizeof q->why, "shard %u/%u was built from another item list than %s (%llu items, "
+                     "fingerprint %016llx; %s: %llu items, %016llx)", sh->index, sh->count, ref->items_path,
+                     (unsigned long long)sh->n_source, (unsigned long long)sh->source_fingerprint, ref->items_path,
+                     (unsigned long long)ref->n_source, (unsigned long long)ref->source);
+        else if (shards && !ref->has_source &&
+                 (sh->source_fingerprint != r->shard.source_fingerprint || sh->n_source != r->shard.n_source))
+            snprintf(q->why, sizeof q->why, "shard %u/%u was built from another item list than %s (%llu items, "
+                     "fingerprint %016llx; %s: %llu items, %016llx)", sh->index, sh->count, r->path,
+                     (unsigned long long)sh->n_source, (unsigned long long)sh->source_fingerprint, r->path,
+                     (unsigned long long)r->shard.n_source, (unsigned long long)r->shard.source_fingerprint);
+    }
+    int bad = 0;
+    if (shards) {
+        int *holder = (int *)calloc(count, sizeof *holder); /* part index + 1 */
+        uint32_t *miss = (uint32_t *)malloc(count * sizeof *miss);
+        if (!holder || !miss) {
+            free(holder);
+            free(miss);
+            return -1;
+        }
+        for (int i = 0; i < np; i++) {
+            if (!p[i].cat || p[i].why[0]) continue;
+            uint32_t k = p[i].shard.index;
+            if (holder[k])
+                snprintf(p[i].why, sizeof p[i].why, "shard %u/%u again: %s holds it too (a shard is given "
+                         "twice)", k, count, p[holder[k] - 1].path);
+            else holder[k] = i + 1;
+        }
+        for (uint32_t k = 0; k < count; k++)
+            if (!holder[k]) miss[(*n_missing)++] = k;
+        free(holder);
+        if (*n_missing) *missing = miss;
+        else free(miss);
+        *n_shards = count;
+    }
+    for (int i = 0; i < np; i++) bad += p[i].why[0] != 0;
+    return bad;
+}
+
+/* "2, 5-7 and 9" (up to 40 ranges) into buf. */
+static void index_ranges(const uint32_t *v, uint32_t n, char *buf, size_t bufn) {
+    size_t used = 0;
+    uint32_t ranges = 0;
+    buf[0] = 0;
+    for (uint32_t i = 0; i < n && used < bufn; ranges++) {
+        uint32_t j = i;
+        while (j + 1 < n && v[j + 1] == v[j] + 1) j++;
+        if (ranges == 40) {
+            snprintf(buf + used, bufn - used, " and %u more", n - i);
+            return;
+        }
+        const char *sep = i == 0 ? "" : j + 1 == n ? " and " : ", ";
+        int w = j > i ? snprintf(buf + used, bufn - used, "%s%u-%u", sep, v[i], v[j])
+                      : snprintf(buf + used, bufn - used, "%s%u", sep, v[i]);
+        used += w > 0 ? (size_t)w : 0;
+        i = j + 1;
+    }
+}
+
+static int cmp_shard_index(const void *a, const void *b) {
+    const cat_part *x = *(const cat_part *const *)a, *y = *(const cat_part *const *)b;
+    return (x->shard.index > y->shard.index) - (x->shard.index < y->shard.index);
+}
+
+/* Parses the options merge and check share; parts collects the positional arguments. Opens
+   the model and loads the item list when asked. Returns 0, or 1 after printing why. */
+static int parts_args(int argc, char **argv, const char *verb, int want_out, const char **out, const char **parts,
+                      int *np, part_ref *ref, learn_model **model) {
+    const char *model_path = NULL, *items_path = NULL;
+    memset(ref, 0, sizeof *ref);
+    *model = NULL;
+    *np = 0;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (want_out && strcmp(a, "-o") == 0 && v) *out = argv[++i];
+        else if (strcmp(a, "--model") == 0 && v) model_path = argv[++i];
+        else if (strcmp(a, "--items") == 0 && v) items_path = argv[++i];
+        else if (strcmp(a, "--shards") == 0 && v && !cli_parse_long(v, 1, 1L << 20, &ref->shards)) i++;
+        else if (a[0] == '-' && a[1]) return cli_error("catalog", "%s: unknown option or missing value '%s'", verb, a);
+        else parts[(*np)++] = a;
+    }
+    if ((want_out && !*out) || *np < 1)
+        return cli_error("catalog", "%s needs %sat least one part (see learn-cli catalog --help)", verb,
+                         want_out ? "-o CAT and " : "");
+    if (items_path && !model_path)
+        return cli_error("catalog", "%s: --items needs --model (its template renders the items)", verb);
+    if (model_path) {
+        if (!(*model = cli_open_model("catalog", model_path, 0))) return 1;
+        ref->model = *model;
+        ref->model_path = model_path;
+    }
+    if (items_path) {
+        item_list l;
+        memset(&l, 0, sizeof l);
+        if (load_items(items_path, model_template(*model), &l)) {
+            items_free(&l);
+            learn_model_close(*model);
+            *model = NULL;
+            return 1;
+        }
+        ref->items_path = items_path;
+        ref->has_source = 1;
+        ref->source = shard_source_fingerprint(&l);
+        ref->n_source = l.n;
+        items_free(&l);
+    }
+    return 0;
+}
+
+static void parts_close(cat_part *p, int np) {
+    for (int i = 0; p && i < np; i++) learn_catalog_close(p[i].cat);
+    free(p);
+}
+
+static int catalog_merge_or_check(int argc, char **argv, int merge) {
+    double m_start = mono();
+    const char *verb = merge ? "merge" : "check", *out = NULL;
+    const char **paths = (const char **)calloc((size_t)argc, sizeof *paths);
+    cat_part *p = NULL;
+    learn_model *model = NULL;
+    learn_catalog_builder *b = NULL;
+    uint32_t *missing = NULL, n_missing = 0, n_shards = 0;
+    part_ref ref;
+    int np = 0, rc = 1;
+    if (!paths) return cli_error("catalog", "out of memory");
+    if (parts_args(argc, argv, verb, merge, &out, paths, &np, &ref, &model)) goto out;
+    if (!(p = (cat_part *)calloc((size_t)np, sizeof *p))) {
         cli_error("catalog", "out of memory");
         goto out;
     }
-    learn_catalog_builder_set_fingerprints(b, first.content_fingerprint, first.tower_fingerprint);
-    float *c = (float *)malloc(first.d_content * sizeof(float));
-    if (!c) goto out;
-    for (int i = 0; i < np; i++) {
-        learn_catalog_info ci;
-        learn_catalog_get_info(cats[i], &ci);
-        const float *items = learn_catalog_items(cats[i]);
-        for (uint32_t k = 0; k < ci.n_items; k++) {
+    for (int i = 0; i < np; i++) p[i].path = paths[i];
+    int bad = parts_check(p, np, &ref, &missing, &n_missing, &n_shards);
+    if (bad < 0) {
+        cli_error("catalog", "out of memory");
+        goto out;
+    }
+    char ranges[1024] = "";
+    if (n_missing) index_ranges(missing, n_missing, ranges, sizeof ranges);
+    if (!merge) {
+        /* One line per part on stdout (ok or invalid), then the missing shards. */
+        for (int i = 0; i < np; i++) {
+            if (p[i].why[0]) printf("invalid %s: %s\n", p[i].path, p[i].why);
+            else if (p[i].is_shard)
+                printf("ok %s: shard %u/%u, %u items\n", p[i].path, p[i].shard.index, p[i].shard.count, p[i].info.n_items);
+            else printf("ok %s: %u items\n", p[i].path, p[i].info.n_items);
+        }
+        if (n_missing) printf("missing shard%s %s of %u\n", n_missing > 1 ? "s" : "", ranges, n_shards);
+        fflush(stdout);
+        if (bad || n_missing)
+            cli_error("catalog", "check: %d of %d part%s refused%s%s%s", bad, np, np > 1 ? "s" : "",
+                      n_missing ? "; missing: shard" : "", n_missing > 1 ? "s " : n_missing ? " " : "", ranges);
+        else fprintf(stderr, "learn-cli catalog: check: all %d part%s ok%s\n", np, np > 1 ? "s" : "",
+                     n_shards ? " (a complete set of shards)" : "");
+        rc = bad || n_missing;
+        goto out;
+    }
+    if (bad || n_missing) {
+        for (int i = 0; i < np; i++)
+            if (p[i].why[0]) cli_error("catalog", "merge: %s: %s", p[i].path, p[i].why);
+        if (n_missing)
+            cli_error("catalog", "merge: shard%s %s of %u %s missing", n_missing > 1 ? "s" : "", ranges, n_shards,
+                      n_missing > 1 ? "are" : "is");
+        cli_error("catalog", "merge: nothing written: %d part%s refused, %u shard%s missing", bad, bad == 1 ? "" : "s",
+                  n_missing, n_missing == 1 ? "" : "s");
+        goto out;
+    }
+    /* Shards go in index order, whatever order they were given or finished in. */
+    const cat_part **order = (const cat_part **)malloc((size_t)np * sizeof *order);
+    if (!order) {
+        cli_error("catalog", "out of memory");
+        goto out;
+    }
+    for (int i = 0; i < np; i++) order[i] = &p[i];
+    if (n_shards) qsort((void *)order, (size_t)np, sizeof *order, cmp_shard_index);
+    const learn_catalog_info *first = &p[0].info;
+    float *c = (float *)malloc(first->d_content * sizeof(float));
+    if (!c || learn_catalog_builder_new(NULL, first->d_content, first->d_item, &b) != LEARN_OK) {
+        free(c);
+        free((void *)order);
+        cli_error("catalog", "out of memory");
+        goto out;
+    }
+    learn_catalog_builder_set_fingerprints(b, first->content_fingerprint, first->tower_fingerprint);
+    int failed = 0;
+    double t0 = 0, t1 = 0, busy = 0;
+    for (int i = 0; i < np && !failed; i++) {
+        const cat_part *q = order[i];
+        const float *items = learn_catalog_items(q->cat);
+        for (uint32_t k = 0; k < q->info.n_items && !failed; k++) {
             const char *id;
             size_t len;
-            learn_catalog_id(cats[i], k, &id, &len);
-            learn_catalog_content(cats[i], k, c);
-            if (learn_catalog_builder_add(b, id, len, c, items + (size_t)k * ci.d_item) != LEARN_OK) {
-                free(c);
-                cli_error("catalog", "%s", learn_catalog_builder_errmsg(b));
-                goto out;
-            }
+            learn_catalog_id(q->cat, k, &id, &len);
+            learn_catalog_content(q->cat, k, c);
+            if (learn_catalog_builder_add(b, id, len, c, items + (size_t)k * q->info.d_item) != LEARN_OK)
+                failed = cli_error("catalog", "merge: %s: %s", q->path, learn_catalog_builder_errmsg(b));
+        }
+        if (q->is_shard && q->shard.t_start > 0) {
+            if (t0 == 0 || q->shard.t_start < t0) t0 = q->shard.t_start;
+            if (q->shard.t_end > t1) t1 = q->shard.t_end;
+            busy += q->shard.t_end - q->shard.t_start;
         }
     }
     free(c);
-    rc = save_builder(b, out);
+    free((void *)order);
+    if (failed || save_builder(b, out)) goto out;
+    uint32_t n = learn_catalog_builder_count(b);
+    if (n_shards) {
+        double end = wall_now(), wall = end - t0;
+        const char *pl = n_shards == 1 ? "" : "s";
+        fprintf(stderr, "learn-cli catalog: merged %u items from %u shard%s in %.2f s\n", n, n_shards, pl, mono() - m_start);
+        if (t0 > 0)
+            fprintf(stderr, "learn-cli catalog: build: %u items, %u shard%s, %.2f s of wall time from the first "
+                    "shard's start to the end of this merge (%.1f items/s); the shards ran %.2f s in all, %.2f s "
+                    "each on average (%.1f items/s each), the last ended %.2f s before this merge did\n",
+                    n, n_shards, pl, wall, wall > 0 ? n / wall : 0.0, busy, busy / n_shards,
+                    busy > 0 ? n / busy : 0.0, end - t1);
+    } else {
+        fprintf(stderr, "learn-cli catalog: merged %u items from %d catalogs\n", n, np);
+    }
+    rc = 0;
 out:
     learn_catalog_builder_free(b);
-    for (int i = 0; i < np; i++) learn_catalog_close(cats ? cats[i] : NULL);
-    free(cats);
-    free((void *)parts);
+    parts_close(p, np);
+    free(missing);
+    free((void *)paths);
+    learn_model_close(model);
     return rc;
 }
 
@@ -502,7 +770,8 @@ int cmd_catalog(int argc, char **argv) {
     if (strcmp(argv[1], "build") == 0) return catalog_build(argc, argv);
     if (strcmp(argv[1], "add") == 0) return catalog_add_or_reembed(argc, argv, 1);
     if (strcmp(argv[1], "reembed") == 0) return catalog_add_or_reembed(argc, argv, 0);
-    if (strcmp(argv[1], "merge") == 0) return catalog_merge(argc, argv);
+    if (strcmp(argv[1], "merge") == 0) return catalog_merge_or_check(argc, argv, 1);
+    if (strcmp(argv[1], "check") == 0) return catalog_merge_or_check(argc, argv, 0);
     if (strcmp(argv[1], "export") == 0) return catalog_export(argc, argv);
-    return cli_error("catalog", "unknown subcommand '%s' (build, add, merge, reembed, export)", argv[1]);
+    return cli_error("catalog", "unknown subcommand '%s' (build, add, merge, check, reembed, export)", argv[1]);
 }

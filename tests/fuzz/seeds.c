@@ -250,11 +250,14 @@ static void seed_catalogs(void) {
     static const struct {
         const char *name;
         uint32_t n, dc, di;
-    } cats[] = {{"3x4x2.learn", 3, 4, 2}, {"12x8x3.learn", 12, 8, 3}};
-    for (int c = 0; c < 2; c++) {
+    } cats[] = {{"3x4x2.learn", 3, 4, 2}, {"12x8x3.learn", 12, 8, 3}, {"shard-5x4x2.learn", 5, 4, 2}};
+    for (int c = 0; c < 3; c++) {
         learn_catalog_builder *b;
         if (learn_catalog_builder_new(NULL, cats[c].dc, cats[c].di, &b) != LEARN_OK) die("builder", "");
         if (c) learn_catalog_builder_set_fingerprints(b, 0x1234, 0x5678);
+        /* The third is part 1 of 3 of a list of 16 items (its items 5..9). */
+        learn_catalog_shard shard = {1, 3, 16, 0xabcdef, 1700000000.0, 1700000004.5};
+        if (c == 2 && learn_catalog_builder_set_shard(b, &shard) != LEARN_OK) die("shard", learn_catalog_builder_errmsg(b));
         for (uint32_t i = 0; i < cats[c].n; i++) {
             char id[32];
             snprintf(id, sizeof id, i % 3 ? "item-%u" : "P%05u", i * 7);
