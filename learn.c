@@ -6661,41 +6661,65 @@ LEARN__AVX2_INLINE void learn__transpose8_avx2(const __m256i r[8], __m256i o[8])
     }
 }
 
+/* 64 bytes at p from two halves. One 512-bit store, which the tiles' 512-bit loads can forward
+   from (two 256-bit stores stall them: at one token, packing is most of the work). */
+#if defined(LEARN_EMULATE_VNNI)
+LEARN__AVX2_INLINE void learn__store_halves(uint8_t *p, __m256i lo, __m256i hi)
+{
+    _mm256_storeu_si256((__m256i *)p, lo);
+    _mm256_storeu_si256((__m256i *)(p + 32), hi);
+}
+#else
+LEARN__AVX512_INLINE void learn__store_halves(uint8_t *p, __m256i lo, __m256i hi)
+{
+    _mm512_storeu_si512((void *)p, _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1));
+}
+#endif
+
 /* Packs blocks [b0, b1) of mr <= 16 rows of W into records (above); u8: the avx512 form. AVX2
-   instructions only, so the emulating test builds run this very code. */
-LEARN__AVX2_INLINE void learn__pack_b(const int q4, const int u8, const uint8_t *w, size_t ldw, int mr,
-                                      int b0, int b1, uint8_t *pk)
+   instructions but for the final stores, so the emulating test builds run this code. */
+LEARN__AVX512_INLINE void learn__pack_b1(const int q4, const int u8, const int full, const uint8_t *w,
+                                         size_t ldw, int mr, int b, uint8_t *o)
 {
     const size_t bb = q4 ? LEARN__Q4_0_BYTES : LEARN__Q8_0_BYTES;
-    const __m256i flip = _mm256_set1_epi8((char)0x80), m4 = _mm256_set1_epi8(15),
-                  eight = _mm256_set1_epi8(8);
+    const __m256i flip = _mm256_set1_epi8((char)0x80), m4 = _mm256_set1_epi8(15), eight = _mm256_set1_epi8(8);
+    __m256i r[LEARN__BROWS], c[8], c2[8];
+    __m128i h0 = _mm_setzero_si128(), h1 = _mm_setzero_si128();
+    LEARN__UNROLL
+    for (int i = 0; i < LEARN__BROWS; i++) {
+        __m256i v = _mm256_setzero_si256();
+        if (full || i < mr) {
+            const uint8_t *wb = w + (size_t)i * ldw + (size_t)b * bb;
+            const int d = wb[0] | wb[1] << 8;
+            if (i < 8)
+                h0 = _mm_insert_epi16(h0, d, i & 7);
+            else
+                h1 = _mm_insert_epi16(h1, d, i & 7);
+            if (q4) {
+                const __m128i raw = _mm_loadu_si128((const __m128i *)(wb + 2));
+                v = _mm256_sub_epi8(_mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), m4), eight);
+            } else {
+                v = _mm256_loadu_si256((const __m256i *)(wb + 2));
+            }
+        }
+        r[i] = u8 ? _mm256_xor_si256(v, flip) : v;
+    }
+    learn__transpose8_avx2(r, c);
+    learn__transpose8_avx2(r + 8, c2);
+    LEARN__UNROLL
+    for (int k = 0; k < 8; k++) learn__store_halves(o + 64 * k, c[k], c2[k]);
+    learn__store_halves(o + 512, _mm256_castps_si256(_mm256_cvtph_ps(h0)), _mm256_castps_si256(_mm256_cvtph_ps(h1)));
+}
+
+LEARN__AVX512_INLINE void learn__pack_b(const int q4, const int u8, const uint8_t *w, size_t ldw, int mr,
+                                        int b0, int b1, uint8_t *pk)
+{
     for (int b = b0; b < b1; b++) {
         uint8_t *o = pk + (size_t)(b - b0) * LEARN__BREC;
-        __m256i r[LEARN__BROWS], c[8];
-        uint64_t h[4] = {0, 0, 0, 0};
-        for (int i = 0; i < LEARN__BROWS; i++) {
-            __m256i v = _mm256_setzero_si256();
-            if (i < mr) {
-                const uint8_t *wb = w + (size_t)i * ldw + (size_t)b * bb;
-                h[i / 4] |= (uint64_t)(wb[0] | wb[1] << 8) << (16 * (i % 4));
-                if (q4) {
-                    const __m128i raw = _mm_loadu_si128((const __m128i *)(wb + 2));
-                    const __m256i n = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), m4);
-                    v = _mm256_sub_epi8(n, eight);
-                } else {
-                    v = _mm256_loadu_si256((const __m256i *)(wb + 2));
-                }
-            }
-            r[i] = u8 ? _mm256_xor_si256(v, flip) : v;
-        }
-        learn__transpose8_avx2(r, c);
-        LEARN__UNROLL
-        for (int k = 0; k < 8; k++) _mm256_storeu_si256((__m256i *)(o + 64 * k), c[k]);
-        learn__transpose8_avx2(r + 8, c);
-        LEARN__UNROLL
-        for (int k = 0; k < 8; k++) _mm256_storeu_si256((__m256i *)(o + 64 * k + 32), c[k]);
-        _mm256_storeu_ps((float *)(o + 512), _mm256_cvtph_ps(_mm_set_epi64x((long long)h[1], (long long)h[0])));
-        _mm256_storeu_ps((float *)(o + 544), _mm256_cvtph_ps(_mm_set_epi64x((long long)h[3], (long long)h[2])));
+        if (mr == LEARN__BROWS) /* a whole strip: no test per row */
+            learn__pack_b1(q4, u8, 1, w, ldw, mr, b, o);
+        else
+            learn__pack_b1(q4, u8, 0, w, ldw, mr, b, o);
     }
 }
 
@@ -8084,6 +8108,75 @@ static void learn__f32_to_f16_row_neon(uint16_t *y, const float *x, size_t n)
 
 #endif /* LEARN__ARM64 */
 
+/* ---- Catalog scores ------------------------------------------------------------------------
+
+   The score of a catalog item for a query (learn_catalog_topk): a dot product in 8 lanes in
+   element order, the lanes reduced as ((a0+a4) + (a1+a5)) + ((a2+a6) + (a3+a7)), then the tail
+   in order. scores8 scores LEARN__TOPK_QB queries against each of m items at once, the item
+   staying in L1 (learn_catalog_topk_batch), with exactly these operations for every query, so
+   a batch finds the hits of a call per query. The AVX2 version uses AVX intrinsics with the
+   eight accumulators in registers and no FMA (the target has none: nothing is contracted). */
+
+#define LEARN__TOPK_QB 8 /* queries per block of scores8 */
+
+typedef void (*learn__scores8_fn)(const float *q, size_t ldq, const float *x, size_t d, uint32_t m,
+                                  float *s);
+
+static float learn__score_f32(const float *a, const float *b, size_t n)
+{
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) acc[j] += a[i + j] * b[i + j];
+    float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+/* s[i * QB + r] = query r (row stride ldq) . item i (rows of d floats at x), i < m. */
+static void learn__scores8_scalar(const float *q, size_t ldq, const float *x, size_t d, uint32_t m,
+                                  float *s)
+{
+    for (uint32_t i = 0; i < m; i++)
+        for (int r = 0; r < LEARN__TOPK_QB; r++)
+            s[(size_t)i * LEARN__TOPK_QB + r] = learn__score_f32(q + (size_t)r * ldq, x + (size_t)i * d, d);
+}
+
+#if defined(LEARN__X86)
+/* The eight queries' reductions done together: the halves added (a0+a4 .. a3+a7), then two
+   rounds of pairwise adds, which is exactly ((a0+a4) + (a1+a5)) + ((a2+a6) + (a3+a7)). */
+__attribute__((target("avx2"))) static void learn__scores8_avx2(const float *q, size_t ldq,
+                                                                const float *x, size_t d,
+                                                                uint32_t m, float *s)
+{
+    for (uint32_t i = 0; i < m; i++) {
+        const float *b = x + (size_t)i * d;
+        __m256 acc[LEARN__TOPK_QB];
+        LEARN__UNROLL
+        for (int r = 0; r < LEARN__TOPK_QB; r++) acc[r] = _mm256_setzero_ps();
+        size_t e = 0;
+        for (; e + 8 <= d; e += 8) {
+            const __m256 bv = _mm256_loadu_ps(b + e);
+            LEARN__UNROLL
+            for (int r = 0; r < LEARN__TOPK_QB; r++)
+                acc[r] = _mm256_add_ps(acc[r], _mm256_mul_ps(_mm256_loadu_ps(q + (size_t)r * ldq + e), bv));
+        }
+        __m256 t[4];
+        LEARN__UNROLL
+        for (int r = 0; r < 4; r++)
+            t[r] = _mm256_add_ps(_mm256_permute2f128_ps(acc[r], acc[r + 4], 0x20),
+                                 _mm256_permute2f128_ps(acc[r], acc[r + 4], 0x31));
+        float *o = s + (size_t)i * LEARN__TOPK_QB;
+        _mm256_storeu_ps(o, _mm256_hadd_ps(_mm256_hadd_ps(t[0], t[1]), _mm256_hadd_ps(t[2], t[3])));
+        for (int r = 0; e < d && r < LEARN__TOPK_QB; r++) {
+            float v = o[r];
+            for (size_t f = e; f < d; f++) v += q[(size_t)r * ldq + f] * b[f];
+            o[r] = v;
+        }
+    }
+}
+#endif
+
 /* ---- Kernel tables -----------------------------------------------------------------------
 
    A level is its kernels plus one row here: a learn__kernels table, whose quantized products
@@ -8157,6 +8250,7 @@ typedef struct learn__kernels {
     void (*gelu)(float *y, const float *x, size_t n);
     void (*f16_to_f32)(float *y, const uint16_t *x, size_t n);
     void (*f32_to_f16)(uint16_t *y, const float *x, size_t n);
+    learn__scores8_fn scores8; /* catalog scores of 8 queries (learn_catalog_topk_batch) */
 } learn__kernels;
 
 #define LEARN__GEMM_F(SFX)                                                                         \
@@ -8170,7 +8264,8 @@ typedef struct learn__kernels {
 static const learn__kernels learn__kernels_scalar = {
     LEARN__ISA_SCALAR, learn__quantize_row_scalar, LEARN__GEMM_F(scalar),
     {&learn__qk_q8_0_scalar, &learn__qk_q4_0_scalar}, 4, 1,
-    {learn__dot_q8_0_block_scalar, learn__dot_q4_0_block_scalar}, LEARN__HELPERS(scalar)};
+    {learn__dot_q8_0_block_scalar, learn__dot_q4_0_block_scalar}, LEARN__HELPERS(scalar),
+    learn__scores8_scalar};
 
 #if defined(LEARN__X86)
 /* The levels above AVX2 run the AVX2 code wherever the work is not int8 products: the float
@@ -8178,30 +8273,36 @@ static const learn__kernels learn__kernels_scalar = {
 static const learn__kernels learn__kernels_avx2 = {
     LEARN__ISA_AVX2, learn__quantize_row_avx2, LEARN__GEMM_F(avx2),
     {&learn__qk_q8_0_avx2, &learn__qk_q4_0_avx2}, 4, 0,
-    {learn__dot_q8_0_block_avx2, learn__dot_q4_0_block_avx2}, LEARN__HELPERS(avx2)};
+    {learn__dot_q8_0_block_avx2, learn__dot_q4_0_block_avx2}, LEARN__HELPERS(avx2),
+    learn__scores8_avx2};
 static const learn__kernels learn__kernels_avxvnni = {
     LEARN__ISA_AVXVNNI, learn__quantize_row_avx2, LEARN__GEMM_F(avx2),
     {&learn__qk_q8_0_avxvnni, &learn__qk_q4_0_avxvnni}, 4, 0,
-    {learn__dot_q8_0_block_avxvnni, learn__dot_q4_0_block_avxvnni}, LEARN__HELPERS(avx2)};
+    {learn__dot_q8_0_block_avxvnni, learn__dot_q4_0_block_avxvnni}, LEARN__HELPERS(avx2),
+    learn__scores8_avx2};
 static const learn__kernels learn__kernels_avx512 = {
     LEARN__ISA_AVX512, learn__quantize_row_avx2, LEARN__GEMM_F(avx2),
     {&learn__qk_q8_0_avx512, &learn__qk_q4_0_avx512}, LEARN__BROWS, 1,
-    {learn__dot_q8_0_block_avx512, learn__dot_q4_0_block_avx512}, LEARN__HELPERS(avx2)};
+    {learn__dot_q8_0_block_avx512, learn__dot_q4_0_block_avx512}, LEARN__HELPERS(avx2),
+    learn__scores8_avx2};
 static const learn__kernels learn__kernels_amx = {
     LEARN__ISA_AMX, learn__quantize_row_avx2, LEARN__GEMM_F(avx2),
     {&learn__qk_q8_0_amx, &learn__qk_q4_0_amx}, LEARN__BROWS, 1,
-    {learn__dot_q8_0_block_amx, learn__dot_q4_0_block_amx}, LEARN__HELPERS(avx2)};
+    {learn__dot_q8_0_block_amx, learn__dot_q4_0_block_amx}, LEARN__HELPERS(avx2),
+    learn__scores8_avx2};
 #endif
 
 #if defined(LEARN__ARM64)
 static const learn__kernels learn__kernels_neon = {
     LEARN__ISA_NEON, learn__quantize_row_neon, LEARN__GEMM_F(neon),
     {&learn__qk_q8_0_neon, &learn__qk_q4_0_neon}, 4, 0,
-    {learn__dot_q8_0_block_neon, learn__dot_q4_0_block_neon}, LEARN__HELPERS(neon)};
+    {learn__dot_q8_0_block_neon, learn__dot_q4_0_block_neon}, LEARN__HELPERS(neon),
+    learn__scores8_scalar};
 static const learn__kernels learn__kernels_neon_dotprod = {
     LEARN__ISA_NEON_DOTPROD, learn__quantize_row_neon, LEARN__GEMM_F(neon),
     {&learn__qk_q8_0_dotprod, &learn__qk_q4_0_dotprod}, 4, 0,
-    {learn__dot_q8_0_block_dotprod, learn__dot_q4_0_block_dotprod}, LEARN__HELPERS(neon)};
+    {learn__dot_q8_0_block_dotprod, learn__dot_q4_0_block_dotprod}, LEARN__HELPERS(neon),
+    learn__scores8_scalar};
 #endif
 
 /* The table of a level; the scalar one for levels this build lacks. Pick the level with
@@ -10469,16 +10570,6 @@ static int learn__sorted_has(const uint32_t *s, size_t n, uint32_t v) {
     return 0;
 }
 
-static float learn__dot_f32(const float *a, const float *b, size_t n) {
-    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++) acc[j] += a[i + j] * b[i + j];
-    float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-    for (; i < n; i++) s += a[i] * b[i];
-    return s;
-}
-
 /* Item i with its score into a heap of at most k hits, unless it is excluded (excl: sorted)
    or no better than the heap's worst. */
 LEARN__INLINE void learn__topk_offer(learn_hit *heap, size_t *n, size_t k, const uint32_t *excl,
@@ -10496,7 +10587,7 @@ static void learn__topk_range(const learn_catalog *cat, const float *q, uint32_t
                               size_t k) {
     size_t d = cat->d_item;
     for (uint32_t i = lo; i < hi; i++)
-        learn__topk_offer(heap, n, k, excl, n_excl, i, learn__dot_f32(q, cat->item + (size_t)i * d, d));
+        learn__topk_offer(heap, n, k, excl, n_excl, i, learn__score_f32(q, cat->item + (size_t)i * d, d));
 }
 
 /* The scan split over the context's threads: each range fills its own heap of k hits, and the
@@ -10573,68 +10664,16 @@ learn_status learn_catalog_topk(learn_ctx *ctx, const learn_catalog *cat, const 
 
    learn_catalog_topk reads the whole catalog for every query, which is memory-bound for large
    catalogs. The batched scan reads each item once per block of LEARN__TOPK_QB queries and
-   scores it against all of them in registers. Each score is computed exactly as
-   learn__dot_f32 computes it (8 lanes in element order, the same reduction, the same tail), so
-   the hits are those of a call per query. The baseline build calls learn__dot_f32 itself;
-   contexts whose kernels are AVX2 or AVX-512 use AVX intrinsics (the target has no FMA:
-   nothing can be contracted) with the eight accumulators in registers. */
+   scores it against all of them in registers, with the level's scores8 kernel: each score is
+   exactly learn__score_f32's, so the hits are those of a call per query. */
 
-#define LEARN__TOPK_QB 8   /* queries per block */
 #define LEARN__TOPK_ROWS 128 /* items scored per block before their hits are kept */
 #define LEARN__TOPK_L2 (192 << 10) /* bytes of items that every block scans in turn */
 
-/* s[i * QB + r] = query r (row stride ldq) . item i (rows of d floats at x), i < m: the
-   single-query dot itself, the item staying in L1 for the block's queries. */
-static void learn__topk_dots(const float *q, size_t ldq, const float *x, size_t d, uint32_t m,
-                             float *s)
-{
-    for (uint32_t i = 0; i < m; i++)
-        for (int r = 0; r < LEARN__TOPK_QB; r++)
-            s[(size_t)i * LEARN__TOPK_QB + r] = learn__dot_f32(q + (size_t)r * ldq, x + (size_t)i * d, d);
-}
-
-#if defined(LEARN__X86)
-/* learn__dot_f32's sums with AVX intrinsics (multiply, then add: no FMA), and the eight queries'
-   reductions done together: the halves added (a0+a4 .. a3+a7), then two rounds of pairwise
-   adds, which is exactly ((a0+a4) + (a1+a5)) + ((a2+a6) + (a3+a7)) for every query. */
-__attribute__((target("avx2"))) static void learn__topk_dots_avx2(const float *q, size_t ldq,
-                                                                  const float *x, size_t d,
-                                                                  uint32_t m, float *s)
-{
-    for (uint32_t i = 0; i < m; i++) {
-        const float *b = x + (size_t)i * d;
-        __m256 acc[LEARN__TOPK_QB];
-        LEARN__UNROLL
-        for (int r = 0; r < LEARN__TOPK_QB; r++) acc[r] = _mm256_setzero_ps();
-        size_t e = 0;
-        for (; e + 8 <= d; e += 8) {
-            const __m256 bv = _mm256_loadu_ps(b + e);
-            LEARN__UNROLL
-            for (int r = 0; r < LEARN__TOPK_QB; r++)
-                acc[r] = _mm256_add_ps(acc[r], _mm256_mul_ps(_mm256_loadu_ps(q + (size_t)r * ldq + e), bv));
-        }
-        __m256 t[4];
-        LEARN__UNROLL
-        for (int r = 0; r < 4; r++)
-            t[r] = _mm256_add_ps(_mm256_permute2f128_ps(acc[r], acc[r + 4], 0x20),
-                                 _mm256_permute2f128_ps(acc[r], acc[r + 4], 0x31));
-        float *o = s + (size_t)i * LEARN__TOPK_QB;
-        _mm256_storeu_ps(o, _mm256_hadd_ps(_mm256_hadd_ps(t[0], t[1]), _mm256_hadd_ps(t[2], t[3])));
-        for (int r = 0; e < d && r < LEARN__TOPK_QB; r++) {
-            float v = o[r];
-            for (size_t f = e; f < d; f++) v += q[(size_t)r * ldq + f] * b[f];
-            o[r] = v;
-        }
-    }
-}
-#endif
-
-typedef void (*learn__topk_dots_fn)(const float *q, size_t ldq, const float *x, size_t d,
-                                    uint32_t m, float *s);
 
 typedef struct learn__topkb_job {
     const learn_catalog *cat;
-    learn__topk_dots_fn dots;
+    learn__scores8_fn scores8;
     const float *queries;
     size_t nq, k, ldo; /* k: hits kept (at most the catalog's size); ldo: hits per out row */
     const uint32_t *const *excl; /* sorted copies, per query (NULL: none) */
@@ -10665,7 +10704,7 @@ static void learn__topkb_part(void *arg, size_t lo, size_t hi, int ith) {
             const float *qrows = nb < LEARN__TOPK_QB ? j->tail : j->queries + q0 * d;
             for (uint32_t i0 = c0; i0 < c1; i0 += LEARN__TOPK_ROWS) {
                 const uint32_t m = LEARN__MIN(c1 - i0, (uint32_t)LEARN__TOPK_ROWS);
-                j->dots(qrows, d, cat->item + (size_t)i0 * d, d, m, s);
+                j->scores8(qrows, d, cat->item + (size_t)i0 * d, d, m, s);
                 for (size_t r = 0; r < nb; r++) {
                     const size_t qi = q0 + r, k = j->k;
                     learn_hit *heap = j->out + qi * j->ldo;
@@ -10763,10 +10802,7 @@ learn_status learn_catalog_topk_batch(learn_ctx *ctx, const learn_catalog *cat,
     }
     learn__topkb_job j;
     j.cat = cat;
-    j.dots = learn__topk_dots;
-#if defined(LEARN__X86)
-    if (ctx->kern->isa != LEARN__ISA_SCALAR) j.dots = learn__topk_dots_avx2; /* every x86 level has AVX2 */
-#endif
+    j.scores8 = ctx->kern->scores8;
     j.queries = queries;
     j.nq = n_queries;
     j.k = LEARN__MIN((size_t)k, (size_t)cat->n);

@@ -136,7 +136,7 @@ static int cat_ref_topk(const cat_fixture *f, const float *q, const uint32_t *ex
         for (size_t j = 0; j < n_excl; j++) skip |= excl[j] == i;
         if (skip) continue;
         all[n].index = i;
-        all[n].score = learn__dot_f32(q, f->item + (size_t)i * f->di, f->di);
+        all[n].score = learn__score_f32(q, f->item + (size_t)i * f->di, f->di);
         n++;
     }
     qsort(all, n, sizeof *all, learn__hit_cmp_best_first);
