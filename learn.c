@@ -5166,8 +5166,9 @@ static learn_status learn__bpe_encode(learn__tok_enc *e, const uint8_t *s, size_
 
    ISA levels. Each kernel exists as a portable `_scalar` reference and, where it pays, as
    `_avx2` (AVX2 + FMA + F16C), `_avxvnni` (AVX2 + AVX-VNNI), `_avx512` (AVX-512 F/BW/VL +
-   VNNI) and `_neon` /
-   `_neon_dotprod` (AArch64 Advanced SIMD, with or without the ARMv8.2 SDOT instruction).
+   VNNI), `_amx` (the avx512 level with AMX-TILE and AMX-INT8 for the quantized products),
+   and `_neon` / `_dotprod` (AArch64 Advanced SIMD, with or without the ARMv8.2 SDOT
+   instruction; the levels neon and neon_dotprod).
    "The compiler can" (LEARN__X86 / LEARN__ARM64 below, one set of base flags: the SIMD
    functions carry target attributes) is kept apart from "the CPU does" (learn__cpu_features,
    CPUID + XGETBV or getauxval, cached once). A context picks a level once
@@ -5179,13 +5180,20 @@ static learn_status learn__bpe_encode(learn__tok_enc *e, const uint8_t *s, size_
    on K, on the ISA level and on the data of row r and token t: never on which rows or tokens
    share a tile, on the batch size, or on how the rows are split between threads. Every tile
    shape runs the same per-(row, token) instruction sequence, tails included, so embeddings
-   are bit-identical for any number of threads and any batching on one machine. Different ISA
-   levels agree to rounding only (they sum in different orders). Never build this file with
-   -ffast-math or -Ofast: the kernels rely on IEEE evaluation order.
+   are bit-identical for any number of threads and any batching on one machine. The Q8_0 /
+   Q4_0 products of the scalar, avx512 and amx levels are equal bit for bit (the next
+   paragraph's sequence); other levels agree with them to rounding only (they sum in other
+   orders). Never build this file with -ffast-math or -Ofast: the kernels rely on IEEE
+   evaluation order.
 
    Quantized weights are used in place, in the ggml block layouts (Q8_0: f16 d, int8 q[32],
-   34 bytes; Q4_0: f16 d, 16 bytes of nibbles, 18 bytes), at any alignment. Activations are
-   quantized per call into the q8 row layout described at learn__q8_row_bytes(). */
+   34 bytes; Q4_0: f16 d, 16 bytes of nibbles, 18 bytes), at any alignment, and packed per
+   strip of rows into the caches as each level's tiles want them. Activations are quantized
+   per call into the q8 row layout described at learn__q8_row_bytes(), with a scale per block
+   of 32 as ggml's Q8_0. A product is, for every (row, token), the sum over the blocks b of
+   S_b dw_b da_b, S_b the exact int32 dot of the block, dw_b and da_b the two scales; the
+   reference (learn__gemm_q_scalar) accumulates acc = fma(float(S_b), dw_b * da_b, acc) in
+   block order. */
 
 #include <float.h>
 #include <math.h>

@@ -44,6 +44,12 @@
                         memory only (`learn_model_open_memory`), the writer saves to memory only.
                         Formatting of error messages (vsnprintf) is still used.
      LEARN_NO_SIMD      build the scalar reference kernels only.
+     LEARN_EMULATE_VNNI test builds only (./build.sh vnni): the avx512 and avxvnni levels are
+                        compiled for AVX2 with their AVX-512 and VNNI instructions emulated
+                        exactly, and offered wherever AVX2 is. Slower than avx2: never ship it.
+     LEARN_EMULATE_AMX  test builds only (./build.sh amx; implies LEARN_EMULATE_VNNI): the amx
+                        level too, its tile instructions run as portable C on a per-thread
+                        tile state.
 
    ==== Limits =================================================================================
 
@@ -60,7 +66,9 @@
    A `learn_model` is immutable once opened and may be shared by any number of threads. A
    `learn_ctx` (scratch memory, thread pool, last error message) belongs to one thread at a
    time; give each thread its own. A `learn_writer` belongs to one thread at a time. The only
-   process-wide state is a CPU-feature cache filled once (thread-safely) on first use. Model
+   process-wide state is a CPU-feature cache filled once (thread-safely) on first use; on a
+   Linux x86-64 CPU with AMX, filling it asks the kernel once for the process's permission to
+   use the tile registers (arch_prctl ARCH_REQ_XCOMP_PERM), which the amx level needs. Model
    files must never be modified in place while opened: replace them by rename (the writer
    does); the loader checks the size with fstat at open.
 
@@ -561,9 +569,11 @@ typedef struct learn_ctx_params {
                                   setting (encoder.normalize, on by default); default -1 */
     const char *isa;           /* kernels: NULL or "auto" (the LEARN_ISA environment variable if
                                   set, else the best this CPU runs), or "scalar", "avx2",
-                                  "avxvnni", "avx512", "neon", "neon_dotprod". A level the
-                                  CPU or build lacks makes learn_ctx_new fail with
-                                  LEARN_ERR_UNSUPPORTED (learn_isa_check says why). */
+                                  "avxvnni", "avx512", "amx", "neon", "neon_dotprod". A level
+                                  the CPU, the OS or the build lacks makes learn_ctx_new fail
+                                  with LEARN_ERR_UNSUPPORTED (learn_isa_check says why). The
+                                  Q8_0 / Q4_0 products of scalar, avx512 and amx are equal bit
+                                  for bit; the other levels agree with them to rounding. */
 } learn_ctx_params;
 
 learn_ctx_params learn_ctx_default_params(void);

@@ -348,6 +348,35 @@ START_TEST(test_isa_env)
 }
 END_TEST
 
+/* AMX detection from CPUID's and XCR0's bits: nothing without both; with both, Linux is asked
+   for the tile data and either grants it (AMX) or refuses (DENIED, which a CPU without AMX
+   gets), never both. The level's reason names what is missing. */
+#if defined(LEARN__X86)
+START_TEST(test_amx_detect)
+{
+    const uint32_t tile_int8 = (1u << 24) | (1u << 25), tile_state = 0x60000u;
+    ck_assert_uint_eq(learn__amx_detect(0, 0xe7u), 0);
+    ck_assert_uint_eq(learn__amx_detect(1u << 24, tile_state), LEARN__CPU_AMX_XCR0); /* no AMX-INT8 */
+    ck_assert_uint_eq(learn__amx_detect(tile_int8, 0xe7u), LEARN__CPU_AMX_HW);
+    ck_assert_uint_eq(learn__amx_detect(tile_int8, 0x20000u), LEARN__CPU_AMX_HW); /* XTILECFG only */
+    const unsigned f = learn__amx_detect(tile_int8, tile_state);
+    ck_assert_uint_eq(f & (LEARN__CPU_AMX_HW | LEARN__CPU_AMX_XCR0), LEARN__CPU_AMX_HW | LEARN__CPU_AMX_XCR0);
+    ck_assert(!(f & LEARN__CPU_AMX) != !(f & LEARN__CPU_AMX_DENIED));
+    const char *why = learn__isa_why(LEARN__ISA_AMX);
+    if (learn__isa_supported(LEARN__ISA_AMX)) return;
+    const unsigned have = learn__cpu_features();
+    ck_assert_ptr_nonnull(strstr(why, !(have & LEARN__CPU_AMX_HW)     ? "AMX-TILE"
+                                      : !(have & LEARN__CPU_AMX_XCR0) ? "XCR0"
+                                      : (have & LEARN__CPU_AMX_DENIED) ? "refused"
+                                                                       : "AVX-512"));
+    char msg[256];
+    learn__isa isa;
+    ck_assert_int_eq(learn__isa_select("amx", &isa, msg, sizeof msg), LEARN_ERR_UNSUPPORTED);
+    ck_assert_msg(strstr(msg, why) != NULL, "%s", msg);
+}
+END_TEST
+#endif
+
 /* ---- Quantization --------------------------------------------------------------------------- */
 
 START_TEST(test_quantize_same_bytes)
@@ -1110,16 +1139,19 @@ Suite *make_kernels_suite(void)
 {
     for (int i = 1; i < LEARN__ISA_COUNT; i++)
         if (learn__isa_compiled((learn__isa)i) && !learn__isa_supported((learn__isa)i))
-            fprintf(stderr, "kernels: %s tests skipped: CPU lacks %s\n",
-                    learn__isa_name((learn__isa)i),
-                    i == LEARN__ISA_AVX512         ? "AVX-512 (F/BW/VL + VNNI)"
-                    : i == LEARN__ISA_AVXVNNI      ? "AVX-VNNI"
-                    : i == LEARN__ISA_NEON_DOTPROD ? "the dotprod extension"
-                                                   : learn__isa_name((learn__isa)i));
+            fprintf(stderr, "kernels: %s tests skipped: %s%s\n", learn__isa_name((learn__isa)i),
+                    i == LEARN__ISA_AVX512         ? "CPU lacks AVX-512 (F/BW/VL + VNNI)"
+                    : i == LEARN__ISA_AVXVNNI      ? "CPU lacks AVX-VNNI"
+                    : i == LEARN__ISA_NEON_DOTPROD ? "CPU lacks the dotprod extension"
+                                                   : learn__isa_why((learn__isa)i),
+                    i == LEARN__ISA_AMX ? " (./build.sh amx runs them emulated)" : "");
     Suite *s = suite_create("kernels");
     TCase *tc = tcase_create("isa");
     tcase_add_test(tc, test_isa_select);
     tcase_add_test(tc, test_isa_env);
+#if defined(LEARN__X86)
+    tcase_add_test(tc, test_amx_detect);
+#endif
     suite_add_tcase(s, tc);
 
     tc = tcase_create("int8 exact");
