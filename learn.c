@@ -6690,7 +6690,9 @@ LEARN__AVX512_INLINE void learn__pack_b1(const int q4, const int u8, const int f
                                          size_t ldw, int mr, int b, uint8_t *o)
 {
     const size_t bb = q4 ? LEARN__Q4_0_BYTES : LEARN__Q8_0_BYTES;
-    const __m256i flip = _mm256_set1_epi8((char)0x80), m4 = _mm256_set1_epi8(15), eight = _mm256_set1_epi8(8);
+    const __m256i flip = _mm256_set1_epi8((char)0x80), m4 = _mm256_set1_epi8(15);
+    /* Q4_0: nibble - 8 as s8, or nibble - 8 + 128 as u8 */
+    const __m256i q4off = _mm256_set1_epi8((char)(u8 ? 120 : -8));
     __m256i r[LEARN__BROWS], c[8], c2[8];
     __m128i h0 = _mm_setzero_si128(), h1 = _mm_setzero_si128();
     LEARN__UNROLL
@@ -6705,12 +6707,15 @@ LEARN__AVX512_INLINE void learn__pack_b1(const int q4, const int u8, const int f
                 h1 = _mm_insert_epi16(h1, d, i & 7);
             if (q4) {
                 const __m128i raw = _mm_loadu_si128((const __m128i *)(wb + 2));
-                v = _mm256_sub_epi8(_mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), m4), eight);
+                v = _mm256_add_epi8(_mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), m4), q4off);
             } else {
                 v = _mm256_loadu_si256((const __m256i *)(wb + 2));
+                if (u8) v = _mm256_xor_si256(v, flip);
             }
+        } else if (u8) {
+            v = flip; /* rows past the strip: s8 zeros */
         }
-        r[i] = u8 ? _mm256_xor_si256(v, flip) : v;
+        r[i] = v;
     }
     learn__transpose8_avx2(r, c);
     learn__transpose8_avx2(r + 8, c2);
