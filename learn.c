@@ -6686,42 +6686,76 @@ LEARN__AVX512_INLINE void learn__store_halves(uint8_t *p, __m256i lo, __m256i hi
 
 /* Packs blocks [b0, b1) of mr <= 16 rows of W into records (above); u8: the avx512 form. AVX2
    instructions but for the final stores, so the emulating test builds run this code. */
-LEARN__AVX512_INLINE void learn__pack_b1(const int q4, const int u8, const int full, const uint8_t *w,
-                                         size_t ldw, int mr, int b, uint8_t *o)
+/* The f16 scales of the strip's rows (0 past mr) as 16 floats, stored at o. */
+LEARN__AVX512_INLINE void learn__pack_scales_b(const int full, const uint8_t *w, size_t ldw, int mr,
+                                               size_t off, uint8_t *o)
 {
-    const size_t bb = q4 ? LEARN__Q4_0_BYTES : LEARN__Q8_0_BYTES;
-    const __m256i flip = _mm256_set1_epi8((char)0x80), m4 = _mm256_set1_epi8(15);
-    /* Q4_0: nibble - 8 as s8, or nibble - 8 + 128 as u8 */
-    const __m256i q4off = _mm256_set1_epi8((char)(u8 ? 120 : -8));
-    __m256i r[LEARN__BROWS], c[8], c2[8];
     __m128i h0 = _mm_setzero_si128(), h1 = _mm_setzero_si128();
     LEARN__UNROLL
     for (int i = 0; i < LEARN__BROWS; i++) {
-        __m256i v = _mm256_setzero_si256();
-        if (full || i < mr) {
-            const uint8_t *wb = w + (size_t)i * ldw + (size_t)b * bb;
-            const int d = wb[0] | wb[1] << 8;
-            if (i < 8)
-                h0 = _mm_insert_epi16(h0, d, i & 7);
-            else
-                h1 = _mm_insert_epi16(h1, d, i & 7);
-            if (q4) {
-                const __m128i raw = _mm_loadu_si128((const __m128i *)(wb + 2));
-                v = _mm256_add_epi8(_mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), m4), q4off);
-            } else {
-                v = _mm256_loadu_si256((const __m256i *)(wb + 2));
-                if (u8) v = _mm256_xor_si256(v, flip);
-            }
-        } else if (u8) {
-            v = flip; /* rows past the strip: s8 zeros */
+        if (!full && i >= mr) continue;
+        const uint8_t *wb = w + (size_t)i * ldw + off;
+        const int d = wb[0] | wb[1] << 8;
+        if (i < 8)
+            h0 = _mm_insert_epi16(h0, d, i & 7);
+        else
+            h1 = _mm_insert_epi16(h1, d, i & 7);
+    }
+    learn__store_halves(o, _mm256_castps_si256(_mm256_cvtph_ps(h0)), _mm256_castps_si256(_mm256_cvtph_ps(h1)));
+}
+
+/* Block b of the strip (mr rows of W; full: mr = 16) into the record at o. Q8_0: the rows'
+   32 bytes, transposed as two 8 x 8 dword matrices. Q4_0: the rows' 16 bytes of nibbles
+   transposed first (rows paired in 256-bit vectors, 4 x 4 dword transposes), then split:
+   dword k of the nibbles holds elements 4k..4k+3 in its low nibbles and 16 + 4k.. in its high
+   ones, record rows k and k + 4. */
+LEARN__AVX512_INLINE void learn__pack_b1(const int q4, const int u8, const int full, const uint8_t *w,
+                                         size_t ldw, int mr, int b, uint8_t *o)
+{
+    const size_t bb = q4 ? LEARN__Q4_0_BYTES : LEARN__Q8_0_BYTES, off = (size_t)b * bb;
+    learn__pack_scales_b(full, w, ldw, mr, off, o + 512);
+    if (q4) {
+        const __m256i m4 = _mm256_set1_epi8(15), q4off = _mm256_set1_epi8((char)(u8 ? 120 : -8));
+        __m128i raw[LEARN__BROWS];
+        LEARN__UNROLL
+        for (int i = 0; i < LEARN__BROWS; i++)
+            raw[i] = full || i < mr ? _mm_loadu_si128((const __m128i *)(w + (size_t)i * ldw + off + 2))
+                                    : _mm_set1_epi8(8); /* nibbles of zeros */
+        __m256i p[8], q[8];
+        LEARN__UNROLL
+        for (int i = 0; i < 8; i++) p[i] = _mm256_set_m128i(raw[i + 8], raw[i]); /* rows i | i + 8 */
+        LEARN__UNROLL
+        for (int g = 0; g < 8; g += 4) {
+            const __m256i t0 = _mm256_unpacklo_epi32(p[g], p[g + 1]), t1 = _mm256_unpackhi_epi32(p[g], p[g + 1]);
+            const __m256i t2 = _mm256_unpacklo_epi32(p[g + 2], p[g + 3]), t3 = _mm256_unpackhi_epi32(p[g + 2], p[g + 3]);
+            q[g] = _mm256_unpacklo_epi64(t0, t2); /* dword 0 of rows g..g+3 | of rows g+8..g+11 */
+            q[g + 1] = _mm256_unpackhi_epi64(t0, t2);
+            q[g + 2] = _mm256_unpacklo_epi64(t1, t3);
+            q[g + 3] = _mm256_unpackhi_epi64(t1, t3);
         }
-        r[i] = v;
+        LEARN__UNROLL
+        for (int k = 0; k < 4; k++) {
+            const __m256i lo = _mm256_permute2x128_si256(q[k], q[k + 4], 0x20); /* rows 0..7 */
+            const __m256i hi = _mm256_permute2x128_si256(q[k], q[k + 4], 0x31); /* rows 8..15 */
+            learn__store_halves(o + 64 * k, _mm256_add_epi8(_mm256_and_si256(lo, m4), q4off),
+                                _mm256_add_epi8(_mm256_and_si256(hi, m4), q4off));
+            learn__store_halves(o + 64 * (k + 4), _mm256_add_epi8(_mm256_and_si256(_mm256_srli_epi16(lo, 4), m4), q4off),
+                                _mm256_add_epi8(_mm256_and_si256(_mm256_srli_epi16(hi, 4), m4), q4off));
+        }
+        return;
+    }
+    const __m256i flip = _mm256_set1_epi8((char)0x80);
+    __m256i r[LEARN__BROWS], c[8], c2[8];
+    LEARN__UNROLL
+    for (int i = 0; i < LEARN__BROWS; i++) {
+        __m256i v = _mm256_setzero_si256();
+        if (full || i < mr) v = _mm256_loadu_si256((const __m256i *)(w + (size_t)i * ldw + off + 2));
+        r[i] = u8 ? _mm256_xor_si256(v, flip) : v;
     }
     learn__transpose8_avx2(r, c);
     learn__transpose8_avx2(r + 8, c2);
     LEARN__UNROLL
     for (int k = 0; k < 8; k++) learn__store_halves(o + 64 * k, c[k], c2[k]);
-    learn__store_halves(o + 512, _mm256_castps_si256(_mm256_cvtph_ps(h0)), _mm256_castps_si256(_mm256_cvtph_ps(h1)));
 }
 
 LEARN__AVX512_INLINE void learn__pack_b(const int q4, const int u8, const uint8_t *w, size_t ldw, int mr,
