@@ -435,7 +435,7 @@ START_TEST(test_lock_timeout) {
     snprintf(inter, sizeof inter, "%s/inter.tsv", x.dir);
     FILE *f = fopen(inter, "wb");
     for (int u = 0; u < 12; u++)
-        for (int t = 0; t < 6; t++) fprintf(f, "u%d\tB%02d\t%d\n", u, (u * 5 + t * 3) % LK_BASE, t);
+        for (int t = 0; t < 10; t++) fprintf(f, "u%d\tB%02d\t%d\n", u, (u * 5 + t * 7) % LK_BASE, t);
     fclose(f);
     snprintf(trained, sizeof trained, "%s/trained.learn", x.dir);
     size_t old_n, n;
