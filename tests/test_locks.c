@@ -703,6 +703,8 @@ typedef struct lk_hook {
     int eintr;    /* calls interrupted first */
     int fail;     /* an errno to fail with, or 0 */
     int calls;
+    const char *unlink_first; /* a lock file to remove on the first call: its holder letting go
+                                 between the waiter's open and its flock */
 } lk_hook;
 
 static int lk_hook_lock(void *u, int fd) {
@@ -710,6 +712,7 @@ static int lk_hook_lock(void *u, int fd) {
     h->calls++;
     struct stat sb;
     ck_assert_int_eq(fstat(fd, &sb), 0); /* an open lock file */
+    if (h->unlink_first && h->calls == 1) unlink(h->unlink_first);
     if (h->eintr > 0) {
         h->eintr--;
         errno = EINTR;
@@ -719,7 +722,8 @@ static int lk_hook_lock(void *u, int fd) {
         errno = h->fail;
         return -1;
     }
-    if (h->busy_for < 0 || h->busy_for-- > 0) {
+    if (h->busy_for != 0) {
+        if (h->busy_for > 0) h->busy_for--;
         errno = EWOULDBLOCK;
         return -1;
     }
@@ -739,7 +743,7 @@ START_TEST(test_lock_io_hook) {
     size_t old_n, n;
     uint8_t *old_bytes = test_read_file(path, &old_n);
     /* No locks on this file system (ENOLCK): an error, nothing written. */
-    lk_hook h = {0, 0, ENOLCK, 0};
+    lk_hook h = {0, 0, ENOLCK, 0, NULL};
     learn_io io = {&h, lk_write, lk_fsync, lk_rename, lk_hook_lock};
     ck_assert_int_eq(learn_catalog_builder_save(b, path, &io), LEARN_ERR_IO);
     ck_assert_msg(strstr(learn_catalog_builder_errmsg(b), "cannot lock") &&
@@ -749,7 +753,7 @@ START_TEST(test_lock_io_hook) {
     ck_assert(n == old_n && memcmp(now, old_bytes, n) == 0);
     free(now);
     /* Interrupted twice, then held by another for three tries: waits, then saves. */
-    lk_hook h2 = {3, 2, 0, 0};
+    lk_hook h2 = {3, 2, 0, 0, NULL};
     io.user = &h2;
     double t0 = lk_now();
     ck_assert_msg(learn_catalog_builder_save(b, path, &io) == LEARN_OK, "%s", learn_catalog_builder_errmsg(b));
@@ -757,7 +761,7 @@ START_TEST(test_lock_io_hook) {
     ck_assert_double_ge(lk_now() - t0, 0.006); /* slept 1 + 2 + 4 ms */
     ck_assert_uint_eq(lk_cat_items(path), 5);
     /* Held for ever: the timeout, with no pid to name (the lock file holds none). */
-    lk_hook h3 = {-1, 0, 0, 0};
+    lk_hook h3 = {-1, 0, 0, 0, NULL};
     io.user = &h3;
     learn_lock_params p = learn_lock_default_params();
     p.timeout = 0.05;
@@ -767,6 +771,20 @@ START_TEST(test_lock_io_hook) {
     ck_assert_int_eq(learn_lock_acquire(path, &p, &l, err, sizeof err), LEARN_ERR_BUSY);
     ck_assert_msg(strstr(err, "pid unknown") && strstr(err, "gave up after 0.05 s"), "%s", err);
     ck_assert_int_gt(h3.calls, 2);
+    /* The lock file won was removed by its holder meanwhile: not a lock any more; the waiter
+       takes the current one, and another holder is still excluded. */
+    char lockp[700];
+    snprintf(lockp, sizeof lockp, "%s.lock", path);
+    lk_hook h4 = {0, 0, 0, 0, lockp};
+    io.user = &h4;
+    p.timeout = 0;
+    learn_status st4 = learn_lock_acquire(path, &p, &l, err, sizeof err);
+    ck_assert_msg(st4 == LEARN_OK, "%s (%d calls)", err, h4.calls);
+    ck_assert_int_eq(h4.calls, 2);
+    ck_assert_int_eq(access(lockp, F_OK), 0);
+    learn_lock *l2;
+    ck_assert_int_eq(learn_lock_acquire(path, &p, &l2, err, sizeof err), LEARN_ERR_BUSY);
+    learn_lock_release(l);
     /* Bad arguments. */
     p.timeout = -1;
     ck_assert_int_eq(learn_lock_acquire(path, &p, &l, err, sizeof err), LEARN_ERR_ARG);
@@ -777,12 +795,7 @@ START_TEST(test_lock_io_hook) {
     ck_assert_int_eq(learn_catalog_builder_save_locked(b, NULL), LEARN_ERR_ARG);
     learn_lock_release(NULL);
     ck_assert_str_eq(learn_status_str(LEARN_ERR_BUSY), "LEARN_ERR_BUSY: the file is locked by another writer");
-    /* Only names of the pattern are removed: T.tmp.DIGITS.XXXXXX. (The timed-out attempt left
-       the lock file it created: a waiter never removes what it does not hold.) */
-    char lockp[700];
-    snprintf(lockp, sizeof lockp, "%s.lock", path);
-    ck_assert_int_eq(access(lockp, F_OK), 0);
-    unlink(lockp);
+    /* Only names of the pattern are removed: T.tmp.DIGITS.XXXXXX. */
     unlink(path);
     const char *names[] = {"cat.learn.tmp.12345.a1B2c3", "cat.learn.tmp.1.zzzzzz", "cat.learn.tmp.notes",
                            "cat.learn.tmp.12.abc", "cat.learn.tmp.12.abcdefg", "cat.learn.tmp..abcdef",
