@@ -327,8 +327,9 @@ START_TEST(test_lock_killed_writer) {
 END_TEST
 
 /* ---- Readers opening the catalog (checksum verified) over and over while 50 `catalog add`s
-   (in waves of 10 at once, each wave with a `catalog reembed` in place) rewrite it: every open
-   succeeds and sees LK_BASE + k items holding exactly k of the new ids ---- */
+   rewrite it, in waves of 10 at once, each wave with a `catalog reembed` in place and a
+   `catalog merge -o CAT CAT SHARD` (5 more items): every open succeeds and sees LK_BASE + k
+   items holding exactly k of the new ids, k never going down; all 55 are there at the end ---- */
 
 typedef struct lk_reader {
     const char *path;
@@ -351,9 +352,9 @@ static void *lk_read_loop(void *arg) {
         memset(&ci, 0, sizeof ci);
         learn_catalog_get_info(c, &ci);
         uint32_t k = 0, idx;
-        for (int i = 0; i < 50; i++) {
+        for (int i = 0; i < 55; i++) {
             char id[16];
-            snprintf(id, sizeof id, "R%02d", i);
+            snprintf(id, sizeof id, i < 50 ? "R%02d" : "M%d", i < 50 ? i : i - 50);
             k += learn_catalog_find(c, id, strlen(id), &idx) == LEARN_OK;
         }
         if (ci.n_items != LK_BASE + k || ci.n_items < r->last) {
@@ -372,6 +373,16 @@ START_TEST(test_lock_readers_during_adds) {
     TEST_CLI(cli);
     lk_fix x;
     lk_setup(&x, cli, "lock-readers");
+    char shards[5][700], cmd[8192];
+    for (int i = 0; i < 5; i++) {
+        char item[700], id[16];
+        snprintf(id, sizeof id, "M%d", i);
+        snprintf(item, sizeof item, "%s/m%d.jsonl", x.dir, i);
+        snprintf(shards[i], sizeof shards[i], "%s/shard%d.learn", x.dir, i);
+        lk_item_file(item, id, 300 + i);
+        snprintf(cmd, sizeof cmd, "%s catalog build %s %s -o %s --threads 1", cli, x.model, item, shards[i]);
+        lk_run_ok(cmd);
+    }
     atomic_int stop;
     atomic_init(&stop, 0);
     lk_reader rd[2];
@@ -383,24 +394,30 @@ START_TEST(test_lock_readers_during_adds) {
         ck_assert_int_eq(pthread_create(&th[i], NULL, lk_read_loop, &rd[i]), 0);
     }
     for (int wave = 0; wave < 5; wave++) {
-        pid_t pids[11];
-        char outs[11][700];
-        for (int j = 0; j < 11; j++) {
+        pid_t pids[12];
+        char outs[12][700];
+        for (int j = 0; j < 12; j++) {
             int k = wave * 10 + j;
             char item[700], id[16];
             snprintf(outs[j], sizeof outs[j], "%s/out%d.txt", x.dir, j);
-            if (j == 10) {
+            if (j == 5) {
                 const char *args[] = {"catalog", "reembed", x.model, x.cat, "--threads", "1", NULL};
                 pids[j] = lk_spawn(cli, args, outs[j], NULL);
                 continue;
             }
+            if (j == 11) {
+                const char *args[] = {"catalog", "merge", "-o", x.cat, x.cat, shards[wave], NULL};
+                pids[j] = lk_spawn(cli, args, outs[j], NULL);
+                continue;
+            }
+            if (j > 5) k--;
             snprintf(id, sizeof id, "R%02d", k);
             snprintf(item, sizeof item, "%s/new%d.jsonl", x.dir, k);
             lk_item_file(item, id, 200 + k);
             const char *args[] = {"catalog", "add", x.model, x.cat, item, "--threads", "1", NULL};
             pids[j] = lk_spawn(cli, args, outs[j], NULL);
         }
-        for (int j = 0; j < 11; j++) {
+        for (int j = 0; j < 12; j++) {
             int rc = lk_wait(pids[j]);
             if (rc) {
                 char *o = (char *)test_read_file(outs[j], NULL);
@@ -415,9 +432,9 @@ START_TEST(test_lock_readers_during_adds) {
                       rd[i].opens + rd[i].bad, rd[i].err);
         ck_assert_int_gt(rd[i].opens, 10);
     }
-    printf("locks: 2 readers opened the catalog %ld times during 50 adds and 5 re-embeds, all whole\n",
+    printf("locks: 2 readers opened the catalog %ld times during 50 adds, 5 re-embeds and 5 merges, all whole\n",
            rd[0].opens + rd[1].opens);
-    ck_assert_uint_eq(lk_cat_items(x.cat), LK_BASE + 50);
+    ck_assert_uint_eq(lk_cat_items(x.cat), LK_BASE + 55);
     ck_assert_int_eq(lk_litter(x.dir, "cat.learn"), 0);
 }
 END_TEST

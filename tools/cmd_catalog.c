@@ -411,6 +411,9 @@ static int catalog_merge(int argc, char **argv) {
     learn_catalog_builder *b = NULL;
     char err[512];
     int rc = 1;
+    /* CAT may be one of the parts (shards appended to a catalog): its lock from before they are read. */
+    learn_lock *lock = cli_lock("catalog", out);
+    if (!lock) goto out;
     learn_catalog_info first;
     for (int i = 0; i < np; i++) {
         if (learn_catalog_open(parts[i], NULL, &cats[i], err, sizeof err) != LEARN_OK) {
@@ -454,8 +457,9 @@ static int catalog_merge(int argc, char **argv) {
         }
     }
     free(c);
-    rc = save_builder(b, out);
+    rc = save_builder_locked(b, out, lock);
 out:
+    learn_lock_release(lock);
     learn_catalog_builder_free(b);
     for (int i = 0; i < np; i++) learn_catalog_close(cats ? cats[i] : NULL);
     free(cats);
