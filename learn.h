@@ -536,6 +536,7 @@ typedef struct learn_lock_params {
     learn_allocator allocator; /* zeroed: libc */
 } learn_lock_params;
 
+/* timeout 60, io NULL, allocator zeroed. */
 learn_lock_params learn_lock_default_params(void);
 
 /* Takes the lock for writing `path` (a symlink is resolved first, see above), waiting up to
@@ -543,8 +544,11 @@ learn_lock_params learn_lock_default_params(void);
    until learn_lock_release. Errors: LEARN_ERR_BUSY (timed out: the message names the
    holder's pid, "unknown" when its lock file holds none), LEARN_ERR_IO (the lock file cannot
    be created or locked, the path is not a regular file, a link loop), LEARN_ERR_ARG,
-   LEARN_ERR_NOMEM; then *lock is NULL and nothing was written or removed. errbuf may be NULL.
-   Example, an update that loses no other writer's:
+   LEARN_ERR_NOMEM; then *lock is NULL and nothing was written or removed (except that a lock
+   file that could not be locked at all, LEARN_ERR_IO, may stay). errbuf may be NULL. While a
+   thread holds a path's lock, its saves of that path must be the _locked ones: the plain
+   learn_writer_save waits for the lock like any other writer. Example, an update that loses
+   no other writer's:
 
        learn_lock *lk;
        if (learn_lock_acquire("cat.learn", NULL, &lk, err, sizeof err)) fail(err);

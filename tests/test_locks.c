@@ -319,7 +319,7 @@ START_TEST(test_lock_killed_writer) {
             learn_catalog_builder_free(b);
             ck_assert_uint_eq(lk_cat_items(path), 7);
         }
-        ck_assert_msg(lk_now() - t0 < 1.0, "the next writer waited %.2f s", lk_now() - t0);
+        ck_assert_msg(lk_now() - t0 < 10.0, "the next writer waited %.2f s (for the dead one's lock?)", lk_now() - t0);
         ck_assert_int_eq(lk_litter(dir, "cat.learn"), 0);
     }
     free(old_bytes);
@@ -475,7 +475,7 @@ START_TEST(test_lock_timeout) {
     p.timeout = 0;
     t0 = lk_now();
     ck_assert_int_eq(learn_lock_acquire(x.cat, &p, &l, err, sizeof err), LEARN_ERR_BUSY);
-    ck_assert_double_lt(lk_now() - t0, 0.1);
+    ck_assert_double_lt(lk_now() - t0, 1.0); /* no wait (1 s: room for a loaded machine) */
     ck_assert_msg(strstr(err, want) && !strstr(err, "gave up"), "%s", err);
     /* The commands. */
     const char *cmds[][2] = {
