@@ -199,7 +199,8 @@ START_TEST(test_lock_concurrent_adds) {
 END_TEST
 
 /* ---- A writer killed with SIGKILL while it holds the lock (mid-write): the next writer gets
-   the lock at once and removes the dead one's temporary file ---- */
+   the lock at once and removes the dead one's temporary file (the library's, then learn-cli
+   after a dead writer's files) ---- */
 
 typedef struct lk_stall {
     int signal_fd; /* written once, when the first bytes are out */
@@ -323,6 +324,24 @@ START_TEST(test_lock_killed_writer) {
         ck_assert_int_eq(lk_litter(dir, "cat.learn"), 0);
     }
     free(old_bytes);
+    /* learn-cli as the next writer, after a dead one's lock file (with its pid) and temporary file. */
+    TEST_CLI(cli);
+    char out_cat[700], stale[800], cmd[2400], out[8192];
+    snprintf(out_cat, sizeof out_cat, "%s/merged.learn", dir);
+    snprintf(stale, sizeof stale, "%s.lock", out_cat);
+    FILE *f = fopen(stale, "wb");
+    fputs("999999\n", f);
+    fclose(f);
+    snprintf(stale, sizeof stale, "%s.tmp.999999.Ab12Cd", out_cat);
+    f = fopen(stale, "wb");
+    for (int i = 0; i < 3000; i++) fputs("half a catalog ", f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "%s catalog merge -o %s %s --lock-timeout 0", cli, out_cat, path);
+    ck_assert_msg(test_run(cmd, out, sizeof out) == 0, "%s", out);
+    ck_assert_msg(strstr(out, "removed 1 temporary file (45 kB) that killed writers of") && strstr(out, "wrote"), "%s",
+                  out);
+    ck_assert_uint_eq(lk_cat_items(out_cat), 7);
+    ck_assert_int_eq(lk_litter(dir, "merged.learn"), 0);
 }
 END_TEST
 

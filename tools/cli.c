@@ -147,9 +147,12 @@ learn_lock *cli_lock(const char *cmd, const char *path) {
     }
     learn_lock_info li;
     learn_lock_get_info(l, &li);
-    if (li.n_removed)
-        fprintf(stderr, "learn-cli %s: removed %u temporary file%s (%.1f MB) that killed writers of %s left\n", cmd,
-                li.n_removed, li.n_removed == 1 ? "" : "s", (double)li.bytes_removed / 1e6, li.path);
+    if (li.n_removed) {
+        double b = (double)li.bytes_removed;
+        fprintf(stderr, "learn-cli %s: removed %u temporary file%s (%.*f %s) that killed writers of %s left\n", cmd,
+                li.n_removed, li.n_removed == 1 ? "" : "s", b < 1e6 ? 0 : 1, b < 1e6 ? b / 1e3 : b < 1e9 ? b / 1e6 : b / 1e9,
+                b < 1e6 ? "kB" : b < 1e9 ? "MB" : "GB", li.path);
+    }
     return l;
 }
 
