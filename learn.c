@@ -28,10 +28,13 @@
 #include <string.h>
 
 #ifndef LEARN_NO_STDIO
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 #endif
 
@@ -363,6 +366,7 @@ const char *learn_status_str(learn_status status) {
     case LEARN_ERR_MISMATCH: return "LEARN_ERR_MISMATCH: inputs do not belong together";
     case LEARN_ERR_NUMERIC: return "LEARN_ERR_NUMERIC: NaN, Inf or zero scale";
     case LEARN_ERR_STATE: return "LEARN_ERR_STATE: call not valid in this state";
+    case LEARN_ERR_BUSY: return "LEARN_ERR_BUSY: the file is locked by another writer";
     }
     return "unknown status";
 }
@@ -2158,8 +2162,41 @@ static int learn__posix_rename(void *user, const char *from, const char *to) {
     (void)user;
     return rename(from, to);
 }
+static int learn__posix_lock(void *user, int fd) {
+    (void)user;
+    return flock(fd, LOCK_EX | LOCK_NB);
+}
 static const learn_io learn__posix_io = {NULL, learn__posix_write, learn__posix_fsync,
-                                         learn__posix_rename};
+                                         learn__posix_rename, learn__posix_lock};
+
+/* ---- Locks, temporary files, atomic replacement ("Writing files" in learn.h) ----
+   T is the file written (symlinks resolved). A writer holds flock on T.lock from before it
+   reads T until after its rename, and unlinks T.lock before it lets go; so a lock is valid
+   only while T.lock still names the file locked (checked after each flock: a waiter that
+   wins an unlinked file starts again). Temporary files are T.tmp.PID.XXXXXX, created only
+   under the lock and removed or renamed before it is released: the holder of the lock
+   removes any other as a dead writer's. */
+
+struct learn_lock {
+    learn_allocator alloc;
+    learn_io io;     /* every hook set */
+    char *target;    /* T */
+    char *dir;       /* T's directory ("." for none) */
+    char *lock_path; /* T.lock */
+    int fd;          /* the lock file */
+    char *tmp;       /* the temporary file being written, or NULL */
+    int tmp_fd;
+    uint32_t n_removed;
+    uint64_t bytes_removed;
+    char err[LEARN_ERRMSG_SIZE];
+};
+
+learn_lock_params learn_lock_default_params(void) {
+    learn_lock_params p;
+    memset(&p, 0, sizeof p);
+    p.timeout = 60.0;
+    return p;
+}
 
 /* The directory holding path ("." for none), allocated before anything is written: after the
    rename, running out of memory must not pass for a failed fsync. */
@@ -2167,6 +2204,18 @@ static char *learn__dir_of(const char *path, const learn_allocator *a) {
     const char *slash = strrchr(path, '/');
     return slash ? learn__strndup(a, path, slash == path ? 1 : (size_t)(slash - path))
                  : learn__strndup(a, ".", 1);
+}
+
+/* x[0..xn) followed by the string y, as a new string. */
+static char *learn__cat(const learn_allocator *a, const char *x, size_t xn, const char *y) {
+    size_t yn = strlen(y), n;
+    if (!learn__add_ok(xn, yn, &n) || !learn__add_ok(n, 1, &n)) return NULL;
+    char *d = (char *)learn__malloc(a, n);
+    if (d) {
+        memcpy(d, x, xn);
+        memcpy(d + xn, y, yn + 1);
+    }
+    return d;
 }
 
 /* fsyncs directory dir, so that a rename into it is durable. */
@@ -2178,66 +2227,402 @@ static int learn__fsync_dir(const learn_io *io, const char *dir) {
     return r;
 }
 
-learn_status learn_writer_save(learn_writer *w, const char *path, const learn_io *io) {
-    if (!w || !path) return LEARN_ERR_ARG;
-    if (!io) io = &learn__posix_io;
-    if (!io->write || !io->fsync || !io->rename)
-        return LEARN__WFAIL(w, LEARN_ERR_ARG, "learn_io: write, fsync and rename must be set");
-    uint64_t fsize = 0, dir_off = 0, data_off = 0;
-    learn_status st = learn__writer_prepare(w, &fsize, &dir_off, &data_off);
-    if (st) return st;
-    size_t pl = strlen(path), tl;
-    char *tmp = NULL, *dir = learn__dir_of(path, &w->alloc);
-    if (learn__add_ok(pl, 16, &tl)) tmp = (char *)learn__malloc(&w->alloc, tl);
+static double learn__mono_s(void) {
+    struct timespec t;
+    if (clock_gettime(CLOCK_MONOTONIC, &t) != 0) return 0;
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static void learn__sleep_s(double s) {
+    struct timespec t;
+    t.tv_sec = (time_t)s;
+    t.tv_nsec = (long)((s - (double)t.tv_sec) * 1e9);
+    while (nanosleep(&t, &t) != 0 && errno == EINTR) {
+    }
+}
+
+/* The file that path names, symlinks followed (*out allocated): the path itself when it does
+   not exist or is not a link. A link that dangles names the file to create. */
+static learn_status learn__resolve(const learn_allocator *a, const char *path, char **out,
+                                   char *err, size_t errn) {
+    *out = NULL;
+    char *cur = learn__strndup(a, path, strlen(path));
+    if (!cur) return learn__fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
+    for (int hops = 0;; hops++) {
+        struct stat sb;
+        if (lstat(cur, &sb) != 0) {
+            if (errno == ENOENT) break;
+            learn_status st = learn__fail(err, errn, LEARN_ERR_IO, "%s: %s", cur, strerror(errno));
+            learn__free(a, cur);
+            return st;
+        }
+        if (!S_ISLNK(sb.st_mode)) {
+            if (S_ISREG(sb.st_mode)) break;
+            learn_status st = learn__fail(err, errn, LEARN_ERR_IO,
+                                          "%s: not a regular file (only regular files are replaced)", cur);
+            learn__free(a, cur);
+            return st;
+        }
+        if (hops == 40) {
+            learn_status st = learn__fail(err, errn, LEARN_ERR_IO,
+                                          "%s: more than 40 symbolic links in a row (a loop?)", path);
+            learn__free(a, cur);
+            return st;
+        }
+        /* The link's text (its size from lstat is a hint: 0 on some file systems). */
+        size_t cap = sb.st_size > 0 && (uint64_t)sb.st_size < SIZE_MAX / 2 ? (size_t)sb.st_size + 1 : 256;
+        char *link = NULL;
+        ssize_t n = -1;
+        for (;;) {
+            link = (char *)learn__malloc(a, cap);
+            if (!link) break;
+            n = readlink(cur, link, cap);
+            if (n < 0 || (size_t)n < cap) break;
+            learn__free(a, link);
+            link = NULL;
+            if (cap > (1u << 20)) break;
+            cap *= 2;
+        }
+        if (!link || n < 0) {
+            learn_status st = link ? learn__fail(err, errn, LEARN_ERR_IO, "%s: %s", cur, strerror(errno))
+                                   : learn__fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
+            learn__free(a, link);
+            learn__free(a, cur);
+            return st;
+        }
+        link[n] = 0;
+        /* A relative link is relative to the directory holding it. */
+        const char *slash = strrchr(cur, '/');
+        char *next = link[0] == '/' || !slash ? learn__strndup(a, link, (size_t)n)
+                                              : learn__cat(a, cur, (size_t)(slash - cur) + 1, link);
+        learn__free(a, link);
+        learn__free(a, cur);
+        if (!next) return learn__fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
+        cur = next;
+    }
+    *out = cur;
+    return LEARN_OK;
+}
+
+/* A leftover's name: base ".tmp." digits "." six letters or digits. */
+static int learn__is_leftover(const char *name, const char *base, size_t bl) {
+    if (strncmp(name, base, bl) != 0 || strncmp(name + bl, ".tmp.", 5) != 0) return 0;
+    const char *p = name + bl + 5;
+    size_t d = 0;
+    while (p[d] >= '0' && p[d] <= '9') d++;
+    if (d == 0 || p[d] != '.') return 0;
+    p += d + 1;
+    for (int i = 0; i < 6; i++)
+        if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z')))
+            return 0;
+    return p[6] == 0;
+}
+
+/* Removes dead writers' temporary files of l->target (the lock is held). A directory that
+   cannot be listed has none we could remove. */
+static void learn__remove_leftovers(learn_lock *l) {
+    const char *slash = strrchr(l->target, '/');
+    const char *base = slash ? slash + 1 : l->target;
+    size_t bl = strlen(base), dl = strlen(l->dir);
+    DIR *d = opendir(l->dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (!learn__is_leftover(e->d_name, base, bl)) continue;
+        char *p = learn__cat(&l->alloc, l->dir, dl, "/");
+        char *q = p ? learn__cat(&l->alloc, p, dl + 1, e->d_name) : NULL;
+        struct stat sb;
+        if (q && lstat(q, &sb) == 0 && S_ISREG(sb.st_mode) && unlink(q) == 0) {
+            l->n_removed++;
+            l->bytes_removed += (uint64_t)sb.st_size;
+        }
+        learn__free(&l->alloc, p);
+        learn__free(&l->alloc, q);
+    }
+    closedir(d);
+}
+
+/* The pid a holder wrote into its lock file, or 0. */
+static long learn__lock_holder(int fd) {
+    char b[32];
+    ssize_t n = pread(fd, b, sizeof b - 1, 0);
+    if (n <= 0) return 0;
+    b[n] = 0;
+    long pid = 0;
+    for (ssize_t i = 0; i < n && b[i] >= '0' && b[i] <= '9' && pid < 100000000000L; i++)
+        pid = pid * 10 + (b[i] - '0');
+    return pid;
+}
+
+static void learn__lock_free(learn_lock *l) {
+    learn__free(&l->alloc, l->target);
+    learn__free(&l->alloc, l->dir);
+    learn__free(&l->alloc, l->lock_path);
+    learn__free(&l->alloc, l->tmp);
+    learn_allocator a = l->alloc;
+    learn__free(&a, l);
+}
+
+learn_status learn_lock_acquire(const char *path, const learn_lock_params *params,
+                                learn_lock **lock, char *errbuf, size_t errbuf_size) {
+    if (lock) *lock = NULL;
+    if (!lock || !path || !*path)
+        return learn__fail(errbuf, errbuf_size, LEARN_ERR_ARG, "learn_lock_acquire: lock and path must be set");
+    learn_lock_params p = params ? *params : learn_lock_default_params();
+    if (!(p.timeout >= 0))
+        return learn__fail(errbuf, errbuf_size, LEARN_ERR_ARG, "learn_lock_acquire: timeout %g s is not >= 0",
+                           p.timeout);
+    if (p.io && (!p.io->write || !p.io->fsync || !p.io->rename))
+        return learn__fail(errbuf, errbuf_size, LEARN_ERR_ARG, "learn_io: write, fsync and rename must be set");
+    learn_allocator a;
+    if (learn__alloc_resolve(&p.allocator, &a))
+        return learn__fail(errbuf, errbuf_size, LEARN_ERR_ARG, "learn_lock_acquire: a partly set allocator");
+    learn_lock *l = (learn_lock *)learn__calloc(&a, 1, sizeof *l);
+    if (!l) return learn__fail(errbuf, errbuf_size, LEARN_ERR_NOMEM, "out of memory");
+    l->alloc = a;
+    l->io = p.io ? *p.io : learn__posix_io;
+    if (!l->io.lock) l->io.lock = learn__posix_lock;
+    l->fd = l->tmp_fd = -1;
+    learn_status st = learn__resolve(&a, path, &l->target, errbuf, errbuf_size);
+    if (!st) {
+        l->dir = learn__dir_of(l->target, &a);
+        l->lock_path = learn__cat(&a, l->target, strlen(l->target), ".lock");
+        if (!l->dir || !l->lock_path) st = learn__fail(errbuf, errbuf_size, LEARN_ERR_NOMEM, "out of memory");
+    }
+    double deadline = learn__mono_s() + p.timeout, delay = 0.001;
+    while (!st) {
+        int writable = 1;
+        int fd = open(l->lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666);
+        if (fd < 0 && errno == EACCES) { /* another user's lock file: flock needs read access only */
+            writable = 0;
+            fd = open(l->lock_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+            if (fd < 0) errno = EACCES;
+        }
+        if (fd < 0) {
+            st = learn__fail(errbuf, errbuf_size, LEARN_ERR_IO, "%s: cannot create the lock file: %s",
+                             l->lock_path, strerror(errno));
+            break;
+        }
+        int r;
+        while ((r = l->io.lock(l->io.user, fd)) != 0 && errno == EINTR) {
+        }
+        if (r == 0) {
+            struct stat a1, a2;
+            if (fstat(fd, &a1) == 0 && lstat(l->lock_path, &a2) == 0 && a1.st_dev == a2.st_dev &&
+                a1.st_ino == a2.st_ino) {
+                l->fd = fd;
+                if (writable) {
+                    char b[32];
+                    int n = snprintf(b, sizeof b, "%ld\n", (long)getpid());
+                    if (ftruncate(fd, 0) == 0) (void)!pwrite(fd, b, (size_t)n, 0);
+                }
+                break;
+            }
+            close(fd); /* won a lock file its holder had already removed: try the current one */
+            if (learn__mono_s() > deadline + 1.0) {
+                st = learn__fail(errbuf, errbuf_size, LEARN_ERR_IO, "%s: the lock file keeps changing",
+                                 l->lock_path);
+                break;
+            }
+            continue;
+        }
+        if (errno != EWOULDBLOCK && errno != EAGAIN && errno != EACCES) {
+            st = learn__fail(errbuf, errbuf_size, LEARN_ERR_IO, "%s: cannot lock: %s", l->lock_path,
+                             strerror(errno));
+            close(fd);
+            break;
+        }
+        double now = learn__mono_s();
+        if (now >= deadline) {
+            long pid = learn__lock_holder(fd);
+            char who[40];
+            if (pid > 0) snprintf(who, sizeof who, "pid %ld", pid);
+            else snprintf(who, sizeof who, "pid unknown");
+            if (p.timeout > 0)
+                st = learn__fail(errbuf, errbuf_size, LEARN_ERR_BUSY,
+                                 "%s is locked by another writer (%s); gave up after %g s", path, who,
+                                 p.timeout);
+            else
+                st = learn__fail(errbuf, errbuf_size, LEARN_ERR_BUSY, "%s is locked by another writer (%s)",
+                                 path, who);
+            close(fd);
+            break;
+        }
+        close(fd);
+        learn__sleep_s(LEARN__MIN(delay, deadline - now));
+        delay = LEARN__MIN(delay * 2, 0.05);
+    }
+    if (st) {
+        learn__lock_free(l);
+        return st;
+    }
+    learn__remove_leftovers(l);
+    *lock = l;
+    return LEARN_OK;
+}
+
+learn_status learn_lock_get_info(const learn_lock *l, learn_lock_info *info) {
+    if (!l || !info) return LEARN_ERR_ARG;
+    info->path = l->target;
+    info->lock_path = l->lock_path;
+    info->n_removed = l->n_removed;
+    info->bytes_removed = l->bytes_removed;
+    return LEARN_OK;
+}
+
+const char *learn_lock_errmsg(const learn_lock *l) { return l ? l->err : ""; }
+
+#define LEARN__LFAIL(l, st, ...) learn__fail((l)->err, sizeof (l)->err, (st), __VA_ARGS__)
+
+learn_status learn_lock_temp(learn_lock *l, int *fd_out) {
+    if (fd_out) *fd_out = -1;
+    if (!l || !fd_out) return LEARN_ERR_ARG;
+    if (l->tmp) return LEARN__LFAIL(l, LEARN_ERR_STATE, "%s: a temporary file is already open", l->tmp);
+    struct stat sb;
+    int exists = stat(l->target, &sb) == 0 && S_ISREG(sb.st_mode);
+    size_t tl = strlen(l->target), n;
+    if (!learn__add_ok(tl, 48, &n) || !(l->tmp = (char *)learn__malloc(&l->alloc, n)))
+        return LEARN__LFAIL(l, LEARN_ERR_NOMEM, "out of memory");
+    /* A rewrite starts private (0600) and takes T's owner, group and mode before any byte is
+       written; a new file is 0666 less the umask, as open() makes it. */
+    static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    int fd = -1;
+    for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t seed[4] = {(uint64_t)getpid(), (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30),
+                            (uint64_t)(uintptr_t)l, (uint64_t)attempt};
+        uint64_t h = learn_xxh64(seed, sizeof seed, 0);
+        char suf[7];
+        for (int i = 0; i < 6; i++, h /= 62) suf[i] = digits[h % 62];
+        suf[6] = 0;
+        snprintf(l->tmp, n, "%s.tmp.%ld.%s", l->target, (long)getpid(), suf);
+        fd = open(l->tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, exists ? 0600 : 0666);
+        if (fd < 0 && errno != EEXIST) break;
+    }
+    if (fd < 0) {
+        learn_status st = LEARN__LFAIL(l, LEARN_ERR_IO, "%s: cannot create a temporary file: %s", l->tmp,
+                                       strerror(errno));
+        learn__free(&l->alloc, l->tmp);
+        l->tmp = NULL;
+        return st;
+    }
+    if (exists) {
+        struct stat nb;
+        if (fstat(fd, &nb) == 0 && (nb.st_uid != sb.st_uid || nb.st_gid != sb.st_gid) &&
+            fchown(fd, sb.st_uid, sb.st_gid) != 0)
+            (void)!fchown(fd, (uid_t)-1, sb.st_gid); /* not root: the group, if a member */
+        if (fchmod(fd, sb.st_mode & 07777) != 0) {
+            learn_status st = LEARN__LFAIL(l, LEARN_ERR_IO, "%s: cannot set mode %04o: %s", l->tmp,
+                                           (unsigned)(sb.st_mode & 07777), strerror(errno));
+            close(fd);
+            unlink(l->tmp);
+            learn__free(&l->alloc, l->tmp);
+            l->tmp = NULL;
+            return st;
+        }
+    }
+    l->tmp_fd = fd;
+    *fd_out = fd;
+    return LEARN_OK;
+}
+
+void learn_lock_discard(learn_lock *l) {
+    if (!l || !l->tmp) return;
+    close(l->tmp_fd);
+    unlink(l->tmp);
+    learn__free(&l->alloc, l->tmp);
+    l->tmp = NULL;
+    l->tmp_fd = -1;
+}
+
+learn_status learn_lock_commit(learn_lock *l) {
+    if (!l) return LEARN_ERR_ARG;
+    if (!l->tmp) return LEARN__LFAIL(l, LEARN_ERR_STATE, "%s: no temporary file to commit", l->target);
+    learn_status st = LEARN_OK;
+    if (l->io.fsync(l->io.user, l->tmp_fd) != 0)
+        st = LEARN__LFAIL(l, LEARN_ERR_IO, "%s: fsync failed: %s", l->tmp, strerror(errno));
+    if (close(l->tmp_fd) != 0 && !st)
+        st = LEARN__LFAIL(l, LEARN_ERR_IO, "%s: close failed: %s", l->tmp, strerror(errno));
+    l->tmp_fd = -1;
+    if (!st && l->io.rename(l->io.user, l->tmp, l->target) != 0)
+        st = LEARN__LFAIL(l, LEARN_ERR_IO, "rename %s -> %s failed: %s", l->tmp, l->target, strerror(errno));
+    if (st) unlink(l->tmp);
+    learn__free(&l->alloc, l->tmp);
+    l->tmp = NULL;
+    if (!st && learn__fsync_dir(&l->io, l->dir) != 0)
+        st = LEARN__LFAIL(l, LEARN_ERR_IO, "%s: written, but fsync of its directory failed: %s", l->target,
+                          strerror(errno));
+    return st;
+}
+
+void learn_lock_release(learn_lock *l) {
+    if (!l) return;
+    learn_lock_discard(l);
+    if (l->fd >= 0) {
+        unlink(l->lock_path); /* while still held: see the banner */
+        close(l->fd);
+    }
+    learn__lock_free(l);
+}
+
+/* Writes w (prepared: fingerprints set, layout computed) to the lock's temporary file and
+   commits it. */
+static learn_status learn__writer_save_prepared(learn_writer *w, learn_lock *l, uint64_t fsize,
+                                                uint64_t dir_off, uint64_t data_off) {
     learn__emit e;
     memset(&e, 0, sizeof e);
     e.stage_cap = 1u << 20;
     e.stage = (uint8_t *)learn__malloc(&w->alloc, e.stage_cap);
-    if (!tmp || !e.stage || !dir) {
-        learn__free(&w->alloc, tmp);
+    if (!e.stage) return LEARN__WFAIL(w, LEARN_ERR_NOMEM, "out of memory");
+    int fd;
+    learn_status st = learn_lock_temp(l, &fd);
+    if (st) {
+        LEARN__WFAIL(w, st, "%s", l->err);
         learn__free(&w->alloc, e.stage);
-        learn__free(&w->alloc, dir);
-        return LEARN__WFAIL(w, LEARN_ERR_NOMEM, "out of memory");
+        return st;
     }
-    memcpy(tmp, path, pl);
-    memcpy(tmp + pl, ".tmp.XXXXXX", 12);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        st = LEARN__WFAIL(w, LEARN_ERR_IO, "%s: cannot create a temporary file: %s", tmp,
-                          strerror(errno));
-        goto out;
-    }
-    (void)fchmod(fd, 0644);
     learn__xxh64_init(&e.h, 0);
     e.w = w;
     e.fd = fd;
-    e.io = io;
+    e.io = &l->io;
     st = learn__writer_emit(w, &e, fsize, dir_off, data_off);
     if (!st) st = learn__emit_flush(&e, e.stage, e.staged);
-    if (!st && io->fsync(io->user, fd) != 0)
-        st = LEARN__WFAIL(w, LEARN_ERR_IO, "%s: fsync failed: %s", tmp, strerror(errno));
-    if (close(fd) != 0 && !st)
-        st = LEARN__WFAIL(w, LEARN_ERR_IO, "%s: close failed: %s", tmp, strerror(errno));
-    if (!st && io->rename(io->user, tmp, path) != 0)
-        st = LEARN__WFAIL(w, LEARN_ERR_IO, "rename %s -> %s failed: %s", tmp, path,
-                          strerror(errno));
-    if (st) {
-        unlink(tmp);
-        if (st == LEARN_ERR_IO && strncmp(w->err, tmp, strlen(tmp)) != 0 &&
-            strncmp(w->err, "rename", 6) != 0) {
-            char inner[LEARN_ERRMSG_SIZE];
-            memcpy(inner, w->err, sizeof inner);
-            LEARN__WFAIL(w, st, "%s: %s", path, inner);
-        }
-        goto out;
-    }
-    if (learn__fsync_dir(io, dir) != 0)
-        st = LEARN__WFAIL(w, LEARN_ERR_IO, "%s: written, but fsync of its directory failed: %s",
-                          path, strerror(errno));
-out:
-    learn__free(&w->alloc, tmp);
     learn__free(&w->alloc, e.stage);
-    learn__free(&w->alloc, dir);
+    if (st) {
+        learn_lock_discard(l);
+        char inner[LEARN_ERRMSG_SIZE];
+        memcpy(inner, w->err, sizeof inner);
+        return st == LEARN_ERR_IO ? LEARN__WFAIL(w, st, "%s: %s", l->target, inner) : st;
+    }
+    st = learn_lock_commit(l);
+    if (st) LEARN__WFAIL(w, st, "%s", l->err);
+    return st;
+}
+
+learn_status learn_writer_save_locked(learn_writer *w, learn_lock *lock) {
+    if (!w || !lock) return LEARN_ERR_ARG;
+    uint64_t fsize = 0, dir_off = 0, data_off = 0;
+    learn_status st = learn__writer_prepare(w, &fsize, &dir_off, &data_off);
+    if (st) return st;
+    return learn__writer_save_prepared(w, lock, fsize, dir_off, data_off);
+}
+
+learn_status learn_writer_save(learn_writer *w, const char *path, const learn_io *io) {
+    if (!w || !path) return LEARN_ERR_ARG;
+    if (io && (!io->write || !io->fsync || !io->rename))
+        return LEARN__WFAIL(w, LEARN_ERR_ARG, "learn_io: write, fsync and rename must be set");
+    uint64_t fsize = 0, dir_off = 0, data_off = 0;
+    learn_status st = learn__writer_prepare(w, &fsize, &dir_off, &data_off);
+    if (st) return st;
+    learn_lock_params p = learn_lock_default_params();
+    p.io = io;
+    p.allocator = w->alloc;
+    learn_lock *l;
+    st = learn_lock_acquire(path, &p, &l, w->err, sizeof w->err);
+    if (st) return st;
+    st = learn__writer_save_prepared(w, l, fsize, dir_off, data_off);
+    learn_lock_release(l);
     return st;
 }
 #endif /* LEARN_NO_STDIO */
@@ -11072,19 +11457,22 @@ static learn_status learn__builder_to_writer(learn_catalog_builder *b, learn_wri
     return LEARN_OK;
 }
 
-/* Saves to a file (atomically, io may be NULL) or, when path is NULL, to memory. */
+/* Saves to a file (atomically, io may be NULL; under `lock` when it is set) or, when path
+   and lock are NULL, to memory. */
 static learn_status learn__builder_save(learn_catalog_builder *b, const char *path,
-                                        const learn_io *io, void **data, size_t *size) {
+                                        const learn_io *io, learn_lock *lock, void **data,
+                                        size_t *size) {
     learn_writer *w;
     if (learn_writer_new(&b->alloc, &w)) return LEARN__BFAIL(b, LEARN_ERR_NOMEM, "out of memory");
     int32_t *idx = NULL;
     learn_status st = learn__builder_to_writer(b, w, &idx);
     if (!st) {
 #ifndef LEARN_NO_STDIO
-        st = path ? learn_writer_save(w, path, io) : learn_writer_save_memory(w, data, size);
+        st = lock ? learn_writer_save_locked(w, lock)
+             : path ? learn_writer_save(w, path, io) : learn_writer_save_memory(w, data, size);
 #else
         (void)io;
-        st = path ? LEARN_ERR_UNSUPPORTED : learn_writer_save_memory(w, data, size);
+        st = path || lock ? LEARN_ERR_UNSUPPORTED : learn_writer_save_memory(w, data, size);
 #endif
         if (st) LEARN__BFAIL(b, st, "%s", learn_writer_errmsg(w));
     }
@@ -11097,14 +11485,19 @@ static learn_status learn__builder_save(learn_catalog_builder *b, const char *pa
 learn_status learn_catalog_builder_save(learn_catalog_builder *b, const char *path,
                                         const learn_io *io) {
     if (!b || !path) return LEARN_ERR_ARG;
-    return learn__builder_save(b, path, io, NULL, NULL);
+    return learn__builder_save(b, path, io, NULL, NULL, NULL);
+}
+
+learn_status learn_catalog_builder_save_locked(learn_catalog_builder *b, learn_lock *lock) {
+    if (!b || !lock) return LEARN_ERR_ARG;
+    return learn__builder_save(b, NULL, NULL, lock, NULL, NULL);
 }
 #endif
 
 learn_status learn_catalog_builder_save_memory(learn_catalog_builder *b, void **data,
                                                size_t *size) {
     if (!b || !data || !size) return LEARN_ERR_ARG;
-    return learn__builder_save(b, NULL, NULL, data, size);
+    return learn__builder_save(b, NULL, NULL, NULL, data, size);
 }
 
 void learn_catalog_builder_free_buffer(learn_catalog_builder *b, void *data) {

@@ -65,12 +65,49 @@
 
    A `learn_model` is immutable once opened and may be shared by any number of threads. A
    `learn_ctx` (scratch memory, thread pool, last error message) belongs to one thread at a
-   time; give each thread its own. A `learn_writer` belongs to one thread at a time. The only
-   process-wide state is a CPU-feature cache filled once (thread-safely) on first use; on a
-   Linux x86-64 CPU with AMX, filling it asks the kernel once for the process's permission to
-   use the tile registers (arch_prctl ARCH_REQ_XCOMP_PERM), which the amx level needs. Model
-   files must never be modified in place while opened: replace them by rename (the writer
-   does); the loader checks the size with fstat at open.
+   time; give each thread its own. A `learn_writer`, a `learn_catalog_builder` and a
+   `learn_lock` each belong to one thread at a time. The only process-wide state is a
+   CPU-feature cache filled once (thread-safely) on first use; on a Linux x86-64 CPU with AMX,
+   filling it asks the kernel once for the process's permission to use the tile registers
+   (arch_prctl ARCH_REQ_XCOMP_PERM), which the amx level needs. Model files must never be
+   modified in place while opened: replace them by rename (the writer does); the loader checks
+   the size with fstat at open.
+
+   Files shared by processes (a catalog that a feed job extends, another job re-embeds and a
+   recommender reads all day) follow the contract of "Writing files" below: writers of one
+   file exclude each other with an advisory lock, in other processes and in other threads of
+   the same process alike; readers take no lock and see the old file or the new one, whole.
+
+   ==== Writing files ============================================================================
+
+   Every file the library writes (learn_writer_save, learn_catalog_builder_save and their
+   _locked forms, learn_lock_temp + learn_lock_commit) is replaced atomically:
+
+     1. The path is resolved: a symbolic link is followed (links to links too, up to 40) to
+        the file T it names, which is the file replaced; the link itself is left as it is. T
+        must be a regular file or not exist yet (it is then created, even through a dangling
+        link). Its directory is where everything below happens.
+     2. The writer takes an exclusive advisory lock (flock) on "T.lock", creating it. The lock
+        belongs to the open file description, so the kernel releases it when the writer
+        exits or is killed; a second writer waits for it up to a timeout (60 s unless the
+        caller says otherwise, learn_lock_params), then fails with LEARN_ERR_BUSY and a
+        message naming the holder's pid (which the holder writes into T.lock).
+     3. Holding the lock, it removes the temporary files that dead writers of T left behind:
+        every "T.tmp.PID.XXXXXX" (decimal pid, six letters or digits) in the directory. Only
+        a lock holder creates these and it removes or renames its own before it lets go, so
+        whoever holds the lock knows that any other one is a leftover.
+     4. It writes "T.tmp.PID.XXXXXX" (O_EXCL), fsyncs it, renames it over T and fsyncs the
+        directory. A new T gets mode 0666 less the umask; a rewrite keeps T's mode and, where
+        the system permits (owner: root; group: a member of it), its owner and group (ACLs
+        and extended attributes are not copied). Hard links to the old T keep the old file.
+     5. It removes T.lock and releases the lock. A writer killed while holding it leaves T.lock
+        (and perhaps a temporary file) behind; the next writer takes over both.
+
+   A read-modify-write (append to a catalog, re-embed it, resume training) takes the lock
+   with learn_lock_acquire before it reads and saves with the _locked functions, so that no
+   other writer's update falls between its read and its rename. Readers need no lock. The
+   lock is advisory: programs that write T without it are not excluded. On NFS, flock is
+   emulated with byte-range locks (Linux 2.6.12 and later) and works across clients.
 
    ==== Errors =================================================================================
 
@@ -226,7 +263,7 @@
      Platform & allocation      allocator callbacks, checked arithmetic, fp16/bf16, XXH64
      Errors                     status strings, messages
      File format                reader (validation), metadata and tensor access, quantizers
-     Writer                     building .learn files, fingerprints, atomic saves
+     Writer                     building .learn files, fingerprints, locks, atomic saves
      Tokenizer                  Unicode tables, NFC, special tokens, SentencePiece BPE,
                                 byte-level BPE and pre-tokenizers, detokenization
      LLM configuration          hyper-parameters and required tensors of each architecture
@@ -287,7 +324,8 @@ typedef enum learn_status {
     LEARN_ERR_NOT_FOUND = -10,   /* no such key, tensor or item */
     LEARN_ERR_MISMATCH = -11,    /* two inputs do not belong together (model vs catalog) */
     LEARN_ERR_NUMERIC = -12,     /* NaN, Inf or zero scale where a number is required */
-    LEARN_ERR_STATE = -13        /* call not valid in the object's current state */
+    LEARN_ERR_STATE = -13,       /* call not valid in the object's current state */
+    LEARN_ERR_BUSY = -14         /* another writer holds the file's lock (the wait timed out) */
 } learn_status;
 
 /* Name and one-line description of a status code ("LEARN_ERR_FORMAT: malformed file or
@@ -481,14 +519,79 @@ learn_status learn_model_scan(const learn_model *model, uint64_t *n_checked, cha
 
 typedef struct learn_writer learn_writer;
 
-/* Injectable I/O for saving (tests use it to simulate ENOSPC or a failing fsync). Each
-   callback returns what the POSIX call would (write: bytes written or -1 with errno set). */
+/* Injectable I/O for saving (tests use it to simulate ENOSPC, a failing fsync or a lock held
+   elsewhere). Each callback returns what the POSIX call would (write: bytes written or -1
+   with errno set). write, fsync and rename must be set; lock may be NULL (flock). */
 typedef struct learn_io {
     void *user;
     long (*write)(void *user, int fd, const void *buf, size_t n);
     int (*fsync)(void *user, int fd);
     int (*rename)(void *user, const char *from, const char *to);
+    /* Tries once, without waiting, to take the exclusive lock on the lock file open as fd:
+       0 when taken; -1 with errno EWOULDBLOCK (or EAGAIN, EACCES) when another holds it, EINTR
+       to be called again at once, anything else to fail. Default: flock(fd, LOCK_EX|LOCK_NB). */
+    int (*lock)(void *user, int fd);
 } learn_io;
+
+/* ---- Locks on files that are rewritten (see "Writing files" at the top) ----
+   Not with LEARN_NO_STDIO. */
+typedef struct learn_lock learn_lock;
+
+typedef struct learn_lock_params {
+    double timeout;            /* seconds to wait for another holder: default 60; 0 tries once;
+                                  INFINITY waits for as long as it takes */
+    const learn_io *io;        /* NULL: POSIX. Used by the lock and by every save under it. */
+    learn_allocator allocator; /* zeroed: libc */
+} learn_lock_params;
+
+/* timeout 60, io NULL, allocator zeroed. */
+learn_lock_params learn_lock_default_params(void);
+
+/* Takes the lock for writing `path` (a symlink is resolved first, see above), waiting up to
+   params->timeout, then removes dead writers' temporary files. On success *lock holds it
+   until learn_lock_release. Errors: LEARN_ERR_BUSY (timed out: the message names the
+   holder's pid, "unknown" when its lock file holds none), LEARN_ERR_IO (the lock file cannot
+   be created or locked, the path is not a regular file, a link loop), LEARN_ERR_ARG,
+   LEARN_ERR_NOMEM; then *lock is NULL and nothing was written or removed (except that a lock
+   file that could not be locked at all, LEARN_ERR_IO, may stay). errbuf may be NULL. While a
+   thread holds a path's lock, its saves of that path must be the _locked ones: the plain
+   learn_writer_save waits for the lock like any other writer. Example, an update that loses
+   no other writer's:
+
+       learn_lock *lk;
+       if (learn_lock_acquire("cat.learn", NULL, &lk, err, sizeof err)) fail(err);
+       ... learn_catalog_open("cat.learn") ... add to a builder ... close it ...
+       if (learn_catalog_builder_save_locked(b, lk)) fail(learn_catalog_builder_errmsg(b));
+       learn_lock_release(lk);
+   */
+learn_status learn_lock_acquire(const char *path, const learn_lock_params *params,
+                                learn_lock **lock, char *errbuf, size_t errbuf_size);
+
+typedef struct learn_lock_info {
+    const char *path;       /* the file being written: the path given, symlinks resolved */
+    const char *lock_path;  /* its lock file, path + ".lock" */
+    uint32_t n_removed;     /* dead writers' temporary files removed when the lock was taken */
+    uint64_t bytes_removed; /* their size */
+} learn_lock_info;
+
+learn_status learn_lock_get_info(const learn_lock *lock, learn_lock_info *info);
+/* The last error of learn_lock_temp / learn_lock_commit ("" when none). */
+const char *learn_lock_errmsg(const learn_lock *lock);
+
+/* Writing any file under a lock: learn_lock_temp creates the temporary file (mode as in
+   "Writing files") and gives its descriptor, open for writing; write the contents, then
+   learn_lock_commit fsyncs and closes it, renames it over the locked path and fsyncs the
+   directory; learn_lock_discard closes and removes it instead. The descriptor belongs to the
+   lock: do not close it. One temporary file at a time (LEARN_ERR_STATE otherwise). A failed
+   commit removes the temporary file and leaves the old file as it was, except when only the
+   directory's fsync failed (LEARN_ERR_IO, "written, but ..."). The lock stays held. */
+learn_status learn_lock_temp(learn_lock *lock, int *fd);
+learn_status learn_lock_commit(learn_lock *lock);
+void learn_lock_discard(learn_lock *lock);
+
+/* Discards an uncommitted temporary file, removes the lock file and releases the lock. NULL
+   is allowed. */
+void learn_lock_release(learn_lock *lock);
 
 /* allocator may be NULL (libc). */
 learn_status learn_writer_new(const learn_allocator *allocator, learn_writer **writer);
@@ -533,14 +636,20 @@ learn_status learn_writer_remove_tensor(learn_writer *w, const char *name);
 /* Number of tensors added so far. */
 uint32_t learn_writer_n_tensors(const learn_writer *w);
 
-/* Writes the file atomically: to a temporary file in the same directory, fsync, rename over
-   `path`, fsync the directory. On any failure the temporary file is removed and a file
-   already at `path` is left untouched, except when only the last step, the directory's
-   fsync, fails: the new file is then in place (LEARN_ERR_IO, "written, but ..."), but may
-   not survive a power loss. A process killed at any moment leaves the old file or the new
-   one, and at worst a stray `path.tmp.XXXXXX`. io may be NULL (POSIX). Not with
-   LEARN_NO_STDIO. */
+/* Writes the file atomically, as "Writing files" at the top says: takes `path`'s lock
+   (waiting up to 60 s for another writer: LEARN_ERR_BUSY naming its pid after that), writes a
+   temporary file in the same directory, fsyncs it, renames it over `path` (the file a symlink
+   names), fsyncs the directory and releases the lock. On any failure the temporary file is
+   removed and a file already at `path` is left untouched, except when only the last step,
+   the directory's fsync, fails: the new file is then in place (LEARN_ERR_IO, "written, but
+   ..."), but may not survive a power loss. A process killed at any moment leaves the old
+   file or the new one, and at worst a `path.tmp.PID.XXXXXX` and `path.lock` that the next
+   writer of `path` removes. io may be NULL (POSIX). Not with LEARN_NO_STDIO. */
 learn_status learn_writer_save(learn_writer *w, const char *path, const learn_io *io);
+/* The same under a lock the caller holds (learn_lock_acquire; the path is the lock's, the
+   I/O its params'), which stays held: for read-modify-write, and for several saves in a
+   row (a trainer's best epoch so far). */
+learn_status learn_writer_save_locked(learn_writer *w, learn_lock *lock);
 /* Writes the file to memory allocated with the writer's allocator, aligned to 64 bytes
    (suitable for learn_model_open_memory). Free it with learn_writer_free_buffer. */
 learn_status learn_writer_save_memory(learn_writer *w, void **data, size_t *size);
@@ -823,10 +932,13 @@ uint32_t learn_catalog_builder_count(const learn_catalog_builder *builder);
    reported at save time, naming the id and both item numbers. */
 learn_status learn_catalog_builder_add(learn_catalog_builder *builder, const char *id,
                                        size_t id_len, const float *content, const float *item);
-/* Writes atomically (temporary file, fsync, rename); io may be NULL. An empty catalog is
-   LEARN_ERR_STATE. Not with LEARN_NO_STDIO. */
+/* Writes atomically under the file's lock, as learn_writer_save; io may be NULL. An empty
+   catalog is LEARN_ERR_STATE. Not with LEARN_NO_STDIO. To add to an existing catalog
+   without losing another writer's additions, take the lock before opening it and save
+   with learn_catalog_builder_save_locked (the example at learn_lock_acquire). */
 learn_status learn_catalog_builder_save(learn_catalog_builder *builder, const char *path,
                                         const learn_io *io);
+learn_status learn_catalog_builder_save_locked(learn_catalog_builder *builder, learn_lock *lock);
 learn_status learn_catalog_builder_save_memory(learn_catalog_builder *builder, void **data,
                                                size_t *size);
 void learn_catalog_builder_free_buffer(learn_catalog_builder *builder, void *data);

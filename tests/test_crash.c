@@ -1,8 +1,9 @@
 /* Crash consistency (RELIABILITY.md E, writers): `learn-cli catalog build`, `catalog add` and
    `train` killed with SIGKILL at random moments, again and again. After every kill the target
    must be what it was before (absent, or the old file byte for byte) or a complete new file
-   that opens with its checksum; temporary files may be left behind (a killed process cannot
-   remove them) but never take the target's place. */
+   that opens with its checksum; a killed writer may leave its temporary file and lock file
+   (it cannot remove them) but they never take the target's place, and the next writer that
+   completes has removed them: none is left after a run that was not killed. */
 
 #include <fcntl.h>
 #include <signal.h>
@@ -54,26 +55,22 @@ static void crash_copy(const char *from, const char *to) {
     free(p);
 }
 
-/* Removes the temporary files next to path ("path.tmp.*"); returns how many there were. */
-static int crash_sweep(const char *path) {
+/* How many of a writer's leftovers are next to path: "path.tmp.*" and "path.lock". */
+static int crash_litter(const char *path) {
     char dir[512];
     snprintf(dir, sizeof dir, "%s", path);
     char *slash = strrchr(dir, '/');
     ck_assert_ptr_nonnull(slash);
     *slash = 0;
-    char prefix[300];
+    char prefix[300], lock[300];
     snprintf(prefix, sizeof prefix, "%s.tmp.", slash + 1);
+    snprintf(lock, sizeof lock, "%s.lock", slash + 1);
     DIR *d = opendir(dir);
     ck_assert_ptr_nonnull(d);
     int n = 0;
     struct dirent *e;
     while ((e = readdir(d)) != NULL)
-        if (strncmp(e->d_name, prefix, strlen(prefix)) == 0) {
-            char p[900];
-            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-            unlink(p);
-            n++;
-        }
+        n += strncmp(e->d_name, prefix, strlen(prefix)) == 0 || strcmp(e->d_name, lock) == 0;
     closedir(d);
     return n;
 }
@@ -115,7 +112,8 @@ typedef struct crash_case {
 } crash_case;
 
 /* Kills c's command at random moments until c->kills kills landed; checks the target after
-   each. Returns the number of temporary files found (and removed). */
+   each, and that a run that was not killed left nothing behind (its own files, and those of
+   the killed runs before it). Returns the number of leftovers seen after kills. */
 static int crash_loop(const char *cli, const crash_case *c, test_rng *r, int *killed) {
     size_t old_n = 0, new_n = 0;
     uint8_t *old = c->old ? test_read_file(c->old, &old_n) : NULL;
@@ -131,7 +129,7 @@ static int crash_loop(const char *cli, const crash_case *c, test_rng *r, int *ki
     }
     uint8_t *new_ = c->deterministic ? test_read_file(c->target, &new_n) : NULL;
     ck_assert_int_eq(crash_state(c->target, NULL, 0, NULL, 0, c->cat), 3);
-    int tmp = 0, runs = 0, seen[5] = {0};
+    int tmp = 0, runs = 0, cleaned = 0, seen[5] = {0};
     *killed = 0;
     while (*killed < c->kills) {
         ck_assert_msg(++runs < 4 * c->kills, "%s: only %d kills in %d runs", c->name, *killed, runs);
@@ -139,7 +137,17 @@ static int crash_loop(const char *cli, const crash_case *c, test_rng *r, int *ki
         else unlink(c->target);
         if (c->also) unlink(c->also);
         double delay = test_randu(r) * d * 1.1;
-        *killed += crash_run(cli, c->args, delay);
+        int before = crash_litter(c->target) + (c->also ? crash_litter(c->also) : 0);
+        int k = crash_run(cli, c->args, delay);
+        *killed += k;
+        int after = crash_litter(c->target) + (c->also ? crash_litter(c->also) : 0);
+        if (!k) {
+            ck_assert_msg(after == 0, "%s: a run that completed left %d temporary or lock files (%d before it)",
+                          c->name, after, before);
+            cleaned += before;
+        } else {
+            tmp += after > before ? after - before : 0;
+        }
         int st = crash_state(c->target, old, old_n, new_, new_n, c->cat);
         ck_assert_msg(st >= 0 && (st != 3 || !c->deterministic) && (st != 0 || !c->old) && (st != 1 || c->old),
                       "%s killed after %.1f ms: the target is %s", c->name, delay * 1e3,
@@ -149,12 +157,20 @@ static int crash_loop(const char *cli, const crash_case *c, test_rng *r, int *ki
         if (c->also) {
             int sa = crash_state(c->also, NULL, 0, NULL, 0, 0);
             ck_assert_msg(sa == 0 || sa == 3, "%s killed after %.1f ms: %s is broken", c->name, delay * 1e3, c->also);
-            tmp += crash_sweep(c->also);
         }
-        tmp += crash_sweep(c->target);
     }
-    printf("crash %s: %d runs (%.0f ms each), %d killed; target absent %d, old %d, new %d; %d temporary files left\n",
-           c->name, runs, d * 1e3, *killed, seen[0], seen[1], seen[2] + seen[3], tmp);
+    /* One more writer, undisturbed: whatever the killed ones left is gone after it. */
+    int left = crash_litter(c->target) + (c->also ? crash_litter(c->also) : 0);
+    if (c->old) crash_copy(c->old, c->target);
+    crash_run(cli, c->args, -1);
+    ck_assert_int_eq(crash_state(c->target, old, old_n, new_, new_n, c->cat) >= 2, 1);
+    int after = crash_litter(c->target) + (c->also ? crash_litter(c->also) : 0);
+    ck_assert_msg(after == 0, "%s: %d temporary or lock files left after the last writer (%d before it)", c->name,
+                  after, left);
+    cleaned += left;
+    printf("crash %s: %d runs (%.0f ms each), %d killed; target absent %d, old %d, new %d; kills left %d temporary "
+           "or lock files, none was left after a run that completed (those removed %d)\n",
+           c->name, runs, d * 1e3, *killed, seen[0], seen[1], seen[2] + seen[3], tmp, cleaned);
     free(old);
     free(new_);
     return tmp;

@@ -523,7 +523,7 @@ static void flt_save_faults(const char *name, void *old_obj, void *obj, flt_save
     /* Interrupted and short writes are retried: the same file. */
     for (int k = 0; k < 3; k++) {
         flt_io f = {k != 1, k != 0, -1, 0, 0, 0, 0, 0};
-        learn_io io = {&f, flt_write, flt_fsync, flt_rename};
+        learn_io io = {&f, flt_write, flt_fsync, flt_rename, NULL};
         ck_assert_msg(save(obj, path, &io) == LEARN_OK, "%s: %s", name, errmsg(obj));
         uint8_t *now = test_read_file(path, &now_n);
         ck_assert(now_n == want_n && memcmp(now, want, want_n) == 0);
@@ -539,7 +539,7 @@ static void flt_save_faults(const char *name, void *old_obj, void *obj, flt_save
         if (k < sizeof cut / sizeof cut[0]) f.enospc_at = cut[k];
         else if (k == sizeof cut / sizeof cut[0]) f.fail_fsync = 1, expect = "fsync";
         else f.fail_rename = 1, expect = "rename";
-        learn_io io = {&f, flt_write, flt_fsync, flt_rename};
+        learn_io io = {&f, flt_write, flt_fsync, flt_rename, NULL};
         learn_status st = save(obj, path, &io);
         ck_assert_msg(st == LEARN_ERR_IO, "%s, case %zu: %s", name, k, learn_status_str(st));
         ck_assert_msg(strstr(errmsg(obj), expect), "%s, case %zu: \"%s\" lacks \"%s\"", name, k, errmsg(obj), expect);
@@ -550,7 +550,7 @@ static void flt_save_faults(const char *name, void *old_obj, void *obj, flt_save
     }
     /* The directory's fsync fails after the rename: reported, the new file is in place. */
     flt_io f = {0, 0, -1, 2, 0, 0, 0, 0};
-    learn_io io = {&f, flt_write, flt_fsync, flt_rename};
+    learn_io io = {&f, flt_write, flt_fsync, flt_rename, NULL};
     ck_assert_int_eq(save(obj, path, &io), LEARN_ERR_IO);
     ck_assert_msg(strstr(errmsg(obj), "written, but"), "%s", errmsg(obj));
     uint8_t *now = test_read_file(path, &now_n);

@@ -988,7 +988,7 @@ START_TEST(test_atomic_save_faults) {
     const char *base = strrchr(path, '/') + 1;
     fault_io cases[] = {{0, 0, 0, 0}, {100, 0, 0, 0}, {1000, 0, 0, 0}, {-1, 1, 0, 0}, {-1, 0, 1, 0}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        learn_io io = {&cases[i], fault_write, fault_fsync, fault_rename};
+        learn_io io = {&cases[i], fault_write, fault_fsync, fault_rename, NULL};
         learn_status st = learn_writer_save(w, path, &io);
         ck_assert_int_eq(st, LEARN_ERR_IO);
         ck_assert_msg(strstr(learn_writer_errmsg(w), i < 3 ? "No space" : i == 3 ? "fsync" : "rename"),

@@ -95,56 +95,106 @@ int cli_parse_long(const char *s, long lo, long hi, long *out) {
     return 0;
 }
 
+double cli_lock_timeout = 60;
+
+int cli_take_lock_timeout(int *argc, char **argv) {
+    int n = 1;
+    for (int i = 1; i < *argc; i++) {
+        const char *v = NULL;
+        if (strcmp(argv[i], "--lock-timeout") == 0) {
+            if (i + 1 >= *argc) {
+                fprintf(stderr, "learn-cli: --lock-timeout needs a number of seconds\n");
+                return 1;
+            }
+            v = argv[++i];
+        } else if (strncmp(argv[i], "--lock-timeout=", 15) == 0) {
+            v = argv[i] + 15;
+        } else {
+            argv[n++] = argv[i];
+            continue;
+        }
+        char *end;
+        double t = strtod(v, &end);
+        if (end == v || *end || !(t >= 0)) {
+            fprintf(stderr, "learn-cli: --lock-timeout needs a number of seconds >= 0, not '%s'\n", v);
+            return 1;
+        }
+        cli_lock_timeout = t;
+    }
+    argv[n] = NULL;
+    *argc = n;
+    return 0;
+}
+
+learn_lock *cli_lock(const char *cmd, const char *path) {
+    learn_lock_params p = learn_lock_default_params();
+    p.timeout = 0;
+    learn_lock *l = NULL;
+    char err[512];
+    learn_status st = learn_lock_acquire(path, &p, &l, err, sizeof err);
+    if (st == LEARN_ERR_BUSY && cli_lock_timeout > 0) {
+        fprintf(stderr, "learn-cli %s: %s: waiting up to %g s (--lock-timeout)\n", cmd, err, cli_lock_timeout);
+        p.timeout = cli_lock_timeout;
+        st = learn_lock_acquire(path, &p, &l, err, sizeof err);
+    }
+    if (st == LEARN_ERR_BUSY && cli_lock_timeout == 0) {
+        cli_error(cmd, "%s (--lock-timeout 0)", err);
+        return NULL;
+    }
+    if (st != LEARN_OK) {
+        cli_error(cmd, "%s", err);
+        return NULL;
+    }
+    learn_lock_info li;
+    learn_lock_get_info(l, &li);
+    if (li.n_removed) {
+        double b = (double)li.bytes_removed;
+        fprintf(stderr, "learn-cli %s: removed %u temporary file%s (%.*f %s) that killed writers of %s left\n", cmd,
+                li.n_removed, li.n_removed == 1 ? "" : "s", b < 1e6 ? 0 : 1, b < 1e6 ? b / 1e3 : b < 1e9 ? b / 1e6 : b / 1e9,
+                b < 1e6 ? "kB" : b < 1e9 ? "MB" : "GB", li.path);
+    }
+    return l;
+}
+
 int cli_out_open(cli_out *o, const char *cmd, const char *path) {
     memset(o, 0, sizeof *o);
-    if (strlen(path) + 16 > sizeof o->tmp) return cli_error(cmd, "%s: path too long", path);
+    if (strlen(path) >= sizeof o->path) return cli_error(cmd, "%s: path too long", path);
     snprintf(o->path, sizeof o->path, "%s", path);
-    snprintf(o->tmp, sizeof o->tmp, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(o->tmp);
-    if (fd < 0) return cli_error(cmd, "%s: cannot create a temporary file: %s", o->tmp, strerror(errno));
-    fchmod(fd, 0644);
-    o->f = fdopen(fd, "wb");
-    if (!o->f) {
-        close(fd);
-        unlink(o->tmp);
-        return cli_error(cmd, "%s: %s", o->tmp, strerror(errno));
+    if (!(o->lock = cli_lock(cmd, path))) return 1;
+    int fd, dfd = -1;
+    if (learn_lock_temp(o->lock, &fd) != LEARN_OK) {
+        cli_error(cmd, "%s", learn_lock_errmsg(o->lock));
+    } else if ((dfd = dup(fd)) < 0 || !(o->f = fdopen(dfd, "wb"))) {
+        cli_error(cmd, "%s: %s", path, strerror(errno));
+        if (dfd >= 0) close(dfd);
     }
-    return 0;
+    if (o->f) return 0;
+    learn_lock_release(o->lock); /* removes the temporary file */
+    o->lock = NULL;
+    return 1;
 }
 
 void cli_out_abort(cli_out *o) {
     if (o->f) fclose(o->f);
     o->f = NULL;
-    if (o->tmp[0]) unlink(o->tmp);
-    o->tmp[0] = 0;
+    learn_lock_release(o->lock);
+    o->lock = NULL;
 }
 
 int cli_out_commit(cli_out *o, const char *cmd) {
+    /* The FILE holds a duplicate of the lock's descriptor: closing it flushes the data into the
+       file, which the lock then fsyncs, closes and renames. */
+    errno = 0;
     int bad = fflush(o->f) != 0 || ferror(o->f);
-    if (!bad && fsync(fileno(o->f)) != 0) bad = 1;
     int saved = errno;
-    if (fclose(o->f) != 0) bad = 1;
+    if (fclose(o->f) != 0 && !bad) bad = 1, saved = errno;
     o->f = NULL;
-    if (bad) {
-        unlink(o->tmp);
-        return cli_error(cmd, "%s: write failed: %s", o->path, strerror(saved ? saved : errno));
-    }
-    if (rename(o->tmp, o->path) != 0) {
-        saved = errno;
-        unlink(o->tmp);
-        return cli_error(cmd, "rename %s -> %s: %s", o->tmp, o->path, strerror(saved));
-    }
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", o->path);
-    char *slash = strrchr(dir, '/');
-    if (slash) *(slash == dir ? slash + 1 : slash) = 0;
-    else snprintf(dir, sizeof dir, ".");
-    int fd = open(dir, O_RDONLY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-    return 0;
+    int rc = 0;
+    if (bad) rc = cli_error(cmd, "%s: write failed: %s", o->path, saved ? strerror(saved) : "stream error");
+    else if (learn_lock_commit(o->lock) != LEARN_OK) rc = cli_error(cmd, "%s", learn_lock_errmsg(o->lock));
+    learn_lock_release(o->lock);
+    o->lock = NULL;
+    return rc;
 }
 
 int cli_mkdirs(const char *path) {

@@ -30,13 +30,25 @@ learn_model *cli_open_model(const char *cmd, const char *path, int verify_checks
 /* Parses a non-negative integer option value; returns 0 on success. */
 int cli_parse_long(const char *s, long lo, long hi, long *out);
 
-/* Output files written atomically: cli_out_open gives a FILE* on a temporary file next to
-   path; cli_out_commit flushes, fsyncs, renames it over path and fsyncs the directory;
-   cli_out_abort removes it. Both close the file. Return 0 on success (commit prints the
-   reason as "learn-cli CMD: ..." on failure). */
+/* --lock-timeout S, given with any command (main takes it out of argv before the command
+   sees it): how many seconds a writer waits for another writer of the same file (default
+   60). cli_take_lock_timeout removes it from argv; returns 0, or 1 after printing why. */
+extern double cli_lock_timeout;
+int cli_take_lock_timeout(int *argc, char **argv);
+
+/* Takes path's lock for writing it (learn_lock_acquire, waiting up to --lock-timeout), saying
+   on stderr when it waits for another writer and when it removed temporary files that killed
+   writers left. Commands take it before they read what they rewrite and hold it until the
+   rename. Returns NULL after printing "learn-cli CMD: <reason>". */
+learn_lock *cli_lock(const char *cmd, const char *path);
+
+/* Output files written atomically under their lock: cli_out_open takes path's lock and gives
+   a FILE* on a temporary file next to it; cli_out_commit flushes, fsyncs, renames it over path
+   and fsyncs the directory; cli_out_abort removes it. Both close the file and release the
+   lock. Return 0 on success (commit prints the reason as "learn-cli CMD: ..." on failure). */
 typedef struct cli_out {
     FILE *f;
-    char tmp[4096];
+    learn_lock *lock;
     char path[4096];
 } cli_out;
 int cli_out_open(cli_out *o, const char *cmd, const char *path);

@@ -201,11 +201,20 @@ static int copy_catalog(learn_ctx *ctx, const learn_catalog *cat, learn_catalog_
     return rc;
 }
 
-static int save_builder(learn_catalog_builder *b, const char *out) {
-    if (learn_catalog_builder_save(b, out, NULL) != LEARN_OK)
+/* Saves under lock (held by the caller, who read what it rewrites after taking it). */
+static int save_builder_locked(learn_catalog_builder *b, const char *out, learn_lock *lock) {
+    if (learn_catalog_builder_save_locked(b, lock) != LEARN_OK)
         return cli_error("catalog", "%s: %s", out, learn_catalog_builder_errmsg(b));
     fprintf(stderr, "learn-cli catalog: wrote %s: %u items\n", out, learn_catalog_builder_count(b));
     return 0;
+}
+
+static int save_builder(learn_catalog_builder *b, const char *out) {
+    learn_lock *lock = cli_lock("catalog", out);
+    if (!lock) return 1;
+    int rc = save_builder_locked(b, out, lock);
+    learn_lock_release(lock);
+    return rc;
 }
 
 static learn_catalog_builder *new_builder(learn_ctx *ctx) {
@@ -246,6 +255,9 @@ static const char catalog_usage[] =
     "         --shards N); with --shards N, Slurm task ids are the part indices 0..N-1.\n"
     "add      encodes only the new items and appends them (the cold-start case); the old\n"
     "         items are not re-encoded. Writes CAT in place (atomically) unless -o is given.\n"
+    "         Concurrent adds and re-embeds of one catalog lose nothing: each holds the\n"
+    "         catalog's lock (CAT.lock) from reading it to renaming the new one; another\n"
+    "         writer waits up to --lock-timeout S (60) and then fails naming the holder's pid.\n"
     "merge    joins parts made by the same model: shards in their index order (whatever the\n"
     "         order given), into the catalog a build on one machine writes; other catalogs\n"
     "         in the order given. Refuses, naming them, missing, duplicated, truncated or\n"
@@ -258,7 +270,8 @@ static const char catalog_usage[] =
     "         towers (after training new towers; the LLM must be the catalog's).\n"
     "export   DIR/ids.txt (one id per line), DIR/content.npy and DIR/item.npy (float32, same\n"
     "         row order).\n"
-    "Every file is written to a temporary name, fsynced and renamed. Progress goes to stderr.\n";
+    "Every file is written to a temporary name, fsynced and renamed (a symlink's target is\n"
+    "replaced, keeping its mode). Progress goes to stderr.\n";
 
 static int catalog_build(int argc, char **argv) {
     double t_start = wall_now(), m_start = mono();
@@ -322,6 +335,27 @@ out:
     return rc;
 }
 
+/* Opens CAT and checks it against the model and the new items: made by the model's LLM,
+   none of the new ids in it. *same: its item embeddings come from the model's towers. */
+static int open_checked(const char *model_path, const learn_model *m, const char *cat_path, const char *new_path,
+                        const item_list *l, learn_catalog **cat, int *same) {
+    char err[512];
+    if (learn_catalog_open(cat_path, NULL, cat, err, sizeof err) != LEARN_OK) return cli_error("catalog", "%s", err);
+    if (learn_catalog_check_model(*cat, m, same, err, sizeof err) != LEARN_OK)
+        return cli_error("catalog", "%s and %s: %s", model_path, cat_path, err);
+    for (size_t i = 0; i < l->n; i++) {
+        uint32_t idx;
+        if (learn_catalog_find(*cat, l->items[i].id, strlen(l->items[i].id), &idx) == LEARN_OK)
+            return cli_error("catalog", "%s: line %zu: id '%s' is already in %s", new_path, l->items[i].line,
+                             l->items[i].id, cat_path);
+    }
+    return 0;
+}
+
+/* add: the new items are encoded first, without the lock (the long part: other writers of
+   CAT go on meanwhile); then, holding OUT's lock from before CAT is read to after the rename,
+   CAT as it is now is checked again and copied, and the new items appended. reembed holds
+   the lock from the read on. */
 static int catalog_add_or_reembed(int argc, char **argv, int add) {
     const char *pos[3] = {NULL, NULL, NULL}, *out = NULL;
     int npos = 0, need = add ? 3 : 2;
@@ -340,39 +374,51 @@ static int catalog_add_or_reembed(int argc, char **argv, int add) {
     learn_ctx *ctx;
     learn_model *m = open_model_ctx(pos[0], threads, &ctx);
     if (!m) return 1;
-    learn_catalog *cat = NULL;
-    learn_catalog_builder *b = NULL;
+    learn_catalog *cat = NULL, *fresh = NULL;
+    learn_catalog_builder *b = NULL, *nb = NULL;
+    learn_lock *lock = NULL;
+    void *fresh_data = NULL;
+    size_t fresh_size = 0;
     item_list l;
     memset(&l, 0, sizeof l);
     char err[512];
     int rc = 1, same = 0;
-    if (learn_catalog_open(pos[1], NULL, &cat, err, sizeof err) != LEARN_OK) {
-        cli_error("catalog", "%s", err);
-        goto out;
-    }
-    if (learn_catalog_check_model(cat, m, &same, err, sizeof err) != LEARN_OK) {
-        cli_error("catalog", "%s and %s: %s", pos[0], pos[1], err);
-        goto out;
-    }
-    if (add && !same)
-        fprintf(stderr, "learn-cli catalog: %s was embedded with other towers: its item embeddings are "
-                        "recomputed with %s's\n", pos[1], pos[0]);
-    if (add && load_items(pos[2], model_template(m), &l)) goto out;
-    for (size_t i = 0; i < l.n; i++) {
-        uint32_t idx;
-        if (learn_catalog_find(cat, l.items[i].id, strlen(l.items[i].id), &idx) == LEARN_OK) {
-            cli_error("catalog", "%s: line %zu: id '%s' is already in %s", pos[2], l.items[i].line,
-                      l.items[i].id, pos[1]);
+    if (add) {
+        /* Checked before encoding, for an early error; checked again under the lock. */
+        if (load_items(pos[2], model_template(m), &l) || open_checked(pos[0], m, pos[1], pos[2], &l, &cat, &same))
             goto out;
+        if (!same)
+            fprintf(stderr, "learn-cli catalog: %s was embedded with other towers: its item embeddings are "
+                            "recomputed with %s's\n", pos[1], pos[0]);
+        learn_catalog_close(cat);
+        cat = NULL;
+        /* The new items, encoded into a catalog in memory (their content exactly as CAT stores
+           it, f16) to be appended under the lock. */
+        if (l.n) {
+            if (!(nb = new_builder(ctx)) || encode_items(ctx, nb, l.items, l.n, "encoding new items")) goto out;
+            if (learn_catalog_builder_save_memory(nb, &fresh_data, &fresh_size) != LEARN_OK) {
+                cli_error("catalog", "%s", learn_catalog_builder_errmsg(nb));
+                goto out;
+            }
+            if (learn_catalog_open_memory(fresh_data, fresh_size, NULL, &fresh, err, sizeof err) != LEARN_OK) {
+                cli_error("catalog", "%s", err);
+                goto out;
+            }
         }
     }
+    if (!(lock = cli_lock("catalog", out))) goto out;
+    if (open_checked(pos[0], m, pos[1], add ? pos[2] : NULL, &l, &cat, &same)) goto out;
     if (!(b = new_builder(ctx))) goto out;
     if (copy_catalog(ctx, cat, b, !add || !same)) goto out;
-    if (add && encode_items(ctx, b, l.items, l.n, "encoding new items")) goto out;
-    rc = save_builder(b, out);
+    if (fresh && copy_catalog(ctx, fresh, b, 0)) goto out;
+    rc = save_builder_locked(b, out, lock);
 out:
+    learn_lock_release(lock);
     learn_catalog_builder_free(b);
     learn_catalog_close(cat);
+    learn_catalog_close(fresh);
+    if (nb) learn_catalog_builder_free_buffer(nb, fresh_data);
+    learn_catalog_builder_free(nb);
     items_free(&l);
     learn_ctx_free(ctx);
     learn_model_close(m);
@@ -577,6 +623,7 @@ static int catalog_merge_or_check(int argc, char **argv, int merge) {
     cat_part *p = NULL;
     learn_model *model = NULL;
     learn_catalog_builder *b = NULL;
+    learn_lock *lock = NULL;
     uint32_t *missing = NULL, n_missing = 0, n_shards = 0;
     part_ref ref;
     int np = 0, rc = 1;
@@ -587,6 +634,8 @@ static int catalog_merge_or_check(int argc, char **argv, int merge) {
         goto out;
     }
     for (int i = 0; i < np; i++) p[i].path = paths[i];
+    /* CAT may be one of the parts (shards appended to a catalog): its lock from before they are read. */
+    if (merge && !(lock = cli_lock("catalog", out))) goto out;
     int bad = parts_check(p, np, &ref, &missing, &n_missing, &n_shards);
     if (bad < 0) {
         cli_error("catalog", "out of memory");
@@ -660,7 +709,7 @@ static int catalog_merge_or_check(int argc, char **argv, int merge) {
     }
     free(c);
     free((void *)order);
-    if (failed || save_builder(b, out)) goto out;
+    if (failed || save_builder_locked(b, out, lock)) goto out;
     uint32_t n = learn_catalog_builder_count(b);
     if (n_shards) {
         double end = wall_now(), wall = end - t0;
@@ -677,6 +726,7 @@ static int catalog_merge_or_check(int argc, char **argv, int merge) {
     }
     rc = 0;
 out:
+    learn_lock_release(lock);
     learn_catalog_builder_free(b);
     parts_close(p, np);
     free(missing);

@@ -46,8 +46,9 @@ static double now_s(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Writes MODEL (minus its old towers) + the trainer's towers to path, atomically. */
-static int write_model(const learn_model *m, train_state *t, const char *path, learn_type type,
+/* Writes MODEL (minus its old towers) + the trainer's towers atomically to the file whose
+   lock is held. */
+static int write_model(const learn_model *m, train_state *t, learn_lock *lock, learn_type type,
                        uint32_t best_epoch, const train_metrics *best, char *err, size_t errn) {
     learn_writer *w;
     if (learn_writer_new(NULL, &w)) {
@@ -64,7 +65,7 @@ static int write_model(const learn_model *m, train_state *t, const char *path, l
         learn_writer_set_f64(w, "general.train.valid_recall10", best->recall10);
         learn_writer_set_f64(w, "general.train.valid_ndcg10", best->ndcg10);
         learn_writer_set_u64(w, "general.train.steps", train_steps_done(t));
-        if (learn_writer_save(w, path, NULL) != LEARN_OK) {
+        if (learn_writer_save_locked(w, lock) != LEARN_OK) {
             snprintf(err, errn, "%s", learn_writer_errmsg(w));
             rc = 1;
         }
@@ -96,7 +97,10 @@ static const char train_usage[] =
     "  --raw-content    feed content embeddings as they are (default: standardized per\n"
     "                   dimension over the catalog, stored with the towers)\n"
     "  --type f32|f16|q8_0 (f32: the tower weights written)\n"
-    "  --resume         continue OUT.learn.ckpt if it exists, else the towers in MODEL\n";
+    "  --resume         continue OUT.learn.ckpt if it exists, else the towers in MODEL\n"
+    "OUT.learn's lock (OUT.learn.lock) is held for the whole run, from before the checkpoint is\n"
+    "read: another run on the same OUT waits up to --lock-timeout S (60) and then fails naming\n"
+    "this one's pid.\n";
 
 int cmd_train(int argc, char **argv) {
     const char *pos[3] = {NULL, NULL, NULL}, *out = NULL;
@@ -169,8 +173,15 @@ int cmd_train(int argc, char **argv) {
     }
     char err[512], ckpt[4096];
     snprintf(ckpt, sizeof ckpt, "%s.ckpt", out);
+    /* Held until the end: this run reads OUT and its checkpoint (--resume) and rewrites both
+       after every epoch; the checkpoint's own lock is taken for each save. */
+    learn_lock *lock = cli_lock("train", out);
+    if (!lock) return 1;
     learn_model *m = cli_open_model("train", pos[0], 1);
-    if (!m) return 1;
+    if (!m) {
+        learn_lock_release(lock);
+        return 1;
+    }
     learn_catalog *cat = NULL;
     inter_data d;
     memset(&d, 0, sizeof d);
@@ -293,7 +304,7 @@ int cmd_train(int argc, char **argv) {
         if (better) {
             best = vm;
             best_epoch = s.epoch + 1;
-            if (write_model(m, t, out, wtype, best_epoch, &best, err, sizeof err)) {
+            if (write_model(m, t, lock, wtype, best_epoch, &best, err, sizeof err)) {
                 cli_error("train", "%s", err);
                 goto out;
             }
@@ -321,5 +332,6 @@ out:
     inter_free(&d);
     learn_catalog_close(cat);
     learn_model_close(m);
+    learn_lock_release(lock);
     return rc;
 }

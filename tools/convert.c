@@ -321,8 +321,14 @@ int cmd_convert(int argc, char **argv) {
     if (tok && !llama2c) return cli_error("convert", "--tokenizer goes with --llama2c");
     if (!out) return cli_error("convert", "no output given (-o OUT.learn)");
     if (gguf && !type_given) opts.keep = 1;
+    /* OUT's lock from before anything is read (with --model, OUT may be the model itself). */
+    learn_lock *lock = cli_lock("convert", out);
+    if (!lock) return 1;
     learn_writer *w;
-    if (learn_writer_new(NULL, &w)) return cli_error("convert", "out of memory");
+    if (learn_writer_new(NULL, &w)) {
+        learn_lock_release(lock);
+        return cli_error("convert", "out of memory");
+    }
     convert_arena arena = {NULL, 0, 0};
     gguf_file *g = NULL;
     learn_model *bm = NULL;
@@ -333,6 +339,7 @@ int cmd_convert(int argc, char **argv) {
         bm = cli_open_model("convert", base, 1);
         if (!bm) {
             learn_writer_free(w);
+            learn_lock_release(lock);
             return 1;
         }
         rc = cli_copy_model(w, bm, "tower.", err, sizeof err);
@@ -364,7 +371,7 @@ int cmd_convert(int argc, char **argv) {
     }
     if (!rc && name) rc = learn_writer_set_str(w, "general.name", name, strlen(name)) != LEARN_OK;
     if (!rc) rc = convert_set_encoder(w, tmpl, pooling, max_tokens, err, sizeof err);
-    if (!rc && learn_writer_save(w, out, NULL) != LEARN_OK) {
+    if (!rc && learn_writer_save_locked(w, lock) != LEARN_OK) {
         snprintf(err, sizeof err, "%s", learn_writer_errmsg(w));
         rc = 1;
     }
@@ -373,6 +380,7 @@ int cmd_convert(int argc, char **argv) {
     gguf_close(g);
     safetensors_close(sf);
     learn_model_close(bm);
+    learn_lock_release(lock);
     if (rc) return cli_error("convert", "%s", err);
     /* Reopen: the architecture checks run on the result. */
     learn_model *m = cli_open_model("convert", out, 1);

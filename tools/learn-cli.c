@@ -33,10 +33,13 @@ static void usage(FILE *f) {
     fprintf(f, "usage: learn-cli COMMAND [options]    (learn %s)\n\ncommands:\n", learn_version());
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f, "\n`learn-cli COMMAND --help` describes a command.\n");
+    fprintf(f, "\n`learn-cli COMMAND --help` describes a command.\n"
+               "--lock-timeout S, with any command that writes files: how long to wait for another\n"
+               "writer of the same file (default 60 s; 0: do not wait).\n");
 }
 
 int main(int argc, char **argv) {
+    if (cli_take_lock_timeout(&argc, argv)) return 2;
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -249,8 +249,13 @@ int cmd_synth(int argc, char **argv) {
         if (strcmp(custom.arch, "llama")) custom.rope_theta = 1000000.0f;
         s = &custom;
     }
+    learn_lock *lock = cli_lock("synth", out);
+    if (!lock) return 1;
     learn_writer *w;
-    if (learn_writer_new(NULL, &w)) return cli_error("synth", "out of memory");
+    if (learn_writer_new(NULL, &w)) {
+        learn_lock_release(lock);
+        return cli_error("synth", "out of memory");
+    }
     convert_arena arena = {NULL, 0, 0};
     char err[512];
     int rc = synth_llm(w, &arena, s, type, (uint64_t)seed, err, sizeof err);
@@ -259,12 +264,13 @@ int cmd_synth(int argc, char **argv) {
         snprintf(err, sizeof err, "%s", learn_writer_errmsg(w));
         rc = 1;
     }
-    if (!rc && learn_writer_save(w, out, NULL) != LEARN_OK) {
+    if (!rc && learn_writer_save_locked(w, lock) != LEARN_OK) {
         snprintf(err, sizeof err, "%s", learn_writer_errmsg(w));
         rc = 1;
     }
     learn_writer_free(w);
     convert_arena_free(&arena);
+    learn_lock_release(lock);
     if (rc) return cli_error("synth", "%s", err);
     learn_model *m = cli_open_model("synth", out, 1);
     if (!m) return 1;
