@@ -32,6 +32,7 @@
 #include "test_faults.c"
 #include "test_concurrency.c"
 #include "test_crash.c"
+#include "test_install.c"
 
 int main(void) {
     SRunner *sr = srunner_create(make_format_suite());
@@ -53,6 +54,7 @@ int main(void) {
     srunner_add_suite(sr, make_faults_suite());
     srunner_add_suite(sr, make_concurrency_suite());
     srunner_add_suite(sr, make_crash_suite());
+    srunner_add_suite(sr, make_install_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
