@@ -33,6 +33,7 @@
 #include "test_concurrency.c"
 #include "test_crash.c"
 #include "test_install.c"
+#include "test_python.c"
 
 int main(void) {
     SRunner *sr = srunner_create(make_format_suite());
@@ -55,6 +56,7 @@ int main(void) {
     srunner_add_suite(sr, make_concurrency_suite());
     srunner_add_suite(sr, make_crash_suite());
     srunner_add_suite(sr, make_install_suite());
+    srunner_add_suite(sr, make_python_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
