@@ -98,7 +98,7 @@ START_TEST(test_python_module) {
     py_sh("%s -c 'import sys, numpy; print(sys.executable, sys.version.split()[0], \"numpy\", numpy.__version__)'", py);
     printf("python: %s%s", pre[0] ? "(sanitizer runtimes preloaded) " : "", py_out);
     int rc = py_sh("%s LEARN_LIBRARY='%s' LEARN_CLI='%s' %s tools/python/tests/test_learn.py -v", pre, lib, cli, py);
-    ck_assert_msg(rc == 0, "tools/python/tests/test_learn.py failed:\n%s", py_tail(6000));
+    ck_assert_msg(rc == 0, "tools/python/tests/test_learn.py failed:\n%s", py_tail(3000));
     /* All of it ran: no skip. */
     ck_assert_msg(strstr(py_out, "\nOK\n") && strstr(py_out, "\nRan "), "%s", py_tail(2000));
     int n = atoi(strstr(py_out, "\nRan ") + 5);
@@ -138,6 +138,64 @@ static void py_so_open(py_so *so, const char *lib) {
     PY_SYM(topk, "learn_catalog_topk");
 #undef PY_SYM
 }
+
+/* The module's encode, item_embed, user_embed and UserState give bit for bit what this
+   program's own calls of the C API give, on the default model. */
+START_TEST(test_python_equals_c_api) {
+    PY_SETUP(py, lib, pre);
+    static const char *texts[] = {"Title: Acme Trail Runners - Sand. Brand: Acme. Category: Running Shoes",
+                                  "Title: Juniper Green Tea. Brand: Juniper. Category: Tea",
+                                  "caf\xc3\xa9 \xe2\x80\x94 a text with UTF-8", "x"};
+    enum { N = 4 };
+    learn_model *m;
+    learn_ctx *ctx;
+    char err[LEARN_ERRMSG_SIZE];
+    ck_assert_msg(learn_model_open("models/demo.learn", NULL, &m, err, sizeof err) == LEARN_OK, "%s", err);
+    ck_assert_int_eq(learn_ctx_new(m, NULL, &ctx), LEARN_OK);
+    learn_model_info mi;
+    learn_towers_info ti;
+    learn_model_get_info(m, &mi);
+    learn_towers_get_info(m, &ti);
+    size_t d = mi.n_embd, e = ti.d_out, total = N * d + N * e + 2 * e;
+    float *want = (float *)malloc(total * sizeof *want), *content = want, *items = want + N * d, *user = items + N * e;
+    ck_assert_msg(learn_encode(ctx, N, texts, NULL, content) == LEARN_OK, "%s", learn_ctx_errmsg(ctx));
+    ck_assert_int_eq(learn_item_embed(ctx, N, content, items), LEARN_OK);
+    ck_assert_int_eq(learn_user_embed(ctx, N, content, user), LEARN_OK);
+    learn_user_state *st;
+    ck_assert_int_eq(learn_user_state_new(ctx, 0, &st), LEARN_OK);
+    for (int i = 0; i < 3; i++) ck_assert_int_eq(learn_user_state_append(ctx, st, content + i * d), LEARN_OK);
+    ck_assert_int_eq(learn_user_state_embedding(st, user + e), LEARN_OK);
+    learn_user_state_free(st);
+    learn_ctx_free(ctx);
+    learn_model_close(m);
+    const char *path = test_tmp_path("py-capi.f32");
+    FILE *f = fopen(path, "wb");
+    ck_assert_int_eq((int)fwrite(want, sizeof *want, total, f), (int)total);
+    fclose(f);
+    free(want);
+    char code[2048];
+    snprintf(code, sizeof code,
+             "import sys; sys.path.insert(0, \"tools/python\"); import numpy as np, learn\n"
+             "want = np.fromfile(\"%s\", np.float32)\n"
+             "with learn.Model(\"models/demo.learn\") as m, learn.Context(m) as c:\n"
+             "    t = [\"%s\", \"%s\", b\"caf\\xc3\\xa9 \\xe2\\x80\\x94 a text with UTF-8\".decode(), \"x\"]\n"
+             "    x = c.encode(t)\n"
+             "    s = c.user_state().append(x[:3])\n"
+             "    got = np.concatenate([x.ravel(), c.item_embed(x).ravel(), c.user_embed(x), s.embedding])\n"
+             "print(\"equal\" if got.shape == want.shape and np.array_equal(got, want) else\n"
+             "      \"differ: %%s, max %%g\" %% (got.shape, np.abs(got - want).max() if got.shape == want.shape else -1))\n",
+             path, texts[0], texts[1]);
+    char script[700];
+    snprintf(script, sizeof script, "%s.py", path);
+    f = fopen(script, "w");
+    fputs(code, f);
+    fclose(f);
+    int rc = py_sh("%s LEARN_LIBRARY='%s' %s '%s'", pre, lib, py, script);
+    ck_assert_msg(rc == 0 && strcmp(py_out, "equal\n") == 0, "%s", py_tail(3000));
+    unlink(path);
+    unlink(script);
+}
+END_TEST
 
 static int py_cmp_ll(const void *a, const void *b) {
     long long x = *(const long long *)a, y = *(const long long *)b;
@@ -211,7 +269,7 @@ START_TEST(test_python_topk_time) {
     ck_assert_uint_eq(n, k);
     int rc = py_sh("%s LEARN_LIBRARY='%s' %s tools/python/tests/time_topk.py '%s' '%s' %u %d", pre, lib, py, path,
                    qpath, k, reps);
-    ck_assert_msg(rc == 0, "time_topk.py: %s", py_tail(4000));
+    ck_assert_msg(rc == 0, "time_topk.py: %s", py_tail(3000));
     const char *tb = strstr(py_out, "binding_ns "), *tc = strstr(py_out, "\nc_ns "), *h = strstr(py_out, "hits ");
     const char *wb = strstr(py_out, "binding_wall_ns "), *wc = strstr(py_out, "c_wall_ns ");
     ck_assert_msg(tb && tc && h && wb && wc, "%s", py_out);
@@ -264,7 +322,7 @@ START_TEST(test_python_pip) {
         snprintf(pip, sizeof pip, "'%s/bin/python' -m pip %s", v, opts);
     }
     int rc = py_sh("%s tools/python", pip);
-    ck_assert_msg(rc == 0, "pip install: %s", py_tail(4000));
+    ck_assert_msg(rc == 0, "pip install: %s", py_tail(3000));
     /* The installed copy, from elsewhere, through the loader (no LEARN_LIBRARY). */
     const char *probe = "import learn; m = learn.Model(\"%s/models/demo.learn\"); "
                         "print(learn.__file__, learn._lib.path, m.info.n_embd, learn.version())";
@@ -284,7 +342,7 @@ START_TEST(test_python_pip) {
     }
     /* Editable: the repository's sources, and the repository's build. */
     rc = py_sh("%s -e tools/python", pip);
-    ck_assert_msg(rc == 0, "pip install -e: %s", py_tail(4000));
+    ck_assert_msg(rc == 0, "pip install -e: %s", py_tail(3000));
     rc = py_sh("cd / && env -u LEARN_LIBRARY LD_LIBRARY_PATH='%s' '%s/bin/python' -c '%s'", bdir, v, code);
     ck_assert_msg(rc == 0, "%s", py_tail(3000));
     snprintf(want, sizeof want, "%s/tools/python/learn/__init__.py ", cwd);
@@ -302,6 +360,7 @@ static Suite *make_python_suite(void) {
     TCase *tc = tcase_create("module");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_python_module);
+    tcase_add_test(tc, test_python_equals_c_api);
     tcase_add_test(tc, test_python_topk_time);
     tcase_add_test(tc, test_python_pip);
     suite_add_tcase(s, tc);
