@@ -258,11 +258,12 @@ extern "C" {
 /* The version follows the API and ABI. MAJOR changes when a program built against an earlier
    version may no longer build or run with this one: a function removed or its parameters
    changed, a public struct's layout or an enum's value changed, a documented behaviour
-   dropped. MINOR changes when something is added (functions, status codes at the end,
-   options) and programs built against the previous MINOR keep working; PATCH for fixes. The
-   shared library is liblearn.so.MAJOR.MINOR with SONAME liblearn.so.MAJOR, so programs linked
-   against it pick up later MINOR and PATCH releases and refuse another MAJOR. It exports the
-   functions declared in this header and nothing else. */
+   dropped. MINOR changes when something is added and nothing that exists changes (functions,
+   status codes at the end, new accepted values such as an isa name), so programs built
+   against the previous MINOR keep working; PATCH for fixes. The shared library is
+   liblearn.so.MAJOR.MINOR with SONAME liblearn.so.MAJOR: programs linked against it pick up
+   later MINOR and PATCH releases and refuse another MAJOR. It exports the functions declared
+   in this header and nothing else. */
 #define LEARN_VERSION_MAJOR 0
 #define LEARN_VERSION_MINOR 1
 #define LEARN_VERSION_PATCH 0

@@ -389,7 +389,8 @@ class UserState(_Object):
 
     ``UserState(context, max_len=0)`` keeps the most recent max_len items (0: the model's
     tower.max_history); its ``embedding`` equals ``context.user_embed`` of them. It computes
-    on its context (which must stay open) and keeps the model open."""
+    on its context (which must stay open) and keeps the model open. Like the C state, it is
+    used by one thread at a time."""
     _kind = "user state"
 
     def __init__(self, context, max_len=0):
@@ -453,7 +454,7 @@ class _Mapped:
                                     "version": 3}
 
 
-_empty_model = None  # (handle, buffer): a model with nothing in it, for catalogs' contexts
+_empty_model = None  # a _Handle: a model with nothing in it, for catalogs' contexts
 _empty_lock = threading.Lock()
 
 
@@ -464,20 +465,23 @@ def _context_model():
         if _empty_model is None:
             w, data, size, m = c_void_p(), c_void_p(), c_size_t(), c_void_p()
             _check(_lib.learn_writer_new(None, byref(w)))
-            try:
-                _check(_lib.learn_writer_save_memory(w, byref(data), byref(size)))
-                err = create_string_buffer(_capi.ERRMSG_SIZE)
-                st = _lib.learn_model_open_memory(data, size, None, byref(m), err, len(err))
-                if st:
-                    _lib.learn_writer_free_buffer(w, data)
-                    raise Error(st, err.value.decode(errors="replace"))
-                # the writer (and the buffer it allocated) lives as long as the model
-                buf = _Handle(w.value, _lib.learn_writer_free)
-                w = c_void_p()
-                _empty_model = _Handle(m.value, _lib.learn_model_close, deps=(buf,))
-            finally:
-                if w.value:
-                    _lib.learn_writer_free(w)
+            st = _lib.learn_writer_save_memory(w, byref(data), byref(size))
+            if st:
+                _lib.learn_writer_free(w)
+                raise Error(st)
+            addr = data.value
+
+            def free_bytes(writer):  # the model's bytes, then the writer that allocated them
+                _lib.learn_writer_free_buffer(writer, addr)
+                _lib.learn_writer_free(writer)
+
+            # the bytes must outlive the model: its handle holds theirs
+            buf = _Handle(w.value, free_bytes)
+            err = create_string_buffer(_capi.ERRMSG_SIZE)
+            st = _lib.learn_model_open_memory(addr, size, None, byref(m), err, len(err))
+            if st:
+                raise Error(st, err.value.decode(errors="replace"))
+            _empty_model = _Handle(m.value, _lib.learn_model_close, deps=(buf,))
         return _empty_model
 
 
