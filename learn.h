@@ -16,6 +16,9 @@
        #include "learn.h"          // learn.c must sit beside learn.h
 
    then include `learn.h` without the define everywhere else. Link with -lm -lpthread.
+   Or install the library (`./build.sh install [PREFIX]`: this header, liblearn.so and
+   liblearn.a, learn.pc, learn-cli) and build with
+   `cc app.c $(pkg-config --cflags --libs learn)` (`-static ... --static` for liblearn.a).
 
        char err[LEARN_ERRMSG_SIZE];
        learn_model *model;
@@ -291,6 +294,21 @@
 extern "C" {
 #endif
 
+/* Everything declared from here to the end of the header is the exported API: the shared
+   library is compiled with -fvisibility=hidden, so nothing else leaves it. */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
+/* The version follows the API and ABI. MAJOR changes when a program built against an earlier
+   version may no longer build or run with this one: a function removed or its parameters
+   changed, a public struct's layout or an enum's value changed, a documented behaviour
+   dropped. MINOR changes when something is added and nothing that exists changes (functions,
+   status codes at the end, new accepted values such as an isa name), so programs built
+   against the previous MINOR keep working; PATCH for fixes. The shared library is
+   liblearn.so.MAJOR.MINOR with SONAME liblearn.so.MAJOR: programs linked against it pick up
+   later MINOR and PATCH releases and refuse another MAJOR. It exports the functions declared
+   in this header and nothing else. */
 #define LEARN_VERSION_MAJOR 0
 #define LEARN_VERSION_MINOR 1
 #define LEARN_VERSION_PATCH 0
@@ -1043,6 +1061,10 @@ uint32_t learn_user_state_len(const learn_user_state *state);
 void learn_user_state_reset(learn_user_state *state);
 /* NULL is allowed. */
 void learn_user_state_free(learn_user_state *state);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

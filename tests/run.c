@@ -34,6 +34,8 @@
 #include "test_concurrency.c"
 #include "test_crash.c"
 #include "test_locks.c"
+#include "test_install.c"
+#include "test_python.c"
 
 int main(void) {
     SRunner *sr = srunner_create(make_format_suite());
@@ -57,6 +59,8 @@ int main(void) {
     srunner_add_suite(sr, make_concurrency_suite());
     srunner_add_suite(sr, make_crash_suite());
     srunner_add_suite(sr, make_locks_suite());
+    srunner_add_suite(sr, make_install_suite());
+    srunner_add_suite(sr, make_python_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

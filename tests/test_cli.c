@@ -41,6 +41,63 @@ START_TEST(test_cli_help) {
 }
 END_TEST
 
+/* learn-cli --help: every command it lists has a --help of its own, and each summary line
+   names what that command's help says it does (its sources, subcommands or modes). */
+START_TEST(test_cli_help_summaries) {
+    TEST_CLI(cli);
+    static const struct {
+        const char *cmd;
+        const char *said[5]; /* in the summary line */
+        const char *does[5]; /* in `learn-cli CMD --help`, one for each of said[] */
+    } lines[] = {
+        {"convert", {"GGUF", "Hugging Face", "llama2.c", "tower checkpoints"}, {"--gguf", "--hf", "--llama2c", "--towers"}},
+        {"catalog", {"build", "extend", "merge", "re-embed", "export"},
+         {"catalog build", "catalog add", "catalog merge", "catalog reembed", "catalog export"}},
+        {"data", {"MovieLens", "UniSRec", "generated"}, {"data movielens", "data unisrec", "data synth"}},
+        {"bench", {"encoder", "int8 peak", "towers", "top-K"}, {"bench MODEL", "peak", "--towers", "--topk"}},
+        {"embed", {"texts", "item records", "JSON lines", ".npy"}, {"one text per line", "--jsonl", "JSON array", "--npy"}},
+        {"tokenize", {"model's", "imported tokenizer", "ids back to text"}, {".learn model", "tokenizer.json", "--detok"}},
+        {"recommend", {"top-K", "JSONL batch"}, {"-k 10", "--batch"}},
+        {"info", {"header, metadata and tensors", "catalog"}, {"header, metadata and tensors", ".learn file"}},
+        {"verify", {"checksum", "NaN/Inf", "zero scales"}, {"checksum", "NaN/Inf", "zero, NaN or Inf block scales"}},
+    };
+    static char help[16384], sub[16384];
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s --help", cli);
+    ck_assert_int_eq(test_run(cmd, help, sizeof help), 0);
+    const char *p = strstr(help, "commands:\n");
+    ck_assert_ptr_nonnull(p);
+    int n_cmds = 0;
+    for (p = strchr(p, '\n') + 1; strncmp(p, "  ", 2) == 0; p = strchr(p, '\n') + 1) {
+        char name[32];
+        ck_assert_int_eq(sscanf(p, " %31s", name), 1);
+        snprintf(cmd, sizeof cmd, "%s %s --help", cli, name);
+        ck_assert_msg(test_run(cmd, sub, sizeof sub) == 0, "%s", cmd);
+        char usage[64];
+        snprintf(usage, sizeof usage, "usage: learn-cli %s", name);
+        ck_assert_msg(strncmp(sub, usage, strlen(usage)) == 0, "%s:\n%s", cmd, sub);
+        n_cmds++;
+    }
+    ck_assert_int_eq(n_cmds, 14);
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "\n  %-10s ", lines[i].cmd);
+        const char *line = strstr(help, key);
+        ck_assert_msg(line, "%s is not listed:\n%s", lines[i].cmd, help);
+        line += strlen(key);
+        size_t len = (size_t)(strchr(line, '\n') - line);
+        snprintf(cmd, sizeof cmd, "%s %s --help", cli, lines[i].cmd);
+        ck_assert_int_eq(test_run(cmd, sub, sizeof sub), 0);
+        for (int j = 0; j < 5 && lines[i].said[j]; j++) {
+            const char *at = strstr(line, lines[i].said[j]);
+            ck_assert_msg(at && at < line + len, "`learn-cli --help` on %s does not say \"%s\": %.*s",
+                          lines[i].cmd, lines[i].said[j], (int)len, line);
+            ck_assert_msg(strstr(sub, lines[i].does[j]), "`%s` does not mention \"%s\"", cmd, lines[i].does[j]);
+        }
+    }
+}
+END_TEST
+
 START_TEST(test_cli_info) {
     TEST_CLI(cli);
     const char *path = cli_sample_model("cli-info.learn", NULL);
@@ -262,6 +319,7 @@ static Suite *make_cli_suite(void) {
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_cli_help);
+    tcase_add_test(tc, test_cli_help_summaries);
     tcase_add_test(tc, test_cli_info);
     tcase_add_test(tc, test_cli_info_corrupted);
     tcase_add_test(tc, test_cli_verify_numeric);

@@ -97,7 +97,8 @@ START_TEST(test_shard_fingerprint) {
     item_rec r1[2] = {{(char *)"a", (char *)"bc", 1}, {(char *)"d", (char *)"e", 2}};
     item_rec r2[2] = {{(char *)"ab", (char *)"c", 1}, {(char *)"d", (char *)"e", 2}};
     item_rec r3[2] = {{(char *)"d", (char *)"e", 1}, {(char *)"a", (char *)"bc", 2}};
-    item_list l1 = {r1, 2, 2, 0}, l2 = {r2, 2, 2, 0}, l3 = {r3, 2, 2, 0}, l1a = {r1, 1, 1, 0};
+    item_list l1 = {.items = r1, .n = 2, .cap = 2}, l2 = {.items = r2, .n = 2, .cap = 2},
+              l3 = {.items = r3, .n = 2, .cap = 2}, l1a = {.items = r1, .n = 1, .cap = 1};
     uint64_t f1 = shard_source_fingerprint(&l1);
     ck_assert(f1 == shard_source_fingerprint(&l1));
     ck_assert(f1 != shard_source_fingerprint(&l2)); /* a byte moved from the text to the id */
@@ -108,7 +109,7 @@ START_TEST(test_shard_fingerprint) {
     uint64_t h = 0xcbf29ce484222325ull;
     for (size_t i = 0; i < sizeof bytes; i++) h = (h ^ bytes[i]) * 0x100000001b3ull;
     ck_assert(shard_source_fingerprint(&l1a) == h);
-    item_list empty = {NULL, 0, 0, 0};
+    item_list empty = {.items = NULL};
     ck_assert(shard_source_fingerprint(&empty) == 0xcbf29ce484222325ull);
 }
 END_TEST

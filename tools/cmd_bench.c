@@ -452,6 +452,7 @@ static int bench_read_items(const learn_model *m, const char *path, char ***text
         int bad = items_load(f, path, tmpl, 1u << 20, &l, err, sizeof err);
         fclose(f);
         if (bad) return cli_error("bench", "%s", err);
+        if (items_note(&l, path, err, sizeof err)) fprintf(stderr, "learn-cli bench: %s\n", err);
         *texts = (char **)calloc(l.n ? l.n : 1, sizeof **texts);
         for (size_t i = 0; *texts && i < l.n; i++) {
             (*texts)[i] = l.items[i].text;

@@ -149,6 +149,7 @@ static int load_items(const char *path, const char *tmpl, item_list *l) {
     int rc = items_load(f, path, tmpl, 1u << 20, l, err, sizeof err);
     if (f != stdin) fclose(f);
     if (rc) return cli_error("catalog", "%s", err);
+    if (items_note(l, path, err, sizeof err)) fprintf(stderr, "learn-cli catalog: %s\n", err);
     return check_duplicate_ids(l, path);
 }
 

@@ -254,7 +254,7 @@ static int embed_new_item(learn_ctx *ctx, const char *tmpl, const char *cat, con
              "{\"id\": \"NEW-1\", \"text\": \"Title: %s. Brand: %s. Category: %s\", \"title\": \"%s\", "
              "\"brand\": \"%s\", \"category\": \"%s\"}",
              title, brand, cat, title, brand, cat);
-    char *text = item_render(rec, strlen(rec), tmpl, &id, err, sizeof err);
+    char *text = item_render(rec, strlen(rec), tmpl, &id, NULL, err, sizeof err);
     free(id);
     if (!text) return cli_error("demo", "the new item: %s", err), -1;
     const char *t = text;

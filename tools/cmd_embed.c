@@ -85,6 +85,7 @@ int cmd_embed(int argc, char **argv) {
             cli_error("embed", "%s", err);
             goto out;
         }
+        if (items_note(&items, "stdin", err, sizeof err)) fprintf(stderr, "learn-cli embed: %s\n", err);
     } else {
         char *line = NULL;
         size_t cap = 0;

@@ -60,9 +60,11 @@ static void fail(char *err, size_t errn, const char *fmt, ...) {
     va_end(ap);
 }
 
-char *item_render(const char *json, size_t len, const char *tmpl, char **id, char *err, size_t errn) {
+char *item_render(const char *json, size_t len, const char *tmpl, char **id, item_source *src,
+                  char *err, size_t errn) {
     json_doc *doc;
     *id = NULL;
+    if (src) *src = ITEM_FROM_TEMPLATE;
     if (json_parse(json, len, NULL, &doc, err, errn) != LEARN_OK) return NULL;
     const json_value *root = json_root(doc);
     buf out = {NULL, 0, 0}, idb = {NULL, 0, 0};
@@ -80,6 +82,10 @@ char *item_render(const char *json, size_t len, const char *tmpl, char **id, cha
         fail(err, errn, "\"id\" is empty");
         goto done;
     }
+    /* A ready text: used when a field the template names is missing, else ignored (said). */
+    const json_value *textv = json_get(root, "text");
+    if (textv && textv->type != JSON_STRING) textv = NULL;
+    int tmpl_uses_text = 0;
     if (put(&out, "", 0)) goto nomem;
     for (const char *p = tmpl; *p;) {
         const char *open = strchr(p, '{'), *close = open ? strchr(open + 1, '}') : NULL;
@@ -96,8 +102,16 @@ char *item_render(const char *json, size_t len, const char *tmpl, char **id, cha
             memcpy(key, open + 1, kl);
             key[kl] = 0;
             const json_value *v = json_get(root, key);
+            tmpl_uses_text |= strcmp(key, "text") == 0;
+            if (!v && textv) {
+                out.n = 0;
+                if (put(&out, textv->u.str, textv->n)) goto nomem;
+                if (src) *src = ITEM_FROM_TEXT;
+                break;
+            }
             if (!v) {
-                fail(err, errn, "field \"%s\" is missing (the template needs it)", key);
+                fail(err, errn, "field \"%s\" is missing (the template needs it, or the item's whole text in \"text\")",
+                     key);
                 goto done;
             }
             int r = put_value(&out, v, 0);
@@ -109,6 +123,7 @@ char *item_render(const char *json, size_t len, const char *tmpl, char **id, cha
         }
         p = close + 1;
     }
+    if (src && *src == ITEM_FROM_TEMPLATE && textv && !tmpl_uses_text) *src = ITEM_FROM_TEMPLATE_BOTH;
     res = out.p;
     out.p = NULL;
     *id = idb.p;
@@ -150,7 +165,8 @@ int items_load(FILE *f, const char *name, const char *tmpl, size_t max_line, ite
             goto bad;
         }
         char *id;
-        char *text = item_render(p, (size_t)len, tmpl, &id, inner, sizeof inner);
+        item_source src;
+        char *text = item_render(p, (size_t)len, tmpl, &id, &src, inner, sizeof inner);
         if (!text) {
             fail(err, errn, "%s: line %zu: %s", name, no, inner);
             goto bad;
@@ -171,6 +187,8 @@ int items_load(FILE *f, const char *name, const char *tmpl, size_t max_line, ite
         out->items[out->n].text = text;
         out->items[out->n].line = no;
         out->n++;
+        out->n_text += src == ITEM_FROM_TEXT;
+        out->n_both += src == ITEM_FROM_TEMPLATE_BOTH;
     }
     free(line);
     if (ferror(f)) {
@@ -182,6 +200,19 @@ int items_load(FILE *f, const char *name, const char *tmpl, size_t max_line, ite
 bad:
     free(line);
     items_free(out);
+    return 1;
+}
+
+int items_note(const item_list *l, const char *name, char *msg, size_t n) {
+    if (n) msg[0] = 0;
+    if (!l->n_text && !l->n_both) return 0;
+    size_t at = 0;
+    if (l->n_both)
+        at += (size_t)snprintf(msg, n, "%s: %zu record%s the template's fields and a \"text\": the template's "
+                               "fields were used", name, l->n_both, l->n_both == 1 ? " has" : "s have");
+    if (l->n_text && at < n)
+        snprintf(msg + at, n - at, "%s%s: %zu record%s a field the template names: %s \"text\" was used as it is",
+                 at ? "; " : "", name, l->n_text, l->n_text == 1 ? " lacks" : "s lack", l->n_text == 1 ? "its" : "their");
     return 1;
 }
 

@@ -14,10 +14,10 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"demo", cmd_demo, "the whole method on the default model, with a cold-start item"},
-    {"info", cmd_info, "print a model's header, metadata and tensors"},
-    {"verify", cmd_verify, "check a model's checksum, structure and every value"},
-    {"tokenize", cmd_tokenize, "token ids of a text (or ids back to text)"},
-    {"embed", cmd_embed, "content embeddings of texts (JSON lines or .npy)"},
+    {"info", cmd_info, "print a .learn file's header, metadata and tensors (a model or a catalog)"},
+    {"verify", cmd_verify, "check a .learn file's checksum, structure and every value (NaN/Inf, zero scales)"},
+    {"tokenize", cmd_tokenize, "token ids of a text with a model's or an imported tokenizer (or ids back to text)"},
+    {"embed", cmd_embed, "content embeddings of texts or item records (JSON lines or .npy)"},
     {"data", cmd_data, "turn MovieLens, UniSRec or generated data into items.jsonl + interactions.tsv"},
     {"synth", cmd_synth, "write a random-weight LLM of a real shape (benchmarks, tests)"},
     {"catalog", cmd_catalog, "build, extend, merge, re-embed or export a catalog of item embeddings"},
@@ -25,8 +25,8 @@ static const struct {
     {"recommend", cmd_recommend, "the top-K catalog items for a history (or a JSONL batch of users)"},
     {"train", cmd_train, "train the towers on a catalog and interactions"},
     {"eval", cmd_eval, "Recall/NDCG@10/50 and MRR of a model and two baselines (the paper's protocol)"},
-    {"bench", cmd_bench, "speed of the encoder, towers and top-K on this machine"},
-    {"convert", cmd_convert, "convert a model (llama2.c) into a .learn file"},
+    {"bench", cmd_bench, "speed of the encoder (against the CPU's int8 peak), towers and top-K on this machine"},
+    {"convert", cmd_convert, "convert GGUF, Hugging Face and llama2.c models and LEARN tower checkpoints to .learn"},
 };
 
 static void usage(FILE *f) {

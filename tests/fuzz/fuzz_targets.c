@@ -606,7 +606,7 @@ static int fuzz_items(const uint8_t *d, size_t n) {
     size_t rn = n - (size_t)(rec - d);
     char err[512] = "";
     char *id = NULL;
-    char *text = item_render((const char *)rec, rn, tmpl, &id, err, sizeof err);
+    char *text = item_render((const char *)rec, rn, tmpl, &id, NULL, err, sizeof err);
     if (text) {
         FUZZ_ASSERT(id && id[0], "no id");
         fuzz_touch(text, strlen(text) + 1);
