@@ -7075,17 +7075,14 @@ LEARN__AVX512_INLINE void learn__store_halves(uint8_t *p, __m256i lo, __m256i hi
 LEARN__AVX512_INLINE void learn__pack_scales_b(const int full, const uint8_t *w, size_t ldw, int mr,
                                                size_t off, uint8_t *o)
 {
-    __m128i h0 = _mm_setzero_si128(), h1 = _mm_setzero_si128();
+    uint64_t h[4] = {0, 0, 0, 0};
     LEARN__UNROLL
     for (int i = 0; i < LEARN__BROWS; i++) {
         if (!full && i >= mr) continue;
         const uint8_t *wb = w + (size_t)i * ldw + off;
-        const int d = wb[0] | wb[1] << 8;
-        if (i < 8)
-            h0 = _mm_insert_epi16(h0, d, i & 7);
-        else
-            h1 = _mm_insert_epi16(h1, d, i & 7);
+        h[i / 4] |= (uint64_t)(wb[0] | wb[1] << 8) << (16 * (i % 4));
     }
+    const __m128i h0 = _mm_set_epi64x((long long)h[1], (long long)h[0]), h1 = _mm_set_epi64x((long long)h[3], (long long)h[2]);
     learn__store_halves(o, _mm256_castps_si256(_mm256_cvtph_ps(h0)), _mm256_castps_si256(_mm256_cvtph_ps(h1)));
 }
 
@@ -7344,6 +7341,108 @@ LEARN__AVX512 static void learn__pack_q4_0_avx512(const uint8_t *w, size_t ldw, 
 {
     (void)nb;
     learn__pack_b(1, 1, w, ldw, mr, b0, b1, pk);
+}
+
+/* Products of few tokens at the avx512 level (an incremental user update, one item), where
+   packing strips of 16 rows costs more than their product: four rows at a time straight from
+   W, each row's block as one 256-bit VPDPBUSD, the four rows' exact block dots summed across
+   lanes, then the tiles' float step on four lanes. Every (row, token) runs the tiles'
+   sequence, acc = fma(float(S_b), dw_b * da_b, acc) in block order, so the results are the
+   tiled path's (and the scalar kernels') bit for bit. */
+#define LEARN__BDIRECT_T 1 /* measured: at 2 tokens the tiles are faster */
+
+#if defined(LEARN_EMULATE_VNNI)
+#define learn__dpbusd_y learn__dpbusd_emu
+#else
+LEARN__AVX512_INLINE __m256i learn__dpbusd_y(__m256i c, __m256i a, __m256i b)
+{
+    return _mm256_dpbusd_epi32(c, a, b);
+}
+#endif
+
+/* Row block b of W at wr as u8 (s8 + 128), in element order. */
+LEARN__AVX2_INLINE __m256i learn__row_u8_avx2(const int q4, const uint8_t *wb)
+{
+    if (q4) {
+        const __m128i raw = _mm_loadu_si128((const __m128i *)(wb + 2));
+        return _mm256_add_epi8(_mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), _mm256_set1_epi8(15)),
+                               _mm256_set1_epi8(120));
+    }
+    return _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(wb + 2)), _mm256_set1_epi8((char)0x80));
+}
+
+/* Rows [r0, r1) of the product for g->T <= LEARN__BDIRECT_T tokens; work: an xpack of them. */
+LEARN__AVX512_INLINE void learn__bdirect_avx512(const int q4, const learn__gemm_args *g, int r0, int r1,
+                                                void *work)
+{
+    const size_t bb = q4 ? LEARN__Q4_0_BYTES : LEARN__Q8_0_BYTES, xr = (size_t)LEARN__BROWS * LEARN__XREC;
+    const int nb = g->K / LEARN__QK, T = g->T < LEARN__BDIRECT_T ? g->T : LEARN__BDIRECT_T;
+    uint8_t *xp = (uint8_t *)work;
+    for (int b0 = 0; b0 < nb; b0 += LEARN__BKC) {
+        const int b1 = nb - b0 < LEARN__BKC ? nb : b0 + LEARN__BKC;
+        learn__xpack_b((const uint8_t *)g->x, g->ldx, T, b0, b1, xp);
+        for (int r = r0; r < r1; r += 4) {
+            const int m = r1 - r < 4 ? r1 - r : 4;
+            const uint8_t *wr = (const uint8_t *)g->w + (size_t)r * g->ldw;
+            const uint8_t *pf = r + 4 < r1 ? wr + 4 * g->ldw : NULL;
+            __m128 acc[LEARN__BDIRECT_T];
+            for (int t = 0; t < LEARN__BDIRECT_T; t++) acc[t] = _mm_setzero_ps();
+            for (int t = 0; t < T; t++) {
+                float v[4] = {0, 0, 0, 0};
+                if (b0) memcpy(v, g->y + (size_t)t * g->ldy + (size_t)r, (size_t)m * sizeof(float));
+                acc[t] = _mm_loadu_ps(v);
+            }
+            for (int b = b0; b < b1; b++) {
+                const size_t off = (size_t)b * bb;
+                __m256i w[4];
+                uint64_t h = 0;
+                LEARN__UNROLL
+                for (int i = 0; i < 4; i++) {
+                    if (i < m) {
+                        const uint8_t *wb = wr + (size_t)i * g->ldw + off;
+                        h |= (uint64_t)(wb[0] | wb[1] << 8) << (16 * i);
+                        w[i] = learn__row_u8_avx2(q4, wb);
+#if defined(__GNUC__)
+                        if (pf) __builtin_prefetch(pf + (size_t)i * g->ldw + off, 0, 3);
+#endif
+                    } else {
+                        w[i] = _mm256_set1_epi8((char)0x80); /* s8 zeros */
+                    }
+                }
+                const __m128 dw = _mm_cvtph_ps(_mm_cvtsi64_si128((long long)h));
+                const uint8_t *xb = xp + (size_t)(b - b0) * xr;
+                for (int t = 0; t < T; t++) {
+                    const __m256i a = _mm256_loadu_si256((const __m256i *)(xb + 32 * t));
+                    __m256i p[4];
+                    LEARN__UNROLL
+                    for (int i = 0; i < 4; i++) p[i] = learn__dpbusd_y(_mm256_setzero_si256(), w[i], a);
+                    const __m256i hs = _mm256_hadd_epi32(_mm256_hadd_epi32(p[0], p[1]), _mm256_hadd_epi32(p[2], p[3]));
+                    int32_t c;
+                    float d;
+                    memcpy(&c, xb + 576 + 4 * t, 4);
+                    memcpy(&d, xb + 512 + 4 * t, 4);
+                    const __m128i S = _mm_add_epi32(_mm_add_epi32(_mm256_castsi256_si128(hs), _mm256_extracti128_si256(hs, 1)),
+                                                    _mm_set1_epi32(c));
+                    acc[t] = _mm_fmadd_ps(_mm_cvtepi32_ps(S), _mm_mul_ps(dw, _mm_set1_ps(d)), acc[t]);
+                }
+            }
+            for (int t = 0; t < T; t++) {
+                float v[4];
+                _mm_storeu_ps(v, acc[t]);
+                memcpy(g->y + (size_t)t * g->ldy + (size_t)r, v, (size_t)m * sizeof(float));
+            }
+        }
+    }
+}
+
+LEARN__AVX512 static void learn__direct_q8_0_avx512(const learn__gemm_args *g, int r0, int r1, void *work)
+{
+    learn__bdirect_avx512(0, g, r0, r1, work);
+}
+
+LEARN__AVX512 static void learn__direct_q4_0_avx512(const learn__gemm_args *g, int r0, int r1, void *work)
+{
+    learn__bdirect_avx512(1, g, r0, r1, work);
 }
 
 /* Exact int32 block dots with the tiles' instructions (for the tests): the weights as u8 in
@@ -8635,9 +8734,11 @@ static const learn__qkernel learn__qk_q8_0_avxvnni = LEARN__QK_Q8(
 static const learn__qkernel learn__qk_q4_0_avxvnni = LEARN__QK_Q4(
     4, 1, LEARN__REC_Q4_AVX2, learn__pack_q4_0_vnni, learn__tiles_q4_0_avxvnni, NULL, 0);
 static const learn__qkernel learn__qk_q8_0_avx512 =
-    LEARN__QK_B(LEARN__Q8_0_BYTES, learn__pack_q8_0_avx512, learn__tiles_b_avx512, NULL, 0, NULL, NULL);
+    LEARN__QK_B(LEARN__Q8_0_BYTES, learn__pack_q8_0_avx512, learn__tiles_b_avx512, learn__direct_q8_0_avx512,
+                LEARN__BDIRECT_T, NULL, NULL);
 static const learn__qkernel learn__qk_q4_0_avx512 =
-    LEARN__QK_B(LEARN__Q4_0_BYTES, learn__pack_q4_0_avx512, learn__tiles_b_avx512, NULL, 0, NULL, NULL);
+    LEARN__QK_B(LEARN__Q4_0_BYTES, learn__pack_q4_0_avx512, learn__tiles_b_avx512, learn__direct_q4_0_avx512,
+                LEARN__BDIRECT_T, NULL, NULL);
 static const learn__qkernel learn__qk_q8_0_amx =
     LEARN__QK_B(LEARN__Q8_0_BYTES, learn__pack_q8_0_amx, learn__tiles_amx, learn__direct_q8_0_amx,
                 LEARN__AMX_DIRECT_T, learn__amx_begin, learn__amx_end);
