@@ -8873,7 +8873,13 @@ static void learn__gemm(const learn__kernels *k, learn_type type, const learn__g
 }
 
 /* Scratch per thread of level k's products, and the most of any level (64-byte multiples). */
-#define LEARN__WORK_MAX LEARN__BWORK
+#if defined(LEARN__X86)
+#define LEARN__WORK_MAX LEARN__BWORK /* the avx512 and amx levels' */
+#elif defined(LEARN__ARM64)
+#define LEARN__WORK_MAX ((size_t)LEARN__KC_Q8 * (LEARN__REC_NEON / 2))
+#else
+#define LEARN__WORK_MAX ((size_t)64) /* the scalar kernels need none */
+#endif
 static size_t learn__gemm_work_bytes(const learn__kernels *k)
 {
     const size_t a = k->qk[0]->work, b = k->qk[1]->work, m = a > b ? a : b;
