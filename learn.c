@@ -1,16 +1,31 @@
-/* learn.c - the learn runtime in one translation unit. The manual is at the top of learn.h.
+/* learn.c - the learn runtime in one translation unit. The manual, the file format and the
+   API are in learn.h.
 
-   Sections, in data-flow order (grep for the banners):
-     ==== Platform & allocation ====
-     ==== Errors ====
-     ==== File format ====
-     ==== Writer ====
-     ==== Tokenizer ====
-     ==== LLM configuration ====
-     ==== LLM forward ====
-     ==== Towers ====
-     ==== Catalog & top-K ====
-     ==== Public API ====
+   Contents, in data-flow order (each section opens with a banner "==== Name ====" to grep for;
+   its parts are marked "---- Part ----"):
+
+     Platform & allocation   allocator callbacks, checked arithmetic, little-endian access,
+                             fp16/bf16, XXH64, a clock
+     Errors                  status strings, the version, error messages
+     Handles                 struct learn_model and struct learn_ctx: what they hold
+     File format             tensor and metadata types, quantizers; reading and validating a
+                             file; metadata and tensor access; checked schema reads; the scan
+     Writer                  building .learn files, fingerprints, layout; locks, temporary files
+                             and atomic saves
+     Tokenizer               Unicode tables, NFC, the vocabulary's tables, special tokens,
+                             SentencePiece BPE, byte-level BPE and its pre-tokenizers;
+                             tokenizing and detokenizing
+     Kernels                 CPU features and ISA levels; block formats; the matrix products
+                             (scalar reference, AVX2, AVX-VNNI, AVX-512, AMX, NEON); row helpers;
+                             catalog scores; the kernel tables
+     Thread pool             the persistent pool, ranges over threads, parallel matrix products
+     LLM configuration       the architectures' hyper-parameters and tensors, encoder settings
+     LLM forward             batched prefill: norms, RoPE, attention within each item, SwiGLU
+     Content encoder         pooling, normalisation, learn_encode and learn_encode_ids
+     Towers                  the tower schema, the item and user towers, incremental user state
+     Catalog & top-K         catalog files and shards, lookups, deterministic top-K (one query
+                             and batches), writing catalogs
+     Contexts                making a context: ISA level, threads, settings
 */
 #if !defined(_POSIX_C_SOURCE)
 #define _POSIX_C_SOURCE 200809L
@@ -23,9 +38,11 @@
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h> /* vsnprintf only, unless file I/O is built */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #ifndef LEARN_NO_STDIO
 #include <dirent.h>
@@ -34,16 +51,18 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
-#include <time.h>
 #include <unistd.h>
 #endif
 
 #ifndef LEARN_NO_THREADS
 #include <pthread.h>
+#include <sched.h>
 #endif
 
 /* ============================================================================================
    ==== Platform & allocation ====
+   Allocation through a handle's callbacks, overflow-checked arithmetic, little-endian loads and
+   stores, half precision, XXH64 and a clock: what every later section builds on.
    ============================================================================================ */
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -240,6 +259,9 @@ uint16_t learn_f32_to_bf16(float f) {
     return (uint16_t)(x >> 16);
 }
 
+/* Checks a float for NaN/Inf by its bits (works under -ffast-math too). */
+static int learn__f32_bits_finite(uint32_t bits) { return (bits & 0x7f800000u) != 0x7f800000u; }
+
 /* ---- XXH64 (the file checksum and model fingerprints) ---- */
 
 #define LEARN__P1 0x9E3779B185EBCA87ull
@@ -346,8 +368,25 @@ uint64_t learn_xxh64(const void *data, size_t size, uint64_t seed) {
     return learn__xxh64_digest(&s);
 }
 
+/* ---- Clock ---- */
+
+/* Monotonic enough for statistics: C11 wall clock in nanoseconds (a clock step can only make
+   one interval wrong, and intervals are clamped at 0 by learn__ns_since). */
+static uint64_t learn__now_ns(void) {
+    struct timespec t;
+    if (!timespec_get(&t, TIME_UTC)) return 0;
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+static uint64_t learn__ns_since(uint64_t t0) {
+    uint64_t t = learn__now_ns();
+    return t > t0 ? t - t0 : 0;
+}
+
 /* ============================================================================================
    ==== Errors ====
+   Status names, the library's version, and learn__fail: every error path formats its message
+   into the caller's or the handle's buffer and returns the status in one expression.
    ============================================================================================ */
 
 const char *learn_status_str(learn_status status) {
@@ -394,14 +433,174 @@ static learn_status learn__fail(char *buf, size_t n, learn_status status, const 
 }
 
 /* ============================================================================================
+   ==== Handles ====
+   What an open model and a context hold, so that every section below can use them: the parsed
+   file (metadata entries and tensors), the LLM's and the towers' configurations resolved at open
+   (sections LLM configuration and Towers), the tokenizer's tables (section Tokenizer), and the
+   context's kernels, thread pool and scratch (sections Kernels, Thread pool, LLM forward). The
+   functions of the handles are in the sections of their parts; contexts are made in the last
+   section, Contexts.
+   ============================================================================================ */
+
+/* A metadata entry of an open file (validated at open; the value is read in place). */
+typedef struct learn__meta {
+    const char *key;        /* NUL-terminated copy (keys are not NUL-terminated in files) */
+    learn_meta_type type;
+    learn_meta_type elem;   /* arrays */
+    uint64_t count;         /* array length; string length; 1 for scalars */
+    const uint8_t *value;   /* start of the encoded value (after the type id) */
+} learn__meta;
+
+/* A tensor of an open file: its directory entry, checked against its type and the layout. */
+typedef struct learn__tensor {
+    const char *name; /* in place, NUL-terminated */
+    learn_type type;
+    uint32_t n_dims;
+    uint64_t shape[LEARN_MAX_DIMS];
+    uint64_t n_elem;
+    uint64_t offset, size;
+    const uint8_t *data;
+} learn__tensor;
+
+/* One transformer block's tensors (NULL when an optional one is absent). */
+typedef struct learn__layer {
+    const learn__tensor *attn_norm, *wq, *wk, *wv, *bq, *bk, *bv, *q_norm, *k_norm, *wo;
+    const learn__tensor *ffn_norm, *w_gate, *w_up, *w_down;
+} learn__layer;
+
+/* How texts become content embeddings (metadata `encoder.*`, see the LLM configuration). */
+typedef enum learn__pooling { LEARN__POOL_MEAN = 1, LEARN__POOL_LAST = 2, LEARN__POOL_NONE = 3 } learn__pooling;
+
+/* The architecture's hyper-parameters, validated at open (section LLM configuration). */
+typedef struct learn__llm_config {
+    int present;
+    char arch[16];
+    uint32_t n_vocab, n_embd, n_layer, n_head, n_head_kv, head_dim, n_ff, n_ctx;
+    float rope_theta, rms_eps;
+    int rope_neox;   /* NeoX-style rotation (pairs i, i + d/2) instead of (2i, 2i+1) */
+    int qkv_bias;    /* Q/K/V biases */
+    int qk_norm;     /* per-head RMSNorm of Q and K (qwen3) */
+    const learn__tensor *tok_embd, *out_norm, *rope_freqs;
+    learn__layer *layers; /* n_layer entries */
+    /* encoder settings */
+    learn__pooling pooling;
+    int normalize;
+    uint32_t max_tokens;
+    const char *template_str; /* in place; "{text}" by default */
+} learn__llm_config;
+
+typedef enum learn__act {
+    LEARN__ACT_GELU = 0,      /* 0.5 x (1 + erf(x / sqrt 2)) */
+    LEARN__ACT_GELU_TANH = 1, /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
+    LEARN__ACT_RELU = 2
+} learn__act;
+
+/* One tower block's tensors, all required. */
+typedef struct learn__tower_layer {
+    const learn__tensor *wq, *bq, *wk, *bk, *wv, *bv, *wo, *bo;
+    const learn__tensor *attn_norm_w, *attn_norm_b;
+    const learn__tensor *w_up, *b_up, *w_down, *b_down;
+    const learn__tensor *ffn_norm_w, *ffn_norm_b;
+} learn__tower_layer;
+
+/* The towers' hyper-parameters and tensors, resolved at open by learn__towers_check.
+   present = 0: no towers (content passthrough); d_in/d_out are then the LLM's n_embd, or 0
+   when the file has no LLM either. */
+typedef struct learn__tower_config {
+    int present;
+    uint32_t d_in, d_model, n_layer, n_head, head_dim, d_ff, d_out;
+    uint32_t max_positions, max_history;
+    float eps;
+    learn__act act;
+    int pre_norm;
+    const learn__tensor *adaptor_w, *adaptor_b, *pos_embd, *out_norm_w, *out_norm_b;
+    const learn__tensor *proj_w, *proj_b;
+    const learn__tensor *in_mean, *in_scale; /* optional content standardization */
+    learn__tower_layer *layers; /* n_layer entries (model allocator; freed with the model) */
+} learn__tower_config;
+
+/* The tokenizer's tables (section Tokenizer). */
+typedef struct learn__tok learn__tok;
+
+/* An open .learn file: its bytes (mapped, read into memory or the caller's), the parsed
+   entries with sorted indices for lookups, and the parts resolved at open. Immutable once
+   open. */
+struct learn_model {
+    learn_allocator alloc;
+    const uint8_t *base;
+    uint64_t size;
+#ifndef LEARN_NO_STDIO
+    void *map;       /* mmap'd region, or NULL */
+    size_t map_size;
+#endif
+    void *owned;     /* file read into memory (use_mmap = 0), or NULL */
+    uint32_t version;
+    uint32_t n_meta, n_tensors;
+    learn__meta *meta;
+    learn__tensor *tensors;
+    uint32_t *meta_order;   /* indices sorted by key */
+    uint32_t *tensor_order; /* indices sorted by name */
+    char *key_pool;         /* NUL-terminated copies of the keys */
+    uint64_t fp_content, fp_towers;
+    learn__llm_config llm;
+    learn__tower_config towers;
+    learn__tok *tok;
+};
+
+/* The kernels of one ISA level (section Kernels) and a thread pool (section Thread pool). */
+typedef struct learn__kernels learn__kernels;
+typedef struct learn__pool learn__pool;
+
+/* Scratch for one batch of up to cap tokens (activations, row-major [tokens][features]). */
+typedef struct learn__llm_scratch {
+    size_t cap;        /* tokens */
+    size_t max_len;    /* longest item: attention scores per thread, RoPE positions */
+    int n_threads;     /* scores rows */
+    float *x;          /* [cap][n_embd] residual stream */
+    float *xn;         /* [cap][n_embd] normed input of a sublayer; final states at the end */
+    float *q;          /* [cap][n_head * head_dim] */
+    float *k, *v;      /* [cap][n_head_kv * head_dim] */
+    float *att;        /* [cap][n_head * head_dim] attention output */
+    float *g, *u;      /* [cap][n_ff] */
+    float *scores;     /* [n_threads][max_len] */
+    float *rope;       /* [max_len][head_dim / 2][2] cos, sin of each position and frequency */
+    uint32_t *pos;     /* [cap] position of each token within its item */
+} learn__llm_scratch;
+
+/* A context: what a model runs with, used by one thread at a time. */
+struct learn_ctx {
+    const learn_model *model;
+    learn_allocator alloc;
+    int n_threads;
+    uint32_t batch_tokens;
+    learn__pooling pooling;
+    int normalize;
+    learn__pool *pool;           /* worker threads (NULL: the caller only) */
+    const learn__kernels *kern;  /* the ISA's kernels */
+    void *mm;                    /* scratch of learn__matmul_n */
+    size_t mm_size;
+    learn__llm_scratch s;
+    learn_encode_stats stats;
+    size_t max_text_len;         /* longest text learn_tokenize() takes */
+    char err[LEARN_ERRMSG_SIZE];
+};
+
+#define LEARN__CFAIL(ctx, st, ...) learn__fail((ctx)->err, sizeof (ctx)->err, (st), __VA_ARGS__)
+
+/* ============================================================================================
    ==== File format ====
-   Reader: learn__model_parse validates the header, checksum, metadata, directory and layout
-   (RELIABILITY.md A.1-A.6), then learn__llm_check the architecture (A.7).
+   Reading .learn files (the format is specified at the top of learn.h): learn__model_parse
+   validates the header, checksum, metadata, directory and layout (RELIABILITY.md A.1-A.6), then
+   the LLM, towers and tokenizer each check their part (A.7). Then the typed access to metadata
+   and tensors, the checked reads that the parts' schemas are written with, and the scan of
+   every value.
    ============================================================================================ */
 
 static const char learn__magic[8] = {'L', 'E', 'A', 'R', 'N', 'M', 'D', 'L'};
 #define LEARN__HEADER_SIZE 64
 #define LEARN__TRAILER_SIZE 8
+
+/* ---- Tensor and metadata types ---- */
 
 static const struct {
     const char *name;
@@ -482,6 +681,42 @@ learn_status learn_quantize(learn_type type, const float *src, void *dst, size_t
     }
 }
 
+/* Dequantizes n elements (a whole number of blocks) of a weight row. */
+static void learn__dequant_row(learn_type type, const uint8_t *src, float *dst, size_t n) {
+    switch (type) {
+    case LEARN_TYPE_F32: memcpy(dst, src, n * 4); break;
+    case LEARN_TYPE_F16:
+        for (size_t i = 0; i < n; i++) dst[i] = learn__f16_to_f32(learn__rd16(src + 2 * i));
+        break;
+    case LEARN_TYPE_BF16:
+        for (size_t i = 0; i < n; i++) dst[i] = learn_bf16_to_f32(learn__rd16(src + 2 * i));
+        break;
+    case LEARN_TYPE_Q8_0:
+        for (size_t b = 0; b < n / 32; b++, src += 34) {
+            float d = learn__f16_to_f32(learn__rd16(src));
+            for (int j = 0; j < 32; j++) dst[b * 32 + j] = d * (float)(int8_t)src[2 + j];
+        }
+        break;
+    case LEARN_TYPE_Q4_0:
+        for (size_t b = 0; b < n / 32; b++, src += 18) {
+            float d = learn__f16_to_f32(learn__rd16(src));
+            for (int j = 0; j < 16; j++) {
+                dst[b * 32 + j] = d * (float)((src[2 + j] & 0x0f) - 8);
+                dst[b * 32 + j + 16] = d * (float)((src[2 + j] >> 4) - 8);
+            }
+        }
+        break;
+    default: memset(dst, 0, n * sizeof *dst); break; /* not a weight type; refused at open */
+    }
+}
+
+learn_status learn_dequantize(learn_type type, const void *src, float *dst, size_t n) {
+    if ((!src || !dst) && n) return LEARN_ERR_ARG;
+    if (type > LEARN_TYPE_Q4_0 || (n % learn__types[type].block_elems)) return LEARN_ERR_ARG;
+    learn__dequant_row(type, (const uint8_t *)src, dst, n);
+    return LEARN_OK;
+}
+
 static const char *const learn__meta_names[] = {NULL,   "u32", "i32",  "u64", "i64",
                                                 "f32",  "f64", "bool", "str", "arr"};
 
@@ -499,111 +734,7 @@ static uint32_t learn__meta_scalar_size(uint32_t type) {
     }
 }
 
-typedef struct learn__meta {
-    const char *key;        /* NUL-terminated copy (keys are not NUL-terminated in files) */
-    learn_meta_type type;
-    learn_meta_type elem;   /* arrays */
-    uint64_t count;         /* array length; string length; 1 for scalars */
-    const uint8_t *value;   /* start of the encoded value (after the type id) */
-} learn__meta;
-
-typedef struct learn__tensor {
-    const char *name; /* in place, NUL-terminated */
-    learn_type type;
-    uint32_t n_dims;
-    uint64_t shape[LEARN_MAX_DIMS];
-    uint64_t n_elem;
-    uint64_t offset, size;
-    const uint8_t *data;
-} learn__tensor;
-
-/* One transformer block's tensors (NULL when an optional one is absent). */
-typedef struct learn__layer {
-    const learn__tensor *attn_norm, *wq, *wk, *wv, *bq, *bk, *bv, *q_norm, *k_norm, *wo;
-    const learn__tensor *ffn_norm, *w_gate, *w_up, *w_down;
-} learn__layer;
-
-/* How texts become content embeddings (metadata `encoder.*`, see the LLM configuration). */
-typedef enum learn__pooling { LEARN__POOL_MEAN = 1, LEARN__POOL_LAST = 2, LEARN__POOL_NONE = 3 } learn__pooling;
-
-/* The architecture's hyper-parameters, validated at open (section LLM configuration). */
-typedef struct learn__llm_config {
-    int present;
-    char arch[16];
-    uint32_t n_vocab, n_embd, n_layer, n_head, n_head_kv, head_dim, n_ff, n_ctx;
-    float rope_theta, rms_eps;
-    int rope_neox;   /* NeoX-style rotation (pairs i, i + d/2) instead of (2i, 2i+1) */
-    int qkv_bias;    /* Q/K/V biases */
-    int qk_norm;     /* per-head RMSNorm of Q and K (qwen3) */
-    const learn__tensor *tok_embd, *out_norm, *rope_freqs;
-    learn__layer *layers; /* n_layer entries */
-    /* encoder settings */
-    learn__pooling pooling;
-    int normalize;
-    uint32_t max_tokens;
-    const char *template_str; /* in place; "{text}" by default */
-} learn__llm_config;
-
-/* Tower types: paste into learn.c's File format section, after learn__llm_config (struct
-   learn_model gets a member `learn__tower_config towers;` after `llm`). */
-
-typedef enum learn__act {
-    LEARN__ACT_GELU = 0,      /* 0.5 x (1 + erf(x / sqrt 2)) */
-    LEARN__ACT_GELU_TANH = 1, /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
-    LEARN__ACT_RELU = 2
-} learn__act;
-
-/* One tower block's tensors, all required. */
-typedef struct learn__tower_layer {
-    const learn__tensor *wq, *bq, *wk, *bk, *wv, *bv, *wo, *bo;
-    const learn__tensor *attn_norm_w, *attn_norm_b;
-    const learn__tensor *w_up, *b_up, *w_down, *b_down;
-    const learn__tensor *ffn_norm_w, *ffn_norm_b;
-} learn__tower_layer;
-
-/* The towers' hyper-parameters and tensors, resolved at open by learn__towers_check.
-   present = 0: no towers (content passthrough); d_in/d_out are then the LLM's n_embd, or 0
-   when the file has no LLM either. */
-typedef struct learn__tower_config {
-    int present;
-    uint32_t d_in, d_model, n_layer, n_head, head_dim, d_ff, d_out;
-    uint32_t max_positions, max_history;
-    float eps;
-    learn__act act;
-    int pre_norm;
-    const learn__tensor *adaptor_w, *adaptor_b, *pos_embd, *out_norm_w, *out_norm_b;
-    const learn__tensor *proj_w, *proj_b;
-    const learn__tensor *in_mean, *in_scale; /* optional content standardization */
-    learn__tower_layer *layers; /* n_layer entries (model allocator; freed with the model) */
-} learn__tower_config;
-
-
-typedef struct learn__tok learn__tok;
-static learn_status learn__tok_load(const learn_model *m, const learn_allocator *a, learn__tok **out,
-                                    char *err, size_t errn);
-static void learn__tok_free(const learn_allocator *a, learn__tok *t);
-
-struct learn_model {
-    learn_allocator alloc;
-    const uint8_t *base;
-    uint64_t size;
-#ifndef LEARN_NO_STDIO
-    void *map;       /* mmap'd region, or NULL */
-    size_t map_size;
-#endif
-    void *owned;     /* file read into memory (use_mmap = 0), or NULL */
-    uint32_t version;
-    uint32_t n_meta, n_tensors;
-    learn__meta *meta;
-    learn__tensor *tensors;
-    uint32_t *meta_order;   /* indices sorted by key */
-    uint32_t *tensor_order; /* indices sorted by name */
-    char *key_pool;         /* NUL-terminated copies of the keys */
-    uint64_t fp_content, fp_towers;
-    learn__llm_config llm;
-    learn__tower_config towers;
-    learn__tok *tok;
-};
+/* ---- Reading a file ---- */
 
 /* A bounds-checked cursor over the file. Every read checks the bytes left. */
 typedef struct learn__cur {
@@ -702,7 +833,6 @@ static learn_status learn__meta_skip_value(learn__cur *c, uint32_t type, const c
     return learn__fail(err, errn, LEARN_ERR_FORMAT, "metadata '%s': value type %u is not valid "
                        "(1..9)", what, type);
 }
-
 
 /* Sorted index over NUL-terminated names, for binary search and duplicate detection. */
 typedef struct learn__sortent {
@@ -1013,8 +1143,13 @@ static learn_status learn__parse_tensors(learn_model *m, uint64_t off, uint64_t 
     return LEARN_OK;
 }
 
+/* The parts' checks, run at open in this order (sections LLM configuration, Towers,
+   Tokenizer). */
 static learn_status learn__llm_check(learn_model *m, char *err, size_t errn);
 static learn_status learn__towers_check(learn_model *m, char *err, size_t errn);
+static learn_status learn__tok_load(const learn_model *m, const learn_allocator *a, learn__tok **out,
+                                    char *err, size_t errn);
+static void learn__tok_free(const learn_allocator *a, learn__tok *t);
 
 /* Validates a whole file held in m->base/m->size. The first problem found is reported. */
 static learn_status learn__model_parse(learn_model *m, int verify, char *err, size_t errn) {
@@ -1253,6 +1388,8 @@ learn_status learn_model_open(const char *path, const learn_model_params *params
     return LEARN_OK;
 }
 #endif /* LEARN_NO_STDIO */
+
+/* ---- Metadata and tensor access ---- */
 
 learn_status learn_model_get_info(const learn_model *m, learn_model_info *info) {
     if (!m || !info) return LEARN_ERR_ARG;
@@ -1497,8 +1634,114 @@ learn_status learn_model_meta_arr_str(const learn_model *m, const char *key, uin
     return LEARN_OK;
 }
 
-/* Checks a float for NaN/Inf by its bits (works under -ffast-math too). */
-static int learn__f32_bits_finite(uint32_t bits) { return (bits & 0x7f800000u) != 0x7f800000u; }
+/* ---- Checked reads for the parts' schemas ----
+   Each names the key or tensor, the value found and what was expected. */
+
+static learn_status learn__meta_u32_req(const learn_model *m, const char *key, uint32_t lo,
+                                        uint32_t hi, int required, uint32_t *v, char *err,
+                                        size_t errn) {
+    const learn__meta *e = learn__meta_lookup(m, key);
+    if (!e) {
+        if (!required) return LEARN_OK;
+        return learn__fail(err, errn, LEARN_ERR_FORMAT, "metadata '%s' is missing", key);
+    }
+    learn__num n = learn__meta_scalar_size(e->type) ? learn__num_read(e->type, e->value)
+                                                    : (learn__num){1, 0, 0, 0.0};
+    if (n.is_float || e->type == LEARN_META_BOOL)
+        return learn__fail(err, errn, LEARN_ERR_FORMAT, "metadata '%s' has type %s, not an "
+                           "integer", key, learn_meta_type_name(e->type));
+    if (n.negative || n.u < lo || n.u > hi)
+        return learn__fail(err, errn, LEARN_ERR_FORMAT, "metadata '%s' = %s%llu is outside "
+                           "%u..%u", key, n.negative ? "-" : "", (unsigned long long)n.u, lo, hi);
+    *v = (uint32_t)n.u;
+    return LEARN_OK;
+}
+
+static learn_status learn__meta_f32_opt(const learn_model *m, const char *key, float lo, float hi,
+                                        float *v, char *err, size_t errn) {
+    const learn__meta *e = learn__meta_lookup(m, key);
+    if (!e) return LEARN_OK;
+    if (e->type != LEARN_META_F32 && e->type != LEARN_META_F64)
+        return learn__fail(err, errn, LEARN_ERR_FORMAT, "metadata '%s' has type %s, not f32",
+                           key, learn_meta_type_name(e->type));
+    double d = learn__num_read(e->type, e->value).d;
+    if (!(d > lo && d < hi))
+        return learn__fail(err, errn, LEARN_ERR_FORMAT, "metadata '%s' = %g is outside (%g, %g)",
+                           key, d, (double)lo, (double)hi);
+    *v = (float)d;
+    return LEARN_OK;
+}
+
+/* A string-valued metadata entry that must be one of `choices` (NULL-terminated); *index
+   keeps its default when the key is absent. */
+static learn_status learn__meta_choice(const learn_model *m, const char *key,
+                                       const char *const *choices, int *index, char *err,
+                                       size_t errn) {
+    const learn__meta *e = learn__meta_lookup(m, key);
+    if (!e) return LEARN_OK;
+    const char *s = e->type == LEARN_META_STR ? (const char *)e->value + 8 : NULL;
+    for (int i = 0; s && choices[i]; i++)
+        if (strcmp(s, choices[i]) == 0) {
+            *index = i;
+            return LEARN_OK;
+        }
+    char list[128];
+    size_t used = 0;
+    list[0] = 0;
+    for (int i = 0; choices[i] && used < sizeof list; i++)
+        used += (size_t)snprintf(list + used, sizeof list - used, "%s\"%s\"", i ? ", " : "",
+                                 choices[i]);
+    if (!s)
+        return learn__fail(err, errn, LEARN_ERR_FORMAT, "metadata '%s' has type %s, not str",
+                           key, learn_meta_type_name(e->type));
+    return learn__fail(err, errn, LEARN_ERR_FORMAT, "metadata '%s' = \"%.40s\" is not one of %s",
+                       key, s, list);
+}
+
+/* Formats a tensor's shape as "[a, b, c]". */
+static void learn__shape_str(const learn__tensor *t, char *buf, size_t n) {
+    size_t used = 0;
+    buf[0] = 0;
+    for (uint32_t d = 0; d < t->n_dims && used < n; d++)
+        used += (size_t)snprintf(buf + used, n - used, "%s%llu", d ? ", " : "[",
+                                 (unsigned long long)t->shape[d]);
+    if (used < n) snprintf(buf + used, n - used, "]");
+}
+
+/* Checks that tensor `name` exists (unless optional) with the given shape; matrices may be any
+   weight type, vectors must be F32. Sets *t (NULL when an optional tensor is absent). */
+static learn_status learn__need_tensor(const learn_model *m, const char *name, int matrix,
+                                       uint64_t d0, uint64_t d1, int optional,
+                                       const learn__tensor **t, char *err, size_t errn) {
+    const learn__tensor *x = learn__tensor_lookup(m, name);
+    if (t) *t = x;
+    if (!x) {
+        if (optional) return LEARN_OK;
+        return learn__fail(err, errn, LEARN_ERR_FORMAT,
+                           "tensor '%s' is missing (required by the architecture)", name);
+    }
+    int type_ok = matrix ? (x->type <= LEARN_TYPE_Q4_0) : (x->type == LEARN_TYPE_F32);
+    if (!type_ok)
+        return learn__fail(err, errn, LEARN_ERR_FORMAT, "tensor '%s' has type %s; expected %s",
+                           name, learn_type_name(x->type),
+                           matrix ? "f32, f16, bf16, q8_0 or q4_0" : "f32");
+    int shape_ok = matrix ? (x->n_dims == 2 && x->shape[0] == d0 && x->shape[1] == d1)
+                          : (x->n_dims == 1 && x->shape[0] == d0);
+    if (!shape_ok) {
+        char have[128], want[64];
+        learn__shape_str(x, have, sizeof have);
+        if (matrix)
+            snprintf(want, sizeof want, "[%llu, %llu]", (unsigned long long)d0,
+                     (unsigned long long)d1);
+        else
+            snprintf(want, sizeof want, "[%llu]", (unsigned long long)d0);
+        return learn__fail(err, errn, LEARN_ERR_FORMAT, "tensor '%s' has shape %s; expected %s",
+                           name, have, want);
+    }
+    return LEARN_OK;
+}
+
+/* ---- Numeric scan ---- */
 
 learn_status learn_model_scan(const learn_model *m, uint64_t *n_checked, char *err, size_t errn) {
     if (n_checked) *n_checked = 0;
@@ -1558,8 +1801,9 @@ learn_status learn_model_scan(const learn_model *m, uint64_t *n_checked, char *e
 
 /* ============================================================================================
    ==== Writer ====
-   Metadata values are kept encoded (the bytes after the type id); tensors are borrowed or
-   copied. Saving lays the file out, hashes as it emits, and writes atomically.
+   Building .learn files: metadata values are kept encoded (the bytes after the type id),
+   tensors borrowed or copied. Saving computes the fingerprints, lays the file out, hashes as it
+   emits, and writes it atomically under the file's lock (learn.h, "Writing files").
    ============================================================================================ */
 
 typedef struct learn__wmeta {
@@ -5543,9 +5787,222 @@ static learn_status learn__bpe_encode(learn__tok_enc *e, const uint8_t *s, size_
     return learn__pre_piece(&p, 0, 0, n);
 }
 
+/* ---- Tokenizing and detokenizing (the public calls) ---- */
 
-/* ==== Kernels ================================================================================
+#define LEARN__TOKENIZE_FLAGS (LEARN_TOKENIZE_ADD_SPECIAL | LEARN_TOKENIZE_PARSE_SPECIAL)
 
+static learn_status learn__tok_encode_fragment(learn__tok_enc *e, const uint8_t *s, size_t n,
+                                           int *prev_special) {
+    learn_status st;
+    if (e->t->kind == LEARN__TOK_SPM)
+        st = learn__spm_encode(e, s, n, e->t->add_space_prefix && *prev_special);
+    else
+        st = learn__bpe_encode(e, s, n);
+    *prev_special = 0;
+    return st;
+}
+
+learn_status learn_tokenize(learn_ctx *ctx, const char *text, size_t len, uint32_t flags,
+                            int32_t *ids, size_t cap, size_t *n_ids) {
+    if (n_ids) *n_ids = 0;
+    if (!ctx) return LEARN_ERR_ARG;
+    if (!n_ids || (!text && len) || (!ids && cap))
+        return learn__fail(ctx->err, sizeof ctx->err, LEARN_ERR_ARG,
+                           "learn_tokenize: n_ids, text (when len > 0) and ids (when cap > 0) "
+                           "must not be NULL");
+    if (flags & ~(uint32_t)LEARN__TOKENIZE_FLAGS)
+        return learn__fail(ctx->err, sizeof ctx->err, LEARN_ERR_ARG,
+                           "learn_tokenize: unknown flags 0x%x", flags);
+    const learn__tok *t = ctx->model->tok;
+    if (!t)
+        return learn__fail(ctx->err, sizeof ctx->err, LEARN_ERR_NOT_FOUND,
+                           "learn_tokenize: the model has no tokenizer");
+    if (len > ctx->max_text_len)
+        return learn__fail(ctx->err, sizeof ctx->err, LEARN_ERR_TOO_LONG,
+                           "learn_tokenize: text of %zu bytes, longer than the maximum of %zu",
+                           len, ctx->max_text_len);
+    if (len > UINT32_MAX / 4)
+        return learn__fail(ctx->err, sizeof ctx->err, LEARN_ERR_TOO_LONG,
+                           "learn_tokenize: text of %zu bytes, longer than %u", len,
+                           UINT32_MAX / 4);
+    const uint8_t *s = (const uint8_t *)text;
+    learn__tok_enc e;
+    memset(&e, 0, sizeof e);
+    e.t = t;
+    e.a = &ctx->alloc;
+    e.ids = ids;
+    e.cap = cap;
+    learn_status st = LEARN_OK;
+    int add = (flags & LEARN_TOKENIZE_ADD_SPECIAL) != 0, prev_special = 1;
+    if (add && t->add_bos) learn__tok_emit(&e, t->bos);
+    int parse = (flags & LEARN_TOKENIZE_PARSE_SPECIAL) != 0;
+    int found = len ? learn__tok_special_find(&e, s, len, parse) : 0;
+    if (found < 0) {
+        st = LEARN_ERR_NOMEM;
+    } else if (!found) {
+        if (len) st = learn__tok_encode_fragment(&e, s, len, &prev_special);
+    } else {
+        /* Walk the text: runs of free bytes are fragments, heads are special tokens. */
+        const uint8_t *cl = (const uint8_t *)e.claim.p;
+        for (size_t i = 0; i < len && !st;) {
+            if (cl[i] == LEARN__TOK_CL_HEAD) {
+                int32_t id = -1;
+                /* The head's token: the longest special text starting here that was taken. */
+                size_t j = i + 1;
+                while (j < len && cl[j] == LEARN__TOK_CL_BODY) j++;
+                id = learn__tok_find(t, s + i, j - i);
+                learn__tok_emit(&e, id);
+                prev_special = 1;
+                i = j;
+            } else if (cl[i] == LEARN__TOK_CL_FREE) {
+                size_t j = i + 1;
+                while (j < len && cl[j] == LEARN__TOK_CL_FREE) j++;
+                st = learn__tok_encode_fragment(&e, s + i, j - i, &prev_special);
+                i = j;
+            } else {
+                i++;
+            }
+        }
+    }
+    if (!st && add && t->add_eos) learn__tok_emit(&e, t->eos);
+    learn__tok_buf_free(e.a, &e.cps);
+    learn__tok_buf_free(e.a, &e.props);
+    learn__tok_buf_free(e.a, &e.word);
+    learn__tok_buf_free(e.a, &e.sym);
+    learn__tok_buf_free(e.a, &e.heap);
+    learn__tok_buf_free(e.a, &e.text);
+    learn__tok_buf_free(e.a, &e.claim);
+    learn__tok_buf_free(e.a, &e.occ);
+    if (st == LEARN_ERR_NOMEM)
+        return learn__fail(ctx->err, sizeof ctx->err, st, "learn_tokenize: out of memory");
+    if (st)
+        return learn__fail(ctx->err, sizeof ctx->err, st, "learn_tokenize: text too long");
+    *n_ids = e.n;
+    if (e.n > cap)
+        return learn__fail(ctx->err, sizeof ctx->err, LEARN_ERR_BUFFER,
+                           "learn_tokenize: %zu ids needed, the buffer holds %zu", e.n, cap);
+    return LEARN_OK;
+}
+
+/* Appends bytes to the output while they fit; *total counts all (saturating at SIZE_MAX). */
+static void learn__tok_put(char *out, size_t cap, size_t *total, const void *src, size_t n) {
+    if (*total < cap) memcpy(out + *total, src, n <= cap - *total ? n : cap - *total);
+    *total = *total > SIZE_MAX - n ? SIZE_MAX : *total + n;
+}
+
+learn_status learn_detokenize(learn_ctx *ctx, const int32_t *ids, size_t n, char *out,
+                              size_t cap, size_t *len) {
+    if (len) *len = 0;
+    if (!ctx) return LEARN_ERR_ARG;
+    if (!len || (!ids && n) || (!out && cap))
+        return learn__fail(ctx->err, sizeof ctx->err, LEARN_ERR_ARG,
+                           "learn_detokenize: len, ids (when n > 0) and out (when cap > 0) must "
+                           "not be NULL");
+    const learn__tok *t = ctx->model->tok;
+    if (!t)
+        return learn__fail(ctx->err, sizeof ctx->err, LEARN_ERR_NOT_FOUND,
+                           "learn_detokenize: the model has no tokenizer");
+    size_t total = 0;
+    int strip = t->add_space_prefix; /* the dummy space of the next text token */
+    for (size_t i = 0; i < n; i++) {
+        int32_t id = ids[i];
+        if (id < 0 || (uint32_t)id >= t->n_vocab)
+            return learn__fail(ctx->err, sizeof ctx->err, LEARN_ERR_ARG,
+                               "learn_detokenize: ids[%zu] = %d is not a token id (0..%u)", i,
+                               id, t->n_vocab - 1);
+        unsigned ty = learn__tok_type(t, id);
+        const uint8_t *s = learn__tok_str(t, id);
+        size_t sn = learn__tok_len(t, id);
+        if (ty == LEARN__TOK_CONTROL || ty == LEARN__TOK_UNKNOWN || ty == LEARN__TOK_USER) {
+            learn__tok_put(out, cap, &total, s, sn);
+            strip = t->add_space_prefix;
+            continue;
+        }
+        if (ty == LEARN__TOK_BYTE) {
+            uint8_t b = (uint8_t)learn__tok_byte_value(s, sn);
+            learn__tok_put(out, cap, &total, &b, 1);
+        } else if (t->kind == LEARN__TOK_SPM) {
+            for (size_t k = 0; k < sn;) {
+                if (sn - k >= 3 && s[k] == 0xE2 && s[k + 1] == 0x96 && s[k + 2] == 0x81) {
+                    if (!(strip && k == 0)) learn__tok_put(out, cap, &total, " ", 1);
+                    k += 3;
+                } else {
+                    learn__tok_put(out, cap, &total, s + k, 1);
+                    k++;
+                }
+            }
+        } else {
+            for (size_t k = 0; k < sn;) {
+                size_t k0 = k;
+                uint32_t c = learn__tok_utf8_next(s, sn, &k);
+                if (c < 324 && t->bpe_byte_of[c] >= 0) {
+                    uint8_t b = (uint8_t)t->bpe_byte_of[c];
+                    learn__tok_put(out, cap, &total, &b, 1);
+                } else {
+                    learn__tok_put(out, cap, &total, s + k0, k - k0);
+                }
+            }
+        }
+        strip = 0;
+    }
+    if (total == SIZE_MAX)
+        return learn__fail(ctx->err, sizeof ctx->err, LEARN_ERR_TOO_LONG,
+                           "learn_detokenize: the text would not fit in memory");
+    *len = total;
+    if (total >= cap)
+        return learn__fail(ctx->err, sizeof ctx->err, LEARN_ERR_BUFFER,
+                           "learn_detokenize: %zu bytes and a NUL needed, the buffer holds %zu",
+                           total, cap);
+    out[total] = 0;
+    return LEARN_OK;
+}
+
+learn_status learn_token_text(const learn_model *m, int32_t id, const char **text, size_t *len) {
+    if (text) *text = NULL;
+    if (len) *len = 0;
+    if (!m || !text) return LEARN_ERR_ARG;
+    const learn__tok *t = m->tok;
+    if (!t) return LEARN_ERR_NOT_FOUND;
+    if (id < 0 || (uint32_t)id >= t->n_vocab) return LEARN_ERR_ARG;
+    *text = (const char *)learn__tok_str(t, id);
+    if (len) *len = learn__tok_len(t, id);
+    return LEARN_OK;
+}
+
+learn_status learn_token_get_kind(const learn_model *m, int32_t id, learn_token_kind *kind) {
+    if (!m || !kind) return LEARN_ERR_ARG;
+    const learn__tok *t = m->tok;
+    if (!t) return LEARN_ERR_NOT_FOUND;
+    if (id < 0 || (uint32_t)id >= t->n_vocab) return LEARN_ERR_ARG;
+    *kind = (learn_token_kind)learn__tok_type(t, id);
+    return LEARN_OK;
+}
+
+learn_status learn_tokenizer_get_info(const learn_model *m, learn_tokenizer_info *info) {
+    if (!m || !info) return LEARN_ERR_ARG;
+    memset(info, 0, sizeof *info);
+    const learn__tok *t = m->tok;
+    info->model = "";
+    info->pre = "";
+    info->bos = info->eos = info->unk = info->pad = -1;
+    if (!t) return LEARN_ERR_NOT_FOUND;
+    info->model = t->model_name;
+    info->pre = t->pre_name;
+    info->n_vocab = t->n_vocab;
+    info->n_merges = t->n_merges;
+    info->bos = t->bos;
+    info->eos = t->eos;
+    info->unk = t->unk;
+    info->pad = t->pad;
+    info->add_bos = t->add_bos;
+    info->add_eos = t->add_eos;
+    info->add_space_prefix = t->add_space_prefix;
+    info->nfc = t->nfc;
+    return LEARN_OK;
+}
+
+/* ============================================================================================
+   ==== Kernels ====
    Everything numeric that the LLM forward pass and the towers run on: the matrix products,
    the activation quantizer and the small row helpers (norms, softmax, activations, fp16 rows).
 
@@ -5578,15 +6035,8 @@ static learn_status learn__bpe_encode(learn__tok_enc *e, const uint8_t *s, size_
    of 32 as ggml's Q8_0. A product is, for every (row, token), the sum over the blocks b of
    S_b dw_b da_b, S_b the exact int32 dot of the block, dw_b and da_b the two scales; the
    reference (learn__gemm_q_scalar) accumulates acc = fma(float(S_b), dw_b * da_b, acc) in
-   block order. */
-
-#include <float.h>
-#include <math.h>
-#include <stdatomic.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+   block order.
+   ============================================================================================ */
 
 #if !defined(LEARN_NO_SIMD) && defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define LEARN__X86 1
@@ -8880,19 +9330,16 @@ static size_t learn__gemm_work_bytes(const learn__kernels *k)
     return (m + 63) / 64 * 64;
 }
 
-/* ==== Thread pool ============================================================================
-
+/* ============================================================================================
+   ==== Thread pool ====
    One persistent pool per context: n_threads - 1 workers plus the thread that calls
    learn__pool_run (which is thread 0). A run publishes (fn, arg) and bumps a generation
    counter; workers spin on it briefly (back-to-back runs of a forward pass then start within
    a microsecond or so), then sleep on a condition variable, so an idle pool uses no CPU. The
    caller runs its own share and waits for the others the same way. A pool is used by one
    thread at a time (its context's), and fn must not call learn__pool_run itself.
-   LEARN_NO_THREADS: no threads at all; every run is fn(arg, 0, 1) on the caller. */
-
-#if !defined(LEARN_NO_THREADS)
-#include <pthread.h>
-#endif
+   LEARN_NO_THREADS: no threads at all; every run is fn(arg, 0, 1) on the caller.
+   ============================================================================================ */
 
 #define LEARN__POOL_MAX_THREADS 512
 /* How long a worker (or the caller) spins before it sleeps on a condition variable. */
@@ -8929,8 +9376,6 @@ struct learn__pool {
 };
 
 #if !defined(LEARN_NO_THREADS)
-#include <sched.h>
-#include <time.h>
 
 /* A bounded spin: call with i = 0, 1, 2, ... while waiting; returns 0 once about
    LEARN__POOL_SPIN_NS have passed (then the caller sleeps). x86 spins without PAUSE: under
@@ -9143,6 +9588,29 @@ static void learn__split_rows(int R, int align, int ith, int nth, int *r0, int *
     *r1 = (int)(b < R ? b : R);
 }
 
+/* Runs fn over [0, n) split in contiguous ranges, one per thread (ith = the thread). */
+typedef void (*learn__range_fn)(void *arg, size_t lo, size_t hi, int ith);
+typedef struct learn__range_job {
+    learn__range_fn fn;
+    void *arg;
+    size_t n;
+} learn__range_job;
+
+static void learn__range_run(void *p, int ith, int nth) {
+    const learn__range_job *j = (const learn__range_job *)p;
+    size_t lo = j->n * (size_t)ith / (size_t)nth, hi = j->n * (size_t)(ith + 1) / (size_t)nth;
+    if (lo < hi) j->fn(j->arg, lo, hi, ith);
+}
+
+static void learn__parallel(learn_ctx *ctx, size_t n, learn__range_fn fn, void *arg) {
+    if (n <= 1 || !ctx->pool) {
+        if (n) fn(arg, 0, n, 0);
+        return;
+    }
+    learn__range_job j = {fn, arg, n};
+    learn__pool_run(ctx->pool, learn__range_run, &j);
+}
+
 /* ---- Parallel matrix products -------------------------------------------------------------
 
    What the LLM and the towers call: Y = X W^T (+ bias), X (T x K floats), W (R rows, row stride
@@ -9282,119 +9750,11 @@ static learn_status learn__matmul_n(const learn__kernels *k, learn__pool *pool, 
 
 /* ============================================================================================
    ==== LLM configuration ====
-   The content encoder's hyper-parameters (metadata `llm.*`) and the tensors each architecture
-   requires, checked at open so that a file whose metadata disagrees with its tensors is
-   refused with a message naming the tensor.
-
-   Metadata (all U32 unless noted):
-     general.architecture   STR  "llama" | "qwen2" | "qwen3"
-     llm.vocab_size, llm.embedding_length, llm.block_count, llm.head_count,
-     llm.head_count_kv, llm.feed_forward_length, llm.context_length
-     llm.head_dim           (default embedding_length / head_count)
-     llm.rope_freq_base     F32  (default 10000)
-     llm.rms_epsilon        F32  (default 1e-5 for llama, 1e-6 for qwen2/qwen3)
-     llm.rope_type          STR  "norm" (pairs 2i, 2i+1) | "neox" (pairs i, i + d/2);
-                                 default norm for llama, neox for qwen2/qwen3
-   Tensors (shapes row-major, [out, in] for matrices; "matrix" = F32, F16, BF16, Q8_0 or
-   Q4_0; "vector" = F32):
-     token_embd.weight          matrix [n_vocab, n_embd]
-     output_norm.weight         vector [n_embd]
-     rope_freqs.weight          vector [head_dim / 2], optional (Llama 3 frequency factors)
-     blk.N.attn_norm.weight     vector [n_embd]
-     blk.N.attn_q.weight        matrix [n_head * head_dim, n_embd]
-     blk.N.attn_k.weight        matrix [n_head_kv * head_dim, n_embd]
-     blk.N.attn_v.weight        matrix [n_head_kv * head_dim, n_embd]
-     blk.N.attn_{q,k,v}.bias    vector, required for qwen2, optional otherwise
-     blk.N.attn_q_norm.weight, blk.N.attn_k_norm.weight   vector [head_dim], qwen3 only
-     blk.N.attn_output.weight   matrix [n_embd, n_head * head_dim]
-     blk.N.ffn_norm.weight      vector [n_embd]
-     blk.N.ffn_gate.weight, blk.N.ffn_up.weight           matrix [n_ff, n_embd]
-     blk.N.ffn_down.weight      matrix [n_embd, n_ff]
-   Encoder settings (how texts become content embeddings):
-     encoder.pooling        STR  "mean" (default) | "last" | "none"
-     encoder.normalize      BOOL L2-normalise pooled embeddings (default true)
-     encoder.max_tokens     U32  tokens kept per item, BOS included (default min(512, context))
-     encoder.template       STR  item text template, e.g. "Title: {title}. Brand: {brand}"
-                                 (default "{text}"); rendered by the tools
+   The content encoder's hyper-parameters (metadata llm.*), the tensors each architecture
+   requires and the encoder settings (encoder.*), checked at open so that a file whose metadata
+   disagrees with its tensors is refused with a message naming the tensor. The schema is in
+   learn.h ("The LLM").
    ============================================================================================ */
-
-static learn_status learn__meta_u32_req(const learn_model *m, const char *key, uint32_t lo,
-                                        uint32_t hi, int required, uint32_t *v, char *err,
-                                        size_t errn) {
-    const learn__meta *e = learn__meta_lookup(m, key);
-    if (!e) {
-        if (!required) return LEARN_OK;
-        return learn__fail(err, errn, LEARN_ERR_FORMAT, "metadata '%s' is missing", key);
-    }
-    learn__num n = learn__meta_scalar_size(e->type) ? learn__num_read(e->type, e->value)
-                                                    : (learn__num){1, 0, 0, 0.0};
-    if (n.is_float || e->type == LEARN_META_BOOL)
-        return learn__fail(err, errn, LEARN_ERR_FORMAT, "metadata '%s' has type %s, not an "
-                           "integer", key, learn_meta_type_name(e->type));
-    if (n.negative || n.u < lo || n.u > hi)
-        return learn__fail(err, errn, LEARN_ERR_FORMAT, "metadata '%s' = %s%llu is outside "
-                           "%u..%u", key, n.negative ? "-" : "", (unsigned long long)n.u, lo, hi);
-    *v = (uint32_t)n.u;
-    return LEARN_OK;
-}
-
-static learn_status learn__meta_f32_opt(const learn_model *m, const char *key, float lo, float hi,
-                                        float *v, char *err, size_t errn) {
-    const learn__meta *e = learn__meta_lookup(m, key);
-    if (!e) return LEARN_OK;
-    if (e->type != LEARN_META_F32 && e->type != LEARN_META_F64)
-        return learn__fail(err, errn, LEARN_ERR_FORMAT, "metadata '%s' has type %s, not f32",
-                           key, learn_meta_type_name(e->type));
-    double d = learn__num_read(e->type, e->value).d;
-    if (!(d > lo && d < hi))
-        return learn__fail(err, errn, LEARN_ERR_FORMAT, "metadata '%s' = %g is outside (%g, %g)",
-                           key, d, (double)lo, (double)hi);
-    *v = (float)d;
-    return LEARN_OK;
-}
-
-/* Formats a tensor's shape as "[a, b, c]". */
-static void learn__shape_str(const learn__tensor *t, char *buf, size_t n) {
-    size_t used = 0;
-    buf[0] = 0;
-    for (uint32_t d = 0; d < t->n_dims && used < n; d++)
-        used += (size_t)snprintf(buf + used, n - used, "%s%llu", d ? ", " : "[",
-                                 (unsigned long long)t->shape[d]);
-    if (used < n) snprintf(buf + used, n - used, "]");
-}
-
-/* Checks that tensor `name` exists (unless optional) with the given shape; matrices may be any
-   weight type, vectors must be F32. Sets *t (NULL when an optional tensor is absent). */
-static learn_status learn__need_tensor(const learn_model *m, const char *name, int matrix,
-                                       uint64_t d0, uint64_t d1, int optional,
-                                       const learn__tensor **t, char *err, size_t errn) {
-    const learn__tensor *x = learn__tensor_lookup(m, name);
-    if (t) *t = x;
-    if (!x) {
-        if (optional) return LEARN_OK;
-        return learn__fail(err, errn, LEARN_ERR_FORMAT,
-                           "tensor '%s' is missing (required by the architecture)", name);
-    }
-    int type_ok = matrix ? (x->type <= LEARN_TYPE_Q4_0) : (x->type == LEARN_TYPE_F32);
-    if (!type_ok)
-        return learn__fail(err, errn, LEARN_ERR_FORMAT, "tensor '%s' has type %s; expected %s",
-                           name, learn_type_name(x->type),
-                           matrix ? "f32, f16, bf16, q8_0 or q4_0" : "f32");
-    int shape_ok = matrix ? (x->n_dims == 2 && x->shape[0] == d0 && x->shape[1] == d1)
-                          : (x->n_dims == 1 && x->shape[0] == d0);
-    if (!shape_ok) {
-        char have[128], want[64];
-        learn__shape_str(x, have, sizeof have);
-        if (matrix)
-            snprintf(want, sizeof want, "[%llu, %llu]", (unsigned long long)d0,
-                     (unsigned long long)d1);
-        else
-            snprintf(want, sizeof want, "[%llu]", (unsigned long long)d0);
-        return learn__fail(err, errn, LEARN_ERR_FORMAT, "tensor '%s' has shape %s; expected %s",
-                           name, have, want);
-    }
-    return LEARN_OK;
-}
 
 /* Encoder settings: pooling, normalisation, the token limit per item and the text template. */
 static learn_status learn__encoder_check(learn_model *m, char *err, size_t errn) {
@@ -9558,77 +9918,6 @@ static learn_status learn__llm_check(learn_model *m, char *err, size_t errn) {
    item, so results do not depend on how items are batched.
    ============================================================================================ */
 
-/* Scratch for one batch of up to cap tokens (activations, row-major [tokens][features]). */
-typedef struct learn__llm_scratch {
-    size_t cap;        /* tokens */
-    size_t max_len;    /* longest item: attention scores per thread, RoPE positions */
-    int n_threads;     /* scores rows */
-    float *x;          /* [cap][n_embd] residual stream */
-    float *xn;         /* [cap][n_embd] normed input of a sublayer; final states at the end */
-    float *q;          /* [cap][n_head * head_dim] */
-    float *k, *v;      /* [cap][n_head_kv * head_dim] */
-    float *att;        /* [cap][n_head * head_dim] attention output */
-    float *g, *u;      /* [cap][n_ff] */
-    float *scores;     /* [n_threads][max_len] */
-    float *rope;       /* [max_len][head_dim / 2][2] cos, sin of each position and frequency */
-    uint32_t *pos;     /* [cap] position of each token within its item */
-} learn__llm_scratch;
-
-struct learn_ctx {
-    const learn_model *model;
-    learn_allocator alloc;
-    int n_threads;
-    uint32_t batch_tokens;
-    learn__pooling pooling;
-    int normalize;
-    learn__pool *pool;           /* worker threads (NULL: the caller only) */
-    const learn__kernels *kern;  /* the ISA's kernels */
-    void *mm;                    /* scratch of learn__matmul */
-    size_t mm_size;
-    learn__llm_scratch s;
-    learn_encode_stats stats;
-    size_t max_text_len;         /* longest text learn_tokenize() takes */
-    char err[LEARN_ERRMSG_SIZE];
-};
-
-#define LEARN__CFAIL(ctx, st, ...) learn__fail((ctx)->err, sizeof (ctx)->err, (st), __VA_ARGS__)
-
-/* Dequantizes n elements (a whole number of blocks) of a weight row. */
-static void learn__dequant_row(learn_type type, const uint8_t *src, float *dst, size_t n) {
-    switch (type) {
-    case LEARN_TYPE_F32: memcpy(dst, src, n * 4); break;
-    case LEARN_TYPE_F16:
-        for (size_t i = 0; i < n; i++) dst[i] = learn__f16_to_f32(learn__rd16(src + 2 * i));
-        break;
-    case LEARN_TYPE_BF16:
-        for (size_t i = 0; i < n; i++) dst[i] = learn_bf16_to_f32(learn__rd16(src + 2 * i));
-        break;
-    case LEARN_TYPE_Q8_0:
-        for (size_t b = 0; b < n / 32; b++, src += 34) {
-            float d = learn__f16_to_f32(learn__rd16(src));
-            for (int j = 0; j < 32; j++) dst[b * 32 + j] = d * (float)(int8_t)src[2 + j];
-        }
-        break;
-    case LEARN_TYPE_Q4_0:
-        for (size_t b = 0; b < n / 32; b++, src += 18) {
-            float d = learn__f16_to_f32(learn__rd16(src));
-            for (int j = 0; j < 16; j++) {
-                dst[b * 32 + j] = d * (float)((src[2 + j] & 0x0f) - 8);
-                dst[b * 32 + j + 16] = d * (float)((src[2 + j] >> 4) - 8);
-            }
-        }
-        break;
-    default: memset(dst, 0, n * sizeof *dst); break; /* not a weight type; refused at open */
-    }
-}
-
-learn_status learn_dequantize(learn_type type, const void *src, float *dst, size_t n) {
-    if ((!src || !dst) && n) return LEARN_ERR_ARG;
-    if (type > LEARN_TYPE_Q4_0 || (n % learn__types[type].block_elems)) return LEARN_ERR_ARG;
-    learn__dequant_row(type, (const uint8_t *)src, dst, n);
-    return LEARN_OK;
-}
-
 /* Y (T x R) = X (T x K) W^T (+ bias), W (R x K) in any weight type, through the context's
    kernels and threads. Each Y[t][r] depends only on X[t] and W[r]: results do not depend on
    the batch or the number of threads. */
@@ -9675,21 +9964,6 @@ static learn_status learn__linear(learn_ctx *ctx, const learn__tensor *W, const 
     return learn__linear_n(ctx, 1, &W, &bias, X, T, &Y);
 }
 
-#include <time.h>
-
-/* Monotonic enough for statistics: C11 wall clock in nanoseconds (a clock step can only make
-   one interval wrong, and intervals are clamped at 0 by learn__ns_since). */
-static uint64_t learn__now_ns(void) {
-    struct timespec t;
-    if (!timespec_get(&t, TIME_UTC)) return 0;
-    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
-static uint64_t learn__ns_since(uint64_t t0) {
-    uint64_t t = learn__now_ns();
-    return t > t0 ? t - t0 : 0;
-}
-
 /* learn__linear_n for the LLM's products, counted in the context's encode statistics. */
 static learn_status learn__llm_linear_n(learn_ctx *ctx, int n, const learn__tensor *const *W,
                                         const learn__tensor *const *B, const float *X, size_t T,
@@ -9704,29 +9978,6 @@ static learn_status learn__llm_linear_n(learn_ctx *ctx, int n, const learn__tens
 static learn_status learn__llm_linear(learn_ctx *ctx, const learn__tensor *W, const learn__tensor *bias,
                                       const float *X, size_t T, float *Y) {
     return learn__llm_linear_n(ctx, 1, &W, &bias, X, T, &Y);
-}
-
-/* Runs fn over [0, n) split in contiguous ranges, one per thread (ith = the thread). */
-typedef void (*learn__range_fn)(void *arg, size_t lo, size_t hi, int ith);
-typedef struct learn__range_job {
-    learn__range_fn fn;
-    void *arg;
-    size_t n;
-} learn__range_job;
-
-static void learn__range_run(void *p, int ith, int nth) {
-    const learn__range_job *j = (const learn__range_job *)p;
-    size_t lo = j->n * (size_t)ith / (size_t)nth, hi = j->n * (size_t)(ith + 1) / (size_t)nth;
-    if (lo < hi) j->fn(j->arg, lo, hi, ith);
-}
-
-static void learn__parallel(learn_ctx *ctx, size_t n, learn__range_fn fn, void *arg) {
-    if (n <= 1 || !ctx->pool) {
-        if (n) fn(arg, 0, n, 0);
-        return;
-    }
-    learn__range_job j = {fn, arg, n};
-    learn__pool_run(ctx->pool, learn__range_run, &j);
 }
 
 static void learn__scratch_free(learn_ctx *ctx) {
@@ -9924,6 +10175,13 @@ static learn_status learn__llm_forward(learn_ctx *ctx, const int32_t *tokens, co
     return LEARN_OK;
 }
 
+/* ============================================================================================
+   ==== Content encoder ====
+   Items to content embeddings: batches of whole items through the LLM, each item's final-normed
+   states pooled (mean or last token) and L2-normalised as the context says. learn_encode
+   tokenizes first; the statistics count what ran.
+   ============================================================================================ */
+
 /* Scales a vector to unit L2 norm (left as is when it is zero). */
 static void learn__l2_normalize(float *x, size_t n) {
     double ss = 0.0;
@@ -10012,6 +10270,84 @@ done:
     learn__free(&ctx->alloc, start);
     learn__free(&ctx->alloc, len);
     learn__free(&ctx->alloc, tok);
+    return st;
+}
+
+learn_status learn_encode(learn_ctx *ctx, size_t n_items, const char *const *texts,
+                          const size_t *lens, float *out) {
+    if (!ctx) return LEARN_ERR_ARG;
+    ctx->err[0] = 0;
+    if (n_items && (!texts || !out))
+        return LEARN__CFAIL(ctx, LEARN_ERR_ARG, "texts and out must not be NULL");
+    if (!ctx->model->tok)
+        return LEARN__CFAIL(ctx, LEARN_ERR_STATE, "the model has no tokenizer: use learn_encode_ids");
+    size_t E = ctx->model->llm.n_embd, chunk = 256;
+    size_t cap = 4096, used;
+    int32_t *ids = (int32_t *)learn__malloc(&ctx->alloc, cap * sizeof *ids);
+    size_t *start = (size_t *)learn__calloc(&ctx->alloc, chunk, sizeof *start);
+    size_t *count = (size_t *)learn__calloc(&ctx->alloc, chunk, sizeof *count);
+    const int32_t **items = (const int32_t **)learn__calloc(&ctx->alloc, chunk, sizeof *items);
+    learn_status st = (ids && start && count && items) ? LEARN_OK : LEARN_ERR_NOMEM;
+    if (st) LEARN__CFAIL(ctx, st, "out of memory");
+    /* Tokenize a chunk of items into one id buffer, then encode it. */
+    for (size_t i0 = 0; i0 < n_items && !st; i0 += chunk) {
+        size_t k = LEARN__MIN(chunk, n_items - i0);
+        used = 0;
+        for (size_t j = 0; j < k && !st; j++) {
+            const char *t = texts[i0 + j];
+            if (!t) {
+                st = LEARN__CFAIL(ctx, LEARN_ERR_ARG, "text %zu is NULL", i0 + j);
+                break;
+            }
+            size_t len = lens ? lens[i0 + j] : strlen(t), n = 0;
+            for (;;) {
+                st = learn_tokenize(ctx, t, len, LEARN_TOKENIZE_ADD_SPECIAL, ids + used, cap - used, &n);
+                if (st != LEARN_ERR_BUFFER) break;
+                size_t nc;
+                if (!learn__add_ok(used, n, &nc) || !learn__mul_ok(nc, 2 * sizeof *ids, &nc)) {
+                    st = LEARN__CFAIL(ctx, LEARN_ERR_NOMEM, "item %zu: too many tokens", i0 + j);
+                    break;
+                }
+                int32_t *p = (int32_t *)learn__realloc(&ctx->alloc, ids, nc);
+                if (!p) {
+                    st = LEARN__CFAIL(ctx, LEARN_ERR_NOMEM, "out of memory");
+                    break;
+                }
+                ids = p;
+                cap = nc / sizeof *ids;
+            }
+            if (st) {
+                if (st != LEARN_ERR_NOMEM && strncmp(ctx->err, "item", 4) != 0) {
+                    char inner[LEARN_ERRMSG_SIZE];
+                    memcpy(inner, ctx->err, sizeof inner);
+                    LEARN__CFAIL(ctx, st, "item %zu: %s", i0 + j, inner);
+                }
+                break;
+            }
+            if (n == 0) {
+                st = LEARN__CFAIL(ctx, LEARN_ERR_ARG, "item %zu: the text gives no tokens", i0 + j);
+                break;
+            }
+            start[j] = used;
+            count[j] = n;
+            used += n;
+        }
+        if (st) break;
+        for (size_t j = 0; j < k; j++) items[j] = ids + start[j];
+        st = learn_encode_ids(ctx, k, items, count, out + i0 * E);
+        if (st && strncmp(ctx->err, "item ", 5) == 0) {
+            /* Renumber "item J" of the chunk as the caller's item. */
+            size_t jj = (size_t)strtoul(ctx->err + 5, NULL, 10);
+            const char *rest = strchr(ctx->err + 5, ':');
+            char inner[LEARN_ERRMSG_SIZE];
+            snprintf(inner, sizeof inner, "%s", rest ? rest : "");
+            LEARN__CFAIL(ctx, st, "item %zu%s", i0 + jj, inner);
+        }
+    }
+    learn__free(&ctx->alloc, ids);
+    learn__free(&ctx->alloc, start);
+    learn__free(&ctx->alloc, count);
+    learn__free(&ctx->alloc, (void *)items);
     return st;
 }
 
@@ -10111,32 +10447,6 @@ learn_status learn_ctx_encode_stats(const learn_ctx *ctx, learn_encode_stats *st
 
 /* Largest history learn_user_embed takes when the model sets no max_history. */
 #define LEARN__TOWER_MAX_SEQ (1u << 20)
-
-/* A string-valued metadata entry that must be one of `choices` (NULL-terminated); *index
-   keeps its default when the key is absent. */
-static learn_status learn__meta_choice(const learn_model *m, const char *key,
-                                       const char *const *choices, int *index, char *err,
-                                       size_t errn) {
-    const learn__meta *e = learn__meta_lookup(m, key);
-    if (!e) return LEARN_OK;
-    const char *s = e->type == LEARN_META_STR ? (const char *)e->value + 8 : NULL;
-    for (int i = 0; s && choices[i]; i++)
-        if (strcmp(s, choices[i]) == 0) {
-            *index = i;
-            return LEARN_OK;
-        }
-    char list[128];
-    size_t used = 0;
-    list[0] = 0;
-    for (int i = 0; choices[i] && used < sizeof list; i++)
-        used += (size_t)snprintf(list + used, sizeof list - used, "%s\"%s\"", i ? ", " : "",
-                                 choices[i]);
-    if (!s)
-        return learn__fail(err, errn, LEARN_ERR_FORMAT, "metadata '%s' has type %s, not str",
-                           key, learn_meta_type_name(e->type));
-    return learn__fail(err, errn, LEARN_ERR_FORMAT, "metadata '%s' = \"%.40s\" is not one of %s",
-                       key, s, list);
-}
 
 /* Is `name` (starting with "tower.") one of the tensors the schema above expects? */
 static int learn__tower_name_known(const learn__tower_config *c, const char *name) {
@@ -11203,7 +11513,6 @@ learn_status learn_catalog_topk(learn_ctx *ctx, const learn_catalog *cat, const 
 #define LEARN__TOPK_ROWS 128 /* items scored per block before their hits are kept */
 #define LEARN__TOPK_L2 (192 << 10) /* bytes of items that every block scans in turn */
 
-
 typedef struct learn__topkb_job {
     const learn_catalog *cat;
     learn__scores8_fn scores8;
@@ -11606,301 +11915,11 @@ void learn_catalog_builder_free_buffer(learn_catalog_builder *b, void *data) {
 }
 
 /* ============================================================================================
-   ==== Public API ====
+   ==== Contexts ====
+   A context binds a model to the kernels of one ISA level (section Kernels), a thread pool
+   (section Thread pool), scratch memory and an error message; it is made last because it uses
+   them all. Encoding, tokenizing, the towers and top-K take one.
    ============================================================================================ */
-
-/* ---- Public API (uses struct learn_ctx: goes in the Public API section of learn.c) ---- */
-
-#define LEARN__TOKENIZE_FLAGS (LEARN_TOKENIZE_ADD_SPECIAL | LEARN_TOKENIZE_PARSE_SPECIAL)
-
-static learn_status learn__tok_encode_fragment(learn__tok_enc *e, const uint8_t *s, size_t n,
-                                           int *prev_special) {
-    learn_status st;
-    if (e->t->kind == LEARN__TOK_SPM)
-        st = learn__spm_encode(e, s, n, e->t->add_space_prefix && *prev_special);
-    else
-        st = learn__bpe_encode(e, s, n);
-    *prev_special = 0;
-    return st;
-}
-
-learn_status learn_tokenize(learn_ctx *ctx, const char *text, size_t len, uint32_t flags,
-                            int32_t *ids, size_t cap, size_t *n_ids) {
-    if (n_ids) *n_ids = 0;
-    if (!ctx) return LEARN_ERR_ARG;
-    if (!n_ids || (!text && len) || (!ids && cap))
-        return learn__fail(ctx->err, sizeof ctx->err, LEARN_ERR_ARG,
-                           "learn_tokenize: n_ids, text (when len > 0) and ids (when cap > 0) "
-                           "must not be NULL");
-    if (flags & ~(uint32_t)LEARN__TOKENIZE_FLAGS)
-        return learn__fail(ctx->err, sizeof ctx->err, LEARN_ERR_ARG,
-                           "learn_tokenize: unknown flags 0x%x", flags);
-    const learn__tok *t = ctx->model->tok;
-    if (!t)
-        return learn__fail(ctx->err, sizeof ctx->err, LEARN_ERR_NOT_FOUND,
-                           "learn_tokenize: the model has no tokenizer");
-    if (len > ctx->max_text_len)
-        return learn__fail(ctx->err, sizeof ctx->err, LEARN_ERR_TOO_LONG,
-                           "learn_tokenize: text of %zu bytes, longer than the maximum of %zu",
-                           len, ctx->max_text_len);
-    if (len > UINT32_MAX / 4)
-        return learn__fail(ctx->err, sizeof ctx->err, LEARN_ERR_TOO_LONG,
-                           "learn_tokenize: text of %zu bytes, longer than %u", len,
-                           UINT32_MAX / 4);
-    const uint8_t *s = (const uint8_t *)text;
-    learn__tok_enc e;
-    memset(&e, 0, sizeof e);
-    e.t = t;
-    e.a = &ctx->alloc;
-    e.ids = ids;
-    e.cap = cap;
-    learn_status st = LEARN_OK;
-    int add = (flags & LEARN_TOKENIZE_ADD_SPECIAL) != 0, prev_special = 1;
-    if (add && t->add_bos) learn__tok_emit(&e, t->bos);
-    int parse = (flags & LEARN_TOKENIZE_PARSE_SPECIAL) != 0;
-    int found = len ? learn__tok_special_find(&e, s, len, parse) : 0;
-    if (found < 0) {
-        st = LEARN_ERR_NOMEM;
-    } else if (!found) {
-        if (len) st = learn__tok_encode_fragment(&e, s, len, &prev_special);
-    } else {
-        /* Walk the text: runs of free bytes are fragments, heads are special tokens. */
-        const uint8_t *cl = (const uint8_t *)e.claim.p;
-        for (size_t i = 0; i < len && !st;) {
-            if (cl[i] == LEARN__TOK_CL_HEAD) {
-                int32_t id = -1;
-                /* The head's token: the longest special text starting here that was taken. */
-                size_t j = i + 1;
-                while (j < len && cl[j] == LEARN__TOK_CL_BODY) j++;
-                id = learn__tok_find(t, s + i, j - i);
-                learn__tok_emit(&e, id);
-                prev_special = 1;
-                i = j;
-            } else if (cl[i] == LEARN__TOK_CL_FREE) {
-                size_t j = i + 1;
-                while (j < len && cl[j] == LEARN__TOK_CL_FREE) j++;
-                st = learn__tok_encode_fragment(&e, s + i, j - i, &prev_special);
-                i = j;
-            } else {
-                i++;
-            }
-        }
-    }
-    if (!st && add && t->add_eos) learn__tok_emit(&e, t->eos);
-    learn__tok_buf_free(e.a, &e.cps);
-    learn__tok_buf_free(e.a, &e.props);
-    learn__tok_buf_free(e.a, &e.word);
-    learn__tok_buf_free(e.a, &e.sym);
-    learn__tok_buf_free(e.a, &e.heap);
-    learn__tok_buf_free(e.a, &e.text);
-    learn__tok_buf_free(e.a, &e.claim);
-    learn__tok_buf_free(e.a, &e.occ);
-    if (st == LEARN_ERR_NOMEM)
-        return learn__fail(ctx->err, sizeof ctx->err, st, "learn_tokenize: out of memory");
-    if (st)
-        return learn__fail(ctx->err, sizeof ctx->err, st, "learn_tokenize: text too long");
-    *n_ids = e.n;
-    if (e.n > cap)
-        return learn__fail(ctx->err, sizeof ctx->err, LEARN_ERR_BUFFER,
-                           "learn_tokenize: %zu ids needed, the buffer holds %zu", e.n, cap);
-    return LEARN_OK;
-}
-
-/* Appends bytes to the output while they fit; *total counts all (saturating at SIZE_MAX). */
-static void learn__tok_put(char *out, size_t cap, size_t *total, const void *src, size_t n) {
-    if (*total < cap) memcpy(out + *total, src, n <= cap - *total ? n : cap - *total);
-    *total = *total > SIZE_MAX - n ? SIZE_MAX : *total + n;
-}
-
-learn_status learn_detokenize(learn_ctx *ctx, const int32_t *ids, size_t n, char *out,
-                              size_t cap, size_t *len) {
-    if (len) *len = 0;
-    if (!ctx) return LEARN_ERR_ARG;
-    if (!len || (!ids && n) || (!out && cap))
-        return learn__fail(ctx->err, sizeof ctx->err, LEARN_ERR_ARG,
-                           "learn_detokenize: len, ids (when n > 0) and out (when cap > 0) must "
-                           "not be NULL");
-    const learn__tok *t = ctx->model->tok;
-    if (!t)
-        return learn__fail(ctx->err, sizeof ctx->err, LEARN_ERR_NOT_FOUND,
-                           "learn_detokenize: the model has no tokenizer");
-    size_t total = 0;
-    int strip = t->add_space_prefix; /* the dummy space of the next text token */
-    for (size_t i = 0; i < n; i++) {
-        int32_t id = ids[i];
-        if (id < 0 || (uint32_t)id >= t->n_vocab)
-            return learn__fail(ctx->err, sizeof ctx->err, LEARN_ERR_ARG,
-                               "learn_detokenize: ids[%zu] = %d is not a token id (0..%u)", i,
-                               id, t->n_vocab - 1);
-        unsigned ty = learn__tok_type(t, id);
-        const uint8_t *s = learn__tok_str(t, id);
-        size_t sn = learn__tok_len(t, id);
-        if (ty == LEARN__TOK_CONTROL || ty == LEARN__TOK_UNKNOWN || ty == LEARN__TOK_USER) {
-            learn__tok_put(out, cap, &total, s, sn);
-            strip = t->add_space_prefix;
-            continue;
-        }
-        if (ty == LEARN__TOK_BYTE) {
-            uint8_t b = (uint8_t)learn__tok_byte_value(s, sn);
-            learn__tok_put(out, cap, &total, &b, 1);
-        } else if (t->kind == LEARN__TOK_SPM) {
-            for (size_t k = 0; k < sn;) {
-                if (sn - k >= 3 && s[k] == 0xE2 && s[k + 1] == 0x96 && s[k + 2] == 0x81) {
-                    if (!(strip && k == 0)) learn__tok_put(out, cap, &total, " ", 1);
-                    k += 3;
-                } else {
-                    learn__tok_put(out, cap, &total, s + k, 1);
-                    k++;
-                }
-            }
-        } else {
-            for (size_t k = 0; k < sn;) {
-                size_t k0 = k;
-                uint32_t c = learn__tok_utf8_next(s, sn, &k);
-                if (c < 324 && t->bpe_byte_of[c] >= 0) {
-                    uint8_t b = (uint8_t)t->bpe_byte_of[c];
-                    learn__tok_put(out, cap, &total, &b, 1);
-                } else {
-                    learn__tok_put(out, cap, &total, s + k0, k - k0);
-                }
-            }
-        }
-        strip = 0;
-    }
-    if (total == SIZE_MAX)
-        return learn__fail(ctx->err, sizeof ctx->err, LEARN_ERR_TOO_LONG,
-                           "learn_detokenize: the text would not fit in memory");
-    *len = total;
-    if (total >= cap)
-        return learn__fail(ctx->err, sizeof ctx->err, LEARN_ERR_BUFFER,
-                           "learn_detokenize: %zu bytes and a NUL needed, the buffer holds %zu",
-                           total, cap);
-    out[total] = 0;
-    return LEARN_OK;
-}
-
-learn_status learn_token_text(const learn_model *m, int32_t id, const char **text, size_t *len) {
-    if (text) *text = NULL;
-    if (len) *len = 0;
-    if (!m || !text) return LEARN_ERR_ARG;
-    const learn__tok *t = m->tok;
-    if (!t) return LEARN_ERR_NOT_FOUND;
-    if (id < 0 || (uint32_t)id >= t->n_vocab) return LEARN_ERR_ARG;
-    *text = (const char *)learn__tok_str(t, id);
-    if (len) *len = learn__tok_len(t, id);
-    return LEARN_OK;
-}
-
-learn_status learn_token_get_kind(const learn_model *m, int32_t id, learn_token_kind *kind) {
-    if (!m || !kind) return LEARN_ERR_ARG;
-    const learn__tok *t = m->tok;
-    if (!t) return LEARN_ERR_NOT_FOUND;
-    if (id < 0 || (uint32_t)id >= t->n_vocab) return LEARN_ERR_ARG;
-    *kind = (learn_token_kind)learn__tok_type(t, id);
-    return LEARN_OK;
-}
-
-learn_status learn_tokenizer_get_info(const learn_model *m, learn_tokenizer_info *info) {
-    if (!m || !info) return LEARN_ERR_ARG;
-    memset(info, 0, sizeof *info);
-    const learn__tok *t = m->tok;
-    info->model = "";
-    info->pre = "";
-    info->bos = info->eos = info->unk = info->pad = -1;
-    if (!t) return LEARN_ERR_NOT_FOUND;
-    info->model = t->model_name;
-    info->pre = t->pre_name;
-    info->n_vocab = t->n_vocab;
-    info->n_merges = t->n_merges;
-    info->bos = t->bos;
-    info->eos = t->eos;
-    info->unk = t->unk;
-    info->pad = t->pad;
-    info->add_bos = t->add_bos;
-    info->add_eos = t->add_eos;
-    info->add_space_prefix = t->add_space_prefix;
-    info->nfc = t->nfc;
-    return LEARN_OK;
-}
-
-
-learn_status learn_encode(learn_ctx *ctx, size_t n_items, const char *const *texts,
-                          const size_t *lens, float *out) {
-    if (!ctx) return LEARN_ERR_ARG;
-    ctx->err[0] = 0;
-    if (n_items && (!texts || !out))
-        return LEARN__CFAIL(ctx, LEARN_ERR_ARG, "texts and out must not be NULL");
-    if (!ctx->model->tok)
-        return LEARN__CFAIL(ctx, LEARN_ERR_STATE, "the model has no tokenizer: use learn_encode_ids");
-    size_t E = ctx->model->llm.n_embd, chunk = 256;
-    size_t cap = 4096, used;
-    int32_t *ids = (int32_t *)learn__malloc(&ctx->alloc, cap * sizeof *ids);
-    size_t *start = (size_t *)learn__calloc(&ctx->alloc, chunk, sizeof *start);
-    size_t *count = (size_t *)learn__calloc(&ctx->alloc, chunk, sizeof *count);
-    const int32_t **items = (const int32_t **)learn__calloc(&ctx->alloc, chunk, sizeof *items);
-    learn_status st = (ids && start && count && items) ? LEARN_OK : LEARN_ERR_NOMEM;
-    if (st) LEARN__CFAIL(ctx, st, "out of memory");
-    /* Tokenize a chunk of items into one id buffer, then encode it. */
-    for (size_t i0 = 0; i0 < n_items && !st; i0 += chunk) {
-        size_t k = LEARN__MIN(chunk, n_items - i0);
-        used = 0;
-        for (size_t j = 0; j < k && !st; j++) {
-            const char *t = texts[i0 + j];
-            if (!t) {
-                st = LEARN__CFAIL(ctx, LEARN_ERR_ARG, "text %zu is NULL", i0 + j);
-                break;
-            }
-            size_t len = lens ? lens[i0 + j] : strlen(t), n = 0;
-            for (;;) {
-                st = learn_tokenize(ctx, t, len, LEARN_TOKENIZE_ADD_SPECIAL, ids + used, cap - used, &n);
-                if (st != LEARN_ERR_BUFFER) break;
-                size_t nc;
-                if (!learn__add_ok(used, n, &nc) || !learn__mul_ok(nc, 2 * sizeof *ids, &nc)) {
-                    st = LEARN__CFAIL(ctx, LEARN_ERR_NOMEM, "item %zu: too many tokens", i0 + j);
-                    break;
-                }
-                int32_t *p = (int32_t *)learn__realloc(&ctx->alloc, ids, nc);
-                if (!p) {
-                    st = LEARN__CFAIL(ctx, LEARN_ERR_NOMEM, "out of memory");
-                    break;
-                }
-                ids = p;
-                cap = nc / sizeof *ids;
-            }
-            if (st) {
-                if (st != LEARN_ERR_NOMEM && strncmp(ctx->err, "item", 4) != 0) {
-                    char inner[LEARN_ERRMSG_SIZE];
-                    memcpy(inner, ctx->err, sizeof inner);
-                    LEARN__CFAIL(ctx, st, "item %zu: %s", i0 + j, inner);
-                }
-                break;
-            }
-            if (n == 0) {
-                st = LEARN__CFAIL(ctx, LEARN_ERR_ARG, "item %zu: the text gives no tokens", i0 + j);
-                break;
-            }
-            start[j] = used;
-            count[j] = n;
-            used += n;
-        }
-        if (st) break;
-        for (size_t j = 0; j < k; j++) items[j] = ids + start[j];
-        st = learn_encode_ids(ctx, k, items, count, out + i0 * E);
-        if (st && strncmp(ctx->err, "item ", 5) == 0) {
-            /* Renumber "item J" of the chunk as the caller's item. */
-            size_t jj = (size_t)strtoul(ctx->err + 5, NULL, 10);
-            const char *rest = strchr(ctx->err + 5, ':');
-            char inner[LEARN_ERRMSG_SIZE];
-            snprintf(inner, sizeof inner, "%s", rest ? rest : "");
-            LEARN__CFAIL(ctx, st, "item %zu%s", i0 + jj, inner);
-        }
-    }
-    learn__free(&ctx->alloc, ids);
-    learn__free(&ctx->alloc, start);
-    learn__free(&ctx->alloc, count);
-    learn__free(&ctx->alloc, (void *)items);
-    return st;
-}
 
 learn_ctx_params learn_ctx_default_params(void) {
     learn_ctx_params p;
