@@ -468,9 +468,6 @@ typedef struct learn__layer {
     const learn__tensor *ffn_norm, *w_gate, *w_up, *w_down;
 } learn__layer;
 
-/* How texts become content embeddings (metadata `encoder.*`, see the LLM configuration). */
-typedef enum learn__pooling { LEARN__POOL_MEAN = 1, LEARN__POOL_LAST = 2, LEARN__POOL_NONE = 3 } learn__pooling;
-
 /* The architecture's hyper-parameters, validated at open (section LLM configuration). */
 typedef struct learn__llm_config {
     int present;
@@ -483,7 +480,7 @@ typedef struct learn__llm_config {
     const learn__tensor *tok_embd, *out_norm, *rope_freqs;
     learn__layer *layers; /* n_layer entries */
     /* encoder settings */
-    learn__pooling pooling;
+    learn_pooling pooling;
     int normalize;
     uint32_t max_tokens;
     const char *template_str; /* in place; "{text}" by default */
@@ -573,7 +570,7 @@ struct learn_ctx {
     learn_allocator alloc;
     int n_threads;
     uint32_t batch_tokens;
-    learn__pooling pooling;
+    learn_pooling pooling;
     int normalize;
     learn__pool *pool;           /* worker threads (NULL: the caller only) */
     const learn__kernels *kern;  /* the ISA's kernels */
@@ -617,9 +614,6 @@ const char *learn_type_name(learn_type type) {
 }
 uint32_t learn_type_block_elems(learn_type type) {
     return (unsigned)type < LEARN_TYPE_COUNT ? learn__types[type].block_elems : 0;
-}
-uint32_t learn_type_block_bytes(learn_type type) {
-    return (unsigned)type < LEARN_TYPE_COUNT ? learn__types[type].block_bytes : 0;
 }
 uint64_t learn_type_row_bytes(learn_type type, uint64_t n) {
     if ((unsigned)type >= LEARN_TYPE_COUNT) return 0;
@@ -721,15 +715,15 @@ static const char *const learn__meta_names[] = {NULL,   "u32", "i32",  "u64", "i
                                                 "f32",  "f64", "bool", "str", "arr"};
 
 const char *learn_meta_type_name(learn_meta_type type) {
-    return (type >= LEARN_META_U32 && type <= LEARN_META_ARR) ? learn__meta_names[type] : NULL;
+    return (type >= LEARN_META_TYPE_U32 && type <= LEARN_META_TYPE_ARR) ? learn__meta_names[type] : NULL;
 }
 
 /* Encoded size of a scalar metadata value; 0 for STR/ARR/unknown. */
 static uint32_t learn__meta_scalar_size(uint32_t type) {
     switch (type) {
-    case LEARN_META_U32: case LEARN_META_I32: case LEARN_META_F32: return 4;
-    case LEARN_META_U64: case LEARN_META_I64: case LEARN_META_F64: return 8;
-    case LEARN_META_BOOL: return 1;
+    case LEARN_META_TYPE_U32: case LEARN_META_TYPE_I32: case LEARN_META_TYPE_F32: return 4;
+    case LEARN_META_TYPE_U64: case LEARN_META_TYPE_I64: case LEARN_META_TYPE_F64: return 8;
+    case LEARN_META_TYPE_BOOL: return 1;
     default: return 0;
     }
 }
@@ -768,7 +762,7 @@ static learn_status learn__meta_skip_value(learn__cur *c, uint32_t type, const c
         if (!learn__cur_has(c, sz))
             return learn__fail(err, errn, LEARN_ERR_FORMAT,
                                "metadata '%s': value runs past the end of the section", what);
-        if (type == LEARN_META_BOOL && c->base[c->pos] > 1)
+        if (type == LEARN_META_TYPE_BOOL && c->base[c->pos] > 1)
             return learn__fail(err, errn, LEARN_ERR_FORMAT,
                                "metadata '%s': bool value %u is not 0 or 1", what,
                                c->base[c->pos]);
@@ -776,7 +770,7 @@ static learn_status learn__meta_skip_value(learn__cur *c, uint32_t type, const c
         *count = 1;
         return LEARN_OK;
     }
-    if (type == LEARN_META_STR) {
+    if (type == LEARN_META_TYPE_STR) {
         if (!learn__cur_has(c, 8))
             return learn__fail(err, errn, LEARN_ERR_FORMAT,
                                "metadata '%s': string length runs past the end", what);
@@ -795,29 +789,29 @@ static learn_status learn__meta_skip_value(learn__cur *c, uint32_t type, const c
         *count = len;
         return LEARN_OK;
     }
-    if (type == LEARN_META_ARR) {
+    if (type == LEARN_META_TYPE_ARR) {
         if (!learn__cur_has(c, 12))
             return learn__fail(err, errn, LEARN_ERR_FORMAT,
                                "metadata '%s': array header runs past the end", what);
         uint32_t elem = learn__cur_u32(c);
         uint64_t n = learn__cur_u64(c);
-        if (elem < LEARN_META_U32 || elem >= LEARN_META_ARR)
+        if (elem < LEARN_META_TYPE_U32 || elem >= LEARN_META_TYPE_ARR)
             return learn__fail(err, errn, LEARN_ERR_FORMAT,
                                "metadata '%s': array element type %u is not valid (1..8)", what,
                                elem);
-        uint64_t min = elem == LEARN_META_STR ? 9 : learn__meta_scalar_size(elem);
+        uint64_t min = elem == LEARN_META_TYPE_STR ? 9 : learn__meta_scalar_size(elem);
         if (n > (c->end - c->pos) / min)
             return learn__fail(err, errn, LEARN_ERR_FORMAT,
                                "metadata '%s': array count %llu needs more than the %llu bytes "
                                "left",
                                what, (unsigned long long)n, (unsigned long long)(c->end - c->pos));
-        if (elem == LEARN_META_STR) {
+        if (elem == LEARN_META_TYPE_STR) {
             for (uint64_t i = 0; i < n; i++) {
                 uint64_t dummy;
                 learn_status st = learn__meta_skip_value(c, elem, what, &dummy, err, errn);
                 if (st) return st;
             }
-        } else if (elem == LEARN_META_BOOL) {
+        } else if (elem == LEARN_META_TYPE_BOOL) {
             for (uint64_t i = 0; i < n; i++)
                 if (c->base[c->pos + i] > 1)
                     return learn__fail(err, errn, LEARN_ERR_FORMAT,
@@ -957,7 +951,7 @@ static learn_status learn__parse_meta(learn_model *m, uint64_t off, uint64_t end
         c.pos += kl;
         uint32_t type = learn__cur_u32(&c);
         m->meta[i].type = (learn_meta_type)type;
-        if (type == LEARN_META_ARR && learn__cur_has(&c, 4))
+        if (type == LEARN_META_TYPE_ARR && learn__cur_has(&c, 4))
             m->meta[i].elem = (learn_meta_type)learn__rd32(c.base + c.pos);
         m->meta[i].value = c.base + c.pos;
         if ((st = learn__meta_skip_value(&c, type, what, &m->meta[i].count, err, errn)))
@@ -1233,8 +1227,8 @@ static learn_status learn__model_parse(learn_model *m, int verify, char *err, si
     if ((st = learn__parse_tensors(m, dir_off, data_off, err, errn))) return st;
     const learn__meta *fc = learn__meta_lookup(m, "general.fingerprint.content");
     const learn__meta *ft = learn__meta_lookup(m, "general.fingerprint.towers");
-    if (fc && fc->type == LEARN_META_U64) m->fp_content = learn__rd64(fc->value);
-    if (ft && ft->type == LEARN_META_U64) m->fp_towers = learn__rd64(ft->value);
+    if (fc && fc->type == LEARN_META_TYPE_U64) m->fp_content = learn__rd64(fc->value);
+    if (ft && ft->type == LEARN_META_TYPE_U64) m->fp_towers = learn__rd64(ft->value);
     if ((st = learn__llm_check(m, err, errn))) return st;
     if ((st = learn__towers_check(m, err, errn))) return st;
     uint32_t tk;
@@ -1435,7 +1429,7 @@ learn_status learn_model_tensor(const learn_model *m, uint32_t i, learn_tensor_i
     return LEARN_OK;
 }
 
-learn_status learn_model_find_tensor(const learn_model *m, const char *name,
+learn_status learn_model_tensor_find(const learn_model *m, const char *name,
                                      learn_tensor_info *info) {
     if (!m || !name || !info) return LEARN_ERR_ARG;
     const learn__tensor *t = learn__tensor_lookup(m, name);
@@ -1471,22 +1465,22 @@ typedef struct learn__num {
 static learn__num learn__num_read(uint32_t type, const uint8_t *p) {
     learn__num n = {0, 0, 0, 0.0};
     switch (type) {
-    case LEARN_META_U32: n.u = learn__rd32(p); break;
-    case LEARN_META_U64: n.u = learn__rd64(p); break;
-    case LEARN_META_BOOL: n.u = p[0]; break;
-    case LEARN_META_I32: {
+    case LEARN_META_TYPE_U32: n.u = learn__rd32(p); break;
+    case LEARN_META_TYPE_U64: n.u = learn__rd64(p); break;
+    case LEARN_META_TYPE_BOOL: n.u = p[0]; break;
+    case LEARN_META_TYPE_I32: {
         int32_t v = (int32_t)learn__rd32(p);
         n.negative = v < 0;
         n.u = v < 0 ? (uint64_t)(-(int64_t)v) : (uint64_t)v;
         break;
     }
-    case LEARN_META_I64: {
+    case LEARN_META_TYPE_I64: {
         int64_t v = (int64_t)learn__rd64(p);
         n.negative = v < 0;
         n.u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
         break;
     }
-    case LEARN_META_F32: {
+    case LEARN_META_TYPE_F32: {
         float f;
         uint32_t bits = learn__rd32(p);
         memcpy(&f, &bits, 4);
@@ -1494,7 +1488,7 @@ static learn__num learn__num_read(uint32_t type, const uint8_t *p) {
         n.d = f;
         break;
     }
-    case LEARN_META_F64: {
+    case LEARN_META_TYPE_F64: {
         uint64_t bits = learn__rd64(p);
         memcpy(&n.d, &bits, 8);
         n.is_float = 1;
@@ -1515,7 +1509,7 @@ static learn_status learn__meta_num(const learn_model *m, const char *key, int a
         *out = learn__num_read(e->type, e->value);
         return LEARN_OK;
     }
-    if (e->type != LEARN_META_ARR || !learn__meta_scalar_size(e->elem)) return LEARN_ERR_FORMAT;
+    if (e->type != LEARN_META_TYPE_ARR || !learn__meta_scalar_size(e->elem)) return LEARN_ERR_FORMAT;
     if (i >= e->count) return LEARN_ERR_ARG;
     *out = learn__num_read(e->elem, e->value + 12 + i * learn__meta_scalar_size(e->elem));
     return LEARN_OK;
@@ -1584,7 +1578,7 @@ learn_status learn_model_meta_bool(const learn_model *m, const char *key, int *v
     if (!m || !key || !v) return LEARN_ERR_ARG;
     const learn__meta *e = learn__meta_lookup(m, key);
     if (!e) return LEARN_ERR_NOT_FOUND;
-    if (e->type != LEARN_META_BOOL) return LEARN_ERR_FORMAT;
+    if (e->type != LEARN_META_TYPE_BOOL) return LEARN_ERR_FORMAT;
     *v = e->value[0];
     return LEARN_OK;
 }
@@ -1594,7 +1588,7 @@ learn_status learn_model_meta_str(const learn_model *m, const char *key, const c
     if (!m || !key || !s) return LEARN_ERR_ARG;
     const learn__meta *e = learn__meta_lookup(m, key);
     if (!e) return LEARN_ERR_NOT_FOUND;
-    if (e->type != LEARN_META_STR) return LEARN_ERR_FORMAT;
+    if (e->type != LEARN_META_TYPE_STR) return LEARN_ERR_FORMAT;
     *s = (const char *)e->value + 8;
     if (len) *len = (size_t)e->count;
     return LEARN_OK;
@@ -1625,7 +1619,7 @@ learn_status learn_model_meta_arr_str(const learn_model *m, const char *key, uin
     if (!m || !key || !s) return LEARN_ERR_ARG;
     const learn__meta *e = learn__meta_lookup(m, key);
     if (!e) return LEARN_ERR_NOT_FOUND;
-    if (e->type != LEARN_META_ARR || e->elem != LEARN_META_STR) return LEARN_ERR_FORMAT;
+    if (e->type != LEARN_META_TYPE_ARR || e->elem != LEARN_META_TYPE_STR) return LEARN_ERR_FORMAT;
     if (i >= e->count) return LEARN_ERR_ARG;
     const uint8_t *p = e->value + 12; /* validated at open: every length fits */
     for (uint64_t k = 0; k < i; k++) p += 8 + learn__rd64(p) + 1;
@@ -1647,7 +1641,7 @@ static learn_status learn__meta_u32_req(const learn_model *m, const char *key, u
     }
     learn__num n = learn__meta_scalar_size(e->type) ? learn__num_read(e->type, e->value)
                                                     : (learn__num){1, 0, 0, 0.0};
-    if (n.is_float || e->type == LEARN_META_BOOL)
+    if (n.is_float || e->type == LEARN_META_TYPE_BOOL)
         return learn__fail(err, errn, LEARN_ERR_FORMAT, "metadata '%s' has type %s, not an "
                            "integer", key, learn_meta_type_name(e->type));
     if (n.negative || n.u < lo || n.u > hi)
@@ -1661,7 +1655,7 @@ static learn_status learn__meta_f32_opt(const learn_model *m, const char *key, f
                                         float *v, char *err, size_t errn) {
     const learn__meta *e = learn__meta_lookup(m, key);
     if (!e) return LEARN_OK;
-    if (e->type != LEARN_META_F32 && e->type != LEARN_META_F64)
+    if (e->type != LEARN_META_TYPE_F32 && e->type != LEARN_META_TYPE_F64)
         return learn__fail(err, errn, LEARN_ERR_FORMAT, "metadata '%s' has type %s, not f32",
                            key, learn_meta_type_name(e->type));
     double d = learn__num_read(e->type, e->value).d;
@@ -1679,7 +1673,7 @@ static learn_status learn__meta_choice(const learn_model *m, const char *key,
                                        size_t errn) {
     const learn__meta *e = learn__meta_lookup(m, key);
     if (!e) return LEARN_OK;
-    const char *s = e->type == LEARN_META_STR ? (const char *)e->value + 8 : NULL;
+    const char *s = e->type == LEARN_META_TYPE_STR ? (const char *)e->value + 8 : NULL;
     for (int i = 0; s && choices[i]; i++)
         if (strcmp(s, choices[i]) == 0) {
             *index = i;
@@ -1932,40 +1926,40 @@ static learn_status learn__wset_bytes(learn_writer *w, const char *key, uint32_t
 learn_status learn_writer_set_u32(learn_writer *w, const char *key, uint32_t v) {
     uint8_t b[4];
     learn__wr32(b, v);
-    return learn__wset_bytes(w, key, LEARN_META_U32, b, 4);
+    return learn__wset_bytes(w, key, LEARN_META_TYPE_U32, b, 4);
 }
 learn_status learn_writer_set_i32(learn_writer *w, const char *key, int32_t v) {
     uint8_t b[4];
     learn__wr32(b, (uint32_t)v);
-    return learn__wset_bytes(w, key, LEARN_META_I32, b, 4);
+    return learn__wset_bytes(w, key, LEARN_META_TYPE_I32, b, 4);
 }
 learn_status learn_writer_set_u64(learn_writer *w, const char *key, uint64_t v) {
     uint8_t b[8];
     learn__wr64(b, v);
-    return learn__wset_bytes(w, key, LEARN_META_U64, b, 8);
+    return learn__wset_bytes(w, key, LEARN_META_TYPE_U64, b, 8);
 }
 learn_status learn_writer_set_i64(learn_writer *w, const char *key, int64_t v) {
     uint8_t b[8];
     learn__wr64(b, (uint64_t)v);
-    return learn__wset_bytes(w, key, LEARN_META_I64, b, 8);
+    return learn__wset_bytes(w, key, LEARN_META_TYPE_I64, b, 8);
 }
 learn_status learn_writer_set_f32(learn_writer *w, const char *key, float v) {
     uint8_t b[4];
     uint32_t bits;
     memcpy(&bits, &v, 4);
     learn__wr32(b, bits);
-    return learn__wset_bytes(w, key, LEARN_META_F32, b, 4);
+    return learn__wset_bytes(w, key, LEARN_META_TYPE_F32, b, 4);
 }
 learn_status learn_writer_set_f64(learn_writer *w, const char *key, double v) {
     uint8_t b[8];
     uint64_t bits;
     memcpy(&bits, &v, 8);
     learn__wr64(b, bits);
-    return learn__wset_bytes(w, key, LEARN_META_F64, b, 8);
+    return learn__wset_bytes(w, key, LEARN_META_TYPE_F64, b, 8);
 }
 learn_status learn_writer_set_bool(learn_writer *w, const char *key, int v) {
     uint8_t b = v ? 1 : 0;
-    return learn__wset_bytes(w, key, LEARN_META_BOOL, &b, 1);
+    return learn__wset_bytes(w, key, LEARN_META_TYPE_BOOL, &b, 1);
 }
 
 learn_status learn_writer_set_str(learn_writer *w, const char *key, const char *s, size_t len) {
@@ -1977,7 +1971,7 @@ learn_status learn_writer_set_str(learn_writer *w, const char *key, const char *
     learn__wr64(v, len);
     if (len) memcpy(v + 8, s, len);
     v[8 + len] = 0;
-    return learn__wset(w, key, LEARN_META_STR, v, n);
+    return learn__wset(w, key, LEARN_META_TYPE_STR, v, n);
 }
 
 learn_status learn_writer_set_array(learn_writer *w, const char *key, learn_meta_type elem,
@@ -1998,7 +1992,7 @@ learn_status learn_writer_set_array(learn_writer *w, const char *key, learn_meta
     for (uint64_t i = 0; i < n; i++) { /* C representation -> little-endian */
         uint8_t *d = v + 12 + i * es;
         if (es == 1) {
-            d[0] = elem == LEARN_META_BOOL ? (src[i] ? 1 : 0) : src[i];
+            d[0] = elem == LEARN_META_TYPE_BOOL ? (src[i] ? 1 : 0) : src[i];
         } else if (es == 4) {
             uint32_t x;
             memcpy(&x, src + i * 4, 4);
@@ -2009,7 +2003,7 @@ learn_status learn_writer_set_array(learn_writer *w, const char *key, learn_meta
             learn__wr64(d, x);
         }
     }
-    return learn__wset(w, key, LEARN_META_ARR, v, total);
+    return learn__wset(w, key, LEARN_META_TYPE_ARR, v, total);
 }
 
 learn_status learn_writer_set_str_array(learn_writer *w, const char *key,
@@ -2024,7 +2018,7 @@ learn_status learn_writer_set_str_array(learn_writer *w, const char *key,
     }
     uint8_t *v = (uint8_t *)learn__malloc(&w->alloc, total);
     if (!v) return LEARN__WFAIL(w, LEARN_ERR_NOMEM, "out of memory");
-    learn__wr32(v, LEARN_META_STR);
+    learn__wr32(v, LEARN_META_TYPE_STR);
     learn__wr64(v + 4, n);
     uint8_t *p = v + 12;
     for (uint64_t i = 0; i < n; i++) {
@@ -2033,7 +2027,7 @@ learn_status learn_writer_set_str_array(learn_writer *w, const char *key,
         memcpy(p + 8, strings[i], len + 1);
         p += 9 + len;
     }
-    return learn__wset(w, key, LEARN_META_ARR, v, total);
+    return learn__wset(w, key, LEARN_META_TYPE_ARR, v, total);
 }
 
 learn_status learn_writer_copy_meta(learn_writer *w, const learn_model *m, const char *key) {
@@ -2064,8 +2058,8 @@ learn_status learn_writer_get_u64(const learn_writer *w, const char *key, uint64
     if (!w || !key || !v) return LEARN_ERR_ARG;
     for (uint32_t i = 0; i < w->n_meta; i++)
         if (strcmp(w->meta[i].key, key) == 0) {
-            if (w->meta[i].type == LEARN_META_U32) *v = learn__rd32(w->meta[i].val);
-            else if (w->meta[i].type == LEARN_META_U64) *v = learn__rd64(w->meta[i].val);
+            if (w->meta[i].type == LEARN_META_TYPE_U32) *v = learn__rd32(w->meta[i].val);
+            else if (w->meta[i].type == LEARN_META_TYPE_U64) *v = learn__rd64(w->meta[i].val);
             else return LEARN_ERR_FORMAT;
             return LEARN_OK;
         }
@@ -2210,6 +2204,20 @@ static learn_status learn__writer_fingerprints(learn_writer *w, uint64_t *fp_con
     return LEARN_OK;
 }
 
+/* The system calls a save makes through: POSIX's (learn__posix_io), or a test's that makes
+   them fail (ENOSPC, a failing fsync or rename, a lock held elsewhere). Each returns what the
+   POSIX call would (write: bytes written, or -1 with errno set). lock tries once, without
+   waiting, to take the exclusive lock on the lock file open as fd: 0 when taken; -1 with errno
+   EWOULDBLOCK (or EAGAIN, EACCES) when another holds it, EINTR to be called again at once,
+   anything else to fail; NULL means flock(fd, LOCK_EX | LOCK_NB). */
+typedef struct learn__io {
+    void *user;
+    long (*write)(void *user, int fd, const void *buf, size_t n);
+    int (*fsync)(void *user, int fd);
+    int (*rename)(void *user, const char *from, const char *to);
+    int (*lock)(void *user, int fd);
+} learn__io;
+
 /* Output sink: memory, or a file descriptor through a staging buffer. Everything emitted is
    hashed for the trailer. */
 typedef struct learn__emit {
@@ -2218,7 +2226,7 @@ typedef struct learn__emit {
     uint64_t pos;
 #ifndef LEARN_NO_STDIO
     int fd;
-    const learn_io *io;
+    const learn__io *io;
     uint8_t *stage;
     size_t staged, stage_cap;
 #endif
@@ -2410,7 +2418,7 @@ static int learn__posix_lock(void *user, int fd) {
     (void)user;
     return flock(fd, LOCK_EX | LOCK_NB);
 }
-static const learn_io learn__posix_io = {NULL, learn__posix_write, learn__posix_fsync,
+static const learn__io learn__posix_io = {NULL, learn__posix_write, learn__posix_fsync,
                                          learn__posix_rename, learn__posix_lock};
 
 /* ---- Locks, temporary files, atomic replacement ("Writing files" in learn.h) ----
@@ -2423,7 +2431,7 @@ static const learn_io learn__posix_io = {NULL, learn__posix_write, learn__posix_
 
 struct learn_lock {
     learn_allocator alloc;
-    learn_io io;     /* every hook set */
+    learn__io io;    /* every hook set */
     char *target;    /* T */
     char *dir;       /* T's directory ("." for none) */
     char *lock_path; /* T.lock */
@@ -2463,7 +2471,7 @@ static char *learn__cat(const learn_allocator *a, const char *x, size_t xn, cons
 }
 
 /* fsyncs directory dir, so that a rename into it is durable. */
-static int learn__fsync_dir(const learn_io *io, const char *dir) {
+static int learn__fsync_dir(const learn__io *io, const char *dir) {
     int fd = open(dir, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return -1;
     int r = io->fsync(io->user, fd);
@@ -2607,8 +2615,11 @@ static void learn__lock_free(learn_lock *l) {
     learn__free(&a, l);
 }
 
-learn_status learn_lock_acquire(const char *path, const learn_lock_params *params,
-                                learn_lock **lock, char *errbuf, size_t errbuf_size) {
+/* learn_lock_acquire through the calls of io (NULL: POSIX), which every save under the lock
+   makes too. */
+static learn_status learn__lock_acquire(const char *path, const learn_lock_params *params,
+                                        const learn__io *io, learn_lock **lock, char *errbuf,
+                                        size_t errbuf_size) {
     if (lock) *lock = NULL;
     if (!lock || !path || !*path)
         return learn__fail(errbuf, errbuf_size, LEARN_ERR_ARG, "learn_lock_acquire: lock and path must be set");
@@ -2616,15 +2627,13 @@ learn_status learn_lock_acquire(const char *path, const learn_lock_params *param
     if (!(p.timeout >= 0))
         return learn__fail(errbuf, errbuf_size, LEARN_ERR_ARG, "learn_lock_acquire: timeout %g s is not >= 0",
                            p.timeout);
-    if (p.io && (!p.io->write || !p.io->fsync || !p.io->rename))
-        return learn__fail(errbuf, errbuf_size, LEARN_ERR_ARG, "learn_io: write, fsync and rename must be set");
     learn_allocator a;
     if (learn__alloc_resolve(&p.allocator, &a))
         return learn__fail(errbuf, errbuf_size, LEARN_ERR_ARG, "learn_lock_acquire: a partly set allocator");
     learn_lock *l = (learn_lock *)learn__calloc(&a, 1, sizeof *l);
     if (!l) return learn__fail(errbuf, errbuf_size, LEARN_ERR_NOMEM, "out of memory");
     l->alloc = a;
-    l->io = p.io ? *p.io : learn__posix_io;
+    l->io = io ? *io : learn__posix_io;
     if (!l->io.lock) l->io.lock = learn__posix_lock;
     l->fd = l->tmp_fd = -1;
     learn_status st = learn__resolve(&a, path, &l->target, errbuf, errbuf_size);
@@ -2703,6 +2712,11 @@ learn_status learn_lock_acquire(const char *path, const learn_lock_params *param
     learn__remove_leftovers(l);
     *lock = l;
     return LEARN_OK;
+}
+
+learn_status learn_lock_acquire(const char *path, const learn_lock_params *params,
+                                learn_lock **lock, char *errbuf, size_t errbuf_size) {
+    return learn__lock_acquire(path, params, NULL, lock, errbuf, errbuf_size);
 }
 
 learn_status learn_lock_get_info(const learn_lock *l, learn_lock_info *info) {
@@ -2852,22 +2866,24 @@ learn_status learn_writer_save_locked(learn_writer *w, learn_lock *lock) {
     return learn__writer_save_prepared(w, lock, fsize, dir_off, data_off);
 }
 
-learn_status learn_writer_save(learn_writer *w, const char *path, const learn_io *io) {
+/* learn_writer_save through the calls of io (NULL: POSIX). */
+static learn_status learn__writer_save(learn_writer *w, const char *path, const learn__io *io) {
     if (!w || !path) return LEARN_ERR_ARG;
-    if (io && (!io->write || !io->fsync || !io->rename))
-        return LEARN__WFAIL(w, LEARN_ERR_ARG, "learn_io: write, fsync and rename must be set");
     uint64_t fsize = 0, dir_off = 0, data_off = 0;
     learn_status st = learn__writer_prepare(w, &fsize, &dir_off, &data_off);
     if (st) return st;
     learn_lock_params p = learn_lock_default_params();
-    p.io = io;
     p.allocator = w->alloc;
     learn_lock *l;
-    st = learn_lock_acquire(path, &p, &l, w->err, sizeof w->err);
+    st = learn__lock_acquire(path, &p, io, &l, w->err, sizeof w->err);
     if (st) return st;
     st = learn__writer_save_prepared(w, l, fsize, dir_off, data_off);
     learn_lock_release(l);
     return st;
+}
+
+learn_status learn_writer_save(learn_writer *w, const char *path) {
+    return learn__writer_save(w, path, NULL);
 }
 #endif /* LEARN_NO_STDIO */
 
@@ -4399,14 +4415,8 @@ typedef struct learn__tok learn__tok; /* also declared before struct learn_model
 #define LEARN__TOK_MAX_MERGES (1u << 24) /* bpe merges */
 #define LEARN__TOK_MAX_PIECE 4096u       /* bytes in one token */
 
-/* Token types (tokenizer.types bits 0-3), as GGUF and llama.cpp number them. */
-#define LEARN__TOK_UNDEFINED 0
-#define LEARN__TOK_NORMAL 1
-#define LEARN__TOK_UNKNOWN 2
-#define LEARN__TOK_CONTROL 3
-#define LEARN__TOK_USER 4
-#define LEARN__TOK_UNUSED 5
-#define LEARN__TOK_BYTE 6
+/* tokenizer.types: bits 0-3 a learn_token_kind (numbered as GGUF and llama.cpp number token
+   types), bits 4 and 5 the strip flags of special tokens. */
 #define LEARN__TOK_TYPE_MASK 0x0Fu
 #define LEARN__TOK_LSTRIP 0x10u
 #define LEARN__TOK_RSTRIP 0x20u
@@ -4530,7 +4540,14 @@ struct learn__tok {
 };
 
 static unsigned learn__tok_type(const learn__tok *t, int32_t id) {
-    return t->types ? t->types[id] & LEARN__TOK_TYPE_MASK : LEARN__TOK_NORMAL;
+    return t->types ? t->types[id] & LEARN__TOK_TYPE_MASK : LEARN_TOKEN_KIND_NORMAL;
+}
+
+/* Unknown, control and user-defined tokens are the special ones: cut out of text before the
+   merges, and detokenized as written. */
+static int learn__tok_is_special(unsigned type) {
+    return type == LEARN_TOKEN_KIND_UNKNOWN || type == LEARN_TOKEN_KIND_CONTROL ||
+           type == LEARN_TOKEN_KIND_USER_DEFINED;
 }
 
 static size_t learn__tok_len(const learn__tok *t, int32_t id) {
@@ -4646,7 +4663,7 @@ static learn_status learn__tok_meta_bool(const learn_model *m, const char *key, 
 static learn_status learn__tok_tensor(const learn_model *m, const char *name, learn_type type,
                                       uint64_t d0, uint64_t d1, int required,
                                       learn_tensor_info *ti, char *err, size_t errn) {
-    learn_status st = learn_model_find_tensor(m, name, ti);
+    learn_status st = learn_model_tensor_find(m, name, ti);
     if (st == LEARN_ERR_NOT_FOUND) {
         ti->data = NULL;
         return required ? learn__fail(err, errn, LEARN_ERR_FORMAT, "tensor %s is missing", name)
@@ -4758,7 +4775,7 @@ static learn_status learn__tok_build_special(learn__tok *t, const learn_allocato
     uint32_t n = 0;
     for (uint32_t id = 0; id < t->n_vocab; id++) {
         unsigned ty = learn__tok_type(t, (int32_t)id);
-        if (ty == LEARN__TOK_UNKNOWN || ty == LEARN__TOK_CONTROL || ty == LEARN__TOK_USER) n++;
+        if (learn__tok_is_special(ty)) n++;
     }
     t->n_special = n;
     if (!n) return LEARN_OK;
@@ -4768,10 +4785,10 @@ static learn_status learn__tok_build_special(learn__tok *t, const learn_allocato
     n = 0;
     for (uint32_t id = 0; id < t->n_vocab; id++) {
         unsigned ty = learn__tok_type(t, (int32_t)id);
-        if (ty == LEARN__TOK_UNKNOWN || ty == LEARN__TOK_CONTROL || ty == LEARN__TOK_USER) {
+        if (learn__tok_is_special(ty)) {
             t->special[n++] = (int32_t)id;
             nodes += learn__tok_len(t, (int32_t)id);
-            if (ty == LEARN__TOK_USER) t->has_user = 1;
+            if (ty == LEARN_TOKEN_KIND_USER_DEFINED) t->has_user = 1;
         }
     }
     /* Merge sort by (length desc, id asc): n can be large (deepseek: 2400). */
@@ -4898,7 +4915,7 @@ static learn_status learn__tok_load(const learn_model *m, const learn_allocator 
     if (t->types)
         for (uint32_t i = 0; i < t->n_vocab; i++) {
             unsigned v = t->types[i];
-            if ((v & LEARN__TOK_TYPE_MASK) > LEARN__TOK_BYTE ||
+            if ((v & LEARN__TOK_TYPE_MASK) > LEARN_TOKEN_KIND_BYTE ||
                 (v & ~(LEARN__TOK_TYPE_MASK | LEARN__TOK_LSTRIP | LEARN__TOK_RSTRIP))) {
                 st = learn__fail(err, errn, LEARN_ERR_FORMAT,
                                  "tokenizer.types[%u] = 0x%02x: type 0..6 in bits 0-3, flags "
@@ -4906,7 +4923,7 @@ static learn_status learn__tok_load(const learn_model *m, const learn_allocator 
                                  i, v);
                 goto fail;
             }
-            if ((v & LEARN__TOK_TYPE_MASK) == LEARN__TOK_BYTE &&
+            if ((v & LEARN__TOK_TYPE_MASK) == LEARN_TOKEN_KIND_BYTE &&
                 learn__tok_byte_value(learn__tok_str(t, (int32_t)i),
                                       learn__tok_len(t, (int32_t)i)) < 0) {
                 size_t n = learn__tok_len(t, (int32_t)i);
@@ -5096,7 +5113,7 @@ static int learn__tok_special_accept(learn__tok_enc *e, const uint8_t *s, size_t
 }
 
 static int learn__tok_special_allowed(const learn__tok *t, uint32_t r, int parse_special) {
-    return parse_special || learn__tok_type(t, t->special[r]) == LEARN__TOK_USER;
+    return parse_special || learn__tok_type(t, t->special[r]) == LEARN_TOKEN_KIND_USER_DEFINED;
 }
 
 /* Finds the special tokens in s[0..len) as llama.cpp does: tokens in rank order (longest
@@ -5913,12 +5930,12 @@ learn_status learn_detokenize(learn_ctx *ctx, const int32_t *ids, size_t n, char
         unsigned ty = learn__tok_type(t, id);
         const uint8_t *s = learn__tok_str(t, id);
         size_t sn = learn__tok_len(t, id);
-        if (ty == LEARN__TOK_CONTROL || ty == LEARN__TOK_UNKNOWN || ty == LEARN__TOK_USER) {
+        if (learn__tok_is_special(ty)) {
             learn__tok_put(out, cap, &total, s, sn);
             strip = t->add_space_prefix;
             continue;
         }
-        if (ty == LEARN__TOK_BYTE) {
+        if (ty == LEARN_TOKEN_KIND_BYTE) {
             uint8_t b = (uint8_t)learn__tok_byte_value(s, sn);
             learn__tok_put(out, cap, &total, &b, 1);
         } else if (t->kind == LEARN__TOK_SPM) {
@@ -5957,7 +5974,7 @@ learn_status learn_detokenize(learn_ctx *ctx, const int32_t *ids, size_t n, char
     return LEARN_OK;
 }
 
-learn_status learn_token_text(const learn_model *m, int32_t id, const char **text, size_t *len) {
+learn_status learn_token_get_text(const learn_model *m, int32_t id, const char **text, size_t *len) {
     if (text) *text = NULL;
     if (len) *len = 0;
     if (!m || !text) return LEARN_ERR_ARG;
@@ -9759,22 +9776,22 @@ static learn_status learn__matmul_n(const learn__kernels *k, learn__pool *pool, 
 /* Encoder settings: pooling, normalisation, the token limit per item and the text template. */
 static learn_status learn__encoder_check(learn_model *m, char *err, size_t errn) {
     learn__llm_config *c = &m->llm;
-    c->pooling = LEARN__POOL_MEAN;
+    c->pooling = LEARN_POOLING_MEAN;
     c->normalize = 1;
     c->max_tokens = LEARN__MIN(512u, c->n_ctx);
     c->template_str = "{text}";
     const learn__meta *e = learn__meta_lookup(m, "encoder.pooling");
     if (e) {
-        const char *s = e->type == LEARN_META_STR ? (const char *)e->value + 8 : "";
-        if (strcmp(s, "mean") == 0) c->pooling = LEARN__POOL_MEAN;
-        else if (strcmp(s, "last") == 0) c->pooling = LEARN__POOL_LAST;
-        else if (strcmp(s, "none") == 0) c->pooling = LEARN__POOL_NONE;
+        const char *s = e->type == LEARN_META_TYPE_STR ? (const char *)e->value + 8 : "";
+        if (strcmp(s, "mean") == 0) c->pooling = LEARN_POOLING_MEAN;
+        else if (strcmp(s, "last") == 0) c->pooling = LEARN_POOLING_LAST;
+        else if (strcmp(s, "none") == 0) c->pooling = LEARN_POOLING_NONE;
         else
             return learn__fail(err, errn, LEARN_ERR_FORMAT,
                                "metadata 'encoder.pooling' must be \"mean\", \"last\" or \"none\"");
     }
     if ((e = learn__meta_lookup(m, "encoder.normalize"))) {
-        if (e->type != LEARN_META_BOOL)
+        if (e->type != LEARN_META_TYPE_BOOL)
             return learn__fail(err, errn, LEARN_ERR_FORMAT,
                                "metadata 'encoder.normalize' has type %s, not bool",
                                learn_meta_type_name(e->type));
@@ -9784,7 +9801,7 @@ static learn_status learn__encoder_check(learn_model *m, char *err, size_t errn)
                                           err, errn);
     if (st) return st;
     if ((e = learn__meta_lookup(m, "encoder.template"))) {
-        if (e->type != LEARN_META_STR)
+        if (e->type != LEARN_META_TYPE_STR)
             return learn__fail(err, errn, LEARN_ERR_FORMAT,
                                "metadata 'encoder.template' has type %s, not str",
                                learn_meta_type_name(e->type));
@@ -9797,7 +9814,7 @@ static learn_status learn__llm_check(learn_model *m, char *err, size_t errn) {
     learn__llm_config *c = &m->llm;
     const learn__meta *arch = learn__meta_lookup(m, "general.architecture");
     if (!arch) return LEARN_OK; /* no LLM in this file (towers or tokenizer only) */
-    if (arch->type != LEARN_META_STR)
+    if (arch->type != LEARN_META_TYPE_STR)
         return learn__fail(err, errn, LEARN_ERR_FORMAT,
                            "metadata 'general.architecture' has type %s, not str",
                            learn_meta_type_name(arch->type));
@@ -9849,7 +9866,7 @@ static learn_status learn__llm_check(learn_model *m, char *err, size_t errn) {
     c->rope_neox = !is_llama;
     const learn__meta *rt = learn__meta_lookup(m, "llm.rope_type");
     if (rt) {
-        const char *s = rt->type == LEARN_META_STR ? (const char *)rt->value + 8 : "";
+        const char *s = rt->type == LEARN_META_TYPE_STR ? (const char *)rt->value + 8 : "";
         if (strcmp(s, "norm") && strcmp(s, "neox"))
             return learn__fail(err, errn, LEARN_ERR_FORMAT,
                                "metadata 'llm.rope_type' must be the string \"norm\" or \"neox\"");
@@ -10182,7 +10199,8 @@ static learn_status learn__llm_forward(learn_ctx *ctx, const int32_t *tokens, co
    tokenizes first; the statistics count what ran.
    ============================================================================================ */
 
-/* Scales a vector to unit L2 norm (left as is when it is zero). */
+/* Scales a vector to unit L2 norm (left as is when it is zero): the sum of squares in double,
+   then every element times the float inverse of its root. */
 static void learn__l2_normalize(float *x, size_t n) {
     double ss = 0.0;
     for (size_t i = 0; i < n; i++) ss += (double)x[i] * x[i];
@@ -10191,10 +10209,18 @@ static void learn__l2_normalize(float *x, size_t n) {
     for (size_t i = 0; i < n; i++) x[i] *= inv;
 }
 
+learn_status learn_l2_normalize(float *x, size_t n) {
+    if (!x && n) return LEARN_ERR_ARG;
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) return LEARN_ERR_NUMERIC;
+    learn__l2_normalize(x, n);
+    return LEARN_OK;
+}
+
 /* Pools item states [len][E] into out[E]. */
-static void learn__pool_item(const float *states, size_t len, size_t E, learn__pooling pool,
+static void learn__pool_item(const float *states, size_t len, size_t E, learn_pooling pool,
                              int normalize, float *out) {
-    if (pool == LEARN__POOL_LAST) {
+    if (pool == LEARN_POOLING_LAST) {
         memcpy(out, states + (len - 1) * E, E * sizeof *out);
     } else {
         for (size_t e = 0; e < E; e++) {
@@ -10228,7 +10254,7 @@ learn_status learn_encode_ids(learn_ctx *ctx, size_t n_items, const int32_t *con
     if (!c->present) return LEARN__CFAIL(ctx, LEARN_ERR_STATE, "the model has no LLM");
     if (n_items && (!ids || !n_ids || !out))
         return LEARN__CFAIL(ctx, LEARN_ERR_ARG, "ids, n_ids and out must not be NULL");
-    if (ctx->pooling == LEARN__POOL_NONE)
+    if (ctx->pooling == LEARN_POOLING_NONE)
         return LEARN__CFAIL(ctx, LEARN_ERR_ARG,
                             "pooling 'none' gives one vector per token: use "
                             "learn_encode_ids_tokens");
@@ -11079,8 +11105,8 @@ static learn_status learn__catalog_shard_read(learn_catalog *c, char *err, size_
     static const char *const keys[6] = {"catalog.shard.index", "catalog.shard.count",
                                         "catalog.shard.n_source", "catalog.shard.source",
                                         "catalog.shard.t_start", "catalog.shard.t_end"};
-    static const learn_meta_type types[6] = {LEARN_META_U32, LEARN_META_U32, LEARN_META_U64,
-                                             LEARN_META_U64, LEARN_META_F64, LEARN_META_F64};
+    static const learn_meta_type types[6] = {LEARN_META_TYPE_U32, LEARN_META_TYPE_U32, LEARN_META_TYPE_U64,
+                                             LEARN_META_TYPE_U64, LEARN_META_TYPE_F64, LEARN_META_TYPE_F64};
     const learn__meta *e[6];
     int present = 0;
     for (int k = 0; k < 6; k++) present += (e[k] = learn__meta_lookup(c->file, keys[k])) != NULL;
@@ -11151,7 +11177,7 @@ static learn_status learn__catalog_check(learn_catalog *c, char *err, size_t err
         return st;
     const learn__meta *fc = learn__meta_lookup(m, "catalog.fingerprint.content");
     const learn__meta *ft = learn__meta_lookup(m, "catalog.fingerprint.towers");
-    if (!fc || fc->type != LEARN_META_U64 || !ft || ft->type != LEARN_META_U64)
+    if (!fc || fc->type != LEARN_META_TYPE_U64 || !ft || ft->type != LEARN_META_TYPE_U64)
         return learn__fail(err, errn, LEARN_ERR_FORMAT,
                            "catalog: metadata 'catalog.fingerprint.content' and "
                            "'catalog.fingerprint.towers' must be u64");
@@ -11682,21 +11708,23 @@ struct learn_catalog_builder {
 
 #define LEARN__BFAIL(b, st, ...) learn__fail((b)->err, sizeof (b)->err, (st), __VA_ARGS__)
 
-learn_status learn_catalog_builder_new(const learn_model *model, uint32_t d_content,
-                                       uint32_t d_item, learn_catalog_builder **out) {
+/* A builder of the given dimensions whose catalog will carry the given fingerprints. */
+static learn_status learn__builder_new(const learn_allocator *alloc, uint32_t d_content,
+                                       uint32_t d_item, uint64_t fp_content, uint64_t fp_towers,
+                                       learn_catalog_builder **out) {
     if (!out) return LEARN_ERR_ARG;
     *out = NULL;
     if (d_content == 0 || d_item == 0 || d_content > (1u << 16) || d_item > (1u << 16))
         return LEARN_ERR_ARG;
     learn_allocator a;
-    learn__alloc_resolve(model ? &model->alloc : NULL, &a);
+    learn__alloc_resolve(alloc, &a);
     learn_catalog_builder *b = (learn_catalog_builder *)learn__calloc(&a, 1, sizeof *b);
     if (!b) return LEARN_ERR_NOMEM;
     b->alloc = a;
     b->d_content = d_content;
     b->d_item = d_item;
-    b->fp_content = model ? model->fp_content : 0;
-    b->fp_towers = model ? model->fp_towers : 0;
+    b->fp_content = fp_content;
+    b->fp_towers = fp_towers;
     b->id_off = (int32_t *)learn__calloc(&b->alloc, 1, sizeof *b->id_off);
     if (!b->id_off) {
         learn__free(&b->alloc, b);
@@ -11704,6 +11732,19 @@ learn_status learn_catalog_builder_new(const learn_model *model, uint32_t d_cont
     }
     *out = b;
     return LEARN_OK;
+}
+
+learn_status learn_catalog_builder_new(const learn_model *model, uint32_t d_content,
+                                       uint32_t d_item, learn_catalog_builder **builder) {
+    return learn__builder_new(model ? &model->alloc : NULL, d_content, d_item,
+                              model ? model->fp_content : 0, model ? model->fp_towers : 0, builder);
+}
+
+learn_status learn_catalog_builder_new_like(const learn_catalog *cat, learn_catalog_builder **builder) {
+    if (builder) *builder = NULL;
+    if (!cat) return LEARN_ERR_ARG;
+    return learn__builder_new(&cat->file->alloc, cat->d_content, cat->d_item, cat->fp_content,
+                              cat->fp_towers, builder);
 }
 
 void learn_catalog_builder_free(learn_catalog_builder *b) {
@@ -11721,13 +11762,6 @@ const char *learn_catalog_builder_errmsg(const learn_catalog_builder *b) {
 }
 
 uint32_t learn_catalog_builder_count(const learn_catalog_builder *b) { return b ? b->n : 0; }
-
-void learn_catalog_builder_set_fingerprints(learn_catalog_builder *b, uint64_t content,
-                                            uint64_t towers) {
-    if (!b) return;
-    b->fp_content = content;
-    b->fp_towers = towers;
-}
 
 learn_status learn_catalog_builder_set_shard(learn_catalog_builder *b,
                                              const learn_catalog_shard *shard) {
@@ -11867,10 +11901,10 @@ static learn_status learn__builder_to_writer(learn_catalog_builder *b, learn_wri
     return LEARN_OK;
 }
 
-/* Saves to a file (atomically, io may be NULL; under `lock` when it is set) or, when path
-   and lock are NULL, to memory. */
+/* Saves to a file (atomically, through io, NULL for POSIX; under `lock` when it is set) or,
+   when path and lock are NULL, to memory. */
 static learn_status learn__builder_save(learn_catalog_builder *b, const char *path,
-                                        const learn_io *io, learn_lock *lock, void **data,
+                                        const learn__io *io, learn_lock *lock, void **data,
                                         size_t *size) {
     learn_writer *w;
     if (learn_writer_new(&b->alloc, &w)) return LEARN__BFAIL(b, LEARN_ERR_NOMEM, "out of memory");
@@ -11879,7 +11913,7 @@ static learn_status learn__builder_save(learn_catalog_builder *b, const char *pa
     if (!st) {
 #ifndef LEARN_NO_STDIO
         st = lock ? learn_writer_save_locked(w, lock)
-             : path ? learn_writer_save(w, path, io) : learn_writer_save_memory(w, data, size);
+             : path ? learn__writer_save(w, path, io) : learn_writer_save_memory(w, data, size);
 #else
         (void)io;
         st = path || lock ? LEARN_ERR_UNSUPPORTED : learn_writer_save_memory(w, data, size);
@@ -11892,10 +11926,9 @@ static learn_status learn__builder_save(learn_catalog_builder *b, const char *pa
 }
 
 #ifndef LEARN_NO_STDIO
-learn_status learn_catalog_builder_save(learn_catalog_builder *b, const char *path,
-                                        const learn_io *io) {
+learn_status learn_catalog_builder_save(learn_catalog_builder *b, const char *path) {
     if (!b || !path) return LEARN_ERR_ARG;
-    return learn__builder_save(b, path, io, NULL, NULL, NULL);
+    return learn__builder_save(b, path, NULL, NULL, NULL, NULL);
 }
 
 learn_status learn_catalog_builder_save_locked(learn_catalog_builder *b, learn_lock *lock) {
@@ -11957,7 +11990,7 @@ learn_status learn_ctx_new(const learn_model *model, const learn_ctx_params *par
     c->alloc = a;
     c->max_text_len = p.max_text_len ? p.max_text_len : LEARN_DEFAULT_MAX_TEXT;
     const learn__llm_config *lc = &model->llm;
-    c->pooling = p.pooling ? (learn__pooling)p.pooling : (lc->present ? lc->pooling : LEARN__POOL_MEAN);
+    c->pooling = p.pooling ? p.pooling : (lc->present ? lc->pooling : LEARN_POOLING_MEAN);
     c->normalize = p.normalize < 0 ? (lc->present ? lc->normalize : 1) : p.normalize != 0;
     c->batch_tokens = p.batch_tokens ? p.batch_tokens : 512;
     if (lc->present && c->batch_tokens < lc->max_tokens) c->batch_tokens = lc->max_tokens;

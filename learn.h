@@ -379,9 +379,8 @@ typedef enum learn_type {
 
 /* "f32", "q8_0", ...; NULL for an unknown id. */
 const char *learn_type_name(learn_type type);
-/* Elements per block (32 for Q8_0/Q4_0, else 1) and bytes per block. 0 for unknown ids. */
+/* Elements per block (32 for Q8_0/Q4_0, else 1); 0 for unknown ids. */
 uint32_t learn_type_block_elems(learn_type type);
-uint32_t learn_type_block_bytes(learn_type type);
 /* Bytes of a row of n elements: n must be a multiple of the block size. Returns 0 on a bad
    type, a bad n, or overflow. */
 uint64_t learn_type_row_bytes(learn_type type, uint64_t n);
@@ -393,15 +392,15 @@ learn_status learn_quantize(learn_type type, const float *src, void *dst, size_t
 learn_status learn_dequantize(learn_type type, const void *src, float *dst, size_t n);
 
 typedef enum learn_meta_type {
-    LEARN_META_U32 = 1,
-    LEARN_META_I32 = 2,
-    LEARN_META_U64 = 3,
-    LEARN_META_I64 = 4,
-    LEARN_META_F32 = 5,
-    LEARN_META_F64 = 6,
-    LEARN_META_BOOL = 7,
-    LEARN_META_STR = 8,
-    LEARN_META_ARR = 9
+    LEARN_META_TYPE_U32 = 1,
+    LEARN_META_TYPE_I32 = 2,
+    LEARN_META_TYPE_U64 = 3,
+    LEARN_META_TYPE_I64 = 4,
+    LEARN_META_TYPE_F32 = 5,
+    LEARN_META_TYPE_F64 = 6,
+    LEARN_META_TYPE_BOOL = 7,
+    LEARN_META_TYPE_STR = 8,
+    LEARN_META_TYPE_ARR = 9
 } learn_meta_type;
 
 /* "u32", "str", ...; NULL for an unknown id. */
@@ -418,6 +417,11 @@ uint16_t learn_f32_to_bf16(float f);
 
 /* XXH64 of a buffer (the file checksum). */
 uint64_t learn_xxh64(const void *data, size_t size, uint64_t seed);
+
+/* Scales x[0..n) to unit L2 norm, as the library normalises every embedding it returns (a
+   zero vector stays zero). LEARN_ERR_NUMERIC when an element is NaN or Inf (x is then left as
+   it is), LEARN_ERR_ARG when x is NULL and n > 0. */
+learn_status learn_l2_normalize(float *x, size_t n);
 
 /* ==== Models ==================================================================== */
 
@@ -489,7 +493,7 @@ typedef struct learn_tensor_info {
 /* Tensor i (0 <= i < n_tensors) in directory order. */
 learn_status learn_model_tensor(const learn_model *model, uint32_t i, learn_tensor_info *info);
 /* Tensor by name; LEARN_ERR_NOT_FOUND when absent. */
-learn_status learn_model_find_tensor(const learn_model *model, const char *name,
+learn_status learn_model_tensor_find(const learn_model *model, const char *name,
                                      learn_tensor_info *info);
 
 typedef struct learn_meta_info {
@@ -537,20 +541,6 @@ learn_status learn_model_scan(const learn_model *model, uint64_t *n_checked, cha
 
 typedef struct learn_writer learn_writer;
 
-/* Injectable I/O for saving (tests use it to simulate ENOSPC, a failing fsync or a lock held
-   elsewhere). Each callback returns what the POSIX call would (write: bytes written or -1
-   with errno set). write, fsync and rename must be set; lock may be NULL (flock). */
-typedef struct learn_io {
-    void *user;
-    long (*write)(void *user, int fd, const void *buf, size_t n);
-    int (*fsync)(void *user, int fd);
-    int (*rename)(void *user, const char *from, const char *to);
-    /* Tries once, without waiting, to take the exclusive lock on the lock file open as fd:
-       0 when taken; -1 with errno EWOULDBLOCK (or EAGAIN, EACCES) when another holds it, EINTR
-       to be called again at once, anything else to fail. Default: flock(fd, LOCK_EX|LOCK_NB). */
-    int (*lock)(void *user, int fd);
-} learn_io;
-
 /* ---- Locks on files that are rewritten (see "Writing files" at the top) ----
    Not with LEARN_NO_STDIO. */
 typedef struct learn_lock learn_lock;
@@ -558,11 +548,10 @@ typedef struct learn_lock learn_lock;
 typedef struct learn_lock_params {
     double timeout;            /* seconds to wait for another holder: default 60; 0 tries once;
                                   INFINITY waits for as long as it takes */
-    const learn_io *io;        /* NULL: POSIX. Used by the lock and by every save under it. */
     learn_allocator allocator; /* zeroed: libc */
 } learn_lock_params;
 
-/* timeout 60, io NULL, allocator zeroed. */
+/* timeout 60, allocator zeroed. */
 learn_lock_params learn_lock_default_params(void);
 
 /* Takes the lock for writing `path` (a symlink is resolved first, see above), waiting up to
@@ -662,8 +651,8 @@ uint32_t learn_writer_n_tensors(const learn_writer *w);
    the directory's fsync, fails: the new file is then in place (LEARN_ERR_IO, "written, but
    ..."), but may not survive a power loss. A process killed at any moment leaves the old
    file or the new one, and at worst a `path.tmp.PID.XXXXXX` and `path.lock` that the next
-   writer of `path` removes. io may be NULL (POSIX). Not with LEARN_NO_STDIO. */
-learn_status learn_writer_save(learn_writer *w, const char *path, const learn_io *io);
+   writer of `path` removes. Not with LEARN_NO_STDIO. */
+learn_status learn_writer_save(learn_writer *w, const char *path);
 /* The same under a lock the caller holds (learn_lock_acquire; the path is the lock's, the
    I/O its params'), which stays held: for read-modify-write, and for several saves in a
    row (a trainer's best epoch so far). */
@@ -744,13 +733,13 @@ learn_status learn_isa_check(const char *isa, char *errbuf, size_t errbuf_size);
 
 /* Token types, numbered as in GGUF and llama.cpp. */
 typedef enum learn_token_kind {
-    LEARN_TOKEN_UNDEFINED = 0,
-    LEARN_TOKEN_NORMAL = 1,
-    LEARN_TOKEN_UNKNOWN = 2,
-    LEARN_TOKEN_CONTROL = 3,      /* BOS, EOS, <|im_start|>, ... */
-    LEARN_TOKEN_USER_DEFINED = 4, /* added tokens that are not special */
-    LEARN_TOKEN_UNUSED = 5,
-    LEARN_TOKEN_BYTE = 6          /* spm byte fallback <0xNN> */
+    LEARN_TOKEN_KIND_UNDEFINED = 0,
+    LEARN_TOKEN_KIND_NORMAL = 1,
+    LEARN_TOKEN_KIND_UNKNOWN = 2,
+    LEARN_TOKEN_KIND_CONTROL = 3,      /* BOS, EOS, <|im_start|>, ... */
+    LEARN_TOKEN_KIND_USER_DEFINED = 4, /* added tokens that are not special */
+    LEARN_TOKEN_KIND_UNUSED = 5,
+    LEARN_TOKEN_KIND_BYTE = 6          /* spm byte fallback <0xNN> */
 } learn_token_kind;
 
 typedef struct learn_tokenizer_info {
@@ -816,7 +805,7 @@ learn_status learn_detokenize(learn_ctx *ctx, const int32_t *ids, size_t n, char
 /* The text of token id as stored in the vocabulary (spm pieces with U+2581, bpe texts in the
    byte map), in place in the model file: *text is not NUL-terminated; *len (may be NULL)
    receives its length. LEARN_ERR_ARG for an id out of range. */
-learn_status learn_token_text(const learn_model *model, int32_t id, const char **text,
+learn_status learn_token_get_text(const learn_model *model, int32_t id, const char **text,
                               size_t *len);
 
 /* The type of token id. LEARN_ERR_ARG for an id out of range. */
@@ -941,8 +930,7 @@ typedef struct learn_catalog_builder learn_catalog_builder;
 
 learn_status learn_catalog_builder_new(const learn_model *model, uint32_t d_content,
                                        uint32_t d_item, learn_catalog_builder **builder);
-void learn_catalog_builder_set_fingerprints(learn_catalog_builder *builder, uint64_t content,
-                                            uint64_t towers);
+learn_status learn_catalog_builder_new_like(const learn_catalog *cat, learn_catalog_builder **builder);
 void learn_catalog_builder_free(learn_catalog_builder *builder);
 const char *learn_catalog_builder_errmsg(const learn_catalog_builder *builder);
 uint32_t learn_catalog_builder_count(const learn_catalog_builder *builder);
@@ -950,12 +938,11 @@ uint32_t learn_catalog_builder_count(const learn_catalog_builder *builder);
    reported at save time, naming the id and both item numbers. */
 learn_status learn_catalog_builder_add(learn_catalog_builder *builder, const char *id,
                                        size_t id_len, const float *content, const float *item);
-/* Writes atomically under the file's lock, as learn_writer_save; io may be NULL. An empty
+/* Writes atomically under the file's lock, as learn_writer_save. An empty
    catalog is LEARN_ERR_STATE. Not with LEARN_NO_STDIO. To add to an existing catalog
    without losing another writer's additions, take the lock before opening it and save
    with learn_catalog_builder_save_locked (the example at learn_lock_acquire). */
-learn_status learn_catalog_builder_save(learn_catalog_builder *builder, const char *path,
-                                        const learn_io *io);
+learn_status learn_catalog_builder_save(learn_catalog_builder *builder, const char *path);
 learn_status learn_catalog_builder_save_locked(learn_catalog_builder *builder, learn_lock *lock);
 learn_status learn_catalog_builder_save_memory(learn_catalog_builder *builder, void **data,
                                                size_t *size);

@@ -81,7 +81,7 @@ START_TEST(test_catalog_roundtrip) {
     cat_fixture_make(&f, 1000, 48, 16, 3);
     learn_catalog_builder *b = cat_build(&f);
     const char *path = test_tmp_path("cat.learn");
-    ck_assert_msg(learn_catalog_builder_save(b, path, NULL) == LEARN_OK, "%s", learn_catalog_builder_errmsg(b));
+    ck_assert_msg(learn_catalog_builder_save(b, path) == LEARN_OK, "%s", learn_catalog_builder_errmsg(b));
     learn_catalog *cat;
     char err[LEARN_ERRMSG_SIZE];
     ck_assert_msg(learn_catalog_open(path, NULL, &cat, err, sizeof err) == LEARN_OK, "%s", err);
@@ -404,9 +404,9 @@ START_TEST(test_catalog_bad) {
     learn_tensor_info ti;
     learn_model *raw;
     ck_assert_int_eq(learn_model_open_memory(blob.p, blob.n, NULL, &raw, NULL, 0), LEARN_OK);
-    learn_model_find_tensor(raw, "catalog.item", &ti);
+    learn_model_tensor_find(raw, "catalog.item", &ti);
     size_t item_off = (size_t)ti.offset;
-    learn_model_find_tensor(raw, "catalog.id_index", &ti);
+    learn_model_tensor_find(raw, "catalog.id_index", &ti);
     size_t index_off = (size_t)ti.offset;
     learn_model_close(raw);
     float nanv = NAN;

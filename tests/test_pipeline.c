@@ -46,7 +46,7 @@ static void pipe_model(const char *path) {
     learn_writer_new(NULL, &w);
     test_llm t = {{0}, 0};
     test_rec_build(w, &t, LEARN_TYPE_F32, 0);
-    ck_assert_int_eq(learn_writer_save(w, path, NULL), LEARN_OK);
+    ck_assert_int_eq(learn_writer_save(w, path), LEARN_OK);
     learn_writer_free(w);
     test_llm_free(&t);
 }

@@ -23,7 +23,7 @@ typedef struct towers_case {
 
 static const float *towers_tensor(const learn_model *m, const char *name, size_t *d0, size_t *d1) {
     learn_tensor_info ti;
-    if (learn_model_find_tensor(m, name, &ti) != LEARN_OK) return NULL;
+    if (learn_model_tensor_find(m, name, &ti) != LEARN_OK) return NULL;
     if (d0) *d0 = (size_t)ti.shape[0];
     if (d1) *d1 = (size_t)ti.shape[1];
     return (const float *)ti.data;

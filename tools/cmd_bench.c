@@ -670,7 +670,7 @@ static int bench_encoder(const char *model, const char *items, size_t count, int
     }
     const char *wtype = "?";
     learn_tensor_info ti;
-    if (learn_model_find_tensor(m, "blk.0.ffn_up.weight", &ti) == LEARN_OK) wtype = learn_type_name(ti.type);
+    if (learn_model_tensor_find(m, "blk.0.ffn_up.weight", &ti) == LEARN_OK) wtype = learn_type_name(ti.type);
     printf("model: %s (%s, %s weights): %u layers, n_embd %u, n_ff %u, %u heads (%u kv)\n",
            mi.name[0] ? mi.name : model, mi.arch, wtype, mi.n_layer, mi.n_embd, mi.n_ff, mi.n_head,
            mi.n_head_kv);

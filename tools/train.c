@@ -1375,8 +1375,8 @@ static learn_status tr_make_logq(train_state *t) {
 /* The standardization of a model's towers (tower.input_mean/scale), or none. */
 static learn_status tr_read_standardization(train_state *t, const learn_model *m, char *err, size_t errn) {
     learn_tensor_info mi, si;
-    int hm = learn_model_find_tensor(m, "tower.input_mean", &mi) == LEARN_OK;
-    int hs = learn_model_find_tensor(m, "tower.input_scale", &si) == LEARN_OK;
+    int hm = learn_model_tensor_find(m, "tower.input_mean", &mi) == LEARN_OK;
+    int hs = learn_model_tensor_find(m, "tower.input_scale", &si) == LEARN_OK;
     if (!hm && !hs) return LEARN_OK;
     if (!hm || !hs || mi.type != LEARN_TYPE_F32 || si.type != LEARN_TYPE_F32 ||
         mi.n_elements != t->d_in || si.n_elements != t->d_in)
@@ -1418,7 +1418,7 @@ static learn_status tr_read_model(const learn_model *m, train_config *cfg, train
         const tr_tensor *x = &t->tensors[k];
         learn_tensor_info info;
         size_t cols = x->cols ? x->cols : x->rows, rows = x->cols ? x->rows : 1;
-        if (learn_model_find_tensor(m, x->name, &info) != LEARN_OK) {
+        if (learn_model_tensor_find(m, x->name, &info) != LEARN_OK) {
             free(row);
             return tr_fail(err, errn, LEARN_ERR_FORMAT, "tensor '%s' is missing", x->name);
         }
@@ -1871,7 +1871,7 @@ learn_status train_save_checkpoint(train_state *t, const char *path) {
             st = learn_writer_add_tensor(w, names[k], LEARN_TYPE_U8, 1, &bytes, raw + k * bytes, 0);
         }
     }
-    if (!st) st = learn_writer_save(w, path, NULL);
+    if (!st) st = learn_writer_save(w, path);
     if (st) TR_FAIL(t, st, "checkpoint %s: %s", path, learn_writer_errmsg(w));
     free(raw);
     learn_writer_free(w);
@@ -1925,7 +1925,7 @@ learn_status train_resume(const char *path, const train_data *data, int n_thread
     treal *dst[3] = {t ? t->P : NULL, t ? t->M : NULL, t ? t->V : NULL};
     for (int k = 0; k < 3 && !st; k++) {
         learn_tensor_info ti;
-        if (learn_model_find_tensor(m, names[k], &ti) || ti.type != LEARN_TYPE_U8 ||
+        if (learn_model_tensor_find(m, names[k], &ti) || ti.type != LEARN_TYPE_U8 ||
             ti.size != (uint64_t)t->n_params * sizeof(treal))
             st = tr_fail(err, errn, LEARN_ERR_FORMAT, "%s: tensor '%s' is missing or not %zu bytes",
                          path, names[k], t->n_params * sizeof(treal));
