@@ -1735,6 +1735,49 @@ static learn_status learn__need_tensor(const learn_model *m, const char *name, i
     return LEARN_OK;
 }
 
+/* The integer keys of a schema: each in [lo, hi], missing only when not required (the value
+   then keeps its default), read in the table's order (the first problem is reported). */
+typedef struct learn__u32_key {
+    const char *key;
+    uint32_t lo, hi;
+    int required;
+    uint32_t *value;
+} learn__u32_key;
+
+static learn_status learn__meta_u32_keys(const learn_model *m, const learn__u32_key *keys, size_t n,
+                                         char *err, size_t errn) {
+    learn_status st = LEARN_OK;
+    for (size_t i = 0; i < n && !st; i++)
+        st = learn__meta_u32_req(m, keys[i].key, keys[i].lo, keys[i].hi, keys[i].required,
+                                 keys[i].value, err, errn);
+    return st;
+}
+
+/* The tensors of a schema, named prefix + name, as learn__need_tensor checks them: a matrix
+   [d0, d1] of any weight type or an F32 vector [d0]. Each found one is set in its slot and,
+   when mark is not NULL, marked at its directory index. */
+typedef struct learn__tensor_spec {
+    const char *name;
+    const learn__tensor **slot;
+    int matrix;
+    uint64_t d0, d1;
+    int optional;
+} learn__tensor_spec;
+
+static learn_status learn__need_tensors(const learn_model *m, const char *prefix,
+                                        const learn__tensor_spec *specs, size_t n, uint8_t *mark,
+                                        char *err, size_t errn) {
+    for (size_t i = 0; i < n; i++) {
+        char name[LEARN_MAX_NAME + 1];
+        snprintf(name, sizeof name, "%s%s", prefix, specs[i].name);
+        learn_status st = learn__need_tensor(m, name, specs[i].matrix, specs[i].d0, specs[i].d1,
+                                             specs[i].optional, specs[i].slot, err, errn);
+        if (st) return st;
+        if (mark && *specs[i].slot) mark[*specs[i].slot - m->tensors] = 1;
+    }
+    return LEARN_OK;
+}
+
 /* ---- Numeric scan ---- */
 
 learn_status learn_model_scan(const learn_model *m, uint64_t *n_checked, char *err, size_t errn) {
@@ -4842,100 +4885,71 @@ static learn_status learn__tok_build_special(learn__tok *t, const learn_allocato
     return LEARN_OK;
 }
 
-/* Loads and validates the tokenizer.* data of a model (see the format spec). Called once at
-   open when the key tokenizer.model exists; the result is immutable. */
-static learn_status learn__tok_load(const learn_model *m, const learn_allocator *a,
-                                    learn__tok **out, char *err, size_t errn) {
-    *out = NULL;
-    const char *model;
-    learn_status st = learn_model_meta_str(m, "tokenizer.model", &model, NULL);
-    if (st) return learn__fail(err, errn, LEARN_ERR_FORMAT, "tokenizer.model: expected a string");
-    learn__tok *t = (learn__tok *)learn__calloc(a, 1, sizeof *t);
-    if (!t) return learn__fail(err, errn, LEARN_ERR_NOMEM, "tokenizer: out of memory");
-    t->model_name = model;
-    t->pre_name = "";
-    if (strcmp(model, "spm") == 0) t->kind = LEARN__TOK_SPM;
-    else if (strcmp(model, "bpe") == 0) t->kind = LEARN__TOK_BPE;
-    else {
-        st = learn__fail(err, errn, LEARN_ERR_UNSUPPORTED,
-                         "tokenizer.model: \"%.40s\" is not supported (spm, bpe)", model);
-        goto fail;
-    }
-
-    learn_tensor_info ti_text, ti_offs, ti_scores, ti_types, ti_merges;
-    if ((st = learn__tok_tensor(m, "tokenizer.text", LEARN_TYPE_U8, 0, 0, 1, &ti_text, err,
-                                errn)) ||
-        (st = learn__tok_tensor(m, "tokenizer.offsets", LEARN_TYPE_I32, 0, 0, 1, &ti_offs, err,
-                                errn)))
-        goto fail;
-    if (ti_offs.shape[0] < 2 || ti_offs.shape[0] - 1 > LEARN__TOK_MAX_VOCAB) {
-        st = learn__fail(err, errn, LEARN_ERR_FORMAT,
-                         "tensor tokenizer.offsets: %llu entries, expected 2..%u (n_vocab + 1)",
-                         (unsigned long long)ti_offs.shape[0], LEARN__TOK_MAX_VOCAB + 1);
-        goto fail;
-    }
+/* The vocabulary's tables: texts and offsets, then scores and types, each checked. */
+static learn_status learn__tok_read_vocab(const learn_model *m, learn__tok *t, char *err, size_t errn) {
+    learn_tensor_info ti_text, ti_offs, ti_scores, ti_types;
+    learn_status st;
+    if ((st = learn__tok_tensor(m, "tokenizer.text", LEARN_TYPE_U8, 0, 0, 1, &ti_text, err, errn)) ||
+        (st = learn__tok_tensor(m, "tokenizer.offsets", LEARN_TYPE_I32, 0, 0, 1, &ti_offs, err, errn)))
+        return st;
+    if (ti_offs.shape[0] < 2 || ti_offs.shape[0] - 1 > LEARN__TOK_MAX_VOCAB)
+        return learn__fail(err, errn, LEARN_ERR_FORMAT,
+                           "tensor tokenizer.offsets: %llu entries, expected 2..%u (n_vocab + 1)",
+                           (unsigned long long)ti_offs.shape[0], LEARN__TOK_MAX_VOCAB + 1);
     t->n_vocab = (uint32_t)(ti_offs.shape[0] - 1);
     t->text = (const uint8_t *)ti_text.data;
     t->offs = (const int32_t *)ti_offs.data;
-    if (t->offs[0] != 0) {
-        st = learn__fail(err, errn, LEARN_ERR_FORMAT, "tokenizer.offsets[0] is %d, expected 0",
-                         t->offs[0]);
-        goto fail;
-    }
+    if (t->offs[0] != 0)
+        return learn__fail(err, errn, LEARN_ERR_FORMAT, "tokenizer.offsets[0] is %d, expected 0",
+                           t->offs[0]);
     for (uint32_t i = 0; i < t->n_vocab; i++) {
         int64_t len = (int64_t)t->offs[i + 1] - t->offs[i];
-        if (len <= 0 || len > LEARN__TOK_MAX_PIECE) {
-            st = learn__fail(err, errn, LEARN_ERR_FORMAT,
-                             len == 0 ? "tokenizer.offsets: token %u is empty"
-                                      : "tokenizer.offsets: token %u has length %lld (1..%u)",
-                             i, (long long)len, LEARN__TOK_MAX_PIECE);
-            goto fail;
-        }
+        if (len <= 0 || len > LEARN__TOK_MAX_PIECE)
+            return learn__fail(err, errn, LEARN_ERR_FORMAT,
+                               len == 0 ? "tokenizer.offsets: token %u is empty"
+                                        : "tokenizer.offsets: token %u has length %lld (1..%u)",
+                               i, (long long)len, LEARN__TOK_MAX_PIECE);
     }
-    if ((uint64_t)t->offs[t->n_vocab] != ti_text.shape[0]) {
-        st = learn__fail(err, errn, LEARN_ERR_FORMAT,
-                         "tokenizer.offsets[%u] is %d but tokenizer.text has %llu bytes",
-                         t->n_vocab, t->offs[t->n_vocab], (unsigned long long)ti_text.shape[0]);
-        goto fail;
-    }
-
+    if ((uint64_t)t->offs[t->n_vocab] != ti_text.shape[0])
+        return learn__fail(err, errn, LEARN_ERR_FORMAT,
+                           "tokenizer.offsets[%u] is %d but tokenizer.text has %llu bytes",
+                           t->n_vocab, t->offs[t->n_vocab], (unsigned long long)ti_text.shape[0]);
     if ((st = learn__tok_tensor(m, "tokenizer.scores", LEARN_TYPE_F32, t->n_vocab, 0,
                                 t->kind == LEARN__TOK_SPM, &ti_scores, err, errn)) ||
         (st = learn__tok_tensor(m, "tokenizer.types", LEARN_TYPE_U8, t->n_vocab, 0, 0, &ti_types,
                                 err, errn)))
-        goto fail;
+        return st;
     t->scores = (const float *)ti_scores.data;
     t->types = (const uint8_t *)ti_types.data;
     if (t->scores)
         for (uint32_t i = 0; i < t->n_vocab; i++)
-            if (isnan(t->scores[i])) {
-                st = learn__fail(err, errn, LEARN_ERR_FORMAT, "tokenizer.scores[%u] is NaN", i);
-                goto fail;
-            }
-    if (t->types)
-        for (uint32_t i = 0; i < t->n_vocab; i++) {
-            unsigned v = t->types[i];
-            if ((v & LEARN__TOK_TYPE_MASK) > LEARN_TOKEN_KIND_BYTE ||
-                (v & ~(LEARN__TOK_TYPE_MASK | LEARN__TOK_LSTRIP | LEARN__TOK_RSTRIP))) {
-                st = learn__fail(err, errn, LEARN_ERR_FORMAT,
-                                 "tokenizer.types[%u] = 0x%02x: type 0..6 in bits 0-3, flags "
-                                 "0x10 and 0x20",
-                                 i, v);
-                goto fail;
-            }
-            if ((v & LEARN__TOK_TYPE_MASK) == LEARN_TOKEN_KIND_BYTE &&
-                learn__tok_byte_value(learn__tok_str(t, (int32_t)i),
-                                      learn__tok_len(t, (int32_t)i)) < 0) {
-                size_t n = learn__tok_len(t, (int32_t)i);
-                st = learn__fail(err, errn, LEARN_ERR_FORMAT,
-                                 "tokenizer.types[%u]: byte token \"%.*s\" is not of the form "
-                                 "<0xNN>",
-                                 i, (int)(n > 20 ? 20 : n),
-                                 (const char *)learn__tok_str(t, (int32_t)i));
-                goto fail;
-            }
+            if (isnan(t->scores[i]))
+                return learn__fail(err, errn, LEARN_ERR_FORMAT, "tokenizer.scores[%u] is NaN", i);
+    for (uint32_t i = 0; t->types && i < t->n_vocab; i++) {
+        unsigned v = t->types[i];
+        if ((v & LEARN__TOK_TYPE_MASK) > LEARN_TOKEN_KIND_BYTE ||
+            (v & ~(LEARN__TOK_TYPE_MASK | LEARN__TOK_LSTRIP | LEARN__TOK_RSTRIP)))
+            return learn__fail(err, errn, LEARN_ERR_FORMAT,
+                               "tokenizer.types[%u] = 0x%02x: type 0..6 in bits 0-3, flags "
+                               "0x10 and 0x20",
+                               i, v);
+        if ((v & LEARN__TOK_TYPE_MASK) == LEARN_TOKEN_KIND_BYTE &&
+            learn__tok_byte_value(learn__tok_str(t, (int32_t)i), learn__tok_len(t, (int32_t)i)) < 0) {
+            size_t n = learn__tok_len(t, (int32_t)i);
+            return learn__fail(err, errn, LEARN_ERR_FORMAT,
+                               "tokenizer.types[%u]: byte token \"%.*s\" is not of the form "
+                               "<0xNN>",
+                               i, (int)(n > 20 ? 20 : n), (const char *)learn__tok_str(t, (int32_t)i));
         }
+    }
+    return LEARN_OK;
+}
 
+/* The settings: special ids, flags and the normalizer; for bpe, the pre-tokenizer and the
+   merges. */
+static learn_status learn__tok_read_settings(const learn_model *m, learn__tok *t, char *err,
+                                             size_t errn) {
+    learn_status st;
     if ((st = learn__tok_meta_id(m, "tokenizer.bos_id", -1, t->n_vocab, &t->bos, err, errn)) ||
         (st = learn__tok_meta_id(m, "tokenizer.eos_id", -1, t->n_vocab, &t->eos, err, errn)) ||
         (st = learn__tok_meta_id(m, "tokenizer.unk_id", -1, t->n_vocab, &t->unk, err, errn)) ||
@@ -4948,71 +4962,52 @@ static learn_status learn__tok_load(const learn_model *m, const learn_allocator 
                                    &t->remove_extra_ws, err, errn)) ||
         (st = learn__tok_meta_bool(m, "tokenizer.ignore_merges", 0, &t->ignore_merges, err,
                                    errn)))
-        goto fail;
-    if (t->add_bos && t->bos < 0) {
-        st = learn__fail(err, errn, LEARN_ERR_FORMAT,
-                         "tokenizer.add_bos is set but tokenizer.bos_id is absent or -1");
-        goto fail;
-    }
-    if (t->add_eos && t->eos < 0) {
-        st = learn__fail(err, errn, LEARN_ERR_FORMAT,
-                         "tokenizer.add_eos is set but tokenizer.eos_id is absent or -1");
-        goto fail;
-    }
+        return st;
+    if (t->add_bos && t->bos < 0)
+        return learn__fail(err, errn, LEARN_ERR_FORMAT,
+                           "tokenizer.add_bos is set but tokenizer.bos_id is absent or -1");
+    if (t->add_eos && t->eos < 0)
+        return learn__fail(err, errn, LEARN_ERR_FORMAT,
+                           "tokenizer.add_eos is set but tokenizer.eos_id is absent or -1");
     const char *norm;
     st = learn_model_meta_str(m, "tokenizer.normalizer", &norm, NULL);
     if (st == LEARN_ERR_NOT_FOUND) norm = "none";
-    else if (st) {
-        st = learn__fail(err, errn, LEARN_ERR_FORMAT, "tokenizer.normalizer: expected a string");
-        goto fail;
-    }
+    else if (st)
+        return learn__fail(err, errn, LEARN_ERR_FORMAT, "tokenizer.normalizer: expected a string");
     if (strcmp(norm, "nfc") == 0) t->nfc = 1;
-    else if (strcmp(norm, "none") != 0) {
-        st = learn__fail(err, errn, LEARN_ERR_UNSUPPORTED,
-                         "tokenizer.normalizer: \"%.40s\" is not supported (none, nfc)", norm);
-        goto fail;
-    }
+    else if (strcmp(norm, "none") != 0)
+        return learn__fail(err, errn, LEARN_ERR_UNSUPPORTED,
+                           "tokenizer.normalizer: \"%.40s\" is not supported (none, nfc)", norm);
+    if (t->kind != LEARN__TOK_BPE) return LEARN_OK;
+    if (t->add_space_prefix || t->remove_extra_ws)
+        return learn__fail(err, errn, LEARN_ERR_FORMAT,
+                           "tokenizer.add_space_prefix and tokenizer.remove_extra_whitespaces "
+                           "apply to spm only");
+    const char *pre;
+    if (learn_model_meta_str(m, "tokenizer.pre", &pre, NULL) != LEARN_OK)
+        return learn__fail(err, errn, LEARN_ERR_FORMAT,
+                           "tokenizer.pre: a bpe tokenizer needs its pre-tokenizer name");
+    for (size_t i = 0; i < sizeof learn__pre_names / sizeof learn__pre_names[0]; i++)
+        if (strcmp(pre, learn__pre_names[i].name) == 0) t->stages = learn__pre_names[i].stages;
+    if (!t->stages)
+        return learn__fail(err, errn, LEARN_ERR_UNSUPPORTED,
+                           "tokenizer.pre: pre-tokenizer \"%.40s\" is not supported", pre);
+    t->pre_name = pre;
+    learn_tensor_info ti_merges;
+    if ((st = learn__tok_tensor(m, "tokenizer.merges", LEARN_TYPE_I32, 0, 2, 1, &ti_merges, err, errn)))
+        return st;
+    if (ti_merges.shape[0] > LEARN__TOK_MAX_MERGES)
+        return learn__fail(err, errn, LEARN_ERR_FORMAT,
+                           "tensor tokenizer.merges: %llu merges, at most %u",
+                           (unsigned long long)ti_merges.shape[0], LEARN__TOK_MAX_MERGES);
+    t->merges = (const int32_t *)ti_merges.data;
+    t->n_merges = (uint32_t)ti_merges.shape[0];
+    return LEARN_OK;
+}
 
-    if (t->kind == LEARN__TOK_BPE) {
-        if (t->add_space_prefix || t->remove_extra_ws) {
-            st = learn__fail(err, errn, LEARN_ERR_FORMAT,
-                             "tokenizer.add_space_prefix and tokenizer.remove_extra_whitespaces "
-                             "apply to spm only");
-            goto fail;
-        }
-        const char *pre;
-        st = learn_model_meta_str(m, "tokenizer.pre", &pre, NULL);
-        if (st) {
-            st = learn__fail(err, errn, LEARN_ERR_FORMAT,
-                             "tokenizer.pre: a bpe tokenizer needs its pre-tokenizer name");
-            goto fail;
-        }
-        for (size_t i = 0; i < sizeof learn__pre_names / sizeof learn__pre_names[0]; i++)
-            if (strcmp(pre, learn__pre_names[i].name) == 0) t->stages = learn__pre_names[i].stages;
-        if (!t->stages) {
-            st = learn__fail(err, errn, LEARN_ERR_UNSUPPORTED,
-                             "tokenizer.pre: pre-tokenizer \"%.40s\" is not supported", pre);
-            goto fail;
-        }
-        t->pre_name = pre;
-        if ((st = learn__tok_tensor(m, "tokenizer.merges", LEARN_TYPE_I32, 0, 2, 1, &ti_merges,
-                                    err, errn)))
-            goto fail;
-        if (ti_merges.shape[0] > LEARN__TOK_MAX_MERGES) {
-            st = learn__fail(err, errn, LEARN_ERR_FORMAT,
-                             "tensor tokenizer.merges: %llu merges, at most %u",
-                             (unsigned long long)ti_merges.shape[0], LEARN__TOK_MAX_MERGES);
-            goto fail;
-        }
-        t->merges = (const int32_t *)ti_merges.data;
-        t->n_merges = (uint32_t)ti_merges.shape[0];
-    }
-
-    if ((st = learn__tok_build_vocab(t, a, err, errn))) goto fail;
-    if ((st = learn__tok_build_merges(t, a, err, errn))) goto fail;
-    if ((st = learn__tok_build_special(t, a))) goto fail;
-
-    /* Byte fallback (spm) and the byte map (bpe). */
+/* Byte fallback (spm: the token of each byte, <0xNN> or the byte itself) and the byte map
+   (bpe: each byte's character and its token, and back); spm_cut. */
+static void learn__tok_build_bytes(learn__tok *t) {
     for (unsigned b = 0; b < 256; b++) {
         uint8_t s[8];
         if (t->kind == LEARN__TOK_SPM) {
@@ -5045,12 +5040,37 @@ static learn_status learn__tok_load(const learn_model *m, const learn_allocator 
     }
     for (unsigned c = 0; c < 324; c++) t->bpe_byte_of[c] = -1;
     for (unsigned b = 0; b < 256; b++) t->bpe_byte_of[learn__bpe_byte_cp(b)] = (int16_t)b;
+}
+
+/* Loads and validates the tokenizer.* data of a model (the schema is in learn.h). Called once
+   at open when the key tokenizer.model exists; the result is immutable. */
+static learn_status learn__tok_load(const learn_model *m, const learn_allocator *a,
+                                    learn__tok **out, char *err, size_t errn) {
+    *out = NULL;
+    const char *model;
+    learn_status st = learn_model_meta_str(m, "tokenizer.model", &model, NULL);
+    if (st) return learn__fail(err, errn, LEARN_ERR_FORMAT, "tokenizer.model: expected a string");
+    learn__tok *t = (learn__tok *)learn__calloc(a, 1, sizeof *t);
+    if (!t) return learn__fail(err, errn, LEARN_ERR_NOMEM, "tokenizer: out of memory");
+    t->model_name = model;
+    t->pre_name = "";
+    if (strcmp(model, "spm") == 0) t->kind = LEARN__TOK_SPM;
+    else if (strcmp(model, "bpe") == 0) t->kind = LEARN__TOK_BPE;
+    else st = learn__fail(err, errn, LEARN_ERR_UNSUPPORTED,
+                          "tokenizer.model: \"%.40s\" is not supported (spm, bpe)", model);
+    if (!st) st = learn__tok_read_vocab(m, t, err, errn);
+    if (!st) st = learn__tok_read_settings(m, t, err, errn);
+    if (!st) st = learn__tok_build_vocab(t, a, err, errn);
+    if (!st) st = learn__tok_build_merges(t, a, err, errn);
+    if (!st) st = learn__tok_build_special(t, a);
+    if (st) {
+        if (st == LEARN_ERR_NOMEM) learn__fail(err, errn, st, "tokenizer: out of memory");
+        learn__tok_free(a, t);
+        return st;
+    }
+    learn__tok_build_bytes(t);
     *out = t;
     return LEARN_OK;
-fail:
-    if (st == LEARN_ERR_NOMEM) learn__fail(err, errn, st, "tokenizer: out of memory");
-    learn__tok_free(a, t);
-    return st;
 }
 
 /* ---- Encoding: shared state of one call ---- */
@@ -9403,8 +9423,7 @@ typedef struct learn__spin {
     struct timespec t0;
 } learn__spin;
 
-static int learn__spin_more(learn__spin *s, unsigned i)
-{
+static int learn__spin_more(learn__spin *s, unsigned i) {
 #if defined(__aarch64__)
     __asm__ __volatile__("yield" ::: "memory");
 #else
@@ -9427,8 +9446,7 @@ static int learn__spin_more(learn__spin *s, unsigned i)
 /* Waits until the generation differs from `seen` (or the pool stops); returns it. The sleeper
    count and the generation are sequentially consistent on both sides (the caller bumps the
    generation, then reads the count), so a worker that goes to sleep is always woken. */
-static unsigned learn__pool_wait_work(learn__pool *p, unsigned seen)
-{
+static unsigned learn__pool_wait_work(learn__pool *p, unsigned seen) {
     unsigned g;
     learn__spin spin;
     for (unsigned i = 0;; i++) {
@@ -9444,8 +9462,7 @@ static unsigned learn__pool_wait_work(learn__pool *p, unsigned seen)
     return g;
 }
 
-static void *learn__pool_main(void *arg)
-{
+static void *learn__pool_main(void *arg) {
     learn__pool_worker *w = (learn__pool_worker *)arg;
     learn__pool *p = w->pool;
     unsigned seen = 0;
@@ -9463,8 +9480,7 @@ static void *learn__pool_main(void *arg)
 }
 
 /* Bumps the generation and wakes sleeping workers. */
-static void learn__pool_publish(learn__pool *p)
-{
+static void learn__pool_publish(learn__pool *p) {
     atomic_fetch_add(&p->generation, 1);
     if (atomic_load(&p->sleepers) > 0) {
         pthread_mutex_lock(&p->mutex);
@@ -9474,8 +9490,7 @@ static void learn__pool_publish(learn__pool *p)
 }
 
 /* Stops and joins the first n workers. */
-static void learn__pool_stop(learn__pool *p, int n)
-{
+static void learn__pool_stop(learn__pool *p, int n) {
     atomic_store(&p->stop, 1);
     learn__pool_publish(p);
     for (int i = 0; i < n; i++) pthread_join(p->workers[i].thread, NULL);
@@ -9483,8 +9498,7 @@ static void learn__pool_stop(learn__pool *p, int n)
 #endif
 
 /* Frees a pool (NULL is allowed): stops and joins its workers. */
-static void learn__pool_free(learn__pool *p)
-{
+static void learn__pool_free(learn__pool *p) {
     if (!p) return;
     const learn_allocator alloc = p->alloc;
 #if !defined(LEARN_NO_THREADS)
@@ -9502,8 +9516,7 @@ static void learn__pool_free(learn__pool *p)
 /* Creates a pool of n_threads threads in all, the caller's included (1 .. 512; with
    LEARN_NO_THREADS the pool always has 1). alloc may be NULL (libc). LEARN_ERR_ARG for a bad
    count, LEARN_ERR_NOMEM when memory or a thread cannot be had (nothing is left behind). */
-static learn_status learn__pool_new(const learn_allocator *alloc, int n_threads, learn__pool **out)
-{
+static learn_status learn__pool_new(const learn_allocator *alloc, int n_threads, learn__pool **out) {
     if (!out) return LEARN_ERR_ARG;
     *out = NULL;
     if (n_threads < 1 || n_threads > LEARN__POOL_MAX_THREADS) return LEARN_ERR_ARG;
@@ -9556,15 +9569,13 @@ static learn_status learn__pool_new(const learn_allocator *alloc, int n_threads,
     return LEARN_OK;
 }
 
-static int learn__pool_n_threads(const learn__pool *p)
-{
+static int learn__pool_n_threads(const learn__pool *p) {
     return p ? p->n_threads : 1;
 }
 
 /* Runs fn(arg, ith, nth) for ith = 0 .. nth - 1, nth = the pool's thread count, ith 0 on the
    calling thread; returns when every call has returned. p may be NULL (runs fn(arg, 0, 1)). */
-static void learn__pool_run(learn__pool *p, learn__pool_fn fn, void *arg)
-{
+static void learn__pool_run(learn__pool *p, learn__pool_fn fn, void *arg) {
 #if !defined(LEARN_NO_THREADS)
     if (p && p->n_threads > 1) {
         p->fn = fn;
@@ -9596,8 +9607,7 @@ static void learn__pool_run(learn__pool *p, learn__pool_fn fn, void *arg)
 
 /* Rows [*r0, *r1) of R for thread ith of nth: contiguous ranges aligned to `align` rows
    (the kernels' row tile), as even as that allows. A thread may get an empty range. */
-static void learn__split_rows(int R, int align, int ith, int nth, int *r0, int *r1)
-{
+static void learn__split_rows(int R, int align, int ith, int nth, int *r0, int *r1) {
     const long long chunks = ((long long)R + align - 1) / align;
     const long long c0 = chunks * ith / nth, c1 = chunks * (ith + 1) / nth;
     const long long a = c0 * align, b = c1 * align;
@@ -9640,8 +9650,7 @@ static void learn__parallel(learn_ctx *ctx, size_t n, learn__range_fn fn, void *
    with quantized weights), any alignment. */
 
 static size_t learn__matmul_scratch_bytes(const learn__kernels *k, learn_type type, int K, int T,
-                                          int n_threads)
-{
+                                          int n_threads) {
     const size_t q = learn__type_quantized(type) && K > 0 && T > 0 ? (size_t)T * learn__q8_row_bytes(K) : 0;
     return 64 + q + (size_t)(n_threads > 0 ? n_threads : 1) * learn__gemm_work_bytes(k);
 }
@@ -9672,8 +9681,7 @@ typedef struct learn__matmul_job {
     uint8_t *work;                    /* n_threads slices of learn__gemm_work_bytes(k) */
 } learn__matmul_job;
 
-static void learn__matmul_quantize(void *arg, int ith, int nth)
-{
+static void learn__matmul_quantize(void *arg, int ith, int nth) {
     learn__matmul_job *j = (learn__matmul_job *)arg;
     const int t0 = (int)((long long)j->T * ith / nth), t1 = (int)((long long)j->T * (ith + 1) / nth);
     for (int t = t0; t < t1; t++)
@@ -9681,8 +9689,7 @@ static void learn__matmul_quantize(void *arg, int ith, int nth)
 }
 
 /* Thread ith's share of the row tiles of all outputs: the rows and the biases. */
-static void learn__matmul_rows(void *arg, int ith, int nth)
-{
+static void learn__matmul_rows(void *arg, int ith, int nth) {
     learn__matmul_job *j = (learn__matmul_job *)arg;
     int c0, c1;
     learn__split_rows(j->tiles[j->n_out], 1, ith, nth, &c0, &c1);
@@ -9718,8 +9725,7 @@ static void learn__matmul_rows(void *arg, int ith, int nth)
 
 static learn_status learn__matmul_n(const learn__kernels *k, learn__pool *pool, int K,
                                     const float *x, size_t ldx, int T, const learn__mm_out *outs,
-                                    int n_out, void *scratch, size_t scratch_size)
-{
+                                    int n_out, void *scratch, size_t scratch_size) {
     if (!k || !outs || n_out < 1 || n_out > LEARN__MM_MAX_OUT || K < 0 || T < 0) return LEARN_ERR_ARG;
     learn__matmul_job j;
     int quant = 0;
@@ -9825,19 +9831,17 @@ static learn_status learn__llm_check(learn_model *m, char *err, size_t errn) {
         return learn__fail(err, errn, LEARN_ERR_UNSUPPORTED,
                            "architecture '%.40s' is not supported (llama, qwen2, qwen3)", name);
     snprintf(c->arch, sizeof c->arch, "%s", name);
-    learn_status st;
-    if ((st = learn__meta_u32_req(m, "llm.vocab_size", 1, 1u << 22, 1, &c->n_vocab, err, errn)) ||
-        (st = learn__meta_u32_req(m, "llm.embedding_length", 1, 1u << 16, 1, &c->n_embd, err,
-                                  errn)) ||
-        (st = learn__meta_u32_req(m, "llm.block_count", 1, LEARN_MAX_LAYERS, 1, &c->n_layer, err,
-                                  errn)) ||
-        (st = learn__meta_u32_req(m, "llm.head_count", 1, 1024, 1, &c->n_head, err, errn)) ||
-        (st = learn__meta_u32_req(m, "llm.head_count_kv", 1, 1024, 1, &c->n_head_kv, err,
-                                  errn)) ||
-        (st = learn__meta_u32_req(m, "llm.feed_forward_length", 1, 1u << 20, 1, &c->n_ff, err,
-                                  errn)) ||
-        (st = learn__meta_u32_req(m, "llm.context_length", 1, 1u << 24, 1, &c->n_ctx, err, errn)))
-        return st;
+    const learn__u32_key keys[] = {
+        {"llm.vocab_size", 1, 1u << 22, 1, &c->n_vocab},
+        {"llm.embedding_length", 1, 1u << 16, 1, &c->n_embd},
+        {"llm.block_count", 1, LEARN_MAX_LAYERS, 1, &c->n_layer},
+        {"llm.head_count", 1, 1024, 1, &c->n_head},
+        {"llm.head_count_kv", 1, 1024, 1, &c->n_head_kv},
+        {"llm.feed_forward_length", 1, 1u << 20, 1, &c->n_ff},
+        {"llm.context_length", 1, 1u << 24, 1, &c->n_ctx},
+    };
+    learn_status st = learn__meta_u32_keys(m, keys, sizeof keys / sizeof keys[0], err, errn);
+    if (st) return st;
     if (c->n_head % c->n_head_kv)
         return learn__fail(err, errn, LEARN_ERR_FORMAT,
                            "metadata 'llm.head_count_kv' = %u does not divide 'llm.head_count' = "
@@ -9877,23 +9881,17 @@ static learn_status learn__llm_check(learn_model *m, char *err, size_t errn) {
 
     uint64_t e = c->n_embd, q = (uint64_t)c->n_head * c->head_dim,
              kv = (uint64_t)c->n_head_kv * c->head_dim;
-    if ((st = learn__need_tensor(m, "token_embd.weight", 1, c->n_vocab, e, 0, &c->tok_embd, err,
-                                 errn)) ||
-        (st = learn__need_tensor(m, "output_norm.weight", 0, e, 0, 0, &c->out_norm, err, errn)) ||
-        (st = learn__need_tensor(m, "rope_freqs.weight", 0, c->head_dim / 2, 0, 1, &c->rope_freqs,
-                                 err, errn)))
-        return st;
+    const learn__tensor_spec top[] = {
+        {"token_embd.weight", &c->tok_embd, 1, c->n_vocab, e, 0},
+        {"output_norm.weight", &c->out_norm, 0, e, 0, 0},
+        {"rope_freqs.weight", &c->rope_freqs, 0, c->head_dim / 2, 0, 1},
+    };
+    if ((st = learn__need_tensors(m, "", top, sizeof top / sizeof top[0], NULL, err, errn))) return st;
     c->layers = (learn__layer *)learn__calloc(&m->alloc, c->n_layer, sizeof *c->layers);
     if (!c->layers) return LEARN_ERR_NOMEM;
     for (uint32_t l = 0; l < c->n_layer; l++) {
         learn__layer *L = &c->layers[l];
-        const struct {
-            const char *suffix;
-            const learn__tensor **slot;
-            int matrix;
-            uint64_t d0, d1;
-            int optional;
-        } want[] = {
+        const learn__tensor_spec blk[] = {
             {"attn_norm.weight", &L->attn_norm, 0, e, 0, 0},
             {"attn_q.weight", &L->wq, 1, q, e, 0},
             {"attn_k.weight", &L->wk, 1, kv, e, 0},
@@ -9909,13 +9907,10 @@ static learn_status learn__llm_check(learn_model *m, char *err, size_t errn) {
             {"ffn_up.weight", &L->w_up, 1, c->n_ff, e, 0},
             {"ffn_down.weight", &L->w_down, 1, e, c->n_ff, 0},
         };
-        for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
-            char nm[64];
-            snprintf(nm, sizeof nm, "blk.%u.%s", l, want[i].suffix);
-            if ((st = learn__need_tensor(m, nm, want[i].matrix, want[i].d0, want[i].d1,
-                                         want[i].optional, want[i].slot, err, errn)))
-                return st;
-        }
+        char prefix[32];
+        snprintf(prefix, sizeof prefix, "blk.%u.", l);
+        if ((st = learn__need_tensors(m, prefix, blk, sizeof blk / sizeof blk[0], NULL, err, errn)))
+            return st;
         if (!c->qk_norm && (L->q_norm || L->k_norm))
             return learn__fail(err, errn, LEARN_ERR_FORMAT,
                                "tensor 'blk.%u.attn_%s_norm.weight' is only used by qwen3", l,
@@ -10246,18 +10241,22 @@ static learn_status learn__check_item(learn_ctx *ctx, size_t item, const int32_t
     return LEARN_OK;
 }
 
-learn_status learn_encode_ids(learn_ctx *ctx, size_t n_items, const int32_t *const *ids,
-                              const size_t *n_ids, float *out) {
-    if (!ctx) return LEARN_ERR_ARG;
-    ctx->err[0] = 0;
-    const learn__llm_config *c = &ctx->model->llm;
-    if (!c->present) return LEARN__CFAIL(ctx, LEARN_ERR_STATE, "the model has no LLM");
-    if (n_items && (!ids || !n_ids || !out))
-        return LEARN__CFAIL(ctx, LEARN_ERR_ARG, "ids, n_ids and out must not be NULL");
+/* Whether the context can pool items into embeddings: an LLM, and a pooling that gives one
+   vector per item. */
+static learn_status learn__encode_ready(learn_ctx *ctx) {
+    if (!ctx->model->llm.present) return LEARN__CFAIL(ctx, LEARN_ERR_STATE, "the model has no LLM");
     if (ctx->pooling == LEARN_POOLING_NONE)
         return LEARN__CFAIL(ctx, LEARN_ERR_ARG,
                             "pooling 'none' gives one vector per token: use "
                             "learn_encode_ids_tokens");
+    return LEARN_OK;
+}
+
+/* learn_encode_ids once the context is ready, with the items numbered from item0 in messages
+   (learn_encode passes its chunks with their first item's number). */
+static learn_status learn__encode_ids(learn_ctx *ctx, size_t n_items, const int32_t *const *ids,
+                                      const size_t *n_ids, size_t item0, float *out) {
+    const learn__llm_config *c = &ctx->model->llm;
     size_t E = c->n_embd, cap = ctx->batch_tokens;
     size_t *start = NULL, *len = NULL;
     int32_t *tok = NULL;
@@ -10275,7 +10274,7 @@ learn_status learn_encode_ids(learn_ctx *ctx, size_t n_items, const int32_t *con
         size_t T = 0, n = 0, first = i;
         while (i < n_items) {
             size_t kept;
-            if ((st = learn__check_item(ctx, i, ids[i], n_ids[i], &kept))) goto done;
+            if ((st = learn__check_item(ctx, item0 + i, ids[i], n_ids[i], &kept))) goto done;
             if (T + kept > cap) break;
             memcpy(tok + T, ids[i], kept * sizeof *tok);
             start[n] = T;
@@ -10299,6 +10298,43 @@ done:
     return st;
 }
 
+learn_status learn_encode_ids(learn_ctx *ctx, size_t n_items, const int32_t *const *ids,
+                              const size_t *n_ids, float *out) {
+    if (!ctx) return LEARN_ERR_ARG;
+    ctx->err[0] = 0;
+    learn_status st = learn__encode_ready(ctx);
+    if (st) return st;
+    if (n_items && (!ids || !n_ids || !out))
+        return LEARN__CFAIL(ctx, LEARN_ERR_ARG, "ids, n_ids and out must not be NULL");
+    return learn__encode_ids(ctx, n_items, ids, n_ids, 0, out);
+}
+
+/* Tokenizes the text of item `item` into (*ids)[used..], growing the buffer (*ids, *cap) as
+   it needs; *n receives the number of ids (at least one). Errors name the item. */
+static learn_status learn__encode_tokenize(learn_ctx *ctx, size_t item, const char *text, size_t len,
+                                           int32_t **ids, size_t *cap, size_t used, size_t *n) {
+    for (;;) {
+        learn_status st =
+            learn_tokenize(ctx, text, len, LEARN_TOKENIZE_ADD_SPECIAL, *ids + used, *cap - used, n);
+        if (st == LEARN_OK) break;
+        if (st == LEARN_ERR_NOMEM) return st; /* learn_tokenize said so */
+        if (st != LEARN_ERR_BUFFER) {
+            char inner[LEARN_ERRMSG_SIZE];
+            memcpy(inner, ctx->err, sizeof inner);
+            return LEARN__CFAIL(ctx, st, "item %zu: %s", item, inner);
+        }
+        size_t nc;
+        if (!learn__add_ok(used, *n, &nc) || !learn__mul_ok(nc, 2 * sizeof **ids, &nc))
+            return LEARN__CFAIL(ctx, LEARN_ERR_NOMEM, "item %zu: too many tokens", item);
+        int32_t *p = (int32_t *)learn__realloc(&ctx->alloc, *ids, nc);
+        if (!p) return LEARN__CFAIL(ctx, LEARN_ERR_NOMEM, "out of memory");
+        *ids = p;
+        *cap = nc / sizeof **ids;
+    }
+    if (*n == 0) return LEARN__CFAIL(ctx, LEARN_ERR_ARG, "item %zu: the text gives no tokens", item);
+    return LEARN_OK;
+}
+
 learn_status learn_encode(learn_ctx *ctx, size_t n_items, const char *const *texts,
                           const size_t *lens, float *out) {
     if (!ctx) return LEARN_ERR_ARG;
@@ -10307,68 +10343,31 @@ learn_status learn_encode(learn_ctx *ctx, size_t n_items, const char *const *tex
         return LEARN__CFAIL(ctx, LEARN_ERR_ARG, "texts and out must not be NULL");
     if (!ctx->model->tok)
         return LEARN__CFAIL(ctx, LEARN_ERR_STATE, "the model has no tokenizer: use learn_encode_ids");
-    size_t E = ctx->model->llm.n_embd, chunk = 256;
-    size_t cap = 4096, used;
+    learn_status st = learn__encode_ready(ctx);
+    if (st) return st;
+    size_t E = ctx->model->llm.n_embd, chunk = 256, cap = 4096;
     int32_t *ids = (int32_t *)learn__malloc(&ctx->alloc, cap * sizeof *ids);
     size_t *start = (size_t *)learn__calloc(&ctx->alloc, chunk, sizeof *start);
     size_t *count = (size_t *)learn__calloc(&ctx->alloc, chunk, sizeof *count);
     const int32_t **items = (const int32_t **)learn__calloc(&ctx->alloc, chunk, sizeof *items);
-    learn_status st = (ids && start && count && items) ? LEARN_OK : LEARN_ERR_NOMEM;
-    if (st) LEARN__CFAIL(ctx, st, "out of memory");
+    if (!ids || !start || !count || !items) st = LEARN__CFAIL(ctx, LEARN_ERR_NOMEM, "out of memory");
     /* Tokenize a chunk of items into one id buffer, then encode it. */
     for (size_t i0 = 0; i0 < n_items && !st; i0 += chunk) {
-        size_t k = LEARN__MIN(chunk, n_items - i0);
-        used = 0;
+        size_t k = LEARN__MIN(chunk, n_items - i0), used = 0;
         for (size_t j = 0; j < k && !st; j++) {
             const char *t = texts[i0 + j];
             if (!t) {
                 st = LEARN__CFAIL(ctx, LEARN_ERR_ARG, "text %zu is NULL", i0 + j);
                 break;
             }
-            size_t len = lens ? lens[i0 + j] : strlen(t), n = 0;
-            for (;;) {
-                st = learn_tokenize(ctx, t, len, LEARN_TOKENIZE_ADD_SPECIAL, ids + used, cap - used, &n);
-                if (st != LEARN_ERR_BUFFER) break;
-                size_t nc;
-                if (!learn__add_ok(used, n, &nc) || !learn__mul_ok(nc, 2 * sizeof *ids, &nc)) {
-                    st = LEARN__CFAIL(ctx, LEARN_ERR_NOMEM, "item %zu: too many tokens", i0 + j);
-                    break;
-                }
-                int32_t *p = (int32_t *)learn__realloc(&ctx->alloc, ids, nc);
-                if (!p) {
-                    st = LEARN__CFAIL(ctx, LEARN_ERR_NOMEM, "out of memory");
-                    break;
-                }
-                ids = p;
-                cap = nc / sizeof *ids;
-            }
-            if (st) {
-                if (st != LEARN_ERR_NOMEM && strncmp(ctx->err, "item", 4) != 0) {
-                    char inner[LEARN_ERRMSG_SIZE];
-                    memcpy(inner, ctx->err, sizeof inner);
-                    LEARN__CFAIL(ctx, st, "item %zu: %s", i0 + j, inner);
-                }
-                break;
-            }
-            if (n == 0) {
-                st = LEARN__CFAIL(ctx, LEARN_ERR_ARG, "item %zu: the text gives no tokens", i0 + j);
-                break;
-            }
+            st = learn__encode_tokenize(ctx, i0 + j, t, lens ? lens[i0 + j] : strlen(t), &ids, &cap,
+                                        used, &count[j]);
             start[j] = used;
-            count[j] = n;
-            used += n;
+            used += count[j];
         }
         if (st) break;
         for (size_t j = 0; j < k; j++) items[j] = ids + start[j];
-        st = learn_encode_ids(ctx, k, items, count, out + i0 * E);
-        if (st && strncmp(ctx->err, "item ", 5) == 0) {
-            /* Renumber "item J" of the chunk as the caller's item. */
-            size_t jj = (size_t)strtoul(ctx->err + 5, NULL, 10);
-            const char *rest = strchr(ctx->err + 5, ':');
-            char inner[LEARN_ERRMSG_SIZE];
-            snprintf(inner, sizeof inner, "%s", rest ? rest : "");
-            LEARN__CFAIL(ctx, st, "item %zu%s", i0 + jj, inner);
-        }
+        st = learn__encode_ids(ctx, k, items, count, i0, out + i0 * E);
     }
     learn__free(&ctx->alloc, ids);
     learn__free(&ctx->alloc, start);
@@ -10474,57 +10473,21 @@ learn_status learn_ctx_encode_stats(const learn_ctx *ctx, learn_encode_stats *st
 /* Largest history learn_user_embed takes when the model sets no max_history. */
 #define LEARN__TOWER_MAX_SEQ (1u << 20)
 
-/* Is `name` (starting with "tower.") one of the tensors the schema above expects? */
-static int learn__tower_name_known(const learn__tower_config *c, const char *name) {
-    static const char *const top[] = {"adaptor.weight", "adaptor.bias", "proj.weight",
-                                      "proj.bias", "input_mean", "input_scale"};
-    static const char *const blk[] = {
-        "attn_q.weight",   "attn_q.bias",      "attn_k.weight",      "attn_k.bias",
-        "attn_v.weight",   "attn_v.bias",      "attn_output.weight", "attn_output.bias",
-        "attn_norm.weight", "attn_norm.bias",  "ffn_up.weight",      "ffn_up.bias",
-        "ffn_down.weight", "ffn_down.bias",    "ffn_norm.weight",    "ffn_norm.bias"};
-    const char *s = name + 6;
-    for (size_t i = 0; i < sizeof top / sizeof top[0]; i++)
-        if (strcmp(s, top[i]) == 0) return 1;
-    if (c->max_positions && strcmp(s, "pos_embd.weight") == 0) return 1;
-    if (c->pre_norm && (strcmp(s, "out_norm.weight") == 0 || strcmp(s, "out_norm.bias") == 0))
-        return 1;
-    if (strncmp(s, "blk.", 4) != 0) return 0;
-    s += 4;
-    uint32_t l = 0;
-    if (*s < '0' || *s > '9' || (s[0] == '0' && s[1] != '.')) return 0;
-    while (*s >= '0' && *s <= '9' && l <= LEARN_MAX_LAYERS) l = l * 10 + (uint32_t)(*s++ - '0');
-    if (*s++ != '.' || l >= c->n_layer) return 0;
-    for (size_t i = 0; i < sizeof blk / sizeof blk[0]; i++)
-        if (strcmp(s, blk[i]) == 0) return 1;
-    return 0;
-}
-
-/* Validates the tower metadata and tensors (schema above) and resolves m->towers. Called at
-   open, after the LLM check. */
-static learn_status learn__towers_check(learn_model *m, char *err, size_t errn) {
+/* Resolves the tower metadata and tensors of the schema (learn.h, "The towers") into m->towers,
+   marking each tensor it takes at its directory index. */
+static learn_status learn__towers_resolve(learn_model *m, uint8_t *mark, char *err, size_t errn) {
     learn__tower_config *c = &m->towers;
-    memset(c, 0, sizeof *c);
-    if (!learn__meta_lookup(m, "tower.d_in")) {
-        /* Tower weights without their configuration would be silently unused. */
-        if (learn__tensor_lookup(m, "tower.adaptor.weight"))
-            return learn__fail(err, errn, LEARN_ERR_FORMAT,
-                               "tensor 'tower.adaptor.weight' is present but metadata "
-                               "'tower.d_in' is missing (no tower configuration)");
-        if (m->llm.present) c->d_in = c->d_out = m->llm.n_embd;
-        return LEARN_OK;
-    }
-    learn_status st;
-    if ((st = learn__meta_u32_req(m, "tower.d_in", 1, 1u << 16, 1, &c->d_in, err, errn)) ||
-        (st = learn__meta_u32_req(m, "tower.d_model", 1, 1u << 16, 1, &c->d_model, err, errn)) ||
-        (st = learn__meta_u32_req(m, "tower.n_layer", 0, LEARN_MAX_LAYERS, 1, &c->n_layer, err,
-                                  errn)) ||
-        (st = learn__meta_u32_req(m, "tower.n_head", 1, 1024, 1, &c->n_head, err, errn)) ||
-        (st = learn__meta_u32_req(m, "tower.d_ff", 1, 1u << 20, 1, &c->d_ff, err, errn)) ||
-        (st = learn__meta_u32_req(m, "tower.d_out", 1, 1u << 16, 1, &c->d_out, err, errn)) ||
-        (st = learn__meta_u32_req(m, "tower.max_positions", 0, 1u << 20, 0, &c->max_positions,
-                                  err, errn)))
-        return st;
+    const learn__u32_key keys[] = {
+        {"tower.d_in", 1, 1u << 16, 1, &c->d_in},
+        {"tower.d_model", 1, 1u << 16, 1, &c->d_model},
+        {"tower.n_layer", 0, LEARN_MAX_LAYERS, 1, &c->n_layer},
+        {"tower.n_head", 1, 1024, 1, &c->n_head},
+        {"tower.d_ff", 1, 1u << 20, 1, &c->d_ff},
+        {"tower.d_out", 1, 1u << 16, 1, &c->d_out},
+        {"tower.max_positions", 0, 1u << 20, 0, &c->max_positions},
+    };
+    learn_status st = learn__meta_u32_keys(m, keys, sizeof keys / sizeof keys[0], err, errn);
+    if (st) return st;
     c->max_history = c->max_positions;
     if ((st = learn__meta_u32_req(m, "tower.max_history", 0, 1u << 20, 0, &c->max_history, err,
                                   errn)))
@@ -10555,14 +10518,15 @@ static learn_status learn__towers_check(learn_model *m, char *err, size_t errn) 
     c->act = (learn__act)act;
 
     uint64_t D = c->d_model, F = c->d_ff;
-    if ((st = learn__need_tensor(m, "tower.adaptor.weight", 1, D, c->d_in, 0, &c->adaptor_w, err,
-                                 errn)) ||
-        (st = learn__need_tensor(m, "tower.adaptor.bias", 0, D, 0, 0, &c->adaptor_b, err, errn)) ||
-        (st = learn__need_tensor(m, "tower.proj.weight", 1, c->d_out, D, 0, &c->proj_w, err,
-                                 errn)) ||
-        (st = learn__need_tensor(m, "tower.proj.bias", 0, c->d_out, 0, 0, &c->proj_b, err, errn)) ||
-        (st = learn__need_tensor(m, "tower.input_mean", 0, c->d_in, 0, 1, &c->in_mean, err, errn)) ||
-        (st = learn__need_tensor(m, "tower.input_scale", 0, c->d_in, 0, 1, &c->in_scale, err, errn)))
+    const learn__tensor_spec top[] = {
+        {"adaptor.weight", &c->adaptor_w, 1, D, c->d_in, 0},
+        {"adaptor.bias", &c->adaptor_b, 0, D, 0, 0},
+        {"proj.weight", &c->proj_w, 1, c->d_out, D, 0},
+        {"proj.bias", &c->proj_b, 0, c->d_out, 0, 0},
+        {"input_mean", &c->in_mean, 0, c->d_in, 0, 1},
+        {"input_scale", &c->in_scale, 0, c->d_in, 0, 1},
+    };
+    if ((st = learn__need_tensors(m, "tower.", top, sizeof top / sizeof top[0], mark, err, errn)))
         return st;
     if (!c->in_mean != !c->in_scale)
         return learn__fail(err, errn, LEARN_ERR_FORMAT,
@@ -10591,54 +10555,68 @@ static learn_status learn__towers_check(learn_model *m, char *err, size_t errn) 
                                learn_type_name(p->type), have, c->max_positions, c->d_model);
         }
         c->pos_embd = p;
+        mark[p - m->tensors] = 1;
     }
-    if (c->pre_norm &&
-        ((st = learn__need_tensor(m, "tower.out_norm.weight", 0, D, 0, 0, &c->out_norm_w, err,
-                                  errn)) ||
-         (st = learn__need_tensor(m, "tower.out_norm.bias", 0, D, 0, 0, &c->out_norm_b, err,
-                                  errn))))
-        return st;
+    const learn__tensor_spec out_norm[] = {
+        {"out_norm.weight", &c->out_norm_w, 0, D, 0, 0},
+        {"out_norm.bias", &c->out_norm_b, 0, D, 0, 0},
+    };
+    if (c->pre_norm && (st = learn__need_tensors(m, "tower.", out_norm, 2, mark, err, errn))) return st;
     if (c->n_layer) {
         c->layers = (learn__tower_layer *)learn__calloc(&m->alloc, c->n_layer, sizeof *c->layers);
         if (!c->layers) return LEARN_ERR_NOMEM;
     }
     for (uint32_t l = 0; l < c->n_layer; l++) {
         learn__tower_layer *L = &c->layers[l];
-        const struct {
-            const char *suffix;
-            const learn__tensor **slot;
-            int matrix;
-            uint64_t d0, d1;
-        } want[] = {
-            {"attn_q.weight", &L->wq, 1, D, D},         {"attn_q.bias", &L->bq, 0, D, 0},
-            {"attn_k.weight", &L->wk, 1, D, D},         {"attn_k.bias", &L->bk, 0, D, 0},
-            {"attn_v.weight", &L->wv, 1, D, D},         {"attn_v.bias", &L->bv, 0, D, 0},
-            {"attn_output.weight", &L->wo, 1, D, D},    {"attn_output.bias", &L->bo, 0, D, 0},
-            {"attn_norm.weight", &L->attn_norm_w, 0, D, 0},
-            {"attn_norm.bias", &L->attn_norm_b, 0, D, 0},
-            {"ffn_up.weight", &L->w_up, 1, F, D},       {"ffn_up.bias", &L->b_up, 0, F, 0},
-            {"ffn_down.weight", &L->w_down, 1, D, F},   {"ffn_down.bias", &L->b_down, 0, D, 0},
-            {"ffn_norm.weight", &L->ffn_norm_w, 0, D, 0},
-            {"ffn_norm.bias", &L->ffn_norm_b, 0, D, 0},
+        const learn__tensor_spec blk[] = {
+            {"attn_q.weight", &L->wq, 1, D, D, 0},         {"attn_q.bias", &L->bq, 0, D, 0, 0},
+            {"attn_k.weight", &L->wk, 1, D, D, 0},         {"attn_k.bias", &L->bk, 0, D, 0, 0},
+            {"attn_v.weight", &L->wv, 1, D, D, 0},         {"attn_v.bias", &L->bv, 0, D, 0, 0},
+            {"attn_output.weight", &L->wo, 1, D, D, 0},    {"attn_output.bias", &L->bo, 0, D, 0, 0},
+            {"attn_norm.weight", &L->attn_norm_w, 0, D, 0, 0},
+            {"attn_norm.bias", &L->attn_norm_b, 0, D, 0, 0},
+            {"ffn_up.weight", &L->w_up, 1, F, D, 0},       {"ffn_up.bias", &L->b_up, 0, F, 0, 0},
+            {"ffn_down.weight", &L->w_down, 1, D, F, 0},   {"ffn_down.bias", &L->b_down, 0, D, 0, 0},
+            {"ffn_norm.weight", &L->ffn_norm_w, 0, D, 0, 0},
+            {"ffn_norm.bias", &L->ffn_norm_b, 0, D, 0, 0},
         };
-        for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
-            char nm[64];
-            snprintf(nm, sizeof nm, "tower.blk.%u.%s", l, want[i].suffix);
-            if ((st = learn__need_tensor(m, nm, want[i].matrix, want[i].d0, want[i].d1, 0,
-                                         want[i].slot, err, errn)))
-                return st;
-        }
+        char prefix[32];
+        snprintf(prefix, sizeof prefix, "tower.blk.%u.", l);
+        if ((st = learn__need_tensors(m, prefix, blk, sizeof blk / sizeof blk[0], mark, err, errn)))
+            return st;
     }
-    for (uint32_t i = 0; i < m->n_tensors; i++) {
-        const char *nm = m->tensors[i].name;
-        if (strncmp(nm, "tower.", 6) == 0 && !learn__tower_name_known(c, nm))
-            return learn__fail(err, errn, LEARN_ERR_FORMAT,
-                               "tensor '%s' is not part of the tower schema (n_layer = %u, "
-                               "norm = %s, max_positions = %u)",
-                               nm, c->n_layer, c->pre_norm ? "pre" : "post", c->max_positions);
-    }
-    c->present = 1;
     return LEARN_OK;
+}
+
+/* Validates the towers and resolves m->towers (called at open, after the LLM check). Towers
+   are present when tower.d_in is; then every tensor named tower.* must be one the schema took
+   (another would be silently unused). */
+static learn_status learn__towers_check(learn_model *m, char *err, size_t errn) {
+    learn__tower_config *c = &m->towers;
+    memset(c, 0, sizeof *c);
+    if (!learn__meta_lookup(m, "tower.d_in")) {
+        /* Tower weights without their configuration would be silently unused. */
+        if (learn__tensor_lookup(m, "tower.adaptor.weight"))
+            return learn__fail(err, errn, LEARN_ERR_FORMAT,
+                               "tensor 'tower.adaptor.weight' is present but metadata "
+                               "'tower.d_in' is missing (no tower configuration)");
+        if (m->llm.present) c->d_in = c->d_out = m->llm.n_embd;
+        return LEARN_OK;
+    }
+    uint8_t *mark = (uint8_t *)learn__calloc(&m->alloc, m->n_tensors ? m->n_tensors : 1, 1);
+    if (!mark) return LEARN_ERR_NOMEM;
+    learn_status st = learn__towers_resolve(m, mark, err, errn);
+    for (uint32_t i = 0; !st && i < m->n_tensors; i++) {
+        const char *nm = m->tensors[i].name;
+        if (strncmp(nm, "tower.", 6) == 0 && !mark[i])
+            st = learn__fail(err, errn, LEARN_ERR_FORMAT,
+                             "tensor '%s' is not part of the tower schema (n_layer = %u, "
+                             "norm = %s, max_positions = %u)",
+                             nm, c->n_layer, c->pre_norm ? "pre" : "post", c->max_positions);
+    }
+    learn__free(&m->alloc, mark);
+    if (!st) c->present = 1;
+    return st;
 }
 
 /* ---- Building blocks ---- */
