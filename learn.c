@@ -10430,44 +10430,8 @@ learn_status learn_ctx_encode_stats(const learn_ctx *ctx, learn_encode_stats *st
    embedding, the user embedding the L2-normalised mean of the L2-normalised history contents
    (the paper's "w/o alignment" baseline), and d_out = d_in = the LLM's n_embd.
 
-   Schema (metadata; U32 unless noted). Towers are present when `tower.d_in` is.
-     tower.d_in             1..65536   content dimension; must equal llm.embedding_length when
-                                       the file has an LLM
-     tower.d_model          1..65536   width of the transformer
-     tower.n_layer          0..512     blocks (0: adaptor and proj only)
-     tower.n_head           1..1024    heads; must divide d_model
-     tower.d_ff             1..2^20    width of the feed-forward layer
-     tower.d_out            1..65536   output (collaborative) dimension
-     tower.eps              F32        LayerNorm epsilon in (0, 1), default 1e-12 (bert-base)
-     tower.act              STR        "gelu" (erf, default) | "gelu_tanh" | "relu"
-     tower.norm             STR        "post" (default, BERT) | "pre"
-     tower.max_positions    0..2^20    learned positions (0, the default: none)
-     tower.max_history      0..2^20    the user tower reads the most recent max_history items
-                                       of a history (older ones are dropped); 0: all. Default:
-                                       max_positions (so that every position has an embedding)
-   Tensors ("matrix" = F32, F16, BF16, Q8_0 or Q4_0 as for the LLM, [out, in]; "vector" = F32):
-     tower.adaptor.weight          matrix [d_model, d_in]
-     tower.adaptor.bias            vector [d_model]
-     tower.pos_embd.weight         vector-typed matrix: F32 [max_positions, d_model], only when
-                                   max_positions > 0; added to the adaptor output at position p
-     tower.blk.N.attn_q.weight     matrix [d_model, d_model]     and attn_q.bias  [d_model]
-     tower.blk.N.attn_k.weight     matrix [d_model, d_model]     and attn_k.bias  [d_model]
-     tower.blk.N.attn_v.weight     matrix [d_model, d_model]     and attn_v.bias  [d_model]
-     tower.blk.N.attn_output.weight matrix [d_model, d_model]    and attn_output.bias [d_model]
-     tower.blk.N.attn_norm.weight, .bias   vector [d_model]  LayerNorm of the attention sublayer
-     tower.blk.N.ffn_up.weight     matrix [d_ff, d_model]        and ffn_up.bias   [d_ff]
-     tower.blk.N.ffn_down.weight   matrix [d_model, d_ff]        and ffn_down.bias [d_model]
-     tower.blk.N.ffn_norm.weight, .bias    vector [d_model]  LayerNorm of the feed-forward sublayer
-     tower.out_norm.weight, .bias  vector [d_model], pre-LN only (the final LayerNorm)
-     tower.proj.weight             matrix [d_out, d_model]
-     tower.proj.bias               vector [d_out]
-   When towers are present, any other tensor whose name starts with "tower." is refused (it
-   would be silently unused); tower.adaptor.weight without tower.d_in is refused too.
-   Official LEARN checkpoint keys map as: adaptor.* -> tower.adaptor.*,
-   summary_encoder.layer.N.attention.self.{query,key,value}.* -> tower.blk.N.attn_{q,k,v}.*,
-   .attention.output.dense.* -> attn_output.*, .attention.output.LayerNorm.* -> attn_norm.*,
-   .intermediate.dense.* -> ffn_up.*, .output.dense.* -> ffn_down.*, .output.LayerNorm.* ->
-   ffn_norm.*, mlp.0.* -> tower.proj.* (tools/towers_import.c).
+   The schema (metadata, tensors, and how the official LEARN checkpoints' keys map onto it) is
+   in learn.h, "The towers"; learn__towers_check checks it at open.
    ============================================================================================ */
 
 /* Largest history learn_user_embed takes when the model sets no max_history. */
@@ -11007,29 +10971,10 @@ void learn_user_state_free(learn_user_state *s) {
 
 /* ============================================================================================
    ==== Catalog & top-K ====
-   A catalog is a .learn container (same header, checksum and validation) whose metadata and
-   tensors follow this schema:
-     catalog.version              U32  1
-     catalog.n_items              U32  1 .. 2^31 - 1
-     catalog.d_content            U32  content embedding size (the LLM's n_embd)
-     catalog.d_item               U32  item embedding size (the towers' d_out, or d_content)
-     catalog.fingerprint.content  U64  the model's general.fingerprint.content
-     catalog.fingerprint.towers   U64  the model's general.fingerprint.towers (0: no towers)
-     catalog.ids          U8  [bytes]           the external ids, back to back (UTF-8, no
-                                                control characters)
-     catalog.id_offsets   I32 [n_items + 1]     id i is bytes [off[i], off[i+1]) (non-empty)
-     catalog.id_index     I32 [n_items]         item indices sorted by id (bytewise): strictly
-                                                increasing, so ids are unique
-     catalog.content      F16 [n_items, d_content]
-     catalog.item         F32 [n_items, d_item] L2-normalised item embeddings
-   A shard (one part of a catalog built on many machines, learn_catalog_shard) also has all of:
-     catalog.shard.index          U32  0 .. count - 1
-     catalog.shard.count          U32  1 .. 2^20
-     catalog.shard.n_source       U64  items in the whole list (count .. 2^31 - 2); n_items is
-                                       the part's size (learn_catalog_shard_range)
-     catalog.shard.source         U64  fingerprint of the whole item list
-     catalog.shard.t_start        F64  wall-clock seconds since 1970 (0: unknown)
-     catalog.shard.t_end          F64  likewise, >= t_start
+   Catalogs (learn.h, "Catalogs" in the format): opening one checks its schema and shard
+   record; lookups by id use the sorted index in place; top-K scans the item embeddings with
+   a bounded heap per thread (one query) or scores 8 queries per pass over the items (many);
+   builders write catalogs through a learn_writer.
    ============================================================================================ */
 
 struct learn_catalog {
