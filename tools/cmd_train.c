@@ -100,20 +100,15 @@ static int train_parse(int argc, char **argv, train_args *a) {
             fputs(train_usage, stdout);
             return -1;
         }
-        if (strcmp(o, "--resume") == 0) {
-            a->resume = 1;
-            continue;
-        }
-        if (strcmp(o, "--dense") == 0) {
-            cfg->dense = 1;
-            continue;
-        }
-        if (strcmp(o, "--logq") == 0) {
-            cfg->logq = 1;
-            continue;
-        }
-        if (strcmp(o, "--raw-content") == 0) {
-            cfg->standardize = 0;
+        const struct {
+            const char *name;
+            int *flag, value;
+        } flags[] = {{"--resume", &a->resume, 1}, {"--dense", &cfg->dense, 1}, {"--logq", &cfg->logq, 1},
+                     {"--raw-content", &cfg->standardize, 0}};
+        size_t f = 0;
+        while (f < sizeof flags / sizeof flags[0] && strcmp(o, flags[f].name) != 0) f++;
+        if (f < sizeof flags / sizeof flags[0]) {
+            *flags[f].flag = flags[f].value;
             continue;
         }
         if (o[0] != '-' || !o[1]) {
