@@ -34,7 +34,7 @@ if [ -z "${CXX:-}" ]; then
 fi
 WARN="-Wall -Wextra -Werror -Wshadow"
 # The tools' sources: learn-cli's main and the code only tools need.
-TOOL_SRCS="learn-cli cli cmd_info convert convert_gguf convert_hf gguf json tokimport safetensors items data synth interactions towers_import train cmd_train eval cmd_tokenize cmd_catalog cmd_recommend cmd_embed cmd_demo cmd_bench bpe_train shard"
+TOOL_SRCS="learn-cli cli util cmd_info cmd_convert convert convert_gguf convert_hf convert_llama2c gguf json tokimport safetensors items data cmd_data synth cmd_synth interactions towers_import train cmd_train eval cmd_eval cmd_tokenize cmd_catalog cmd_recommend cmd_embed cmd_demo cmd_bench bpe_train shard"
 CSTD="-std=c11"
 # learn.o is the one object of the libraries and the tools: position-independent, and only what
 # learn.h declares is visible outside it (its calls to its own functions stay direct).

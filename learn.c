@@ -1,16 +1,31 @@
-/* learn.c - the learn runtime in one translation unit. The manual is at the top of learn.h.
+/* learn.c - the learn runtime in one translation unit. The manual, the file format and the
+   API are in learn.h.
 
-   Sections, in data-flow order (grep for the banners):
-     ==== Platform & allocation ====
-     ==== Errors ====
-     ==== File format ====
-     ==== Writer ====
-     ==== Tokenizer ====
-     ==== LLM configuration ====
-     ==== LLM forward ====
-     ==== Towers ====
-     ==== Catalog & top-K ====
-     ==== Public API ====
+   Contents, in data-flow order (each section opens with a banner "==== Name ====" to grep for;
+   its parts are marked "---- Part ----"):
+
+     Platform & allocation   allocator callbacks, checked arithmetic, little-endian access,
+                             fp16/bf16, XXH64, a clock
+     Errors                  status strings, the version, error messages
+     Handles                 struct learn_model and struct learn_ctx: what they hold
+     File format             tensor and metadata types, quantizers; reading and validating a
+                             file; metadata and tensor access; checked schema reads; the scan
+     Writer                  building .learn files, fingerprints, layout; locks, temporary files
+                             and atomic saves
+     Tokenizer               Unicode tables, NFC, the vocabulary's tables, special tokens,
+                             SentencePiece BPE, byte-level BPE and its pre-tokenizers;
+                             tokenizing and detokenizing
+     Kernels                 CPU features and ISA levels; block formats; the matrix products
+                             (scalar reference, AVX2, AVX-VNNI, AVX-512, AMX, NEON); row helpers;
+                             catalog scores; the kernel tables
+     Thread pool             the persistent pool, ranges over threads, parallel matrix products
+     LLM configuration       the architectures' hyper-parameters and tensors, encoder settings
+     LLM forward             batched prefill: norms, RoPE, attention within each item, SwiGLU
+     Content encoder         pooling, normalisation, learn_encode and learn_encode_ids
+     Towers                  the tower schema, the item and user towers, incremental user state
+     Catalog & top-K         catalog files and shards, lookups, deterministic top-K (one query
+                             and batches), writing catalogs
+     Contexts                making a context: ISA level, threads, settings
 */
 #if !defined(_POSIX_C_SOURCE)
 #define _POSIX_C_SOURCE 200809L
@@ -23,9 +38,11 @@
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h> /* vsnprintf only, unless file I/O is built */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #ifndef LEARN_NO_STDIO
 #include <dirent.h>
@@ -34,16 +51,18 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
-#include <time.h>
 #include <unistd.h>
 #endif
 
 #ifndef LEARN_NO_THREADS
 #include <pthread.h>
+#include <sched.h>
 #endif
 
 /* ============================================================================================
    ==== Platform & allocation ====
+   Allocation through a handle's callbacks, overflow-checked arithmetic, little-endian loads and
+   stores, half precision, XXH64 and a clock: what every later section builds on.
    ============================================================================================ */
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -240,6 +259,9 @@ uint16_t learn_f32_to_bf16(float f) {
     return (uint16_t)(x >> 16);
 }
 
+/* Checks a float for NaN/Inf by its bits (works under -ffast-math too). */
+static int learn__f32_bits_finite(uint32_t bits) { return (bits & 0x7f800000u) != 0x7f800000u; }
+
 /* ---- XXH64 (the file checksum and model fingerprints) ---- */
 
 #define LEARN__P1 0x9E3779B185EBCA87ull
@@ -346,8 +368,25 @@ uint64_t learn_xxh64(const void *data, size_t size, uint64_t seed) {
     return learn__xxh64_digest(&s);
 }
 
+/* ---- Clock ---- */
+
+/* Monotonic enough for statistics: C11 wall clock in nanoseconds (a clock step can only make
+   one interval wrong, and intervals are clamped at 0 by learn__ns_since). */
+static uint64_t learn__now_ns(void) {
+    struct timespec t;
+    if (!timespec_get(&t, TIME_UTC)) return 0;
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+static uint64_t learn__ns_since(uint64_t t0) {
+    uint64_t t = learn__now_ns();
+    return t > t0 ? t - t0 : 0;
+}
+
 /* ============================================================================================
    ==== Errors ====
+   Status names, the library's version, and learn__fail: every error path formats its message
+   into the caller's or the handle's buffer and returns the status in one expression.
    ============================================================================================ */
 
 const char *learn_status_str(learn_status status) {
@@ -394,14 +433,171 @@ static learn_status learn__fail(char *buf, size_t n, learn_status status, const 
 }
 
 /* ============================================================================================
+   ==== Handles ====
+   What an open model and a context hold, so that every section below can use them: the parsed
+   file (metadata entries and tensors), the LLM's and the towers' configurations resolved at open
+   (sections LLM configuration and Towers), the tokenizer's tables (section Tokenizer), and the
+   context's kernels, thread pool and scratch (sections Kernels, Thread pool, LLM forward). The
+   functions of the handles are in the sections of their parts; contexts are made in the last
+   section, Contexts.
+   ============================================================================================ */
+
+/* A metadata entry of an open file (validated at open; the value is read in place). */
+typedef struct learn__meta {
+    const char *key;        /* NUL-terminated copy (keys are not NUL-terminated in files) */
+    learn_meta_type type;
+    learn_meta_type elem;   /* arrays */
+    uint64_t count;         /* array length; string length; 1 for scalars */
+    const uint8_t *value;   /* start of the encoded value (after the type id) */
+} learn__meta;
+
+/* A tensor of an open file: its directory entry, checked against its type and the layout. */
+typedef struct learn__tensor {
+    const char *name; /* in place, NUL-terminated */
+    learn_type type;
+    uint32_t n_dims;
+    uint64_t shape[LEARN_MAX_DIMS];
+    uint64_t n_elem;
+    uint64_t offset, size;
+    const uint8_t *data;
+} learn__tensor;
+
+/* One transformer block's tensors (NULL when an optional one is absent). */
+typedef struct learn__layer {
+    const learn__tensor *attn_norm, *wq, *wk, *wv, *bq, *bk, *bv, *q_norm, *k_norm, *wo;
+    const learn__tensor *ffn_norm, *w_gate, *w_up, *w_down;
+} learn__layer;
+
+/* The architecture's hyper-parameters, validated at open (section LLM configuration). */
+typedef struct learn__llm_config {
+    int present;
+    char arch[16];
+    uint32_t n_vocab, n_embd, n_layer, n_head, n_head_kv, head_dim, n_ff, n_ctx;
+    float rope_theta, rms_eps;
+    int rope_neox;   /* NeoX-style rotation (pairs i, i + d/2) instead of (2i, 2i+1) */
+    int qkv_bias;    /* Q/K/V biases */
+    int qk_norm;     /* per-head RMSNorm of Q and K (qwen3) */
+    const learn__tensor *tok_embd, *out_norm, *rope_freqs;
+    learn__layer *layers; /* n_layer entries */
+    /* encoder settings */
+    learn_pooling pooling;
+    int normalize;
+    uint32_t max_tokens;
+    const char *template_str; /* in place; "{text}" by default */
+} learn__llm_config;
+
+typedef enum learn__act {
+    LEARN__ACT_GELU = 0,      /* 0.5 x (1 + erf(x / sqrt 2)) */
+    LEARN__ACT_GELU_TANH = 1, /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
+    LEARN__ACT_RELU = 2
+} learn__act;
+
+/* One tower block's tensors, all required. */
+typedef struct learn__tower_layer {
+    const learn__tensor *wq, *bq, *wk, *bk, *wv, *bv, *wo, *bo;
+    const learn__tensor *attn_norm_w, *attn_norm_b;
+    const learn__tensor *w_up, *b_up, *w_down, *b_down;
+    const learn__tensor *ffn_norm_w, *ffn_norm_b;
+} learn__tower_layer;
+
+/* The towers' hyper-parameters and tensors, resolved at open by learn__towers_check.
+   present = 0: no towers (content passthrough); d_in/d_out are then the LLM's n_embd, or 0
+   when the file has no LLM either. */
+typedef struct learn__tower_config {
+    int present;
+    uint32_t d_in, d_model, n_layer, n_head, head_dim, d_ff, d_out;
+    uint32_t max_positions, max_history;
+    float eps;
+    learn__act act;
+    int pre_norm;
+    const learn__tensor *adaptor_w, *adaptor_b, *pos_embd, *out_norm_w, *out_norm_b;
+    const learn__tensor *proj_w, *proj_b;
+    const learn__tensor *in_mean, *in_scale; /* optional content standardization */
+    learn__tower_layer *layers; /* n_layer entries (model allocator; freed with the model) */
+} learn__tower_config;
+
+/* The tokenizer's tables (section Tokenizer). */
+typedef struct learn__tok learn__tok;
+
+/* An open .learn file: its bytes (mapped, read into memory or the caller's), the parsed
+   entries with sorted indices for lookups, and the parts resolved at open. Immutable once
+   open. */
+struct learn_model {
+    learn_allocator alloc;
+    const uint8_t *base;
+    uint64_t size;
+#ifndef LEARN_NO_STDIO
+    void *map;       /* mmap'd region, or NULL */
+    size_t map_size;
+#endif
+    void *owned;     /* file read into memory (use_mmap = 0), or NULL */
+    uint32_t version;
+    uint32_t n_meta, n_tensors;
+    learn__meta *meta;
+    learn__tensor *tensors;
+    uint32_t *meta_order;   /* indices sorted by key */
+    uint32_t *tensor_order; /* indices sorted by name */
+    char *key_pool;         /* NUL-terminated copies of the keys */
+    uint64_t fp_content, fp_towers;
+    learn__llm_config llm;
+    learn__tower_config towers;
+    learn__tok *tok;
+};
+
+/* The kernels of one ISA level (section Kernels) and a thread pool (section Thread pool). */
+typedef struct learn__kernels learn__kernels;
+typedef struct learn__pool learn__pool;
+
+/* Scratch for one batch of up to cap tokens (activations, row-major [tokens][features]). */
+typedef struct learn__llm_scratch {
+    size_t cap;        /* tokens */
+    size_t max_len;    /* longest item: attention scores per thread, RoPE positions */
+    int n_threads;     /* scores rows */
+    float *x;          /* [cap][n_embd] residual stream */
+    float *xn;         /* [cap][n_embd] normed input of a sublayer; final states at the end */
+    float *q;          /* [cap][n_head * head_dim] */
+    float *k, *v;      /* [cap][n_head_kv * head_dim] */
+    float *att;        /* [cap][n_head * head_dim] attention output */
+    float *g, *u;      /* [cap][n_ff] */
+    float *scores;     /* [n_threads][max_len] */
+    float *rope;       /* [max_len][head_dim / 2][2] cos, sin of each position and frequency */
+    uint32_t *pos;     /* [cap] position of each token within its item */
+} learn__llm_scratch;
+
+/* A context: what a model runs with, used by one thread at a time. */
+struct learn_ctx {
+    const learn_model *model;
+    learn_allocator alloc;
+    int n_threads;
+    uint32_t batch_tokens;
+    learn_pooling pooling;
+    int normalize;
+    learn__pool *pool;           /* worker threads (NULL: the caller only) */
+    const learn__kernels *kern;  /* the ISA's kernels */
+    void *mm;                    /* scratch of learn__matmul_n */
+    size_t mm_size;
+    learn__llm_scratch s;
+    learn_encode_stats stats;
+    size_t max_text_len;         /* longest text learn_tokenize() takes */
+    char err[LEARN_ERRMSG_SIZE];
+};
+
+#define LEARN__CFAIL(ctx, st, ...) learn__fail((ctx)->err, sizeof (ctx)->err, (st), __VA_ARGS__)
+
+/* ============================================================================================
    ==== File format ====
-   Reader: learn__model_parse validates the header, checksum, metadata, directory and layout
-   (RELIABILITY.md A.1-A.6), then learn__llm_check the architecture (A.7).
+   Reading .learn files (the format is specified at the top of learn.h): learn__model_parse
+   validates the header, checksum, metadata, directory and layout (RELIABILITY.md A.1-A.6), then
+   the LLM, towers and tokenizer each check their part (A.7). Then the typed access to metadata
+   and tensors, the checked reads that the parts' schemas are written with, and the scan of
+   every value.
    ============================================================================================ */
 
 static const char learn__magic[8] = {'L', 'E', 'A', 'R', 'N', 'M', 'D', 'L'};
 #define LEARN__HEADER_SIZE 64
 #define LEARN__TRAILER_SIZE 8
+
+/* ---- Tensor and metadata types ---- */
 
 static const struct {
     const char *name;
@@ -418,9 +614,6 @@ const char *learn_type_name(learn_type type) {
 }
 uint32_t learn_type_block_elems(learn_type type) {
     return (unsigned)type < LEARN_TYPE_COUNT ? learn__types[type].block_elems : 0;
-}
-uint32_t learn_type_block_bytes(learn_type type) {
-    return (unsigned)type < LEARN_TYPE_COUNT ? learn__types[type].block_bytes : 0;
 }
 uint64_t learn_type_row_bytes(learn_type type, uint64_t n) {
     if ((unsigned)type >= LEARN_TYPE_COUNT) return 0;
@@ -482,128 +675,60 @@ learn_status learn_quantize(learn_type type, const float *src, void *dst, size_t
     }
 }
 
+/* Dequantizes n elements (a whole number of blocks) of a weight row. */
+static void learn__dequant_row(learn_type type, const uint8_t *src, float *dst, size_t n) {
+    switch (type) {
+    case LEARN_TYPE_F32: memcpy(dst, src, n * 4); break;
+    case LEARN_TYPE_F16:
+        for (size_t i = 0; i < n; i++) dst[i] = learn__f16_to_f32(learn__rd16(src + 2 * i));
+        break;
+    case LEARN_TYPE_BF16:
+        for (size_t i = 0; i < n; i++) dst[i] = learn_bf16_to_f32(learn__rd16(src + 2 * i));
+        break;
+    case LEARN_TYPE_Q8_0:
+        for (size_t b = 0; b < n / 32; b++, src += 34) {
+            float d = learn__f16_to_f32(learn__rd16(src));
+            for (int j = 0; j < 32; j++) dst[b * 32 + j] = d * (float)(int8_t)src[2 + j];
+        }
+        break;
+    case LEARN_TYPE_Q4_0:
+        for (size_t b = 0; b < n / 32; b++, src += 18) {
+            float d = learn__f16_to_f32(learn__rd16(src));
+            for (int j = 0; j < 16; j++) {
+                dst[b * 32 + j] = d * (float)((src[2 + j] & 0x0f) - 8);
+                dst[b * 32 + j + 16] = d * (float)((src[2 + j] >> 4) - 8);
+            }
+        }
+        break;
+    default: memset(dst, 0, n * sizeof *dst); break; /* not a weight type; refused at open */
+    }
+}
+
+learn_status learn_dequantize(learn_type type, const void *src, float *dst, size_t n) {
+    if ((!src || !dst) && n) return LEARN_ERR_ARG;
+    if (type > LEARN_TYPE_Q4_0 || (n % learn__types[type].block_elems)) return LEARN_ERR_ARG;
+    learn__dequant_row(type, (const uint8_t *)src, dst, n);
+    return LEARN_OK;
+}
+
 static const char *const learn__meta_names[] = {NULL,   "u32", "i32",  "u64", "i64",
                                                 "f32",  "f64", "bool", "str", "arr"};
 
 const char *learn_meta_type_name(learn_meta_type type) {
-    return (type >= LEARN_META_U32 && type <= LEARN_META_ARR) ? learn__meta_names[type] : NULL;
+    return (type >= LEARN_META_TYPE_U32 && type <= LEARN_META_TYPE_ARR) ? learn__meta_names[type] : NULL;
 }
 
 /* Encoded size of a scalar metadata value; 0 for STR/ARR/unknown. */
 static uint32_t learn__meta_scalar_size(uint32_t type) {
     switch (type) {
-    case LEARN_META_U32: case LEARN_META_I32: case LEARN_META_F32: return 4;
-    case LEARN_META_U64: case LEARN_META_I64: case LEARN_META_F64: return 8;
-    case LEARN_META_BOOL: return 1;
+    case LEARN_META_TYPE_U32: case LEARN_META_TYPE_I32: case LEARN_META_TYPE_F32: return 4;
+    case LEARN_META_TYPE_U64: case LEARN_META_TYPE_I64: case LEARN_META_TYPE_F64: return 8;
+    case LEARN_META_TYPE_BOOL: return 1;
     default: return 0;
     }
 }
 
-typedef struct learn__meta {
-    const char *key;        /* NUL-terminated copy (keys are not NUL-terminated in files) */
-    learn_meta_type type;
-    learn_meta_type elem;   /* arrays */
-    uint64_t count;         /* array length; string length; 1 for scalars */
-    const uint8_t *value;   /* start of the encoded value (after the type id) */
-} learn__meta;
-
-typedef struct learn__tensor {
-    const char *name; /* in place, NUL-terminated */
-    learn_type type;
-    uint32_t n_dims;
-    uint64_t shape[LEARN_MAX_DIMS];
-    uint64_t n_elem;
-    uint64_t offset, size;
-    const uint8_t *data;
-} learn__tensor;
-
-/* One transformer block's tensors (NULL when an optional one is absent). */
-typedef struct learn__layer {
-    const learn__tensor *attn_norm, *wq, *wk, *wv, *bq, *bk, *bv, *q_norm, *k_norm, *wo;
-    const learn__tensor *ffn_norm, *w_gate, *w_up, *w_down;
-} learn__layer;
-
-/* How texts become content embeddings (metadata `encoder.*`, see the LLM configuration). */
-typedef enum learn__pooling { LEARN__POOL_MEAN = 1, LEARN__POOL_LAST = 2, LEARN__POOL_NONE = 3 } learn__pooling;
-
-/* The architecture's hyper-parameters, validated at open (section LLM configuration). */
-typedef struct learn__llm_config {
-    int present;
-    char arch[16];
-    uint32_t n_vocab, n_embd, n_layer, n_head, n_head_kv, head_dim, n_ff, n_ctx;
-    float rope_theta, rms_eps;
-    int rope_neox;   /* NeoX-style rotation (pairs i, i + d/2) instead of (2i, 2i+1) */
-    int qkv_bias;    /* Q/K/V biases */
-    int qk_norm;     /* per-head RMSNorm of Q and K (qwen3) */
-    const learn__tensor *tok_embd, *out_norm, *rope_freqs;
-    learn__layer *layers; /* n_layer entries */
-    /* encoder settings */
-    learn__pooling pooling;
-    int normalize;
-    uint32_t max_tokens;
-    const char *template_str; /* in place; "{text}" by default */
-} learn__llm_config;
-
-/* Tower types: paste into learn.c's File format section, after learn__llm_config (struct
-   learn_model gets a member `learn__tower_config towers;` after `llm`). */
-
-typedef enum learn__act {
-    LEARN__ACT_GELU = 0,      /* 0.5 x (1 + erf(x / sqrt 2)) */
-    LEARN__ACT_GELU_TANH = 1, /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
-    LEARN__ACT_RELU = 2
-} learn__act;
-
-/* One tower block's tensors, all required. */
-typedef struct learn__tower_layer {
-    const learn__tensor *wq, *bq, *wk, *bk, *wv, *bv, *wo, *bo;
-    const learn__tensor *attn_norm_w, *attn_norm_b;
-    const learn__tensor *w_up, *b_up, *w_down, *b_down;
-    const learn__tensor *ffn_norm_w, *ffn_norm_b;
-} learn__tower_layer;
-
-/* The towers' hyper-parameters and tensors, resolved at open by learn__towers_check.
-   present = 0: no towers (content passthrough); d_in/d_out are then the LLM's n_embd, or 0
-   when the file has no LLM either. */
-typedef struct learn__tower_config {
-    int present;
-    uint32_t d_in, d_model, n_layer, n_head, head_dim, d_ff, d_out;
-    uint32_t max_positions, max_history;
-    float eps;
-    learn__act act;
-    int pre_norm;
-    const learn__tensor *adaptor_w, *adaptor_b, *pos_embd, *out_norm_w, *out_norm_b;
-    const learn__tensor *proj_w, *proj_b;
-    const learn__tensor *in_mean, *in_scale; /* optional content standardization */
-    learn__tower_layer *layers; /* n_layer entries (model allocator; freed with the model) */
-} learn__tower_config;
-
-
-typedef struct learn__tok learn__tok;
-static learn_status learn__tok_load(const learn_model *m, const learn_allocator *a, learn__tok **out,
-                                    char *err, size_t errn);
-static void learn__tok_free(const learn_allocator *a, learn__tok *t);
-
-struct learn_model {
-    learn_allocator alloc;
-    const uint8_t *base;
-    uint64_t size;
-#ifndef LEARN_NO_STDIO
-    void *map;       /* mmap'd region, or NULL */
-    size_t map_size;
-#endif
-    void *owned;     /* file read into memory (use_mmap = 0), or NULL */
-    uint32_t version;
-    uint32_t n_meta, n_tensors;
-    learn__meta *meta;
-    learn__tensor *tensors;
-    uint32_t *meta_order;   /* indices sorted by key */
-    uint32_t *tensor_order; /* indices sorted by name */
-    char *key_pool;         /* NUL-terminated copies of the keys */
-    uint64_t fp_content, fp_towers;
-    learn__llm_config llm;
-    learn__tower_config towers;
-    learn__tok *tok;
-};
+/* ---- Reading a file ---- */
 
 /* A bounds-checked cursor over the file. Every read checks the bytes left. */
 typedef struct learn__cur {
@@ -637,7 +762,7 @@ static learn_status learn__meta_skip_value(learn__cur *c, uint32_t type, const c
         if (!learn__cur_has(c, sz))
             return learn__fail(err, errn, LEARN_ERR_FORMAT,
                                "metadata '%s': value runs past the end of the section", what);
-        if (type == LEARN_META_BOOL && c->base[c->pos] > 1)
+        if (type == LEARN_META_TYPE_BOOL && c->base[c->pos] > 1)
             return learn__fail(err, errn, LEARN_ERR_FORMAT,
                                "metadata '%s': bool value %u is not 0 or 1", what,
                                c->base[c->pos]);
@@ -645,7 +770,7 @@ static learn_status learn__meta_skip_value(learn__cur *c, uint32_t type, const c
         *count = 1;
         return LEARN_OK;
     }
-    if (type == LEARN_META_STR) {
+    if (type == LEARN_META_TYPE_STR) {
         if (!learn__cur_has(c, 8))
             return learn__fail(err, errn, LEARN_ERR_FORMAT,
                                "metadata '%s': string length runs past the end", what);
@@ -664,29 +789,29 @@ static learn_status learn__meta_skip_value(learn__cur *c, uint32_t type, const c
         *count = len;
         return LEARN_OK;
     }
-    if (type == LEARN_META_ARR) {
+    if (type == LEARN_META_TYPE_ARR) {
         if (!learn__cur_has(c, 12))
             return learn__fail(err, errn, LEARN_ERR_FORMAT,
                                "metadata '%s': array header runs past the end", what);
         uint32_t elem = learn__cur_u32(c);
         uint64_t n = learn__cur_u64(c);
-        if (elem < LEARN_META_U32 || elem >= LEARN_META_ARR)
+        if (elem < LEARN_META_TYPE_U32 || elem >= LEARN_META_TYPE_ARR)
             return learn__fail(err, errn, LEARN_ERR_FORMAT,
                                "metadata '%s': array element type %u is not valid (1..8)", what,
                                elem);
-        uint64_t min = elem == LEARN_META_STR ? 9 : learn__meta_scalar_size(elem);
+        uint64_t min = elem == LEARN_META_TYPE_STR ? 9 : learn__meta_scalar_size(elem);
         if (n > (c->end - c->pos) / min)
             return learn__fail(err, errn, LEARN_ERR_FORMAT,
                                "metadata '%s': array count %llu needs more than the %llu bytes "
                                "left",
                                what, (unsigned long long)n, (unsigned long long)(c->end - c->pos));
-        if (elem == LEARN_META_STR) {
+        if (elem == LEARN_META_TYPE_STR) {
             for (uint64_t i = 0; i < n; i++) {
                 uint64_t dummy;
                 learn_status st = learn__meta_skip_value(c, elem, what, &dummy, err, errn);
                 if (st) return st;
             }
-        } else if (elem == LEARN_META_BOOL) {
+        } else if (elem == LEARN_META_TYPE_BOOL) {
             for (uint64_t i = 0; i < n; i++)
                 if (c->base[c->pos + i] > 1)
                     return learn__fail(err, errn, LEARN_ERR_FORMAT,
@@ -702,7 +827,6 @@ static learn_status learn__meta_skip_value(learn__cur *c, uint32_t type, const c
     return learn__fail(err, errn, LEARN_ERR_FORMAT, "metadata '%s': value type %u is not valid "
                        "(1..9)", what, type);
 }
-
 
 /* Sorted index over NUL-terminated names, for binary search and duplicate detection. */
 typedef struct learn__sortent {
@@ -827,7 +951,7 @@ static learn_status learn__parse_meta(learn_model *m, uint64_t off, uint64_t end
         c.pos += kl;
         uint32_t type = learn__cur_u32(&c);
         m->meta[i].type = (learn_meta_type)type;
-        if (type == LEARN_META_ARR && learn__cur_has(&c, 4))
+        if (type == LEARN_META_TYPE_ARR && learn__cur_has(&c, 4))
             m->meta[i].elem = (learn_meta_type)learn__rd32(c.base + c.pos);
         m->meta[i].value = c.base + c.pos;
         if ((st = learn__meta_skip_value(&c, type, what, &m->meta[i].count, err, errn)))
@@ -1013,8 +1137,13 @@ static learn_status learn__parse_tensors(learn_model *m, uint64_t off, uint64_t 
     return LEARN_OK;
 }
 
+/* The parts' checks, run at open in this order (sections LLM configuration, Towers,
+   Tokenizer). */
 static learn_status learn__llm_check(learn_model *m, char *err, size_t errn);
 static learn_status learn__towers_check(learn_model *m, char *err, size_t errn);
+static learn_status learn__tok_load(const learn_model *m, const learn_allocator *a, learn__tok **out,
+                                    char *err, size_t errn);
+static void learn__tok_free(const learn_allocator *a, learn__tok *t);
 
 /* Validates a whole file held in m->base/m->size. The first problem found is reported. */
 static learn_status learn__model_parse(learn_model *m, int verify, char *err, size_t errn) {
@@ -1098,8 +1227,8 @@ static learn_status learn__model_parse(learn_model *m, int verify, char *err, si
     if ((st = learn__parse_tensors(m, dir_off, data_off, err, errn))) return st;
     const learn__meta *fc = learn__meta_lookup(m, "general.fingerprint.content");
     const learn__meta *ft = learn__meta_lookup(m, "general.fingerprint.towers");
-    if (fc && fc->type == LEARN_META_U64) m->fp_content = learn__rd64(fc->value);
-    if (ft && ft->type == LEARN_META_U64) m->fp_towers = learn__rd64(ft->value);
+    if (fc && fc->type == LEARN_META_TYPE_U64) m->fp_content = learn__rd64(fc->value);
+    if (ft && ft->type == LEARN_META_TYPE_U64) m->fp_towers = learn__rd64(ft->value);
     if ((st = learn__llm_check(m, err, errn))) return st;
     if ((st = learn__towers_check(m, err, errn))) return st;
     uint32_t tk;
@@ -1254,6 +1383,8 @@ learn_status learn_model_open(const char *path, const learn_model_params *params
 }
 #endif /* LEARN_NO_STDIO */
 
+/* ---- Metadata and tensor access ---- */
+
 learn_status learn_model_get_info(const learn_model *m, learn_model_info *info) {
     if (!m || !info) return LEARN_ERR_ARG;
     memset(info, 0, sizeof *info);
@@ -1298,7 +1429,7 @@ learn_status learn_model_tensor(const learn_model *m, uint32_t i, learn_tensor_i
     return LEARN_OK;
 }
 
-learn_status learn_model_find_tensor(const learn_model *m, const char *name,
+learn_status learn_model_tensor_find(const learn_model *m, const char *name,
                                      learn_tensor_info *info) {
     if (!m || !name || !info) return LEARN_ERR_ARG;
     const learn__tensor *t = learn__tensor_lookup(m, name);
@@ -1334,22 +1465,22 @@ typedef struct learn__num {
 static learn__num learn__num_read(uint32_t type, const uint8_t *p) {
     learn__num n = {0, 0, 0, 0.0};
     switch (type) {
-    case LEARN_META_U32: n.u = learn__rd32(p); break;
-    case LEARN_META_U64: n.u = learn__rd64(p); break;
-    case LEARN_META_BOOL: n.u = p[0]; break;
-    case LEARN_META_I32: {
+    case LEARN_META_TYPE_U32: n.u = learn__rd32(p); break;
+    case LEARN_META_TYPE_U64: n.u = learn__rd64(p); break;
+    case LEARN_META_TYPE_BOOL: n.u = p[0]; break;
+    case LEARN_META_TYPE_I32: {
         int32_t v = (int32_t)learn__rd32(p);
         n.negative = v < 0;
         n.u = v < 0 ? (uint64_t)(-(int64_t)v) : (uint64_t)v;
         break;
     }
-    case LEARN_META_I64: {
+    case LEARN_META_TYPE_I64: {
         int64_t v = (int64_t)learn__rd64(p);
         n.negative = v < 0;
         n.u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
         break;
     }
-    case LEARN_META_F32: {
+    case LEARN_META_TYPE_F32: {
         float f;
         uint32_t bits = learn__rd32(p);
         memcpy(&f, &bits, 4);
@@ -1357,7 +1488,7 @@ static learn__num learn__num_read(uint32_t type, const uint8_t *p) {
         n.d = f;
         break;
     }
-    case LEARN_META_F64: {
+    case LEARN_META_TYPE_F64: {
         uint64_t bits = learn__rd64(p);
         memcpy(&n.d, &bits, 8);
         n.is_float = 1;
@@ -1378,7 +1509,7 @@ static learn_status learn__meta_num(const learn_model *m, const char *key, int a
         *out = learn__num_read(e->type, e->value);
         return LEARN_OK;
     }
-    if (e->type != LEARN_META_ARR || !learn__meta_scalar_size(e->elem)) return LEARN_ERR_FORMAT;
+    if (e->type != LEARN_META_TYPE_ARR || !learn__meta_scalar_size(e->elem)) return LEARN_ERR_FORMAT;
     if (i >= e->count) return LEARN_ERR_ARG;
     *out = learn__num_read(e->elem, e->value + 12 + i * learn__meta_scalar_size(e->elem));
     return LEARN_OK;
@@ -1447,7 +1578,7 @@ learn_status learn_model_meta_bool(const learn_model *m, const char *key, int *v
     if (!m || !key || !v) return LEARN_ERR_ARG;
     const learn__meta *e = learn__meta_lookup(m, key);
     if (!e) return LEARN_ERR_NOT_FOUND;
-    if (e->type != LEARN_META_BOOL) return LEARN_ERR_FORMAT;
+    if (e->type != LEARN_META_TYPE_BOOL) return LEARN_ERR_FORMAT;
     *v = e->value[0];
     return LEARN_OK;
 }
@@ -1457,7 +1588,7 @@ learn_status learn_model_meta_str(const learn_model *m, const char *key, const c
     if (!m || !key || !s) return LEARN_ERR_ARG;
     const learn__meta *e = learn__meta_lookup(m, key);
     if (!e) return LEARN_ERR_NOT_FOUND;
-    if (e->type != LEARN_META_STR) return LEARN_ERR_FORMAT;
+    if (e->type != LEARN_META_TYPE_STR) return LEARN_ERR_FORMAT;
     *s = (const char *)e->value + 8;
     if (len) *len = (size_t)e->count;
     return LEARN_OK;
@@ -1488,7 +1619,7 @@ learn_status learn_model_meta_arr_str(const learn_model *m, const char *key, uin
     if (!m || !key || !s) return LEARN_ERR_ARG;
     const learn__meta *e = learn__meta_lookup(m, key);
     if (!e) return LEARN_ERR_NOT_FOUND;
-    if (e->type != LEARN_META_ARR || e->elem != LEARN_META_STR) return LEARN_ERR_FORMAT;
+    if (e->type != LEARN_META_TYPE_ARR || e->elem != LEARN_META_TYPE_STR) return LEARN_ERR_FORMAT;
     if (i >= e->count) return LEARN_ERR_ARG;
     const uint8_t *p = e->value + 12; /* validated at open: every length fits */
     for (uint64_t k = 0; k < i; k++) p += 8 + learn__rd64(p) + 1;
@@ -1497,8 +1628,157 @@ learn_status learn_model_meta_arr_str(const learn_model *m, const char *key, uin
     return LEARN_OK;
 }
 
-/* Checks a float for NaN/Inf by its bits (works under -ffast-math too). */
-static int learn__f32_bits_finite(uint32_t bits) { return (bits & 0x7f800000u) != 0x7f800000u; }
+/* ---- Checked reads for the parts' schemas ----
+   Each names the key or tensor, the value found and what was expected. */
+
+static learn_status learn__meta_u32_req(const learn_model *m, const char *key, uint32_t lo,
+                                        uint32_t hi, int required, uint32_t *v, char *err,
+                                        size_t errn) {
+    const learn__meta *e = learn__meta_lookup(m, key);
+    if (!e) {
+        if (!required) return LEARN_OK;
+        return learn__fail(err, errn, LEARN_ERR_FORMAT, "metadata '%s' is missing", key);
+    }
+    learn__num n = learn__meta_scalar_size(e->type) ? learn__num_read(e->type, e->value)
+                                                    : (learn__num){1, 0, 0, 0.0};
+    if (n.is_float || e->type == LEARN_META_TYPE_BOOL)
+        return learn__fail(err, errn, LEARN_ERR_FORMAT, "metadata '%s' has type %s, not an "
+                           "integer", key, learn_meta_type_name(e->type));
+    if (n.negative || n.u < lo || n.u > hi)
+        return learn__fail(err, errn, LEARN_ERR_FORMAT, "metadata '%s' = %s%llu is outside "
+                           "%u..%u", key, n.negative ? "-" : "", (unsigned long long)n.u, lo, hi);
+    *v = (uint32_t)n.u;
+    return LEARN_OK;
+}
+
+static learn_status learn__meta_f32_opt(const learn_model *m, const char *key, float lo, float hi,
+                                        float *v, char *err, size_t errn) {
+    const learn__meta *e = learn__meta_lookup(m, key);
+    if (!e) return LEARN_OK;
+    if (e->type != LEARN_META_TYPE_F32 && e->type != LEARN_META_TYPE_F64)
+        return learn__fail(err, errn, LEARN_ERR_FORMAT, "metadata '%s' has type %s, not f32",
+                           key, learn_meta_type_name(e->type));
+    double d = learn__num_read(e->type, e->value).d;
+    if (!(d > lo && d < hi))
+        return learn__fail(err, errn, LEARN_ERR_FORMAT, "metadata '%s' = %g is outside (%g, %g)",
+                           key, d, (double)lo, (double)hi);
+    *v = (float)d;
+    return LEARN_OK;
+}
+
+/* A string-valued metadata entry that must be one of `choices` (NULL-terminated); *index
+   keeps its default when the key is absent. */
+static learn_status learn__meta_choice(const learn_model *m, const char *key,
+                                       const char *const *choices, int *index, char *err,
+                                       size_t errn) {
+    const learn__meta *e = learn__meta_lookup(m, key);
+    if (!e) return LEARN_OK;
+    const char *s = e->type == LEARN_META_TYPE_STR ? (const char *)e->value + 8 : NULL;
+    for (int i = 0; s && choices[i]; i++)
+        if (strcmp(s, choices[i]) == 0) {
+            *index = i;
+            return LEARN_OK;
+        }
+    char list[128];
+    size_t used = 0;
+    list[0] = 0;
+    for (int i = 0; choices[i] && used < sizeof list; i++)
+        used += (size_t)snprintf(list + used, sizeof list - used, "%s\"%s\"", i ? ", " : "",
+                                 choices[i]);
+    if (!s)
+        return learn__fail(err, errn, LEARN_ERR_FORMAT, "metadata '%s' has type %s, not str",
+                           key, learn_meta_type_name(e->type));
+    return learn__fail(err, errn, LEARN_ERR_FORMAT, "metadata '%s' = \"%.40s\" is not one of %s",
+                       key, s, list);
+}
+
+/* Formats a tensor's shape as "[a, b, c]". */
+static void learn__shape_str(const learn__tensor *t, char *buf, size_t n) {
+    size_t used = 0;
+    buf[0] = 0;
+    for (uint32_t d = 0; d < t->n_dims && used < n; d++)
+        used += (size_t)snprintf(buf + used, n - used, "%s%llu", d ? ", " : "[",
+                                 (unsigned long long)t->shape[d]);
+    if (used < n) snprintf(buf + used, n - used, "]");
+}
+
+/* Checks that tensor `name` exists (unless optional) with the given shape; matrices may be any
+   weight type, vectors must be F32. Sets *t (NULL when an optional tensor is absent). */
+static learn_status learn__need_tensor(const learn_model *m, const char *name, int matrix,
+                                       uint64_t d0, uint64_t d1, int optional,
+                                       const learn__tensor **t, char *err, size_t errn) {
+    const learn__tensor *x = learn__tensor_lookup(m, name);
+    if (t) *t = x;
+    if (!x) {
+        if (optional) return LEARN_OK;
+        return learn__fail(err, errn, LEARN_ERR_FORMAT,
+                           "tensor '%s' is missing (required by the architecture)", name);
+    }
+    int type_ok = matrix ? (x->type <= LEARN_TYPE_Q4_0) : (x->type == LEARN_TYPE_F32);
+    if (!type_ok)
+        return learn__fail(err, errn, LEARN_ERR_FORMAT, "tensor '%s' has type %s; expected %s",
+                           name, learn_type_name(x->type),
+                           matrix ? "f32, f16, bf16, q8_0 or q4_0" : "f32");
+    int shape_ok = matrix ? (x->n_dims == 2 && x->shape[0] == d0 && x->shape[1] == d1)
+                          : (x->n_dims == 1 && x->shape[0] == d0);
+    if (!shape_ok) {
+        char have[128], want[64];
+        learn__shape_str(x, have, sizeof have);
+        if (matrix)
+            snprintf(want, sizeof want, "[%llu, %llu]", (unsigned long long)d0,
+                     (unsigned long long)d1);
+        else
+            snprintf(want, sizeof want, "[%llu]", (unsigned long long)d0);
+        return learn__fail(err, errn, LEARN_ERR_FORMAT, "tensor '%s' has shape %s; expected %s",
+                           name, have, want);
+    }
+    return LEARN_OK;
+}
+
+/* The integer keys of a schema: each in [lo, hi], missing only when not required (the value
+   then keeps its default), read in the table's order (the first problem is reported). */
+typedef struct learn__u32_key {
+    const char *key;
+    uint32_t lo, hi;
+    int required;
+    uint32_t *value;
+} learn__u32_key;
+
+static learn_status learn__meta_u32_keys(const learn_model *m, const learn__u32_key *keys, size_t n,
+                                         char *err, size_t errn) {
+    learn_status st = LEARN_OK;
+    for (size_t i = 0; i < n && !st; i++)
+        st = learn__meta_u32_req(m, keys[i].key, keys[i].lo, keys[i].hi, keys[i].required,
+                                 keys[i].value, err, errn);
+    return st;
+}
+
+/* The tensors of a schema, named prefix + name, as learn__need_tensor checks them: a matrix
+   [d0, d1] of any weight type or an F32 vector [d0]. Each found one is set in its slot and,
+   when mark is not NULL, marked at its directory index. */
+typedef struct learn__tensor_spec {
+    const char *name;
+    const learn__tensor **slot;
+    int matrix;
+    uint64_t d0, d1;
+    int optional;
+} learn__tensor_spec;
+
+static learn_status learn__need_tensors(const learn_model *m, const char *prefix,
+                                        const learn__tensor_spec *specs, size_t n, uint8_t *mark,
+                                        char *err, size_t errn) {
+    for (size_t i = 0; i < n; i++) {
+        char name[LEARN_MAX_NAME + 1];
+        snprintf(name, sizeof name, "%s%s", prefix, specs[i].name);
+        learn_status st = learn__need_tensor(m, name, specs[i].matrix, specs[i].d0, specs[i].d1,
+                                             specs[i].optional, specs[i].slot, err, errn);
+        if (st) return st;
+        if (mark && *specs[i].slot) mark[*specs[i].slot - m->tensors] = 1;
+    }
+    return LEARN_OK;
+}
+
+/* ---- Numeric scan ---- */
 
 learn_status learn_model_scan(const learn_model *m, uint64_t *n_checked, char *err, size_t errn) {
     if (n_checked) *n_checked = 0;
@@ -1558,8 +1838,9 @@ learn_status learn_model_scan(const learn_model *m, uint64_t *n_checked, char *e
 
 /* ============================================================================================
    ==== Writer ====
-   Metadata values are kept encoded (the bytes after the type id); tensors are borrowed or
-   copied. Saving lays the file out, hashes as it emits, and writes atomically.
+   Building .learn files: metadata values are kept encoded (the bytes after the type id),
+   tensors borrowed or copied. Saving computes the fingerprints, lays the file out, hashes as it
+   emits, and writes it atomically under the file's lock (learn.h, "Writing files").
    ============================================================================================ */
 
 typedef struct learn__wmeta {
@@ -1688,40 +1969,40 @@ static learn_status learn__wset_bytes(learn_writer *w, const char *key, uint32_t
 learn_status learn_writer_set_u32(learn_writer *w, const char *key, uint32_t v) {
     uint8_t b[4];
     learn__wr32(b, v);
-    return learn__wset_bytes(w, key, LEARN_META_U32, b, 4);
+    return learn__wset_bytes(w, key, LEARN_META_TYPE_U32, b, 4);
 }
 learn_status learn_writer_set_i32(learn_writer *w, const char *key, int32_t v) {
     uint8_t b[4];
     learn__wr32(b, (uint32_t)v);
-    return learn__wset_bytes(w, key, LEARN_META_I32, b, 4);
+    return learn__wset_bytes(w, key, LEARN_META_TYPE_I32, b, 4);
 }
 learn_status learn_writer_set_u64(learn_writer *w, const char *key, uint64_t v) {
     uint8_t b[8];
     learn__wr64(b, v);
-    return learn__wset_bytes(w, key, LEARN_META_U64, b, 8);
+    return learn__wset_bytes(w, key, LEARN_META_TYPE_U64, b, 8);
 }
 learn_status learn_writer_set_i64(learn_writer *w, const char *key, int64_t v) {
     uint8_t b[8];
     learn__wr64(b, (uint64_t)v);
-    return learn__wset_bytes(w, key, LEARN_META_I64, b, 8);
+    return learn__wset_bytes(w, key, LEARN_META_TYPE_I64, b, 8);
 }
 learn_status learn_writer_set_f32(learn_writer *w, const char *key, float v) {
     uint8_t b[4];
     uint32_t bits;
     memcpy(&bits, &v, 4);
     learn__wr32(b, bits);
-    return learn__wset_bytes(w, key, LEARN_META_F32, b, 4);
+    return learn__wset_bytes(w, key, LEARN_META_TYPE_F32, b, 4);
 }
 learn_status learn_writer_set_f64(learn_writer *w, const char *key, double v) {
     uint8_t b[8];
     uint64_t bits;
     memcpy(&bits, &v, 8);
     learn__wr64(b, bits);
-    return learn__wset_bytes(w, key, LEARN_META_F64, b, 8);
+    return learn__wset_bytes(w, key, LEARN_META_TYPE_F64, b, 8);
 }
 learn_status learn_writer_set_bool(learn_writer *w, const char *key, int v) {
     uint8_t b = v ? 1 : 0;
-    return learn__wset_bytes(w, key, LEARN_META_BOOL, &b, 1);
+    return learn__wset_bytes(w, key, LEARN_META_TYPE_BOOL, &b, 1);
 }
 
 learn_status learn_writer_set_str(learn_writer *w, const char *key, const char *s, size_t len) {
@@ -1733,7 +2014,7 @@ learn_status learn_writer_set_str(learn_writer *w, const char *key, const char *
     learn__wr64(v, len);
     if (len) memcpy(v + 8, s, len);
     v[8 + len] = 0;
-    return learn__wset(w, key, LEARN_META_STR, v, n);
+    return learn__wset(w, key, LEARN_META_TYPE_STR, v, n);
 }
 
 learn_status learn_writer_set_array(learn_writer *w, const char *key, learn_meta_type elem,
@@ -1754,7 +2035,7 @@ learn_status learn_writer_set_array(learn_writer *w, const char *key, learn_meta
     for (uint64_t i = 0; i < n; i++) { /* C representation -> little-endian */
         uint8_t *d = v + 12 + i * es;
         if (es == 1) {
-            d[0] = elem == LEARN_META_BOOL ? (src[i] ? 1 : 0) : src[i];
+            d[0] = elem == LEARN_META_TYPE_BOOL ? (src[i] ? 1 : 0) : src[i];
         } else if (es == 4) {
             uint32_t x;
             memcpy(&x, src + i * 4, 4);
@@ -1765,7 +2046,7 @@ learn_status learn_writer_set_array(learn_writer *w, const char *key, learn_meta
             learn__wr64(d, x);
         }
     }
-    return learn__wset(w, key, LEARN_META_ARR, v, total);
+    return learn__wset(w, key, LEARN_META_TYPE_ARR, v, total);
 }
 
 learn_status learn_writer_set_str_array(learn_writer *w, const char *key,
@@ -1780,7 +2061,7 @@ learn_status learn_writer_set_str_array(learn_writer *w, const char *key,
     }
     uint8_t *v = (uint8_t *)learn__malloc(&w->alloc, total);
     if (!v) return LEARN__WFAIL(w, LEARN_ERR_NOMEM, "out of memory");
-    learn__wr32(v, LEARN_META_STR);
+    learn__wr32(v, LEARN_META_TYPE_STR);
     learn__wr64(v + 4, n);
     uint8_t *p = v + 12;
     for (uint64_t i = 0; i < n; i++) {
@@ -1789,7 +2070,7 @@ learn_status learn_writer_set_str_array(learn_writer *w, const char *key,
         memcpy(p + 8, strings[i], len + 1);
         p += 9 + len;
     }
-    return learn__wset(w, key, LEARN_META_ARR, v, total);
+    return learn__wset(w, key, LEARN_META_TYPE_ARR, v, total);
 }
 
 learn_status learn_writer_copy_meta(learn_writer *w, const learn_model *m, const char *key) {
@@ -1820,8 +2101,8 @@ learn_status learn_writer_get_u64(const learn_writer *w, const char *key, uint64
     if (!w || !key || !v) return LEARN_ERR_ARG;
     for (uint32_t i = 0; i < w->n_meta; i++)
         if (strcmp(w->meta[i].key, key) == 0) {
-            if (w->meta[i].type == LEARN_META_U32) *v = learn__rd32(w->meta[i].val);
-            else if (w->meta[i].type == LEARN_META_U64) *v = learn__rd64(w->meta[i].val);
+            if (w->meta[i].type == LEARN_META_TYPE_U32) *v = learn__rd32(w->meta[i].val);
+            else if (w->meta[i].type == LEARN_META_TYPE_U64) *v = learn__rd64(w->meta[i].val);
             else return LEARN_ERR_FORMAT;
             return LEARN_OK;
         }
@@ -1966,6 +2247,20 @@ static learn_status learn__writer_fingerprints(learn_writer *w, uint64_t *fp_con
     return LEARN_OK;
 }
 
+/* The system calls a save makes through: POSIX's (learn__posix_io), or a test's that makes
+   them fail (ENOSPC, a failing fsync or rename, a lock held elsewhere). Each returns what the
+   POSIX call would (write: bytes written, or -1 with errno set). lock tries once, without
+   waiting, to take the exclusive lock on the lock file open as fd: 0 when taken; -1 with errno
+   EWOULDBLOCK (or EAGAIN, EACCES) when another holds it, EINTR to be called again at once,
+   anything else to fail; NULL means flock(fd, LOCK_EX | LOCK_NB). */
+typedef struct learn__io {
+    void *user;
+    long (*write)(void *user, int fd, const void *buf, size_t n);
+    int (*fsync)(void *user, int fd);
+    int (*rename)(void *user, const char *from, const char *to);
+    int (*lock)(void *user, int fd);
+} learn__io;
+
 /* Output sink: memory, or a file descriptor through a staging buffer. Everything emitted is
    hashed for the trailer. */
 typedef struct learn__emit {
@@ -1974,7 +2269,7 @@ typedef struct learn__emit {
     uint64_t pos;
 #ifndef LEARN_NO_STDIO
     int fd;
-    const learn_io *io;
+    const learn__io *io;
     uint8_t *stage;
     size_t staged, stage_cap;
 #endif
@@ -2166,7 +2461,7 @@ static int learn__posix_lock(void *user, int fd) {
     (void)user;
     return flock(fd, LOCK_EX | LOCK_NB);
 }
-static const learn_io learn__posix_io = {NULL, learn__posix_write, learn__posix_fsync,
+static const learn__io learn__posix_io = {NULL, learn__posix_write, learn__posix_fsync,
                                          learn__posix_rename, learn__posix_lock};
 
 /* ---- Locks, temporary files, atomic replacement ("Writing files" in learn.h) ----
@@ -2179,7 +2474,7 @@ static const learn_io learn__posix_io = {NULL, learn__posix_write, learn__posix_
 
 struct learn_lock {
     learn_allocator alloc;
-    learn_io io;     /* every hook set */
+    learn__io io;    /* every hook set */
     char *target;    /* T */
     char *dir;       /* T's directory ("." for none) */
     char *lock_path; /* T.lock */
@@ -2219,7 +2514,7 @@ static char *learn__cat(const learn_allocator *a, const char *x, size_t xn, cons
 }
 
 /* fsyncs directory dir, so that a rename into it is durable. */
-static int learn__fsync_dir(const learn_io *io, const char *dir) {
+static int learn__fsync_dir(const learn__io *io, const char *dir) {
     int fd = open(dir, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return -1;
     int r = io->fsync(io->user, fd);
@@ -2363,8 +2658,11 @@ static void learn__lock_free(learn_lock *l) {
     learn__free(&a, l);
 }
 
-learn_status learn_lock_acquire(const char *path, const learn_lock_params *params,
-                                learn_lock **lock, char *errbuf, size_t errbuf_size) {
+/* learn_lock_acquire through the calls of io (NULL: POSIX), which every save under the lock
+   makes too. */
+static learn_status learn__lock_acquire(const char *path, const learn_lock_params *params,
+                                        const learn__io *io, learn_lock **lock, char *errbuf,
+                                        size_t errbuf_size) {
     if (lock) *lock = NULL;
     if (!lock || !path || !*path)
         return learn__fail(errbuf, errbuf_size, LEARN_ERR_ARG, "learn_lock_acquire: lock and path must be set");
@@ -2372,15 +2670,13 @@ learn_status learn_lock_acquire(const char *path, const learn_lock_params *param
     if (!(p.timeout >= 0))
         return learn__fail(errbuf, errbuf_size, LEARN_ERR_ARG, "learn_lock_acquire: timeout %g s is not >= 0",
                            p.timeout);
-    if (p.io && (!p.io->write || !p.io->fsync || !p.io->rename))
-        return learn__fail(errbuf, errbuf_size, LEARN_ERR_ARG, "learn_io: write, fsync and rename must be set");
     learn_allocator a;
     if (learn__alloc_resolve(&p.allocator, &a))
         return learn__fail(errbuf, errbuf_size, LEARN_ERR_ARG, "learn_lock_acquire: a partly set allocator");
     learn_lock *l = (learn_lock *)learn__calloc(&a, 1, sizeof *l);
     if (!l) return learn__fail(errbuf, errbuf_size, LEARN_ERR_NOMEM, "out of memory");
     l->alloc = a;
-    l->io = p.io ? *p.io : learn__posix_io;
+    l->io = io ? *io : learn__posix_io;
     if (!l->io.lock) l->io.lock = learn__posix_lock;
     l->fd = l->tmp_fd = -1;
     learn_status st = learn__resolve(&a, path, &l->target, errbuf, errbuf_size);
@@ -2459,6 +2755,11 @@ learn_status learn_lock_acquire(const char *path, const learn_lock_params *param
     learn__remove_leftovers(l);
     *lock = l;
     return LEARN_OK;
+}
+
+learn_status learn_lock_acquire(const char *path, const learn_lock_params *params,
+                                learn_lock **lock, char *errbuf, size_t errbuf_size) {
+    return learn__lock_acquire(path, params, NULL, lock, errbuf, errbuf_size);
 }
 
 learn_status learn_lock_get_info(const learn_lock *l, learn_lock_info *info) {
@@ -2608,22 +2909,24 @@ learn_status learn_writer_save_locked(learn_writer *w, learn_lock *lock) {
     return learn__writer_save_prepared(w, lock, fsize, dir_off, data_off);
 }
 
-learn_status learn_writer_save(learn_writer *w, const char *path, const learn_io *io) {
+/* learn_writer_save through the calls of io (NULL: POSIX). */
+static learn_status learn__writer_save(learn_writer *w, const char *path, const learn__io *io) {
     if (!w || !path) return LEARN_ERR_ARG;
-    if (io && (!io->write || !io->fsync || !io->rename))
-        return LEARN__WFAIL(w, LEARN_ERR_ARG, "learn_io: write, fsync and rename must be set");
     uint64_t fsize = 0, dir_off = 0, data_off = 0;
     learn_status st = learn__writer_prepare(w, &fsize, &dir_off, &data_off);
     if (st) return st;
     learn_lock_params p = learn_lock_default_params();
-    p.io = io;
     p.allocator = w->alloc;
     learn_lock *l;
-    st = learn_lock_acquire(path, &p, &l, w->err, sizeof w->err);
+    st = learn__lock_acquire(path, &p, io, &l, w->err, sizeof w->err);
     if (st) return st;
     st = learn__writer_save_prepared(w, l, fsize, dir_off, data_off);
     learn_lock_release(l);
     return st;
+}
+
+learn_status learn_writer_save(learn_writer *w, const char *path) {
+    return learn__writer_save(w, path, NULL);
 }
 #endif /* LEARN_NO_STDIO */
 
@@ -4155,14 +4458,8 @@ typedef struct learn__tok learn__tok; /* also declared before struct learn_model
 #define LEARN__TOK_MAX_MERGES (1u << 24) /* bpe merges */
 #define LEARN__TOK_MAX_PIECE 4096u       /* bytes in one token */
 
-/* Token types (tokenizer.types bits 0-3), as GGUF and llama.cpp number them. */
-#define LEARN__TOK_UNDEFINED 0
-#define LEARN__TOK_NORMAL 1
-#define LEARN__TOK_UNKNOWN 2
-#define LEARN__TOK_CONTROL 3
-#define LEARN__TOK_USER 4
-#define LEARN__TOK_UNUSED 5
-#define LEARN__TOK_BYTE 6
+/* tokenizer.types: bits 0-3 a learn_token_kind (numbered as GGUF and llama.cpp number token
+   types), bits 4 and 5 the strip flags of special tokens. */
 #define LEARN__TOK_TYPE_MASK 0x0Fu
 #define LEARN__TOK_LSTRIP 0x10u
 #define LEARN__TOK_RSTRIP 0x20u
@@ -4286,7 +4583,14 @@ struct learn__tok {
 };
 
 static unsigned learn__tok_type(const learn__tok *t, int32_t id) {
-    return t->types ? t->types[id] & LEARN__TOK_TYPE_MASK : LEARN__TOK_NORMAL;
+    return t->types ? t->types[id] & LEARN__TOK_TYPE_MASK : LEARN_TOKEN_KIND_NORMAL;
+}
+
+/* Unknown, control and user-defined tokens are the special ones: cut out of text before the
+   merges, and detokenized as written. */
+static int learn__tok_is_special(unsigned type) {
+    return type == LEARN_TOKEN_KIND_UNKNOWN || type == LEARN_TOKEN_KIND_CONTROL ||
+           type == LEARN_TOKEN_KIND_USER_DEFINED;
 }
 
 static size_t learn__tok_len(const learn__tok *t, int32_t id) {
@@ -4402,7 +4706,7 @@ static learn_status learn__tok_meta_bool(const learn_model *m, const char *key, 
 static learn_status learn__tok_tensor(const learn_model *m, const char *name, learn_type type,
                                       uint64_t d0, uint64_t d1, int required,
                                       learn_tensor_info *ti, char *err, size_t errn) {
-    learn_status st = learn_model_find_tensor(m, name, ti);
+    learn_status st = learn_model_tensor_find(m, name, ti);
     if (st == LEARN_ERR_NOT_FOUND) {
         ti->data = NULL;
         return required ? learn__fail(err, errn, LEARN_ERR_FORMAT, "tensor %s is missing", name)
@@ -4514,7 +4818,7 @@ static learn_status learn__tok_build_special(learn__tok *t, const learn_allocato
     uint32_t n = 0;
     for (uint32_t id = 0; id < t->n_vocab; id++) {
         unsigned ty = learn__tok_type(t, (int32_t)id);
-        if (ty == LEARN__TOK_UNKNOWN || ty == LEARN__TOK_CONTROL || ty == LEARN__TOK_USER) n++;
+        if (learn__tok_is_special(ty)) n++;
     }
     t->n_special = n;
     if (!n) return LEARN_OK;
@@ -4524,10 +4828,10 @@ static learn_status learn__tok_build_special(learn__tok *t, const learn_allocato
     n = 0;
     for (uint32_t id = 0; id < t->n_vocab; id++) {
         unsigned ty = learn__tok_type(t, (int32_t)id);
-        if (ty == LEARN__TOK_UNKNOWN || ty == LEARN__TOK_CONTROL || ty == LEARN__TOK_USER) {
+        if (learn__tok_is_special(ty)) {
             t->special[n++] = (int32_t)id;
             nodes += learn__tok_len(t, (int32_t)id);
-            if (ty == LEARN__TOK_USER) t->has_user = 1;
+            if (ty == LEARN_TOKEN_KIND_USER_DEFINED) t->has_user = 1;
         }
     }
     /* Merge sort by (length desc, id asc): n can be large (deepseek: 2400). */
@@ -4581,100 +4885,71 @@ static learn_status learn__tok_build_special(learn__tok *t, const learn_allocato
     return LEARN_OK;
 }
 
-/* Loads and validates the tokenizer.* data of a model (see the format spec). Called once at
-   open when the key tokenizer.model exists; the result is immutable. */
-static learn_status learn__tok_load(const learn_model *m, const learn_allocator *a,
-                                    learn__tok **out, char *err, size_t errn) {
-    *out = NULL;
-    const char *model;
-    learn_status st = learn_model_meta_str(m, "tokenizer.model", &model, NULL);
-    if (st) return learn__fail(err, errn, LEARN_ERR_FORMAT, "tokenizer.model: expected a string");
-    learn__tok *t = (learn__tok *)learn__calloc(a, 1, sizeof *t);
-    if (!t) return learn__fail(err, errn, LEARN_ERR_NOMEM, "tokenizer: out of memory");
-    t->model_name = model;
-    t->pre_name = "";
-    if (strcmp(model, "spm") == 0) t->kind = LEARN__TOK_SPM;
-    else if (strcmp(model, "bpe") == 0) t->kind = LEARN__TOK_BPE;
-    else {
-        st = learn__fail(err, errn, LEARN_ERR_UNSUPPORTED,
-                         "tokenizer.model: \"%.40s\" is not supported (spm, bpe)", model);
-        goto fail;
-    }
-
-    learn_tensor_info ti_text, ti_offs, ti_scores, ti_types, ti_merges;
-    if ((st = learn__tok_tensor(m, "tokenizer.text", LEARN_TYPE_U8, 0, 0, 1, &ti_text, err,
-                                errn)) ||
-        (st = learn__tok_tensor(m, "tokenizer.offsets", LEARN_TYPE_I32, 0, 0, 1, &ti_offs, err,
-                                errn)))
-        goto fail;
-    if (ti_offs.shape[0] < 2 || ti_offs.shape[0] - 1 > LEARN__TOK_MAX_VOCAB) {
-        st = learn__fail(err, errn, LEARN_ERR_FORMAT,
-                         "tensor tokenizer.offsets: %llu entries, expected 2..%u (n_vocab + 1)",
-                         (unsigned long long)ti_offs.shape[0], LEARN__TOK_MAX_VOCAB + 1);
-        goto fail;
-    }
+/* The vocabulary's tables: texts and offsets, then scores and types, each checked. */
+static learn_status learn__tok_read_vocab(const learn_model *m, learn__tok *t, char *err, size_t errn) {
+    learn_tensor_info ti_text, ti_offs, ti_scores, ti_types;
+    learn_status st;
+    if ((st = learn__tok_tensor(m, "tokenizer.text", LEARN_TYPE_U8, 0, 0, 1, &ti_text, err, errn)) ||
+        (st = learn__tok_tensor(m, "tokenizer.offsets", LEARN_TYPE_I32, 0, 0, 1, &ti_offs, err, errn)))
+        return st;
+    if (ti_offs.shape[0] < 2 || ti_offs.shape[0] - 1 > LEARN__TOK_MAX_VOCAB)
+        return learn__fail(err, errn, LEARN_ERR_FORMAT,
+                           "tensor tokenizer.offsets: %llu entries, expected 2..%u (n_vocab + 1)",
+                           (unsigned long long)ti_offs.shape[0], LEARN__TOK_MAX_VOCAB + 1);
     t->n_vocab = (uint32_t)(ti_offs.shape[0] - 1);
     t->text = (const uint8_t *)ti_text.data;
     t->offs = (const int32_t *)ti_offs.data;
-    if (t->offs[0] != 0) {
-        st = learn__fail(err, errn, LEARN_ERR_FORMAT, "tokenizer.offsets[0] is %d, expected 0",
-                         t->offs[0]);
-        goto fail;
-    }
+    if (t->offs[0] != 0)
+        return learn__fail(err, errn, LEARN_ERR_FORMAT, "tokenizer.offsets[0] is %d, expected 0",
+                           t->offs[0]);
     for (uint32_t i = 0; i < t->n_vocab; i++) {
         int64_t len = (int64_t)t->offs[i + 1] - t->offs[i];
-        if (len <= 0 || len > LEARN__TOK_MAX_PIECE) {
-            st = learn__fail(err, errn, LEARN_ERR_FORMAT,
-                             len == 0 ? "tokenizer.offsets: token %u is empty"
-                                      : "tokenizer.offsets: token %u has length %lld (1..%u)",
-                             i, (long long)len, LEARN__TOK_MAX_PIECE);
-            goto fail;
-        }
+        if (len <= 0 || len > LEARN__TOK_MAX_PIECE)
+            return learn__fail(err, errn, LEARN_ERR_FORMAT,
+                               len == 0 ? "tokenizer.offsets: token %u is empty"
+                                        : "tokenizer.offsets: token %u has length %lld (1..%u)",
+                               i, (long long)len, LEARN__TOK_MAX_PIECE);
     }
-    if ((uint64_t)t->offs[t->n_vocab] != ti_text.shape[0]) {
-        st = learn__fail(err, errn, LEARN_ERR_FORMAT,
-                         "tokenizer.offsets[%u] is %d but tokenizer.text has %llu bytes",
-                         t->n_vocab, t->offs[t->n_vocab], (unsigned long long)ti_text.shape[0]);
-        goto fail;
-    }
-
+    if ((uint64_t)t->offs[t->n_vocab] != ti_text.shape[0])
+        return learn__fail(err, errn, LEARN_ERR_FORMAT,
+                           "tokenizer.offsets[%u] is %d but tokenizer.text has %llu bytes",
+                           t->n_vocab, t->offs[t->n_vocab], (unsigned long long)ti_text.shape[0]);
     if ((st = learn__tok_tensor(m, "tokenizer.scores", LEARN_TYPE_F32, t->n_vocab, 0,
                                 t->kind == LEARN__TOK_SPM, &ti_scores, err, errn)) ||
         (st = learn__tok_tensor(m, "tokenizer.types", LEARN_TYPE_U8, t->n_vocab, 0, 0, &ti_types,
                                 err, errn)))
-        goto fail;
+        return st;
     t->scores = (const float *)ti_scores.data;
     t->types = (const uint8_t *)ti_types.data;
     if (t->scores)
         for (uint32_t i = 0; i < t->n_vocab; i++)
-            if (isnan(t->scores[i])) {
-                st = learn__fail(err, errn, LEARN_ERR_FORMAT, "tokenizer.scores[%u] is NaN", i);
-                goto fail;
-            }
-    if (t->types)
-        for (uint32_t i = 0; i < t->n_vocab; i++) {
-            unsigned v = t->types[i];
-            if ((v & LEARN__TOK_TYPE_MASK) > LEARN__TOK_BYTE ||
-                (v & ~(LEARN__TOK_TYPE_MASK | LEARN__TOK_LSTRIP | LEARN__TOK_RSTRIP))) {
-                st = learn__fail(err, errn, LEARN_ERR_FORMAT,
-                                 "tokenizer.types[%u] = 0x%02x: type 0..6 in bits 0-3, flags "
-                                 "0x10 and 0x20",
-                                 i, v);
-                goto fail;
-            }
-            if ((v & LEARN__TOK_TYPE_MASK) == LEARN__TOK_BYTE &&
-                learn__tok_byte_value(learn__tok_str(t, (int32_t)i),
-                                      learn__tok_len(t, (int32_t)i)) < 0) {
-                size_t n = learn__tok_len(t, (int32_t)i);
-                st = learn__fail(err, errn, LEARN_ERR_FORMAT,
-                                 "tokenizer.types[%u]: byte token \"%.*s\" is not of the form "
-                                 "<0xNN>",
-                                 i, (int)(n > 20 ? 20 : n),
-                                 (const char *)learn__tok_str(t, (int32_t)i));
-                goto fail;
-            }
+            if (isnan(t->scores[i]))
+                return learn__fail(err, errn, LEARN_ERR_FORMAT, "tokenizer.scores[%u] is NaN", i);
+    for (uint32_t i = 0; t->types && i < t->n_vocab; i++) {
+        unsigned v = t->types[i];
+        if ((v & LEARN__TOK_TYPE_MASK) > LEARN_TOKEN_KIND_BYTE ||
+            (v & ~(LEARN__TOK_TYPE_MASK | LEARN__TOK_LSTRIP | LEARN__TOK_RSTRIP)))
+            return learn__fail(err, errn, LEARN_ERR_FORMAT,
+                               "tokenizer.types[%u] = 0x%02x: type 0..6 in bits 0-3, flags "
+                               "0x10 and 0x20",
+                               i, v);
+        if ((v & LEARN__TOK_TYPE_MASK) == LEARN_TOKEN_KIND_BYTE &&
+            learn__tok_byte_value(learn__tok_str(t, (int32_t)i), learn__tok_len(t, (int32_t)i)) < 0) {
+            size_t n = learn__tok_len(t, (int32_t)i);
+            return learn__fail(err, errn, LEARN_ERR_FORMAT,
+                               "tokenizer.types[%u]: byte token \"%.*s\" is not of the form "
+                               "<0xNN>",
+                               i, (int)(n > 20 ? 20 : n), (const char *)learn__tok_str(t, (int32_t)i));
         }
+    }
+    return LEARN_OK;
+}
 
+/* The settings: special ids, flags and the normalizer; for bpe, the pre-tokenizer and the
+   merges. */
+static learn_status learn__tok_read_settings(const learn_model *m, learn__tok *t, char *err,
+                                             size_t errn) {
+    learn_status st;
     if ((st = learn__tok_meta_id(m, "tokenizer.bos_id", -1, t->n_vocab, &t->bos, err, errn)) ||
         (st = learn__tok_meta_id(m, "tokenizer.eos_id", -1, t->n_vocab, &t->eos, err, errn)) ||
         (st = learn__tok_meta_id(m, "tokenizer.unk_id", -1, t->n_vocab, &t->unk, err, errn)) ||
@@ -4687,71 +4962,52 @@ static learn_status learn__tok_load(const learn_model *m, const learn_allocator 
                                    &t->remove_extra_ws, err, errn)) ||
         (st = learn__tok_meta_bool(m, "tokenizer.ignore_merges", 0, &t->ignore_merges, err,
                                    errn)))
-        goto fail;
-    if (t->add_bos && t->bos < 0) {
-        st = learn__fail(err, errn, LEARN_ERR_FORMAT,
-                         "tokenizer.add_bos is set but tokenizer.bos_id is absent or -1");
-        goto fail;
-    }
-    if (t->add_eos && t->eos < 0) {
-        st = learn__fail(err, errn, LEARN_ERR_FORMAT,
-                         "tokenizer.add_eos is set but tokenizer.eos_id is absent or -1");
-        goto fail;
-    }
+        return st;
+    if (t->add_bos && t->bos < 0)
+        return learn__fail(err, errn, LEARN_ERR_FORMAT,
+                           "tokenizer.add_bos is set but tokenizer.bos_id is absent or -1");
+    if (t->add_eos && t->eos < 0)
+        return learn__fail(err, errn, LEARN_ERR_FORMAT,
+                           "tokenizer.add_eos is set but tokenizer.eos_id is absent or -1");
     const char *norm;
     st = learn_model_meta_str(m, "tokenizer.normalizer", &norm, NULL);
     if (st == LEARN_ERR_NOT_FOUND) norm = "none";
-    else if (st) {
-        st = learn__fail(err, errn, LEARN_ERR_FORMAT, "tokenizer.normalizer: expected a string");
-        goto fail;
-    }
+    else if (st)
+        return learn__fail(err, errn, LEARN_ERR_FORMAT, "tokenizer.normalizer: expected a string");
     if (strcmp(norm, "nfc") == 0) t->nfc = 1;
-    else if (strcmp(norm, "none") != 0) {
-        st = learn__fail(err, errn, LEARN_ERR_UNSUPPORTED,
-                         "tokenizer.normalizer: \"%.40s\" is not supported (none, nfc)", norm);
-        goto fail;
-    }
+    else if (strcmp(norm, "none") != 0)
+        return learn__fail(err, errn, LEARN_ERR_UNSUPPORTED,
+                           "tokenizer.normalizer: \"%.40s\" is not supported (none, nfc)", norm);
+    if (t->kind != LEARN__TOK_BPE) return LEARN_OK;
+    if (t->add_space_prefix || t->remove_extra_ws)
+        return learn__fail(err, errn, LEARN_ERR_FORMAT,
+                           "tokenizer.add_space_prefix and tokenizer.remove_extra_whitespaces "
+                           "apply to spm only");
+    const char *pre;
+    if (learn_model_meta_str(m, "tokenizer.pre", &pre, NULL) != LEARN_OK)
+        return learn__fail(err, errn, LEARN_ERR_FORMAT,
+                           "tokenizer.pre: a bpe tokenizer needs its pre-tokenizer name");
+    for (size_t i = 0; i < sizeof learn__pre_names / sizeof learn__pre_names[0]; i++)
+        if (strcmp(pre, learn__pre_names[i].name) == 0) t->stages = learn__pre_names[i].stages;
+    if (!t->stages)
+        return learn__fail(err, errn, LEARN_ERR_UNSUPPORTED,
+                           "tokenizer.pre: pre-tokenizer \"%.40s\" is not supported", pre);
+    t->pre_name = pre;
+    learn_tensor_info ti_merges;
+    if ((st = learn__tok_tensor(m, "tokenizer.merges", LEARN_TYPE_I32, 0, 2, 1, &ti_merges, err, errn)))
+        return st;
+    if (ti_merges.shape[0] > LEARN__TOK_MAX_MERGES)
+        return learn__fail(err, errn, LEARN_ERR_FORMAT,
+                           "tensor tokenizer.merges: %llu merges, at most %u",
+                           (unsigned long long)ti_merges.shape[0], LEARN__TOK_MAX_MERGES);
+    t->merges = (const int32_t *)ti_merges.data;
+    t->n_merges = (uint32_t)ti_merges.shape[0];
+    return LEARN_OK;
+}
 
-    if (t->kind == LEARN__TOK_BPE) {
-        if (t->add_space_prefix || t->remove_extra_ws) {
-            st = learn__fail(err, errn, LEARN_ERR_FORMAT,
-                             "tokenizer.add_space_prefix and tokenizer.remove_extra_whitespaces "
-                             "apply to spm only");
-            goto fail;
-        }
-        const char *pre;
-        st = learn_model_meta_str(m, "tokenizer.pre", &pre, NULL);
-        if (st) {
-            st = learn__fail(err, errn, LEARN_ERR_FORMAT,
-                             "tokenizer.pre: a bpe tokenizer needs its pre-tokenizer name");
-            goto fail;
-        }
-        for (size_t i = 0; i < sizeof learn__pre_names / sizeof learn__pre_names[0]; i++)
-            if (strcmp(pre, learn__pre_names[i].name) == 0) t->stages = learn__pre_names[i].stages;
-        if (!t->stages) {
-            st = learn__fail(err, errn, LEARN_ERR_UNSUPPORTED,
-                             "tokenizer.pre: pre-tokenizer \"%.40s\" is not supported", pre);
-            goto fail;
-        }
-        t->pre_name = pre;
-        if ((st = learn__tok_tensor(m, "tokenizer.merges", LEARN_TYPE_I32, 0, 2, 1, &ti_merges,
-                                    err, errn)))
-            goto fail;
-        if (ti_merges.shape[0] > LEARN__TOK_MAX_MERGES) {
-            st = learn__fail(err, errn, LEARN_ERR_FORMAT,
-                             "tensor tokenizer.merges: %llu merges, at most %u",
-                             (unsigned long long)ti_merges.shape[0], LEARN__TOK_MAX_MERGES);
-            goto fail;
-        }
-        t->merges = (const int32_t *)ti_merges.data;
-        t->n_merges = (uint32_t)ti_merges.shape[0];
-    }
-
-    if ((st = learn__tok_build_vocab(t, a, err, errn))) goto fail;
-    if ((st = learn__tok_build_merges(t, a, err, errn))) goto fail;
-    if ((st = learn__tok_build_special(t, a))) goto fail;
-
-    /* Byte fallback (spm) and the byte map (bpe). */
+/* Byte fallback (spm: the token of each byte, <0xNN> or the byte itself) and the byte map
+   (bpe: each byte's character and its token, and back); spm_cut. */
+static void learn__tok_build_bytes(learn__tok *t) {
     for (unsigned b = 0; b < 256; b++) {
         uint8_t s[8];
         if (t->kind == LEARN__TOK_SPM) {
@@ -4784,12 +5040,37 @@ static learn_status learn__tok_load(const learn_model *m, const learn_allocator 
     }
     for (unsigned c = 0; c < 324; c++) t->bpe_byte_of[c] = -1;
     for (unsigned b = 0; b < 256; b++) t->bpe_byte_of[learn__bpe_byte_cp(b)] = (int16_t)b;
+}
+
+/* Loads and validates the tokenizer.* data of a model (the schema is in learn.h). Called once
+   at open when the key tokenizer.model exists; the result is immutable. */
+static learn_status learn__tok_load(const learn_model *m, const learn_allocator *a,
+                                    learn__tok **out, char *err, size_t errn) {
+    *out = NULL;
+    const char *model;
+    learn_status st = learn_model_meta_str(m, "tokenizer.model", &model, NULL);
+    if (st) return learn__fail(err, errn, LEARN_ERR_FORMAT, "tokenizer.model: expected a string");
+    learn__tok *t = (learn__tok *)learn__calloc(a, 1, sizeof *t);
+    if (!t) return learn__fail(err, errn, LEARN_ERR_NOMEM, "tokenizer: out of memory");
+    t->model_name = model;
+    t->pre_name = "";
+    if (strcmp(model, "spm") == 0) t->kind = LEARN__TOK_SPM;
+    else if (strcmp(model, "bpe") == 0) t->kind = LEARN__TOK_BPE;
+    else st = learn__fail(err, errn, LEARN_ERR_UNSUPPORTED,
+                          "tokenizer.model: \"%.40s\" is not supported (spm, bpe)", model);
+    if (!st) st = learn__tok_read_vocab(m, t, err, errn);
+    if (!st) st = learn__tok_read_settings(m, t, err, errn);
+    if (!st) st = learn__tok_build_vocab(t, a, err, errn);
+    if (!st) st = learn__tok_build_merges(t, a, err, errn);
+    if (!st) st = learn__tok_build_special(t, a);
+    if (st) {
+        if (st == LEARN_ERR_NOMEM) learn__fail(err, errn, st, "tokenizer: out of memory");
+        learn__tok_free(a, t);
+        return st;
+    }
+    learn__tok_build_bytes(t);
     *out = t;
     return LEARN_OK;
-fail:
-    if (st == LEARN_ERR_NOMEM) learn__fail(err, errn, st, "tokenizer: out of memory");
-    learn__tok_free(a, t);
-    return st;
 }
 
 /* ---- Encoding: shared state of one call ---- */
@@ -4852,7 +5133,7 @@ static int learn__tok_special_accept(learn__tok_enc *e, const uint8_t *s, size_t
 }
 
 static int learn__tok_special_allowed(const learn__tok *t, uint32_t r, int parse_special) {
-    return parse_special || learn__tok_type(t, t->special[r]) == LEARN__TOK_USER;
+    return parse_special || learn__tok_type(t, t->special[r]) == LEARN_TOKEN_KIND_USER_DEFINED;
 }
 
 /* Finds the special tokens in s[0..len) as llama.cpp does: tokens in rank order (longest
@@ -5543,9 +5824,222 @@ static learn_status learn__bpe_encode(learn__tok_enc *e, const uint8_t *s, size_
     return learn__pre_piece(&p, 0, 0, n);
 }
 
+/* ---- Tokenizing and detokenizing (the public calls) ---- */
 
-/* ==== Kernels ================================================================================
+#define LEARN__TOKENIZE_FLAGS (LEARN_TOKENIZE_ADD_SPECIAL | LEARN_TOKENIZE_PARSE_SPECIAL)
 
+static learn_status learn__tok_encode_fragment(learn__tok_enc *e, const uint8_t *s, size_t n,
+                                           int *prev_special) {
+    learn_status st;
+    if (e->t->kind == LEARN__TOK_SPM)
+        st = learn__spm_encode(e, s, n, e->t->add_space_prefix && *prev_special);
+    else
+        st = learn__bpe_encode(e, s, n);
+    *prev_special = 0;
+    return st;
+}
+
+learn_status learn_tokenize(learn_ctx *ctx, const char *text, size_t len, uint32_t flags,
+                            int32_t *ids, size_t cap, size_t *n_ids) {
+    if (n_ids) *n_ids = 0;
+    if (!ctx) return LEARN_ERR_ARG;
+    if (!n_ids || (!text && len) || (!ids && cap))
+        return learn__fail(ctx->err, sizeof ctx->err, LEARN_ERR_ARG,
+                           "learn_tokenize: n_ids, text (when len > 0) and ids (when cap > 0) "
+                           "must not be NULL");
+    if (flags & ~(uint32_t)LEARN__TOKENIZE_FLAGS)
+        return learn__fail(ctx->err, sizeof ctx->err, LEARN_ERR_ARG,
+                           "learn_tokenize: unknown flags 0x%x", flags);
+    const learn__tok *t = ctx->model->tok;
+    if (!t)
+        return learn__fail(ctx->err, sizeof ctx->err, LEARN_ERR_NOT_FOUND,
+                           "learn_tokenize: the model has no tokenizer");
+    if (len > ctx->max_text_len)
+        return learn__fail(ctx->err, sizeof ctx->err, LEARN_ERR_TOO_LONG,
+                           "learn_tokenize: text of %zu bytes, longer than the maximum of %zu",
+                           len, ctx->max_text_len);
+    if (len > UINT32_MAX / 4)
+        return learn__fail(ctx->err, sizeof ctx->err, LEARN_ERR_TOO_LONG,
+                           "learn_tokenize: text of %zu bytes, longer than %u", len,
+                           UINT32_MAX / 4);
+    const uint8_t *s = (const uint8_t *)text;
+    learn__tok_enc e;
+    memset(&e, 0, sizeof e);
+    e.t = t;
+    e.a = &ctx->alloc;
+    e.ids = ids;
+    e.cap = cap;
+    learn_status st = LEARN_OK;
+    int add = (flags & LEARN_TOKENIZE_ADD_SPECIAL) != 0, prev_special = 1;
+    if (add && t->add_bos) learn__tok_emit(&e, t->bos);
+    int parse = (flags & LEARN_TOKENIZE_PARSE_SPECIAL) != 0;
+    int found = len ? learn__tok_special_find(&e, s, len, parse) : 0;
+    if (found < 0) {
+        st = LEARN_ERR_NOMEM;
+    } else if (!found) {
+        if (len) st = learn__tok_encode_fragment(&e, s, len, &prev_special);
+    } else {
+        /* Walk the text: runs of free bytes are fragments, heads are special tokens. */
+        const uint8_t *cl = (const uint8_t *)e.claim.p;
+        for (size_t i = 0; i < len && !st;) {
+            if (cl[i] == LEARN__TOK_CL_HEAD) {
+                int32_t id = -1;
+                /* The head's token: the longest special text starting here that was taken. */
+                size_t j = i + 1;
+                while (j < len && cl[j] == LEARN__TOK_CL_BODY) j++;
+                id = learn__tok_find(t, s + i, j - i);
+                learn__tok_emit(&e, id);
+                prev_special = 1;
+                i = j;
+            } else if (cl[i] == LEARN__TOK_CL_FREE) {
+                size_t j = i + 1;
+                while (j < len && cl[j] == LEARN__TOK_CL_FREE) j++;
+                st = learn__tok_encode_fragment(&e, s + i, j - i, &prev_special);
+                i = j;
+            } else {
+                i++;
+            }
+        }
+    }
+    if (!st && add && t->add_eos) learn__tok_emit(&e, t->eos);
+    learn__tok_buf_free(e.a, &e.cps);
+    learn__tok_buf_free(e.a, &e.props);
+    learn__tok_buf_free(e.a, &e.word);
+    learn__tok_buf_free(e.a, &e.sym);
+    learn__tok_buf_free(e.a, &e.heap);
+    learn__tok_buf_free(e.a, &e.text);
+    learn__tok_buf_free(e.a, &e.claim);
+    learn__tok_buf_free(e.a, &e.occ);
+    if (st == LEARN_ERR_NOMEM)
+        return learn__fail(ctx->err, sizeof ctx->err, st, "learn_tokenize: out of memory");
+    if (st)
+        return learn__fail(ctx->err, sizeof ctx->err, st, "learn_tokenize: text too long");
+    *n_ids = e.n;
+    if (e.n > cap)
+        return learn__fail(ctx->err, sizeof ctx->err, LEARN_ERR_BUFFER,
+                           "learn_tokenize: %zu ids needed, the buffer holds %zu", e.n, cap);
+    return LEARN_OK;
+}
+
+/* Appends bytes to the output while they fit; *total counts all (saturating at SIZE_MAX). */
+static void learn__tok_put(char *out, size_t cap, size_t *total, const void *src, size_t n) {
+    if (*total < cap) memcpy(out + *total, src, n <= cap - *total ? n : cap - *total);
+    *total = *total > SIZE_MAX - n ? SIZE_MAX : *total + n;
+}
+
+learn_status learn_detokenize(learn_ctx *ctx, const int32_t *ids, size_t n, char *out,
+                              size_t cap, size_t *len) {
+    if (len) *len = 0;
+    if (!ctx) return LEARN_ERR_ARG;
+    if (!len || (!ids && n) || (!out && cap))
+        return learn__fail(ctx->err, sizeof ctx->err, LEARN_ERR_ARG,
+                           "learn_detokenize: len, ids (when n > 0) and out (when cap > 0) must "
+                           "not be NULL");
+    const learn__tok *t = ctx->model->tok;
+    if (!t)
+        return learn__fail(ctx->err, sizeof ctx->err, LEARN_ERR_NOT_FOUND,
+                           "learn_detokenize: the model has no tokenizer");
+    size_t total = 0;
+    int strip = t->add_space_prefix; /* the dummy space of the next text token */
+    for (size_t i = 0; i < n; i++) {
+        int32_t id = ids[i];
+        if (id < 0 || (uint32_t)id >= t->n_vocab)
+            return learn__fail(ctx->err, sizeof ctx->err, LEARN_ERR_ARG,
+                               "learn_detokenize: ids[%zu] = %d is not a token id (0..%u)", i,
+                               id, t->n_vocab - 1);
+        unsigned ty = learn__tok_type(t, id);
+        const uint8_t *s = learn__tok_str(t, id);
+        size_t sn = learn__tok_len(t, id);
+        if (learn__tok_is_special(ty)) {
+            learn__tok_put(out, cap, &total, s, sn);
+            strip = t->add_space_prefix;
+            continue;
+        }
+        if (ty == LEARN_TOKEN_KIND_BYTE) {
+            uint8_t b = (uint8_t)learn__tok_byte_value(s, sn);
+            learn__tok_put(out, cap, &total, &b, 1);
+        } else if (t->kind == LEARN__TOK_SPM) {
+            for (size_t k = 0; k < sn;) {
+                if (sn - k >= 3 && s[k] == 0xE2 && s[k + 1] == 0x96 && s[k + 2] == 0x81) {
+                    if (!(strip && k == 0)) learn__tok_put(out, cap, &total, " ", 1);
+                    k += 3;
+                } else {
+                    learn__tok_put(out, cap, &total, s + k, 1);
+                    k++;
+                }
+            }
+        } else {
+            for (size_t k = 0; k < sn;) {
+                size_t k0 = k;
+                uint32_t c = learn__tok_utf8_next(s, sn, &k);
+                if (c < 324 && t->bpe_byte_of[c] >= 0) {
+                    uint8_t b = (uint8_t)t->bpe_byte_of[c];
+                    learn__tok_put(out, cap, &total, &b, 1);
+                } else {
+                    learn__tok_put(out, cap, &total, s + k0, k - k0);
+                }
+            }
+        }
+        strip = 0;
+    }
+    if (total == SIZE_MAX)
+        return learn__fail(ctx->err, sizeof ctx->err, LEARN_ERR_TOO_LONG,
+                           "learn_detokenize: the text would not fit in memory");
+    *len = total;
+    if (total >= cap)
+        return learn__fail(ctx->err, sizeof ctx->err, LEARN_ERR_BUFFER,
+                           "learn_detokenize: %zu bytes and a NUL needed, the buffer holds %zu",
+                           total, cap);
+    out[total] = 0;
+    return LEARN_OK;
+}
+
+learn_status learn_token_get_text(const learn_model *m, int32_t id, const char **text, size_t *len) {
+    if (text) *text = NULL;
+    if (len) *len = 0;
+    if (!m || !text) return LEARN_ERR_ARG;
+    const learn__tok *t = m->tok;
+    if (!t) return LEARN_ERR_NOT_FOUND;
+    if (id < 0 || (uint32_t)id >= t->n_vocab) return LEARN_ERR_ARG;
+    *text = (const char *)learn__tok_str(t, id);
+    if (len) *len = learn__tok_len(t, id);
+    return LEARN_OK;
+}
+
+learn_status learn_token_get_kind(const learn_model *m, int32_t id, learn_token_kind *kind) {
+    if (!m || !kind) return LEARN_ERR_ARG;
+    const learn__tok *t = m->tok;
+    if (!t) return LEARN_ERR_NOT_FOUND;
+    if (id < 0 || (uint32_t)id >= t->n_vocab) return LEARN_ERR_ARG;
+    *kind = (learn_token_kind)learn__tok_type(t, id);
+    return LEARN_OK;
+}
+
+learn_status learn_tokenizer_get_info(const learn_model *m, learn_tokenizer_info *info) {
+    if (!m || !info) return LEARN_ERR_ARG;
+    memset(info, 0, sizeof *info);
+    const learn__tok *t = m->tok;
+    info->model = "";
+    info->pre = "";
+    info->bos = info->eos = info->unk = info->pad = -1;
+    if (!t) return LEARN_ERR_NOT_FOUND;
+    info->model = t->model_name;
+    info->pre = t->pre_name;
+    info->n_vocab = t->n_vocab;
+    info->n_merges = t->n_merges;
+    info->bos = t->bos;
+    info->eos = t->eos;
+    info->unk = t->unk;
+    info->pad = t->pad;
+    info->add_bos = t->add_bos;
+    info->add_eos = t->add_eos;
+    info->add_space_prefix = t->add_space_prefix;
+    info->nfc = t->nfc;
+    return LEARN_OK;
+}
+
+/* ============================================================================================
+   ==== Kernels ====
    Everything numeric that the LLM forward pass and the towers run on: the matrix products,
    the activation quantizer and the small row helpers (norms, softmax, activations, fp16 rows).
 
@@ -5578,15 +6072,8 @@ static learn_status learn__bpe_encode(learn__tok_enc *e, const uint8_t *s, size_
    of 32 as ggml's Q8_0. A product is, for every (row, token), the sum over the blocks b of
    S_b dw_b da_b, S_b the exact int32 dot of the block, dw_b and da_b the two scales; the
    reference (learn__gemm_q_scalar) accumulates acc = fma(float(S_b), dw_b * da_b, acc) in
-   block order. */
-
-#include <float.h>
-#include <math.h>
-#include <stdatomic.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+   block order.
+   ============================================================================================ */
 
 #if !defined(LEARN_NO_SIMD) && defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define LEARN__X86 1
@@ -8886,19 +9373,16 @@ static size_t learn__gemm_work_bytes(const learn__kernels *k)
     return (m + 63) / 64 * 64;
 }
 
-/* ==== Thread pool ============================================================================
-
+/* ============================================================================================
+   ==== Thread pool ====
    One persistent pool per context: n_threads - 1 workers plus the thread that calls
    learn__pool_run (which is thread 0). A run publishes (fn, arg) and bumps a generation
    counter; workers spin on it briefly (back-to-back runs of a forward pass then start within
    a microsecond or so), then sleep on a condition variable, so an idle pool uses no CPU. The
    caller runs its own share and waits for the others the same way. A pool is used by one
    thread at a time (its context's), and fn must not call learn__pool_run itself.
-   LEARN_NO_THREADS: no threads at all; every run is fn(arg, 0, 1) on the caller. */
-
-#if !defined(LEARN_NO_THREADS)
-#include <pthread.h>
-#endif
+   LEARN_NO_THREADS: no threads at all; every run is fn(arg, 0, 1) on the caller.
+   ============================================================================================ */
 
 #define LEARN__POOL_MAX_THREADS 512
 /* How long a worker (or the caller) spins before it sleeps on a condition variable. */
@@ -8935,8 +9419,6 @@ struct learn__pool {
 };
 
 #if !defined(LEARN_NO_THREADS)
-#include <sched.h>
-#include <time.h>
 
 /* A bounded spin: call with i = 0, 1, 2, ... while waiting; returns 0 once about
    LEARN__POOL_SPIN_NS have passed (then the caller sleeps). x86 spins without PAUSE: under
@@ -8947,8 +9429,7 @@ typedef struct learn__spin {
     struct timespec t0;
 } learn__spin;
 
-static int learn__spin_more(learn__spin *s, unsigned i)
-{
+static int learn__spin_more(learn__spin *s, unsigned i) {
 #if defined(__aarch64__)
     __asm__ __volatile__("yield" ::: "memory");
 #else
@@ -8971,8 +9452,7 @@ static int learn__spin_more(learn__spin *s, unsigned i)
 /* Waits until the generation differs from `seen` (or the pool stops); returns it. The sleeper
    count and the generation are sequentially consistent on both sides (the caller bumps the
    generation, then reads the count), so a worker that goes to sleep is always woken. */
-static unsigned learn__pool_wait_work(learn__pool *p, unsigned seen)
-{
+static unsigned learn__pool_wait_work(learn__pool *p, unsigned seen) {
     unsigned g;
     learn__spin spin;
     for (unsigned i = 0;; i++) {
@@ -8988,8 +9468,7 @@ static unsigned learn__pool_wait_work(learn__pool *p, unsigned seen)
     return g;
 }
 
-static void *learn__pool_main(void *arg)
-{
+static void *learn__pool_main(void *arg) {
     learn__pool_worker *w = (learn__pool_worker *)arg;
     learn__pool *p = w->pool;
     unsigned seen = 0;
@@ -9007,8 +9486,7 @@ static void *learn__pool_main(void *arg)
 }
 
 /* Bumps the generation and wakes sleeping workers. */
-static void learn__pool_publish(learn__pool *p)
-{
+static void learn__pool_publish(learn__pool *p) {
     atomic_fetch_add(&p->generation, 1);
     if (atomic_load(&p->sleepers) > 0) {
         pthread_mutex_lock(&p->mutex);
@@ -9018,8 +9496,7 @@ static void learn__pool_publish(learn__pool *p)
 }
 
 /* Stops and joins the first n workers. */
-static void learn__pool_stop(learn__pool *p, int n)
-{
+static void learn__pool_stop(learn__pool *p, int n) {
     atomic_store(&p->stop, 1);
     learn__pool_publish(p);
     for (int i = 0; i < n; i++) pthread_join(p->workers[i].thread, NULL);
@@ -9027,8 +9504,7 @@ static void learn__pool_stop(learn__pool *p, int n)
 #endif
 
 /* Frees a pool (NULL is allowed): stops and joins its workers. */
-static void learn__pool_free(learn__pool *p)
-{
+static void learn__pool_free(learn__pool *p) {
     if (!p) return;
     const learn_allocator alloc = p->alloc;
 #if !defined(LEARN_NO_THREADS)
@@ -9046,8 +9522,7 @@ static void learn__pool_free(learn__pool *p)
 /* Creates a pool of n_threads threads in all, the caller's included (1 .. 512; with
    LEARN_NO_THREADS the pool always has 1). alloc may be NULL (libc). LEARN_ERR_ARG for a bad
    count, LEARN_ERR_NOMEM when memory or a thread cannot be had (nothing is left behind). */
-static learn_status learn__pool_new(const learn_allocator *alloc, int n_threads, learn__pool **out)
-{
+static learn_status learn__pool_new(const learn_allocator *alloc, int n_threads, learn__pool **out) {
     if (!out) return LEARN_ERR_ARG;
     *out = NULL;
     if (n_threads < 1 || n_threads > LEARN__POOL_MAX_THREADS) return LEARN_ERR_ARG;
@@ -9100,15 +9575,13 @@ static learn_status learn__pool_new(const learn_allocator *alloc, int n_threads,
     return LEARN_OK;
 }
 
-static int learn__pool_n_threads(const learn__pool *p)
-{
+static int learn__pool_n_threads(const learn__pool *p) {
     return p ? p->n_threads : 1;
 }
 
 /* Runs fn(arg, ith, nth) for ith = 0 .. nth - 1, nth = the pool's thread count, ith 0 on the
    calling thread; returns when every call has returned. p may be NULL (runs fn(arg, 0, 1)). */
-static void learn__pool_run(learn__pool *p, learn__pool_fn fn, void *arg)
-{
+static void learn__pool_run(learn__pool *p, learn__pool_fn fn, void *arg) {
 #if !defined(LEARN_NO_THREADS)
     if (p && p->n_threads > 1) {
         p->fn = fn;
@@ -9140,13 +9613,35 @@ static void learn__pool_run(learn__pool *p, learn__pool_fn fn, void *arg)
 
 /* Rows [*r0, *r1) of R for thread ith of nth: contiguous ranges aligned to `align` rows
    (the kernels' row tile), as even as that allows. A thread may get an empty range. */
-static void learn__split_rows(int R, int align, int ith, int nth, int *r0, int *r1)
-{
+static void learn__split_rows(int R, int align, int ith, int nth, int *r0, int *r1) {
     const long long chunks = ((long long)R + align - 1) / align;
     const long long c0 = chunks * ith / nth, c1 = chunks * (ith + 1) / nth;
     const long long a = c0 * align, b = c1 * align;
     *r0 = (int)(a < R ? a : R);
     *r1 = (int)(b < R ? b : R);
+}
+
+/* Runs fn over [0, n) split in contiguous ranges, one per thread (ith = the thread). */
+typedef void (*learn__range_fn)(void *arg, size_t lo, size_t hi, int ith);
+typedef struct learn__range_job {
+    learn__range_fn fn;
+    void *arg;
+    size_t n;
+} learn__range_job;
+
+static void learn__range_run(void *p, int ith, int nth) {
+    const learn__range_job *j = (const learn__range_job *)p;
+    size_t lo = j->n * (size_t)ith / (size_t)nth, hi = j->n * (size_t)(ith + 1) / (size_t)nth;
+    if (lo < hi) j->fn(j->arg, lo, hi, ith);
+}
+
+static void learn__parallel(learn_ctx *ctx, size_t n, learn__range_fn fn, void *arg) {
+    if (n <= 1 || !ctx->pool) {
+        if (n) fn(arg, 0, n, 0);
+        return;
+    }
+    learn__range_job j = {fn, arg, n};
+    learn__pool_run(ctx->pool, learn__range_run, &j);
 }
 
 /* ---- Parallel matrix products -------------------------------------------------------------
@@ -9161,8 +9656,7 @@ static void learn__split_rows(int R, int align, int ith, int nth, int *r0, int *
    with quantized weights), any alignment. */
 
 static size_t learn__matmul_scratch_bytes(const learn__kernels *k, learn_type type, int K, int T,
-                                          int n_threads)
-{
+                                          int n_threads) {
     const size_t q = learn__type_quantized(type) && K > 0 && T > 0 ? (size_t)T * learn__q8_row_bytes(K) : 0;
     return 64 + q + (size_t)(n_threads > 0 ? n_threads : 1) * learn__gemm_work_bytes(k);
 }
@@ -9193,8 +9687,7 @@ typedef struct learn__matmul_job {
     uint8_t *work;                    /* n_threads slices of learn__gemm_work_bytes(k) */
 } learn__matmul_job;
 
-static void learn__matmul_quantize(void *arg, int ith, int nth)
-{
+static void learn__matmul_quantize(void *arg, int ith, int nth) {
     learn__matmul_job *j = (learn__matmul_job *)arg;
     const int t0 = (int)((long long)j->T * ith / nth), t1 = (int)((long long)j->T * (ith + 1) / nth);
     for (int t = t0; t < t1; t++)
@@ -9202,8 +9695,7 @@ static void learn__matmul_quantize(void *arg, int ith, int nth)
 }
 
 /* Thread ith's share of the row tiles of all outputs: the rows and the biases. */
-static void learn__matmul_rows(void *arg, int ith, int nth)
-{
+static void learn__matmul_rows(void *arg, int ith, int nth) {
     learn__matmul_job *j = (learn__matmul_job *)arg;
     int c0, c1;
     learn__split_rows(j->tiles[j->n_out], 1, ith, nth, &c0, &c1);
@@ -9239,8 +9731,7 @@ static void learn__matmul_rows(void *arg, int ith, int nth)
 
 static learn_status learn__matmul_n(const learn__kernels *k, learn__pool *pool, int K,
                                     const float *x, size_t ldx, int T, const learn__mm_out *outs,
-                                    int n_out, void *scratch, size_t scratch_size)
-{
+                                    int n_out, void *scratch, size_t scratch_size) {
     if (!k || !outs || n_out < 1 || n_out > LEARN__MM_MAX_OUT || K < 0 || T < 0) return LEARN_ERR_ARG;
     learn__matmul_job j;
     int quant = 0;
@@ -9288,139 +9779,31 @@ static learn_status learn__matmul_n(const learn__kernels *k, learn__pool *pool, 
 
 /* ============================================================================================
    ==== LLM configuration ====
-   The content encoder's hyper-parameters (metadata `llm.*`) and the tensors each architecture
-   requires, checked at open so that a file whose metadata disagrees with its tensors is
-   refused with a message naming the tensor.
-
-   Metadata (all U32 unless noted):
-     general.architecture   STR  "llama" | "qwen2" | "qwen3"
-     llm.vocab_size, llm.embedding_length, llm.block_count, llm.head_count,
-     llm.head_count_kv, llm.feed_forward_length, llm.context_length
-     llm.head_dim           (default embedding_length / head_count)
-     llm.rope_freq_base     F32  (default 10000)
-     llm.rms_epsilon        F32  (default 1e-5 for llama, 1e-6 for qwen2/qwen3)
-     llm.rope_type          STR  "norm" (pairs 2i, 2i+1) | "neox" (pairs i, i + d/2);
-                                 default norm for llama, neox for qwen2/qwen3
-   Tensors (shapes row-major, [out, in] for matrices; "matrix" = F32, F16, BF16, Q8_0 or
-   Q4_0; "vector" = F32):
-     token_embd.weight          matrix [n_vocab, n_embd]
-     output_norm.weight         vector [n_embd]
-     rope_freqs.weight          vector [head_dim / 2], optional (Llama 3 frequency factors)
-     blk.N.attn_norm.weight     vector [n_embd]
-     blk.N.attn_q.weight        matrix [n_head * head_dim, n_embd]
-     blk.N.attn_k.weight        matrix [n_head_kv * head_dim, n_embd]
-     blk.N.attn_v.weight        matrix [n_head_kv * head_dim, n_embd]
-     blk.N.attn_{q,k,v}.bias    vector, required for qwen2, optional otherwise
-     blk.N.attn_q_norm.weight, blk.N.attn_k_norm.weight   vector [head_dim], qwen3 only
-     blk.N.attn_output.weight   matrix [n_embd, n_head * head_dim]
-     blk.N.ffn_norm.weight      vector [n_embd]
-     blk.N.ffn_gate.weight, blk.N.ffn_up.weight           matrix [n_ff, n_embd]
-     blk.N.ffn_down.weight      matrix [n_embd, n_ff]
-   Encoder settings (how texts become content embeddings):
-     encoder.pooling        STR  "mean" (default) | "last" | "none"
-     encoder.normalize      BOOL L2-normalise pooled embeddings (default true)
-     encoder.max_tokens     U32  tokens kept per item, BOS included (default min(512, context))
-     encoder.template       STR  item text template, e.g. "Title: {title}. Brand: {brand}"
-                                 (default "{text}"); rendered by the tools
+   The content encoder's hyper-parameters (metadata llm.*), the tensors each architecture
+   requires and the encoder settings (encoder.*), checked at open so that a file whose metadata
+   disagrees with its tensors is refused with a message naming the tensor. The schema is in
+   learn.h ("The LLM").
    ============================================================================================ */
-
-static learn_status learn__meta_u32_req(const learn_model *m, const char *key, uint32_t lo,
-                                        uint32_t hi, int required, uint32_t *v, char *err,
-                                        size_t errn) {
-    const learn__meta *e = learn__meta_lookup(m, key);
-    if (!e) {
-        if (!required) return LEARN_OK;
-        return learn__fail(err, errn, LEARN_ERR_FORMAT, "metadata '%s' is missing", key);
-    }
-    learn__num n = learn__meta_scalar_size(e->type) ? learn__num_read(e->type, e->value)
-                                                    : (learn__num){1, 0, 0, 0.0};
-    if (n.is_float || e->type == LEARN_META_BOOL)
-        return learn__fail(err, errn, LEARN_ERR_FORMAT, "metadata '%s' has type %s, not an "
-                           "integer", key, learn_meta_type_name(e->type));
-    if (n.negative || n.u < lo || n.u > hi)
-        return learn__fail(err, errn, LEARN_ERR_FORMAT, "metadata '%s' = %s%llu is outside "
-                           "%u..%u", key, n.negative ? "-" : "", (unsigned long long)n.u, lo, hi);
-    *v = (uint32_t)n.u;
-    return LEARN_OK;
-}
-
-static learn_status learn__meta_f32_opt(const learn_model *m, const char *key, float lo, float hi,
-                                        float *v, char *err, size_t errn) {
-    const learn__meta *e = learn__meta_lookup(m, key);
-    if (!e) return LEARN_OK;
-    if (e->type != LEARN_META_F32 && e->type != LEARN_META_F64)
-        return learn__fail(err, errn, LEARN_ERR_FORMAT, "metadata '%s' has type %s, not f32",
-                           key, learn_meta_type_name(e->type));
-    double d = learn__num_read(e->type, e->value).d;
-    if (!(d > lo && d < hi))
-        return learn__fail(err, errn, LEARN_ERR_FORMAT, "metadata '%s' = %g is outside (%g, %g)",
-                           key, d, (double)lo, (double)hi);
-    *v = (float)d;
-    return LEARN_OK;
-}
-
-/* Formats a tensor's shape as "[a, b, c]". */
-static void learn__shape_str(const learn__tensor *t, char *buf, size_t n) {
-    size_t used = 0;
-    buf[0] = 0;
-    for (uint32_t d = 0; d < t->n_dims && used < n; d++)
-        used += (size_t)snprintf(buf + used, n - used, "%s%llu", d ? ", " : "[",
-                                 (unsigned long long)t->shape[d]);
-    if (used < n) snprintf(buf + used, n - used, "]");
-}
-
-/* Checks that tensor `name` exists (unless optional) with the given shape; matrices may be any
-   weight type, vectors must be F32. Sets *t (NULL when an optional tensor is absent). */
-static learn_status learn__need_tensor(const learn_model *m, const char *name, int matrix,
-                                       uint64_t d0, uint64_t d1, int optional,
-                                       const learn__tensor **t, char *err, size_t errn) {
-    const learn__tensor *x = learn__tensor_lookup(m, name);
-    if (t) *t = x;
-    if (!x) {
-        if (optional) return LEARN_OK;
-        return learn__fail(err, errn, LEARN_ERR_FORMAT,
-                           "tensor '%s' is missing (required by the architecture)", name);
-    }
-    int type_ok = matrix ? (x->type <= LEARN_TYPE_Q4_0) : (x->type == LEARN_TYPE_F32);
-    if (!type_ok)
-        return learn__fail(err, errn, LEARN_ERR_FORMAT, "tensor '%s' has type %s; expected %s",
-                           name, learn_type_name(x->type),
-                           matrix ? "f32, f16, bf16, q8_0 or q4_0" : "f32");
-    int shape_ok = matrix ? (x->n_dims == 2 && x->shape[0] == d0 && x->shape[1] == d1)
-                          : (x->n_dims == 1 && x->shape[0] == d0);
-    if (!shape_ok) {
-        char have[128], want[64];
-        learn__shape_str(x, have, sizeof have);
-        if (matrix)
-            snprintf(want, sizeof want, "[%llu, %llu]", (unsigned long long)d0,
-                     (unsigned long long)d1);
-        else
-            snprintf(want, sizeof want, "[%llu]", (unsigned long long)d0);
-        return learn__fail(err, errn, LEARN_ERR_FORMAT, "tensor '%s' has shape %s; expected %s",
-                           name, have, want);
-    }
-    return LEARN_OK;
-}
 
 /* Encoder settings: pooling, normalisation, the token limit per item and the text template. */
 static learn_status learn__encoder_check(learn_model *m, char *err, size_t errn) {
     learn__llm_config *c = &m->llm;
-    c->pooling = LEARN__POOL_MEAN;
+    c->pooling = LEARN_POOLING_MEAN;
     c->normalize = 1;
     c->max_tokens = LEARN__MIN(512u, c->n_ctx);
     c->template_str = "{text}";
     const learn__meta *e = learn__meta_lookup(m, "encoder.pooling");
     if (e) {
-        const char *s = e->type == LEARN_META_STR ? (const char *)e->value + 8 : "";
-        if (strcmp(s, "mean") == 0) c->pooling = LEARN__POOL_MEAN;
-        else if (strcmp(s, "last") == 0) c->pooling = LEARN__POOL_LAST;
-        else if (strcmp(s, "none") == 0) c->pooling = LEARN__POOL_NONE;
+        const char *s = e->type == LEARN_META_TYPE_STR ? (const char *)e->value + 8 : "";
+        if (strcmp(s, "mean") == 0) c->pooling = LEARN_POOLING_MEAN;
+        else if (strcmp(s, "last") == 0) c->pooling = LEARN_POOLING_LAST;
+        else if (strcmp(s, "none") == 0) c->pooling = LEARN_POOLING_NONE;
         else
             return learn__fail(err, errn, LEARN_ERR_FORMAT,
                                "metadata 'encoder.pooling' must be \"mean\", \"last\" or \"none\"");
     }
     if ((e = learn__meta_lookup(m, "encoder.normalize"))) {
-        if (e->type != LEARN_META_BOOL)
+        if (e->type != LEARN_META_TYPE_BOOL)
             return learn__fail(err, errn, LEARN_ERR_FORMAT,
                                "metadata 'encoder.normalize' has type %s, not bool",
                                learn_meta_type_name(e->type));
@@ -9430,7 +9813,7 @@ static learn_status learn__encoder_check(learn_model *m, char *err, size_t errn)
                                           err, errn);
     if (st) return st;
     if ((e = learn__meta_lookup(m, "encoder.template"))) {
-        if (e->type != LEARN_META_STR)
+        if (e->type != LEARN_META_TYPE_STR)
             return learn__fail(err, errn, LEARN_ERR_FORMAT,
                                "metadata 'encoder.template' has type %s, not str",
                                learn_meta_type_name(e->type));
@@ -9443,7 +9826,7 @@ static learn_status learn__llm_check(learn_model *m, char *err, size_t errn) {
     learn__llm_config *c = &m->llm;
     const learn__meta *arch = learn__meta_lookup(m, "general.architecture");
     if (!arch) return LEARN_OK; /* no LLM in this file (towers or tokenizer only) */
-    if (arch->type != LEARN_META_STR)
+    if (arch->type != LEARN_META_TYPE_STR)
         return learn__fail(err, errn, LEARN_ERR_FORMAT,
                            "metadata 'general.architecture' has type %s, not str",
                            learn_meta_type_name(arch->type));
@@ -9454,19 +9837,17 @@ static learn_status learn__llm_check(learn_model *m, char *err, size_t errn) {
         return learn__fail(err, errn, LEARN_ERR_UNSUPPORTED,
                            "architecture '%.40s' is not supported (llama, qwen2, qwen3)", name);
     snprintf(c->arch, sizeof c->arch, "%s", name);
-    learn_status st;
-    if ((st = learn__meta_u32_req(m, "llm.vocab_size", 1, 1u << 22, 1, &c->n_vocab, err, errn)) ||
-        (st = learn__meta_u32_req(m, "llm.embedding_length", 1, 1u << 16, 1, &c->n_embd, err,
-                                  errn)) ||
-        (st = learn__meta_u32_req(m, "llm.block_count", 1, LEARN_MAX_LAYERS, 1, &c->n_layer, err,
-                                  errn)) ||
-        (st = learn__meta_u32_req(m, "llm.head_count", 1, 1024, 1, &c->n_head, err, errn)) ||
-        (st = learn__meta_u32_req(m, "llm.head_count_kv", 1, 1024, 1, &c->n_head_kv, err,
-                                  errn)) ||
-        (st = learn__meta_u32_req(m, "llm.feed_forward_length", 1, 1u << 20, 1, &c->n_ff, err,
-                                  errn)) ||
-        (st = learn__meta_u32_req(m, "llm.context_length", 1, 1u << 24, 1, &c->n_ctx, err, errn)))
-        return st;
+    const learn__u32_key keys[] = {
+        {"llm.vocab_size", 1, 1u << 22, 1, &c->n_vocab},
+        {"llm.embedding_length", 1, 1u << 16, 1, &c->n_embd},
+        {"llm.block_count", 1, LEARN_MAX_LAYERS, 1, &c->n_layer},
+        {"llm.head_count", 1, 1024, 1, &c->n_head},
+        {"llm.head_count_kv", 1, 1024, 1, &c->n_head_kv},
+        {"llm.feed_forward_length", 1, 1u << 20, 1, &c->n_ff},
+        {"llm.context_length", 1, 1u << 24, 1, &c->n_ctx},
+    };
+    learn_status st = learn__meta_u32_keys(m, keys, sizeof keys / sizeof keys[0], err, errn);
+    if (st) return st;
     if (c->n_head % c->n_head_kv)
         return learn__fail(err, errn, LEARN_ERR_FORMAT,
                            "metadata 'llm.head_count_kv' = %u does not divide 'llm.head_count' = "
@@ -9495,7 +9876,7 @@ static learn_status learn__llm_check(learn_model *m, char *err, size_t errn) {
     c->rope_neox = !is_llama;
     const learn__meta *rt = learn__meta_lookup(m, "llm.rope_type");
     if (rt) {
-        const char *s = rt->type == LEARN_META_STR ? (const char *)rt->value + 8 : "";
+        const char *s = rt->type == LEARN_META_TYPE_STR ? (const char *)rt->value + 8 : "";
         if (strcmp(s, "norm") && strcmp(s, "neox"))
             return learn__fail(err, errn, LEARN_ERR_FORMAT,
                                "metadata 'llm.rope_type' must be the string \"norm\" or \"neox\"");
@@ -9506,23 +9887,17 @@ static learn_status learn__llm_check(learn_model *m, char *err, size_t errn) {
 
     uint64_t e = c->n_embd, q = (uint64_t)c->n_head * c->head_dim,
              kv = (uint64_t)c->n_head_kv * c->head_dim;
-    if ((st = learn__need_tensor(m, "token_embd.weight", 1, c->n_vocab, e, 0, &c->tok_embd, err,
-                                 errn)) ||
-        (st = learn__need_tensor(m, "output_norm.weight", 0, e, 0, 0, &c->out_norm, err, errn)) ||
-        (st = learn__need_tensor(m, "rope_freqs.weight", 0, c->head_dim / 2, 0, 1, &c->rope_freqs,
-                                 err, errn)))
-        return st;
+    const learn__tensor_spec top[] = {
+        {"token_embd.weight", &c->tok_embd, 1, c->n_vocab, e, 0},
+        {"output_norm.weight", &c->out_norm, 0, e, 0, 0},
+        {"rope_freqs.weight", &c->rope_freqs, 0, c->head_dim / 2, 0, 1},
+    };
+    if ((st = learn__need_tensors(m, "", top, sizeof top / sizeof top[0], NULL, err, errn))) return st;
     c->layers = (learn__layer *)learn__calloc(&m->alloc, c->n_layer, sizeof *c->layers);
     if (!c->layers) return LEARN_ERR_NOMEM;
     for (uint32_t l = 0; l < c->n_layer; l++) {
         learn__layer *L = &c->layers[l];
-        const struct {
-            const char *suffix;
-            const learn__tensor **slot;
-            int matrix;
-            uint64_t d0, d1;
-            int optional;
-        } want[] = {
+        const learn__tensor_spec blk[] = {
             {"attn_norm.weight", &L->attn_norm, 0, e, 0, 0},
             {"attn_q.weight", &L->wq, 1, q, e, 0},
             {"attn_k.weight", &L->wk, 1, kv, e, 0},
@@ -9538,13 +9913,10 @@ static learn_status learn__llm_check(learn_model *m, char *err, size_t errn) {
             {"ffn_up.weight", &L->w_up, 1, c->n_ff, e, 0},
             {"ffn_down.weight", &L->w_down, 1, e, c->n_ff, 0},
         };
-        for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
-            char nm[64];
-            snprintf(nm, sizeof nm, "blk.%u.%s", l, want[i].suffix);
-            if ((st = learn__need_tensor(m, nm, want[i].matrix, want[i].d0, want[i].d1,
-                                         want[i].optional, want[i].slot, err, errn)))
-                return st;
-        }
+        char prefix[32];
+        snprintf(prefix, sizeof prefix, "blk.%u.", l);
+        if ((st = learn__need_tensors(m, prefix, blk, sizeof blk / sizeof blk[0], NULL, err, errn)))
+            return st;
         if (!c->qk_norm && (L->q_norm || L->k_norm))
             return learn__fail(err, errn, LEARN_ERR_FORMAT,
                                "tensor 'blk.%u.attn_%s_norm.weight' is only used by qwen3", l,
@@ -9563,77 +9935,6 @@ static learn_status learn__llm_check(learn_model *m, char *err, size_t errn) {
    within each item (block-diagonal causal mask). Every output row depends only on its own
    item, so results do not depend on how items are batched.
    ============================================================================================ */
-
-/* Scratch for one batch of up to cap tokens (activations, row-major [tokens][features]). */
-typedef struct learn__llm_scratch {
-    size_t cap;        /* tokens */
-    size_t max_len;    /* longest item: attention scores per thread, RoPE positions */
-    int n_threads;     /* scores rows */
-    float *x;          /* [cap][n_embd] residual stream */
-    float *xn;         /* [cap][n_embd] normed input of a sublayer; final states at the end */
-    float *q;          /* [cap][n_head * head_dim] */
-    float *k, *v;      /* [cap][n_head_kv * head_dim] */
-    float *att;        /* [cap][n_head * head_dim] attention output */
-    float *g, *u;      /* [cap][n_ff] */
-    float *scores;     /* [n_threads][max_len] */
-    float *rope;       /* [max_len][head_dim / 2][2] cos, sin of each position and frequency */
-    uint32_t *pos;     /* [cap] position of each token within its item */
-} learn__llm_scratch;
-
-struct learn_ctx {
-    const learn_model *model;
-    learn_allocator alloc;
-    int n_threads;
-    uint32_t batch_tokens;
-    learn__pooling pooling;
-    int normalize;
-    learn__pool *pool;           /* worker threads (NULL: the caller only) */
-    const learn__kernels *kern;  /* the ISA's kernels */
-    void *mm;                    /* scratch of learn__matmul */
-    size_t mm_size;
-    learn__llm_scratch s;
-    learn_encode_stats stats;
-    size_t max_text_len;         /* longest text learn_tokenize() takes */
-    char err[LEARN_ERRMSG_SIZE];
-};
-
-#define LEARN__CFAIL(ctx, st, ...) learn__fail((ctx)->err, sizeof (ctx)->err, (st), __VA_ARGS__)
-
-/* Dequantizes n elements (a whole number of blocks) of a weight row. */
-static void learn__dequant_row(learn_type type, const uint8_t *src, float *dst, size_t n) {
-    switch (type) {
-    case LEARN_TYPE_F32: memcpy(dst, src, n * 4); break;
-    case LEARN_TYPE_F16:
-        for (size_t i = 0; i < n; i++) dst[i] = learn__f16_to_f32(learn__rd16(src + 2 * i));
-        break;
-    case LEARN_TYPE_BF16:
-        for (size_t i = 0; i < n; i++) dst[i] = learn_bf16_to_f32(learn__rd16(src + 2 * i));
-        break;
-    case LEARN_TYPE_Q8_0:
-        for (size_t b = 0; b < n / 32; b++, src += 34) {
-            float d = learn__f16_to_f32(learn__rd16(src));
-            for (int j = 0; j < 32; j++) dst[b * 32 + j] = d * (float)(int8_t)src[2 + j];
-        }
-        break;
-    case LEARN_TYPE_Q4_0:
-        for (size_t b = 0; b < n / 32; b++, src += 18) {
-            float d = learn__f16_to_f32(learn__rd16(src));
-            for (int j = 0; j < 16; j++) {
-                dst[b * 32 + j] = d * (float)((src[2 + j] & 0x0f) - 8);
-                dst[b * 32 + j + 16] = d * (float)((src[2 + j] >> 4) - 8);
-            }
-        }
-        break;
-    default: memset(dst, 0, n * sizeof *dst); break; /* not a weight type; refused at open */
-    }
-}
-
-learn_status learn_dequantize(learn_type type, const void *src, float *dst, size_t n) {
-    if ((!src || !dst) && n) return LEARN_ERR_ARG;
-    if (type > LEARN_TYPE_Q4_0 || (n % learn__types[type].block_elems)) return LEARN_ERR_ARG;
-    learn__dequant_row(type, (const uint8_t *)src, dst, n);
-    return LEARN_OK;
-}
 
 /* Y (T x R) = X (T x K) W^T (+ bias), W (R x K) in any weight type, through the context's
    kernels and threads. Each Y[t][r] depends only on X[t] and W[r]: results do not depend on
@@ -9681,21 +9982,6 @@ static learn_status learn__linear(learn_ctx *ctx, const learn__tensor *W, const 
     return learn__linear_n(ctx, 1, &W, &bias, X, T, &Y);
 }
 
-#include <time.h>
-
-/* Monotonic enough for statistics: C11 wall clock in nanoseconds (a clock step can only make
-   one interval wrong, and intervals are clamped at 0 by learn__ns_since). */
-static uint64_t learn__now_ns(void) {
-    struct timespec t;
-    if (!timespec_get(&t, TIME_UTC)) return 0;
-    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
-static uint64_t learn__ns_since(uint64_t t0) {
-    uint64_t t = learn__now_ns();
-    return t > t0 ? t - t0 : 0;
-}
-
 /* learn__linear_n for the LLM's products, counted in the context's encode statistics. */
 static learn_status learn__llm_linear_n(learn_ctx *ctx, int n, const learn__tensor *const *W,
                                         const learn__tensor *const *B, const float *X, size_t T,
@@ -9710,29 +9996,6 @@ static learn_status learn__llm_linear_n(learn_ctx *ctx, int n, const learn__tens
 static learn_status learn__llm_linear(learn_ctx *ctx, const learn__tensor *W, const learn__tensor *bias,
                                       const float *X, size_t T, float *Y) {
     return learn__llm_linear_n(ctx, 1, &W, &bias, X, T, &Y);
-}
-
-/* Runs fn over [0, n) split in contiguous ranges, one per thread (ith = the thread). */
-typedef void (*learn__range_fn)(void *arg, size_t lo, size_t hi, int ith);
-typedef struct learn__range_job {
-    learn__range_fn fn;
-    void *arg;
-    size_t n;
-} learn__range_job;
-
-static void learn__range_run(void *p, int ith, int nth) {
-    const learn__range_job *j = (const learn__range_job *)p;
-    size_t lo = j->n * (size_t)ith / (size_t)nth, hi = j->n * (size_t)(ith + 1) / (size_t)nth;
-    if (lo < hi) j->fn(j->arg, lo, hi, ith);
-}
-
-static void learn__parallel(learn_ctx *ctx, size_t n, learn__range_fn fn, void *arg) {
-    if (n <= 1 || !ctx->pool) {
-        if (n) fn(arg, 0, n, 0);
-        return;
-    }
-    learn__range_job j = {fn, arg, n};
-    learn__pool_run(ctx->pool, learn__range_run, &j);
 }
 
 static void learn__scratch_free(learn_ctx *ctx) {
@@ -9930,7 +10193,15 @@ static learn_status learn__llm_forward(learn_ctx *ctx, const int32_t *tokens, co
     return LEARN_OK;
 }
 
-/* Scales a vector to unit L2 norm (left as is when it is zero). */
+/* ============================================================================================
+   ==== Content encoder ====
+   Items to content embeddings: batches of whole items through the LLM, each item's final-normed
+   states pooled (mean or last token) and L2-normalised as the context says. learn_encode
+   tokenizes first; the statistics count what ran.
+   ============================================================================================ */
+
+/* Scales a vector to unit L2 norm (left as is when it is zero): the sum of squares in double,
+   then every element times the float inverse of its root. */
 static void learn__l2_normalize(float *x, size_t n) {
     double ss = 0.0;
     for (size_t i = 0; i < n; i++) ss += (double)x[i] * x[i];
@@ -9939,10 +10210,18 @@ static void learn__l2_normalize(float *x, size_t n) {
     for (size_t i = 0; i < n; i++) x[i] *= inv;
 }
 
+learn_status learn_l2_normalize(float *x, size_t n) {
+    if (!x && n) return LEARN_ERR_ARG;
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) return LEARN_ERR_NUMERIC;
+    learn__l2_normalize(x, n);
+    return LEARN_OK;
+}
+
 /* Pools item states [len][E] into out[E]. */
-static void learn__pool_item(const float *states, size_t len, size_t E, learn__pooling pool,
+static void learn__pool_item(const float *states, size_t len, size_t E, learn_pooling pool,
                              int normalize, float *out) {
-    if (pool == LEARN__POOL_LAST) {
+    if (pool == LEARN_POOLING_LAST) {
         memcpy(out, states + (len - 1) * E, E * sizeof *out);
     } else {
         for (size_t e = 0; e < E; e++) {
@@ -9968,18 +10247,22 @@ static learn_status learn__check_item(learn_ctx *ctx, size_t item, const int32_t
     return LEARN_OK;
 }
 
-learn_status learn_encode_ids(learn_ctx *ctx, size_t n_items, const int32_t *const *ids,
-                              const size_t *n_ids, float *out) {
-    if (!ctx) return LEARN_ERR_ARG;
-    ctx->err[0] = 0;
-    const learn__llm_config *c = &ctx->model->llm;
-    if (!c->present) return LEARN__CFAIL(ctx, LEARN_ERR_STATE, "the model has no LLM");
-    if (n_items && (!ids || !n_ids || !out))
-        return LEARN__CFAIL(ctx, LEARN_ERR_ARG, "ids, n_ids and out must not be NULL");
-    if (ctx->pooling == LEARN__POOL_NONE)
+/* Whether the context can pool items into embeddings: an LLM, and a pooling that gives one
+   vector per item. */
+static learn_status learn__encode_ready(learn_ctx *ctx) {
+    if (!ctx->model->llm.present) return LEARN__CFAIL(ctx, LEARN_ERR_STATE, "the model has no LLM");
+    if (ctx->pooling == LEARN_POOLING_NONE)
         return LEARN__CFAIL(ctx, LEARN_ERR_ARG,
                             "pooling 'none' gives one vector per token: use "
                             "learn_encode_ids_tokens");
+    return LEARN_OK;
+}
+
+/* learn_encode_ids once the context is ready, with the items numbered from item0 in messages
+   (learn_encode passes its chunks with their first item's number). */
+static learn_status learn__encode_ids(learn_ctx *ctx, size_t n_items, const int32_t *const *ids,
+                                      const size_t *n_ids, size_t item0, float *out) {
+    const learn__llm_config *c = &ctx->model->llm;
     size_t E = c->n_embd, cap = ctx->batch_tokens;
     size_t *start = NULL, *len = NULL;
     int32_t *tok = NULL;
@@ -9997,7 +10280,7 @@ learn_status learn_encode_ids(learn_ctx *ctx, size_t n_items, const int32_t *con
         size_t T = 0, n = 0, first = i;
         while (i < n_items) {
             size_t kept;
-            if ((st = learn__check_item(ctx, i, ids[i], n_ids[i], &kept))) goto done;
+            if ((st = learn__check_item(ctx, item0 + i, ids[i], n_ids[i], &kept))) goto done;
             if (T + kept > cap) break;
             memcpy(tok + T, ids[i], kept * sizeof *tok);
             start[n] = T;
@@ -10018,6 +10301,84 @@ done:
     learn__free(&ctx->alloc, start);
     learn__free(&ctx->alloc, len);
     learn__free(&ctx->alloc, tok);
+    return st;
+}
+
+learn_status learn_encode_ids(learn_ctx *ctx, size_t n_items, const int32_t *const *ids,
+                              const size_t *n_ids, float *out) {
+    if (!ctx) return LEARN_ERR_ARG;
+    ctx->err[0] = 0;
+    learn_status st = learn__encode_ready(ctx);
+    if (st) return st;
+    if (n_items && (!ids || !n_ids || !out))
+        return LEARN__CFAIL(ctx, LEARN_ERR_ARG, "ids, n_ids and out must not be NULL");
+    return learn__encode_ids(ctx, n_items, ids, n_ids, 0, out);
+}
+
+/* Tokenizes the text of item `item` into (*ids)[used..], growing the buffer (*ids, *cap) as
+   it needs; *n receives the number of ids (at least one). Errors name the item. */
+static learn_status learn__encode_tokenize(learn_ctx *ctx, size_t item, const char *text, size_t len,
+                                           int32_t **ids, size_t *cap, size_t used, size_t *n) {
+    for (;;) {
+        learn_status st =
+            learn_tokenize(ctx, text, len, LEARN_TOKENIZE_ADD_SPECIAL, *ids + used, *cap - used, n);
+        if (st == LEARN_OK) break;
+        if (st == LEARN_ERR_NOMEM) return st; /* learn_tokenize said so */
+        if (st != LEARN_ERR_BUFFER) {
+            char inner[LEARN_ERRMSG_SIZE];
+            memcpy(inner, ctx->err, sizeof inner);
+            return LEARN__CFAIL(ctx, st, "item %zu: %s", item, inner);
+        }
+        size_t nc;
+        if (!learn__add_ok(used, *n, &nc) || !learn__mul_ok(nc, 2 * sizeof **ids, &nc))
+            return LEARN__CFAIL(ctx, LEARN_ERR_NOMEM, "item %zu: too many tokens", item);
+        int32_t *p = (int32_t *)learn__realloc(&ctx->alloc, *ids, nc);
+        if (!p) return LEARN__CFAIL(ctx, LEARN_ERR_NOMEM, "out of memory");
+        *ids = p;
+        *cap = nc / sizeof **ids;
+    }
+    if (*n == 0) return LEARN__CFAIL(ctx, LEARN_ERR_ARG, "item %zu: the text gives no tokens", item);
+    return LEARN_OK;
+}
+
+learn_status learn_encode(learn_ctx *ctx, size_t n_items, const char *const *texts,
+                          const size_t *lens, float *out) {
+    if (!ctx) return LEARN_ERR_ARG;
+    ctx->err[0] = 0;
+    if (n_items && (!texts || !out))
+        return LEARN__CFAIL(ctx, LEARN_ERR_ARG, "texts and out must not be NULL");
+    if (!ctx->model->tok)
+        return LEARN__CFAIL(ctx, LEARN_ERR_STATE, "the model has no tokenizer: use learn_encode_ids");
+    learn_status st = learn__encode_ready(ctx);
+    if (st) return st;
+    size_t E = ctx->model->llm.n_embd, chunk = 256, cap = 4096;
+    int32_t *ids = (int32_t *)learn__malloc(&ctx->alloc, cap * sizeof *ids);
+    size_t *start = (size_t *)learn__calloc(&ctx->alloc, chunk, sizeof *start);
+    size_t *count = (size_t *)learn__calloc(&ctx->alloc, chunk, sizeof *count);
+    const int32_t **items = (const int32_t **)learn__calloc(&ctx->alloc, chunk, sizeof *items);
+    if (!ids || !start || !count || !items) st = LEARN__CFAIL(ctx, LEARN_ERR_NOMEM, "out of memory");
+    /* Tokenize a chunk of items into one id buffer, then encode it. */
+    for (size_t i0 = 0; i0 < n_items && !st; i0 += chunk) {
+        size_t k = LEARN__MIN(chunk, n_items - i0), used = 0;
+        for (size_t j = 0; j < k && !st; j++) {
+            const char *t = texts[i0 + j];
+            if (!t) {
+                st = LEARN__CFAIL(ctx, LEARN_ERR_ARG, "text %zu is NULL", i0 + j);
+                break;
+            }
+            st = learn__encode_tokenize(ctx, i0 + j, t, lens ? lens[i0 + j] : strlen(t), &ids, &cap,
+                                        used, &count[j]);
+            start[j] = used;
+            used += count[j];
+        }
+        if (st) break;
+        for (size_t j = 0; j < k; j++) items[j] = ids + start[j];
+        st = learn__encode_ids(ctx, k, items, count, i0, out + i0 * E);
+    }
+    learn__free(&ctx->alloc, ids);
+    learn__free(&ctx->alloc, start);
+    learn__free(&ctx->alloc, count);
+    learn__free(&ctx->alloc, (void *)items);
     return st;
 }
 
@@ -10075,126 +10436,28 @@ learn_status learn_ctx_encode_stats(const learn_ctx *ctx, learn_encode_stats *st
    embedding, the user embedding the L2-normalised mean of the L2-normalised history contents
    (the paper's "w/o alignment" baseline), and d_out = d_in = the LLM's n_embd.
 
-   Schema (metadata; U32 unless noted). Towers are present when `tower.d_in` is.
-     tower.d_in             1..65536   content dimension; must equal llm.embedding_length when
-                                       the file has an LLM
-     tower.d_model          1..65536   width of the transformer
-     tower.n_layer          0..512     blocks (0: adaptor and proj only)
-     tower.n_head           1..1024    heads; must divide d_model
-     tower.d_ff             1..2^20    width of the feed-forward layer
-     tower.d_out            1..65536   output (collaborative) dimension
-     tower.eps              F32        LayerNorm epsilon in (0, 1), default 1e-12 (bert-base)
-     tower.act              STR        "gelu" (erf, default) | "gelu_tanh" | "relu"
-     tower.norm             STR        "post" (default, BERT) | "pre"
-     tower.max_positions    0..2^20    learned positions (0, the default: none)
-     tower.max_history      0..2^20    the user tower reads the most recent max_history items
-                                       of a history (older ones are dropped); 0: all. Default:
-                                       max_positions (so that every position has an embedding)
-   Tensors ("matrix" = F32, F16, BF16, Q8_0 or Q4_0 as for the LLM, [out, in]; "vector" = F32):
-     tower.adaptor.weight          matrix [d_model, d_in]
-     tower.adaptor.bias            vector [d_model]
-     tower.pos_embd.weight         vector-typed matrix: F32 [max_positions, d_model], only when
-                                   max_positions > 0; added to the adaptor output at position p
-     tower.blk.N.attn_q.weight     matrix [d_model, d_model]     and attn_q.bias  [d_model]
-     tower.blk.N.attn_k.weight     matrix [d_model, d_model]     and attn_k.bias  [d_model]
-     tower.blk.N.attn_v.weight     matrix [d_model, d_model]     and attn_v.bias  [d_model]
-     tower.blk.N.attn_output.weight matrix [d_model, d_model]    and attn_output.bias [d_model]
-     tower.blk.N.attn_norm.weight, .bias   vector [d_model]  LayerNorm of the attention sublayer
-     tower.blk.N.ffn_up.weight     matrix [d_ff, d_model]        and ffn_up.bias   [d_ff]
-     tower.blk.N.ffn_down.weight   matrix [d_model, d_ff]        and ffn_down.bias [d_model]
-     tower.blk.N.ffn_norm.weight, .bias    vector [d_model]  LayerNorm of the feed-forward sublayer
-     tower.out_norm.weight, .bias  vector [d_model], pre-LN only (the final LayerNorm)
-     tower.proj.weight             matrix [d_out, d_model]
-     tower.proj.bias               vector [d_out]
-   When towers are present, any other tensor whose name starts with "tower." is refused (it
-   would be silently unused); tower.adaptor.weight without tower.d_in is refused too.
-   Official LEARN checkpoint keys map as: adaptor.* -> tower.adaptor.*,
-   summary_encoder.layer.N.attention.self.{query,key,value}.* -> tower.blk.N.attn_{q,k,v}.*,
-   .attention.output.dense.* -> attn_output.*, .attention.output.LayerNorm.* -> attn_norm.*,
-   .intermediate.dense.* -> ffn_up.*, .output.dense.* -> ffn_down.*, .output.LayerNorm.* ->
-   ffn_norm.*, mlp.0.* -> tower.proj.* (tools/towers_import.c).
+   The schema (metadata, tensors, and how the official LEARN checkpoints' keys map onto it) is
+   in learn.h, "The towers"; learn__towers_check checks it at open.
    ============================================================================================ */
 
 /* Largest history learn_user_embed takes when the model sets no max_history. */
 #define LEARN__TOWER_MAX_SEQ (1u << 20)
 
-/* A string-valued metadata entry that must be one of `choices` (NULL-terminated); *index
-   keeps its default when the key is absent. */
-static learn_status learn__meta_choice(const learn_model *m, const char *key,
-                                       const char *const *choices, int *index, char *err,
-                                       size_t errn) {
-    const learn__meta *e = learn__meta_lookup(m, key);
-    if (!e) return LEARN_OK;
-    const char *s = e->type == LEARN_META_STR ? (const char *)e->value + 8 : NULL;
-    for (int i = 0; s && choices[i]; i++)
-        if (strcmp(s, choices[i]) == 0) {
-            *index = i;
-            return LEARN_OK;
-        }
-    char list[128];
-    size_t used = 0;
-    list[0] = 0;
-    for (int i = 0; choices[i] && used < sizeof list; i++)
-        used += (size_t)snprintf(list + used, sizeof list - used, "%s\"%s\"", i ? ", " : "",
-                                 choices[i]);
-    if (!s)
-        return learn__fail(err, errn, LEARN_ERR_FORMAT, "metadata '%s' has type %s, not str",
-                           key, learn_meta_type_name(e->type));
-    return learn__fail(err, errn, LEARN_ERR_FORMAT, "metadata '%s' = \"%.40s\" is not one of %s",
-                       key, s, list);
-}
-
-/* Is `name` (starting with "tower.") one of the tensors the schema above expects? */
-static int learn__tower_name_known(const learn__tower_config *c, const char *name) {
-    static const char *const top[] = {"adaptor.weight", "adaptor.bias", "proj.weight",
-                                      "proj.bias", "input_mean", "input_scale"};
-    static const char *const blk[] = {
-        "attn_q.weight",   "attn_q.bias",      "attn_k.weight",      "attn_k.bias",
-        "attn_v.weight",   "attn_v.bias",      "attn_output.weight", "attn_output.bias",
-        "attn_norm.weight", "attn_norm.bias",  "ffn_up.weight",      "ffn_up.bias",
-        "ffn_down.weight", "ffn_down.bias",    "ffn_norm.weight",    "ffn_norm.bias"};
-    const char *s = name + 6;
-    for (size_t i = 0; i < sizeof top / sizeof top[0]; i++)
-        if (strcmp(s, top[i]) == 0) return 1;
-    if (c->max_positions && strcmp(s, "pos_embd.weight") == 0) return 1;
-    if (c->pre_norm && (strcmp(s, "out_norm.weight") == 0 || strcmp(s, "out_norm.bias") == 0))
-        return 1;
-    if (strncmp(s, "blk.", 4) != 0) return 0;
-    s += 4;
-    uint32_t l = 0;
-    if (*s < '0' || *s > '9' || (s[0] == '0' && s[1] != '.')) return 0;
-    while (*s >= '0' && *s <= '9' && l <= LEARN_MAX_LAYERS) l = l * 10 + (uint32_t)(*s++ - '0');
-    if (*s++ != '.' || l >= c->n_layer) return 0;
-    for (size_t i = 0; i < sizeof blk / sizeof blk[0]; i++)
-        if (strcmp(s, blk[i]) == 0) return 1;
-    return 0;
-}
-
-/* Validates the tower metadata and tensors (schema above) and resolves m->towers. Called at
-   open, after the LLM check. */
-static learn_status learn__towers_check(learn_model *m, char *err, size_t errn) {
+/* Resolves the tower metadata and tensors of the schema (learn.h, "The towers") into m->towers,
+   marking each tensor it takes at its directory index. */
+static learn_status learn__towers_resolve(learn_model *m, uint8_t *mark, char *err, size_t errn) {
     learn__tower_config *c = &m->towers;
-    memset(c, 0, sizeof *c);
-    if (!learn__meta_lookup(m, "tower.d_in")) {
-        /* Tower weights without their configuration would be silently unused. */
-        if (learn__tensor_lookup(m, "tower.adaptor.weight"))
-            return learn__fail(err, errn, LEARN_ERR_FORMAT,
-                               "tensor 'tower.adaptor.weight' is present but metadata "
-                               "'tower.d_in' is missing (no tower configuration)");
-        if (m->llm.present) c->d_in = c->d_out = m->llm.n_embd;
-        return LEARN_OK;
-    }
-    learn_status st;
-    if ((st = learn__meta_u32_req(m, "tower.d_in", 1, 1u << 16, 1, &c->d_in, err, errn)) ||
-        (st = learn__meta_u32_req(m, "tower.d_model", 1, 1u << 16, 1, &c->d_model, err, errn)) ||
-        (st = learn__meta_u32_req(m, "tower.n_layer", 0, LEARN_MAX_LAYERS, 1, &c->n_layer, err,
-                                  errn)) ||
-        (st = learn__meta_u32_req(m, "tower.n_head", 1, 1024, 1, &c->n_head, err, errn)) ||
-        (st = learn__meta_u32_req(m, "tower.d_ff", 1, 1u << 20, 1, &c->d_ff, err, errn)) ||
-        (st = learn__meta_u32_req(m, "tower.d_out", 1, 1u << 16, 1, &c->d_out, err, errn)) ||
-        (st = learn__meta_u32_req(m, "tower.max_positions", 0, 1u << 20, 0, &c->max_positions,
-                                  err, errn)))
-        return st;
+    const learn__u32_key keys[] = {
+        {"tower.d_in", 1, 1u << 16, 1, &c->d_in},
+        {"tower.d_model", 1, 1u << 16, 1, &c->d_model},
+        {"tower.n_layer", 0, LEARN_MAX_LAYERS, 1, &c->n_layer},
+        {"tower.n_head", 1, 1024, 1, &c->n_head},
+        {"tower.d_ff", 1, 1u << 20, 1, &c->d_ff},
+        {"tower.d_out", 1, 1u << 16, 1, &c->d_out},
+        {"tower.max_positions", 0, 1u << 20, 0, &c->max_positions},
+    };
+    learn_status st = learn__meta_u32_keys(m, keys, sizeof keys / sizeof keys[0], err, errn);
+    if (st) return st;
     c->max_history = c->max_positions;
     if ((st = learn__meta_u32_req(m, "tower.max_history", 0, 1u << 20, 0, &c->max_history, err,
                                   errn)))
@@ -10225,14 +10488,15 @@ static learn_status learn__towers_check(learn_model *m, char *err, size_t errn) 
     c->act = (learn__act)act;
 
     uint64_t D = c->d_model, F = c->d_ff;
-    if ((st = learn__need_tensor(m, "tower.adaptor.weight", 1, D, c->d_in, 0, &c->adaptor_w, err,
-                                 errn)) ||
-        (st = learn__need_tensor(m, "tower.adaptor.bias", 0, D, 0, 0, &c->adaptor_b, err, errn)) ||
-        (st = learn__need_tensor(m, "tower.proj.weight", 1, c->d_out, D, 0, &c->proj_w, err,
-                                 errn)) ||
-        (st = learn__need_tensor(m, "tower.proj.bias", 0, c->d_out, 0, 0, &c->proj_b, err, errn)) ||
-        (st = learn__need_tensor(m, "tower.input_mean", 0, c->d_in, 0, 1, &c->in_mean, err, errn)) ||
-        (st = learn__need_tensor(m, "tower.input_scale", 0, c->d_in, 0, 1, &c->in_scale, err, errn)))
+    const learn__tensor_spec top[] = {
+        {"adaptor.weight", &c->adaptor_w, 1, D, c->d_in, 0},
+        {"adaptor.bias", &c->adaptor_b, 0, D, 0, 0},
+        {"proj.weight", &c->proj_w, 1, c->d_out, D, 0},
+        {"proj.bias", &c->proj_b, 0, c->d_out, 0, 0},
+        {"input_mean", &c->in_mean, 0, c->d_in, 0, 1},
+        {"input_scale", &c->in_scale, 0, c->d_in, 0, 1},
+    };
+    if ((st = learn__need_tensors(m, "tower.", top, sizeof top / sizeof top[0], mark, err, errn)))
         return st;
     if (!c->in_mean != !c->in_scale)
         return learn__fail(err, errn, LEARN_ERR_FORMAT,
@@ -10261,54 +10525,68 @@ static learn_status learn__towers_check(learn_model *m, char *err, size_t errn) 
                                learn_type_name(p->type), have, c->max_positions, c->d_model);
         }
         c->pos_embd = p;
+        mark[p - m->tensors] = 1;
     }
-    if (c->pre_norm &&
-        ((st = learn__need_tensor(m, "tower.out_norm.weight", 0, D, 0, 0, &c->out_norm_w, err,
-                                  errn)) ||
-         (st = learn__need_tensor(m, "tower.out_norm.bias", 0, D, 0, 0, &c->out_norm_b, err,
-                                  errn))))
-        return st;
+    const learn__tensor_spec out_norm[] = {
+        {"out_norm.weight", &c->out_norm_w, 0, D, 0, 0},
+        {"out_norm.bias", &c->out_norm_b, 0, D, 0, 0},
+    };
+    if (c->pre_norm && (st = learn__need_tensors(m, "tower.", out_norm, 2, mark, err, errn))) return st;
     if (c->n_layer) {
         c->layers = (learn__tower_layer *)learn__calloc(&m->alloc, c->n_layer, sizeof *c->layers);
         if (!c->layers) return LEARN_ERR_NOMEM;
     }
     for (uint32_t l = 0; l < c->n_layer; l++) {
         learn__tower_layer *L = &c->layers[l];
-        const struct {
-            const char *suffix;
-            const learn__tensor **slot;
-            int matrix;
-            uint64_t d0, d1;
-        } want[] = {
-            {"attn_q.weight", &L->wq, 1, D, D},         {"attn_q.bias", &L->bq, 0, D, 0},
-            {"attn_k.weight", &L->wk, 1, D, D},         {"attn_k.bias", &L->bk, 0, D, 0},
-            {"attn_v.weight", &L->wv, 1, D, D},         {"attn_v.bias", &L->bv, 0, D, 0},
-            {"attn_output.weight", &L->wo, 1, D, D},    {"attn_output.bias", &L->bo, 0, D, 0},
-            {"attn_norm.weight", &L->attn_norm_w, 0, D, 0},
-            {"attn_norm.bias", &L->attn_norm_b, 0, D, 0},
-            {"ffn_up.weight", &L->w_up, 1, F, D},       {"ffn_up.bias", &L->b_up, 0, F, 0},
-            {"ffn_down.weight", &L->w_down, 1, D, F},   {"ffn_down.bias", &L->b_down, 0, D, 0},
-            {"ffn_norm.weight", &L->ffn_norm_w, 0, D, 0},
-            {"ffn_norm.bias", &L->ffn_norm_b, 0, D, 0},
+        const learn__tensor_spec blk[] = {
+            {"attn_q.weight", &L->wq, 1, D, D, 0},         {"attn_q.bias", &L->bq, 0, D, 0, 0},
+            {"attn_k.weight", &L->wk, 1, D, D, 0},         {"attn_k.bias", &L->bk, 0, D, 0, 0},
+            {"attn_v.weight", &L->wv, 1, D, D, 0},         {"attn_v.bias", &L->bv, 0, D, 0, 0},
+            {"attn_output.weight", &L->wo, 1, D, D, 0},    {"attn_output.bias", &L->bo, 0, D, 0, 0},
+            {"attn_norm.weight", &L->attn_norm_w, 0, D, 0, 0},
+            {"attn_norm.bias", &L->attn_norm_b, 0, D, 0, 0},
+            {"ffn_up.weight", &L->w_up, 1, F, D, 0},       {"ffn_up.bias", &L->b_up, 0, F, 0, 0},
+            {"ffn_down.weight", &L->w_down, 1, D, F, 0},   {"ffn_down.bias", &L->b_down, 0, D, 0, 0},
+            {"ffn_norm.weight", &L->ffn_norm_w, 0, D, 0, 0},
+            {"ffn_norm.bias", &L->ffn_norm_b, 0, D, 0, 0},
         };
-        for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
-            char nm[64];
-            snprintf(nm, sizeof nm, "tower.blk.%u.%s", l, want[i].suffix);
-            if ((st = learn__need_tensor(m, nm, want[i].matrix, want[i].d0, want[i].d1, 0,
-                                         want[i].slot, err, errn)))
-                return st;
-        }
+        char prefix[32];
+        snprintf(prefix, sizeof prefix, "tower.blk.%u.", l);
+        if ((st = learn__need_tensors(m, prefix, blk, sizeof blk / sizeof blk[0], mark, err, errn)))
+            return st;
     }
-    for (uint32_t i = 0; i < m->n_tensors; i++) {
-        const char *nm = m->tensors[i].name;
-        if (strncmp(nm, "tower.", 6) == 0 && !learn__tower_name_known(c, nm))
-            return learn__fail(err, errn, LEARN_ERR_FORMAT,
-                               "tensor '%s' is not part of the tower schema (n_layer = %u, "
-                               "norm = %s, max_positions = %u)",
-                               nm, c->n_layer, c->pre_norm ? "pre" : "post", c->max_positions);
-    }
-    c->present = 1;
     return LEARN_OK;
+}
+
+/* Validates the towers and resolves m->towers (called at open, after the LLM check). Towers
+   are present when tower.d_in is; then every tensor named tower.* must be one the schema took
+   (another would be silently unused). */
+static learn_status learn__towers_check(learn_model *m, char *err, size_t errn) {
+    learn__tower_config *c = &m->towers;
+    memset(c, 0, sizeof *c);
+    if (!learn__meta_lookup(m, "tower.d_in")) {
+        /* Tower weights without their configuration would be silently unused. */
+        if (learn__tensor_lookup(m, "tower.adaptor.weight"))
+            return learn__fail(err, errn, LEARN_ERR_FORMAT,
+                               "tensor 'tower.adaptor.weight' is present but metadata "
+                               "'tower.d_in' is missing (no tower configuration)");
+        if (m->llm.present) c->d_in = c->d_out = m->llm.n_embd;
+        return LEARN_OK;
+    }
+    uint8_t *mark = (uint8_t *)learn__calloc(&m->alloc, m->n_tensors ? m->n_tensors : 1, 1);
+    if (!mark) return LEARN_ERR_NOMEM;
+    learn_status st = learn__towers_resolve(m, mark, err, errn);
+    for (uint32_t i = 0; !st && i < m->n_tensors; i++) {
+        const char *nm = m->tensors[i].name;
+        if (strncmp(nm, "tower.", 6) == 0 && !mark[i])
+            st = learn__fail(err, errn, LEARN_ERR_FORMAT,
+                             "tensor '%s' is not part of the tower schema (n_layer = %u, "
+                             "norm = %s, max_positions = %u)",
+                             nm, c->n_layer, c->pre_norm ? "pre" : "post", c->max_positions);
+    }
+    learn__free(&m->alloc, mark);
+    if (!st) c->present = 1;
+    return st;
 }
 
 /* ---- Building blocks ---- */
@@ -10699,29 +10977,10 @@ void learn_user_state_free(learn_user_state *s) {
 
 /* ============================================================================================
    ==== Catalog & top-K ====
-   A catalog is a .learn container (same header, checksum and validation) whose metadata and
-   tensors follow this schema:
-     catalog.version              U32  1
-     catalog.n_items              U32  1 .. 2^31 - 1
-     catalog.d_content            U32  content embedding size (the LLM's n_embd)
-     catalog.d_item               U32  item embedding size (the towers' d_out, or d_content)
-     catalog.fingerprint.content  U64  the model's general.fingerprint.content
-     catalog.fingerprint.towers   U64  the model's general.fingerprint.towers (0: no towers)
-     catalog.ids          U8  [bytes]           the external ids, back to back (UTF-8, no
-                                                control characters)
-     catalog.id_offsets   I32 [n_items + 1]     id i is bytes [off[i], off[i+1]) (non-empty)
-     catalog.id_index     I32 [n_items]         item indices sorted by id (bytewise): strictly
-                                                increasing, so ids are unique
-     catalog.content      F16 [n_items, d_content]
-     catalog.item         F32 [n_items, d_item] L2-normalised item embeddings
-   A shard (one part of a catalog built on many machines, learn_catalog_shard) also has all of:
-     catalog.shard.index          U32  0 .. count - 1
-     catalog.shard.count          U32  1 .. 2^20
-     catalog.shard.n_source       U64  items in the whole list (count .. 2^31 - 2); n_items is
-                                       the part's size (learn_catalog_shard_range)
-     catalog.shard.source         U64  fingerprint of the whole item list
-     catalog.shard.t_start        F64  wall-clock seconds since 1970 (0: unknown)
-     catalog.shard.t_end          F64  likewise, >= t_start
+   Catalogs (learn.h, "Catalogs" in the format): opening one checks its schema and shard
+   record; lookups by id use the sorted index in place; top-K scans the item embeddings with
+   a bounded heap per thread (one query) or scores 8 queries per pass over the items (many);
+   builders write catalogs through a learn_writer.
    ============================================================================================ */
 
 struct learn_catalog {
@@ -10775,8 +11034,8 @@ static learn_status learn__catalog_shard_read(learn_catalog *c, char *err, size_
     static const char *const keys[6] = {"catalog.shard.index", "catalog.shard.count",
                                         "catalog.shard.n_source", "catalog.shard.source",
                                         "catalog.shard.t_start", "catalog.shard.t_end"};
-    static const learn_meta_type types[6] = {LEARN_META_U32, LEARN_META_U32, LEARN_META_U64,
-                                             LEARN_META_U64, LEARN_META_F64, LEARN_META_F64};
+    static const learn_meta_type types[6] = {LEARN_META_TYPE_U32, LEARN_META_TYPE_U32, LEARN_META_TYPE_U64,
+                                             LEARN_META_TYPE_U64, LEARN_META_TYPE_F64, LEARN_META_TYPE_F64};
     const learn__meta *e[6];
     int present = 0;
     for (int k = 0; k < 6; k++) present += (e[k] = learn__meta_lookup(c->file, keys[k])) != NULL;
@@ -10847,7 +11106,7 @@ static learn_status learn__catalog_check(learn_catalog *c, char *err, size_t err
         return st;
     const learn__meta *fc = learn__meta_lookup(m, "catalog.fingerprint.content");
     const learn__meta *ft = learn__meta_lookup(m, "catalog.fingerprint.towers");
-    if (!fc || fc->type != LEARN_META_U64 || !ft || ft->type != LEARN_META_U64)
+    if (!fc || fc->type != LEARN_META_TYPE_U64 || !ft || ft->type != LEARN_META_TYPE_U64)
         return learn__fail(err, errn, LEARN_ERR_FORMAT,
                            "catalog: metadata 'catalog.fingerprint.content' and "
                            "'catalog.fingerprint.towers' must be u64");
@@ -11209,7 +11468,6 @@ learn_status learn_catalog_topk(learn_ctx *ctx, const learn_catalog *cat, const 
 #define LEARN__TOPK_ROWS 128 /* items scored per block before their hits are kept */
 #define LEARN__TOPK_L2 (192 << 10) /* bytes of items that every block scans in turn */
 
-
 typedef struct learn__topkb_job {
     const learn_catalog *cat;
     learn__scores8_fn scores8;
@@ -11379,21 +11637,23 @@ struct learn_catalog_builder {
 
 #define LEARN__BFAIL(b, st, ...) learn__fail((b)->err, sizeof (b)->err, (st), __VA_ARGS__)
 
-learn_status learn_catalog_builder_new(const learn_model *model, uint32_t d_content,
-                                       uint32_t d_item, learn_catalog_builder **out) {
+/* A builder of the given dimensions whose catalog will carry the given fingerprints. */
+static learn_status learn__builder_new(const learn_allocator *alloc, uint32_t d_content,
+                                       uint32_t d_item, uint64_t fp_content, uint64_t fp_towers,
+                                       learn_catalog_builder **out) {
     if (!out) return LEARN_ERR_ARG;
     *out = NULL;
     if (d_content == 0 || d_item == 0 || d_content > (1u << 16) || d_item > (1u << 16))
         return LEARN_ERR_ARG;
     learn_allocator a;
-    learn__alloc_resolve(model ? &model->alloc : NULL, &a);
+    learn__alloc_resolve(alloc, &a);
     learn_catalog_builder *b = (learn_catalog_builder *)learn__calloc(&a, 1, sizeof *b);
     if (!b) return LEARN_ERR_NOMEM;
     b->alloc = a;
     b->d_content = d_content;
     b->d_item = d_item;
-    b->fp_content = model ? model->fp_content : 0;
-    b->fp_towers = model ? model->fp_towers : 0;
+    b->fp_content = fp_content;
+    b->fp_towers = fp_towers;
     b->id_off = (int32_t *)learn__calloc(&b->alloc, 1, sizeof *b->id_off);
     if (!b->id_off) {
         learn__free(&b->alloc, b);
@@ -11401,6 +11661,19 @@ learn_status learn_catalog_builder_new(const learn_model *model, uint32_t d_cont
     }
     *out = b;
     return LEARN_OK;
+}
+
+learn_status learn_catalog_builder_new(const learn_model *model, uint32_t d_content,
+                                       uint32_t d_item, learn_catalog_builder **builder) {
+    return learn__builder_new(model ? &model->alloc : NULL, d_content, d_item,
+                              model ? model->fp_content : 0, model ? model->fp_towers : 0, builder);
+}
+
+learn_status learn_catalog_builder_new_like(const learn_catalog *cat, learn_catalog_builder **builder) {
+    if (builder) *builder = NULL;
+    if (!cat) return LEARN_ERR_ARG;
+    return learn__builder_new(&cat->file->alloc, cat->d_content, cat->d_item, cat->fp_content,
+                              cat->fp_towers, builder);
 }
 
 void learn_catalog_builder_free(learn_catalog_builder *b) {
@@ -11418,13 +11691,6 @@ const char *learn_catalog_builder_errmsg(const learn_catalog_builder *b) {
 }
 
 uint32_t learn_catalog_builder_count(const learn_catalog_builder *b) { return b ? b->n : 0; }
-
-void learn_catalog_builder_set_fingerprints(learn_catalog_builder *b, uint64_t content,
-                                            uint64_t towers) {
-    if (!b) return;
-    b->fp_content = content;
-    b->fp_towers = towers;
-}
 
 learn_status learn_catalog_builder_set_shard(learn_catalog_builder *b,
                                              const learn_catalog_shard *shard) {
@@ -11564,10 +11830,10 @@ static learn_status learn__builder_to_writer(learn_catalog_builder *b, learn_wri
     return LEARN_OK;
 }
 
-/* Saves to a file (atomically, io may be NULL; under `lock` when it is set) or, when path
-   and lock are NULL, to memory. */
+/* Saves to a file (atomically, through io, NULL for POSIX; under `lock` when it is set) or,
+   when path and lock are NULL, to memory. */
 static learn_status learn__builder_save(learn_catalog_builder *b, const char *path,
-                                        const learn_io *io, learn_lock *lock, void **data,
+                                        const learn__io *io, learn_lock *lock, void **data,
                                         size_t *size) {
     learn_writer *w;
     if (learn_writer_new(&b->alloc, &w)) return LEARN__BFAIL(b, LEARN_ERR_NOMEM, "out of memory");
@@ -11576,7 +11842,7 @@ static learn_status learn__builder_save(learn_catalog_builder *b, const char *pa
     if (!st) {
 #ifndef LEARN_NO_STDIO
         st = lock ? learn_writer_save_locked(w, lock)
-             : path ? learn_writer_save(w, path, io) : learn_writer_save_memory(w, data, size);
+             : path ? learn__writer_save(w, path, io) : learn_writer_save_memory(w, data, size);
 #else
         (void)io;
         st = path || lock ? LEARN_ERR_UNSUPPORTED : learn_writer_save_memory(w, data, size);
@@ -11589,10 +11855,9 @@ static learn_status learn__builder_save(learn_catalog_builder *b, const char *pa
 }
 
 #ifndef LEARN_NO_STDIO
-learn_status learn_catalog_builder_save(learn_catalog_builder *b, const char *path,
-                                        const learn_io *io) {
+learn_status learn_catalog_builder_save(learn_catalog_builder *b, const char *path) {
     if (!b || !path) return LEARN_ERR_ARG;
-    return learn__builder_save(b, path, io, NULL, NULL, NULL);
+    return learn__builder_save(b, path, NULL, NULL, NULL, NULL);
 }
 
 learn_status learn_catalog_builder_save_locked(learn_catalog_builder *b, learn_lock *lock) {
@@ -11612,301 +11877,11 @@ void learn_catalog_builder_free_buffer(learn_catalog_builder *b, void *data) {
 }
 
 /* ============================================================================================
-   ==== Public API ====
+   ==== Contexts ====
+   A context binds a model to the kernels of one ISA level (section Kernels), a thread pool
+   (section Thread pool), scratch memory and an error message; it is made last because it uses
+   them all. Encoding, tokenizing, the towers and top-K take one.
    ============================================================================================ */
-
-/* ---- Public API (uses struct learn_ctx: goes in the Public API section of learn.c) ---- */
-
-#define LEARN__TOKENIZE_FLAGS (LEARN_TOKENIZE_ADD_SPECIAL | LEARN_TOKENIZE_PARSE_SPECIAL)
-
-static learn_status learn__tok_encode_fragment(learn__tok_enc *e, const uint8_t *s, size_t n,
-                                           int *prev_special) {
-    learn_status st;
-    if (e->t->kind == LEARN__TOK_SPM)
-        st = learn__spm_encode(e, s, n, e->t->add_space_prefix && *prev_special);
-    else
-        st = learn__bpe_encode(e, s, n);
-    *prev_special = 0;
-    return st;
-}
-
-learn_status learn_tokenize(learn_ctx *ctx, const char *text, size_t len, uint32_t flags,
-                            int32_t *ids, size_t cap, size_t *n_ids) {
-    if (n_ids) *n_ids = 0;
-    if (!ctx) return LEARN_ERR_ARG;
-    if (!n_ids || (!text && len) || (!ids && cap))
-        return learn__fail(ctx->err, sizeof ctx->err, LEARN_ERR_ARG,
-                           "learn_tokenize: n_ids, text (when len > 0) and ids (when cap > 0) "
-                           "must not be NULL");
-    if (flags & ~(uint32_t)LEARN__TOKENIZE_FLAGS)
-        return learn__fail(ctx->err, sizeof ctx->err, LEARN_ERR_ARG,
-                           "learn_tokenize: unknown flags 0x%x", flags);
-    const learn__tok *t = ctx->model->tok;
-    if (!t)
-        return learn__fail(ctx->err, sizeof ctx->err, LEARN_ERR_NOT_FOUND,
-                           "learn_tokenize: the model has no tokenizer");
-    if (len > ctx->max_text_len)
-        return learn__fail(ctx->err, sizeof ctx->err, LEARN_ERR_TOO_LONG,
-                           "learn_tokenize: text of %zu bytes, longer than the maximum of %zu",
-                           len, ctx->max_text_len);
-    if (len > UINT32_MAX / 4)
-        return learn__fail(ctx->err, sizeof ctx->err, LEARN_ERR_TOO_LONG,
-                           "learn_tokenize: text of %zu bytes, longer than %u", len,
-                           UINT32_MAX / 4);
-    const uint8_t *s = (const uint8_t *)text;
-    learn__tok_enc e;
-    memset(&e, 0, sizeof e);
-    e.t = t;
-    e.a = &ctx->alloc;
-    e.ids = ids;
-    e.cap = cap;
-    learn_status st = LEARN_OK;
-    int add = (flags & LEARN_TOKENIZE_ADD_SPECIAL) != 0, prev_special = 1;
-    if (add && t->add_bos) learn__tok_emit(&e, t->bos);
-    int parse = (flags & LEARN_TOKENIZE_PARSE_SPECIAL) != 0;
-    int found = len ? learn__tok_special_find(&e, s, len, parse) : 0;
-    if (found < 0) {
-        st = LEARN_ERR_NOMEM;
-    } else if (!found) {
-        if (len) st = learn__tok_encode_fragment(&e, s, len, &prev_special);
-    } else {
-        /* Walk the text: runs of free bytes are fragments, heads are special tokens. */
-        const uint8_t *cl = (const uint8_t *)e.claim.p;
-        for (size_t i = 0; i < len && !st;) {
-            if (cl[i] == LEARN__TOK_CL_HEAD) {
-                int32_t id = -1;
-                /* The head's token: the longest special text starting here that was taken. */
-                size_t j = i + 1;
-                while (j < len && cl[j] == LEARN__TOK_CL_BODY) j++;
-                id = learn__tok_find(t, s + i, j - i);
-                learn__tok_emit(&e, id);
-                prev_special = 1;
-                i = j;
-            } else if (cl[i] == LEARN__TOK_CL_FREE) {
-                size_t j = i + 1;
-                while (j < len && cl[j] == LEARN__TOK_CL_FREE) j++;
-                st = learn__tok_encode_fragment(&e, s + i, j - i, &prev_special);
-                i = j;
-            } else {
-                i++;
-            }
-        }
-    }
-    if (!st && add && t->add_eos) learn__tok_emit(&e, t->eos);
-    learn__tok_buf_free(e.a, &e.cps);
-    learn__tok_buf_free(e.a, &e.props);
-    learn__tok_buf_free(e.a, &e.word);
-    learn__tok_buf_free(e.a, &e.sym);
-    learn__tok_buf_free(e.a, &e.heap);
-    learn__tok_buf_free(e.a, &e.text);
-    learn__tok_buf_free(e.a, &e.claim);
-    learn__tok_buf_free(e.a, &e.occ);
-    if (st == LEARN_ERR_NOMEM)
-        return learn__fail(ctx->err, sizeof ctx->err, st, "learn_tokenize: out of memory");
-    if (st)
-        return learn__fail(ctx->err, sizeof ctx->err, st, "learn_tokenize: text too long");
-    *n_ids = e.n;
-    if (e.n > cap)
-        return learn__fail(ctx->err, sizeof ctx->err, LEARN_ERR_BUFFER,
-                           "learn_tokenize: %zu ids needed, the buffer holds %zu", e.n, cap);
-    return LEARN_OK;
-}
-
-/* Appends bytes to the output while they fit; *total counts all (saturating at SIZE_MAX). */
-static void learn__tok_put(char *out, size_t cap, size_t *total, const void *src, size_t n) {
-    if (*total < cap) memcpy(out + *total, src, n <= cap - *total ? n : cap - *total);
-    *total = *total > SIZE_MAX - n ? SIZE_MAX : *total + n;
-}
-
-learn_status learn_detokenize(learn_ctx *ctx, const int32_t *ids, size_t n, char *out,
-                              size_t cap, size_t *len) {
-    if (len) *len = 0;
-    if (!ctx) return LEARN_ERR_ARG;
-    if (!len || (!ids && n) || (!out && cap))
-        return learn__fail(ctx->err, sizeof ctx->err, LEARN_ERR_ARG,
-                           "learn_detokenize: len, ids (when n > 0) and out (when cap > 0) must "
-                           "not be NULL");
-    const learn__tok *t = ctx->model->tok;
-    if (!t)
-        return learn__fail(ctx->err, sizeof ctx->err, LEARN_ERR_NOT_FOUND,
-                           "learn_detokenize: the model has no tokenizer");
-    size_t total = 0;
-    int strip = t->add_space_prefix; /* the dummy space of the next text token */
-    for (size_t i = 0; i < n; i++) {
-        int32_t id = ids[i];
-        if (id < 0 || (uint32_t)id >= t->n_vocab)
-            return learn__fail(ctx->err, sizeof ctx->err, LEARN_ERR_ARG,
-                               "learn_detokenize: ids[%zu] = %d is not a token id (0..%u)", i,
-                               id, t->n_vocab - 1);
-        unsigned ty = learn__tok_type(t, id);
-        const uint8_t *s = learn__tok_str(t, id);
-        size_t sn = learn__tok_len(t, id);
-        if (ty == LEARN__TOK_CONTROL || ty == LEARN__TOK_UNKNOWN || ty == LEARN__TOK_USER) {
-            learn__tok_put(out, cap, &total, s, sn);
-            strip = t->add_space_prefix;
-            continue;
-        }
-        if (ty == LEARN__TOK_BYTE) {
-            uint8_t b = (uint8_t)learn__tok_byte_value(s, sn);
-            learn__tok_put(out, cap, &total, &b, 1);
-        } else if (t->kind == LEARN__TOK_SPM) {
-            for (size_t k = 0; k < sn;) {
-                if (sn - k >= 3 && s[k] == 0xE2 && s[k + 1] == 0x96 && s[k + 2] == 0x81) {
-                    if (!(strip && k == 0)) learn__tok_put(out, cap, &total, " ", 1);
-                    k += 3;
-                } else {
-                    learn__tok_put(out, cap, &total, s + k, 1);
-                    k++;
-                }
-            }
-        } else {
-            for (size_t k = 0; k < sn;) {
-                size_t k0 = k;
-                uint32_t c = learn__tok_utf8_next(s, sn, &k);
-                if (c < 324 && t->bpe_byte_of[c] >= 0) {
-                    uint8_t b = (uint8_t)t->bpe_byte_of[c];
-                    learn__tok_put(out, cap, &total, &b, 1);
-                } else {
-                    learn__tok_put(out, cap, &total, s + k0, k - k0);
-                }
-            }
-        }
-        strip = 0;
-    }
-    if (total == SIZE_MAX)
-        return learn__fail(ctx->err, sizeof ctx->err, LEARN_ERR_TOO_LONG,
-                           "learn_detokenize: the text would not fit in memory");
-    *len = total;
-    if (total >= cap)
-        return learn__fail(ctx->err, sizeof ctx->err, LEARN_ERR_BUFFER,
-                           "learn_detokenize: %zu bytes and a NUL needed, the buffer holds %zu",
-                           total, cap);
-    out[total] = 0;
-    return LEARN_OK;
-}
-
-learn_status learn_token_text(const learn_model *m, int32_t id, const char **text, size_t *len) {
-    if (text) *text = NULL;
-    if (len) *len = 0;
-    if (!m || !text) return LEARN_ERR_ARG;
-    const learn__tok *t = m->tok;
-    if (!t) return LEARN_ERR_NOT_FOUND;
-    if (id < 0 || (uint32_t)id >= t->n_vocab) return LEARN_ERR_ARG;
-    *text = (const char *)learn__tok_str(t, id);
-    if (len) *len = learn__tok_len(t, id);
-    return LEARN_OK;
-}
-
-learn_status learn_token_get_kind(const learn_model *m, int32_t id, learn_token_kind *kind) {
-    if (!m || !kind) return LEARN_ERR_ARG;
-    const learn__tok *t = m->tok;
-    if (!t) return LEARN_ERR_NOT_FOUND;
-    if (id < 0 || (uint32_t)id >= t->n_vocab) return LEARN_ERR_ARG;
-    *kind = (learn_token_kind)learn__tok_type(t, id);
-    return LEARN_OK;
-}
-
-learn_status learn_tokenizer_get_info(const learn_model *m, learn_tokenizer_info *info) {
-    if (!m || !info) return LEARN_ERR_ARG;
-    memset(info, 0, sizeof *info);
-    const learn__tok *t = m->tok;
-    info->model = "";
-    info->pre = "";
-    info->bos = info->eos = info->unk = info->pad = -1;
-    if (!t) return LEARN_ERR_NOT_FOUND;
-    info->model = t->model_name;
-    info->pre = t->pre_name;
-    info->n_vocab = t->n_vocab;
-    info->n_merges = t->n_merges;
-    info->bos = t->bos;
-    info->eos = t->eos;
-    info->unk = t->unk;
-    info->pad = t->pad;
-    info->add_bos = t->add_bos;
-    info->add_eos = t->add_eos;
-    info->add_space_prefix = t->add_space_prefix;
-    info->nfc = t->nfc;
-    return LEARN_OK;
-}
-
-
-learn_status learn_encode(learn_ctx *ctx, size_t n_items, const char *const *texts,
-                          const size_t *lens, float *out) {
-    if (!ctx) return LEARN_ERR_ARG;
-    ctx->err[0] = 0;
-    if (n_items && (!texts || !out))
-        return LEARN__CFAIL(ctx, LEARN_ERR_ARG, "texts and out must not be NULL");
-    if (!ctx->model->tok)
-        return LEARN__CFAIL(ctx, LEARN_ERR_STATE, "the model has no tokenizer: use learn_encode_ids");
-    size_t E = ctx->model->llm.n_embd, chunk = 256;
-    size_t cap = 4096, used;
-    int32_t *ids = (int32_t *)learn__malloc(&ctx->alloc, cap * sizeof *ids);
-    size_t *start = (size_t *)learn__calloc(&ctx->alloc, chunk, sizeof *start);
-    size_t *count = (size_t *)learn__calloc(&ctx->alloc, chunk, sizeof *count);
-    const int32_t **items = (const int32_t **)learn__calloc(&ctx->alloc, chunk, sizeof *items);
-    learn_status st = (ids && start && count && items) ? LEARN_OK : LEARN_ERR_NOMEM;
-    if (st) LEARN__CFAIL(ctx, st, "out of memory");
-    /* Tokenize a chunk of items into one id buffer, then encode it. */
-    for (size_t i0 = 0; i0 < n_items && !st; i0 += chunk) {
-        size_t k = LEARN__MIN(chunk, n_items - i0);
-        used = 0;
-        for (size_t j = 0; j < k && !st; j++) {
-            const char *t = texts[i0 + j];
-            if (!t) {
-                st = LEARN__CFAIL(ctx, LEARN_ERR_ARG, "text %zu is NULL", i0 + j);
-                break;
-            }
-            size_t len = lens ? lens[i0 + j] : strlen(t), n = 0;
-            for (;;) {
-                st = learn_tokenize(ctx, t, len, LEARN_TOKENIZE_ADD_SPECIAL, ids + used, cap - used, &n);
-                if (st != LEARN_ERR_BUFFER) break;
-                size_t nc;
-                if (!learn__add_ok(used, n, &nc) || !learn__mul_ok(nc, 2 * sizeof *ids, &nc)) {
-                    st = LEARN__CFAIL(ctx, LEARN_ERR_NOMEM, "item %zu: too many tokens", i0 + j);
-                    break;
-                }
-                int32_t *p = (int32_t *)learn__realloc(&ctx->alloc, ids, nc);
-                if (!p) {
-                    st = LEARN__CFAIL(ctx, LEARN_ERR_NOMEM, "out of memory");
-                    break;
-                }
-                ids = p;
-                cap = nc / sizeof *ids;
-            }
-            if (st) {
-                if (st != LEARN_ERR_NOMEM && strncmp(ctx->err, "item", 4) != 0) {
-                    char inner[LEARN_ERRMSG_SIZE];
-                    memcpy(inner, ctx->err, sizeof inner);
-                    LEARN__CFAIL(ctx, st, "item %zu: %s", i0 + j, inner);
-                }
-                break;
-            }
-            if (n == 0) {
-                st = LEARN__CFAIL(ctx, LEARN_ERR_ARG, "item %zu: the text gives no tokens", i0 + j);
-                break;
-            }
-            start[j] = used;
-            count[j] = n;
-            used += n;
-        }
-        if (st) break;
-        for (size_t j = 0; j < k; j++) items[j] = ids + start[j];
-        st = learn_encode_ids(ctx, k, items, count, out + i0 * E);
-        if (st && strncmp(ctx->err, "item ", 5) == 0) {
-            /* Renumber "item J" of the chunk as the caller's item. */
-            size_t jj = (size_t)strtoul(ctx->err + 5, NULL, 10);
-            const char *rest = strchr(ctx->err + 5, ':');
-            char inner[LEARN_ERRMSG_SIZE];
-            snprintf(inner, sizeof inner, "%s", rest ? rest : "");
-            LEARN__CFAIL(ctx, st, "item %zu%s", i0 + jj, inner);
-        }
-    }
-    learn__free(&ctx->alloc, ids);
-    learn__free(&ctx->alloc, start);
-    learn__free(&ctx->alloc, count);
-    learn__free(&ctx->alloc, (void *)items);
-    return st;
-}
 
 learn_ctx_params learn_ctx_default_params(void) {
     learn_ctx_params p;
@@ -11944,7 +11919,7 @@ learn_status learn_ctx_new(const learn_model *model, const learn_ctx_params *par
     c->alloc = a;
     c->max_text_len = p.max_text_len ? p.max_text_len : LEARN_DEFAULT_MAX_TEXT;
     const learn__llm_config *lc = &model->llm;
-    c->pooling = p.pooling ? (learn__pooling)p.pooling : (lc->present ? lc->pooling : LEARN__POOL_MEAN);
+    c->pooling = p.pooling ? p.pooling : (lc->present ? lc->pooling : LEARN_POOLING_MEAN);
     c->normalize = p.normalize < 0 ? (lc->present ? lc->normalize : 1) : p.normalize != 0;
     c->batch_tokens = p.batch_tokens ? p.batch_tokens : 512;
     if (lc->present && c->batch_tokens < lc->max_tokens) c->batch_tokens = lc->max_tokens;

@@ -7,6 +7,10 @@
    catalog. Everything runs in-process on the CPU with pthreads and hand-written SIMD, from one
    flat, memory-mapped `.learn` model file. Dependencies: libc, libm, pthreads.
 
+   This header is, in order: this manual; the .learn file format (every schema the loader
+   checks); the API in data-flow order (model files -> contexts -> tokenizer -> content encoder
+   -> towers -> catalogs and top-K); the license.
+
    ==== Quick start ===========================================================================
 
    Either compile `learn.c` as its own translation unit and include `learn.h` anywhere, or, in
@@ -20,32 +24,75 @@
    liblearn.a, learn.pc, learn-cli) and build with
    `cc app.c $(pkg-config --cflags --libs learn)` (`-static ... --static` for liblearn.a).
 
+   A new item's embedding, a user's from their history in a catalog, and the user's top 10
+   (error checks shortened; every call returns a learn_status):
+
        char err[LEARN_ERRMSG_SIZE];
        learn_model *model;
-       learn_status st = learn_model_open("models/demo.learn", NULL, &model, err, sizeof err);
-       if (st != LEARN_OK) { fprintf(stderr, "%s\n", err); return 1; }
-
-       learn_model_info info;
-       learn_model_get_info(model, &info);
-       printf("%s: %u layers, d=%u\n", info.arch, info.n_layer, info.n_embd);
-
+       learn_catalog *cat;
+       if (learn_model_open("models/demo.learn", NULL, &model, err, sizeof err) != LEARN_OK ||
+           learn_catalog_open("catalog.learn", NULL, &cat, err, sizeof err) != LEARN_OK) {
+           fprintf(stderr, "%s\n", err);
+           return 1;
+       }
+       learn_model_info mi;
+       learn_towers_info ti;
+       learn_model_get_info(model, &mi);        // mi.n_embd: the content embedding's size
+       learn_towers_get_info(model, &ti);       // ti.d_out: the item and user embeddings' size
        learn_ctx *ctx;
-       learn_ctx_params cp = learn_ctx_default_params();
-       cp.n_threads = 2;
-       st = learn_ctx_new(model, &cp, &ctx);
-       ...
+       learn_ctx_new(model, NULL, &ctx);        // NULL: default params, a thread per CPU
+
+       // text -> content embedding (the LLM) -> item embedding (the item tower)
+       const char *text = "Title: Acme Trail Runners. Brand: Acme. Category: Running Shoes";
+       float *content = malloc(mi.n_embd * sizeof *content), *item = malloc(ti.d_out * sizeof *item);
+       if (learn_encode(ctx, 1, &text, NULL, content) != LEARN_OK) {
+           fprintf(stderr, "%s\n", learn_ctx_errmsg(ctx));     // names the item and the cause
+           return 1;
+       }
+       learn_item_embed(ctx, 1, content, item);
+
+       // a user from the catalog items they interacted with (oldest first), then their top 10
+       const char *ids[2] = {"P00001", "P00002"};
+       uint32_t hist[2];
+       float *h = malloc(2 * mi.n_embd * sizeof *h), *user = malloc(ti.d_out * sizeof *user);
+       for (int i = 0; i < 2; i++) {
+           learn_catalog_find(cat, ids[i], strlen(ids[i]), &hist[i]);
+           learn_catalog_content(cat, hist[i], h + i * mi.n_embd);
+       }
+       learn_user_embed(ctx, 2, h, user);
+       learn_hit top[10];
+       size_t n;
+       learn_catalog_topk(ctx, cat, user, 10, hist, 2, top, &n);   // the history excluded
+       for (size_t i = 0; i < n; i++) {
+           const char *id;
+           size_t len;
+           learn_catalog_id(cat, top[i].index, &id, &len);
+           printf("%.*s %.3f\n", (int)len, id, top[i].score);
+       }
+       float score = 0;                         // embeddings are unit vectors: cosine
+       for (uint32_t e = 0; e < ti.d_out; e++) score += item[e] * user[e];
+       printf("the new item for this user: %.3f\n", score);
+
+       free(content), free(item), free(h), free(user);
        learn_ctx_free(ctx);
+       learn_catalog_close(cat);
        learn_model_close(model);
 
-   ==== Configuration macros ===================================================================
+   (`learn-cli data synth -o data && learn-cli catalog build models/demo.learn
+   data/items.jsonl -o catalog.learn` makes that catalog; README.md has the program whole.)
 
-   Define these where the implementation is compiled (when compiling learn.c, or before the
-   `#define LEARN_IMPLEMENTATION` include); they do not change the public header.
+   ==== Configuration macros ==================================================================
+
+   LEARN_IMPLEMENTATION goes in the one file that compiles the runtime through this header
+   (above). The others change only how the implementation is compiled, never this header: define
+   them where learn.c is compiled (its command line, or before the LEARN_IMPLEMENTATION
+   include); files that only include the header need none of them.
 
      LEARN_NO_THREADS   build without pthreads: every context runs on the calling thread.
-     LEARN_NO_STDIO     build without file I/O (no open/mmap/rename): models are opened from
-                        memory only (`learn_model_open_memory`), the writer saves to memory only.
-                        Formatting of error messages (vsnprintf) is still used.
+     LEARN_NO_STDIO     build without file I/O (no open/mmap/rename/locks): models and catalogs
+                        are opened from memory only (the _open_memory functions), writers and
+                        builders save to memory only. Formatting of error messages (vsnprintf)
+                        is still used.
      LEARN_NO_SIMD      build the scalar reference kernels only.
      LEARN_EMULATE_VNNI test builds only (./build.sh vnni): the avx512 and avxvnni levels are
                         compiled for AVX2 with their AVX-512 and VNNI instructions emulated
@@ -54,7 +101,10 @@
                         level too, its tile instructions run as portable C on a per-thread
                         tile state.
 
-   ==== Limits =================================================================================
+   One environment variable is read: LEARN_ISA, when a context is made with isa NULL or "auto"
+   (learn_ctx_params.isa): the kernels' level to use instead of the best the CPU runs.
+
+   ==== Limits ================================================================================
 
      LEARN_MAX_DIMS          4           dimensions of a tensor
      LEARN_MAX_NAME          255         bytes in a tensor name
@@ -62,26 +112,27 @@
      LEARN_MAX_TENSORS       1,048,576   tensors in a file
      LEARN_MAX_META          65,536      metadata entries in a file
      LEARN_MAX_LAYERS        512         LLM or tower layers
-     File size: up to 2^63 bytes; on 32-bit hosts up to what the address space can map.
+     File size: up to 2^63 bytes; on 32-bit hosts up to what the address space can map. The
+     schemas below give each dimension's range.
 
-   ==== Thread-safety ==========================================================================
+   ==== Thread-safety =========================================================================
 
-   A `learn_model` is immutable once opened and may be shared by any number of threads. A
-   `learn_ctx` (scratch memory, thread pool, last error message) belongs to one thread at a
-   time; give each thread its own. A `learn_writer`, a `learn_catalog_builder` and a
-   `learn_lock` each belong to one thread at a time. The only process-wide state is a
-   CPU-feature cache filled once (thread-safely) on first use; on a Linux x86-64 CPU with AMX,
-   filling it asks the kernel once for the process's permission to use the tile registers
-   (arch_prctl ARCH_REQ_XCOMP_PERM), which the amx level needs. Model files must never be
-   modified in place while opened: replace them by rename (the writer does); the loader checks
-   the size with fstat at open.
+   A `learn_model` is immutable once opened and may be shared by any number of threads; so is a
+   `learn_catalog`. A `learn_ctx` (scratch memory, thread pool, last error message) belongs to
+   one thread at a time; give each thread its own. A `learn_writer`, a `learn_catalog_builder`,
+   a `learn_user_state` and a `learn_lock` each belong to one thread at a time. The only
+   process-wide state is a CPU-feature cache filled once (thread-safely) on first use; on a
+   Linux x86-64 CPU with AMX, filling it asks the kernel once for the process's permission to
+   use the tile registers (arch_prctl ARCH_REQ_XCOMP_PERM), which the amx level needs. Model
+   files must never be modified in place while opened: replace them by rename (the writer does);
+   the loader checks the size with fstat at open.
 
    Files shared by processes (a catalog that a feed job extends, another job re-embeds and a
    recommender reads all day) follow the contract of "Writing files" below: writers of one
    file exclude each other with an advisory lock, in other processes and in other threads of
    the same process alike; readers take no lock and see the old file or the new one, whole.
 
-   ==== Writing files ============================================================================
+   ==== Writing files =========================================================================
 
    Every file the library writes (learn_writer_save, learn_catalog_builder_save and their
    _locked forms, learn_lock_temp + learn_lock_commit) is replaced atomically:
@@ -112,21 +163,53 @@
    lock is advisory: programs that write T without it are not excluded. On NFS, flock is
    emulated with byte-range locks (Linux 2.6.12 and later) and works across clients.
 
-   ==== Errors =================================================================================
+   ==== Errors ================================================================================
 
    Every function that can fail returns a `learn_status`: 0 (`LEARN_OK`) on success, a stable
    negative code otherwise. `learn_status_str()` names a code. Handles keep a message saying
    what exactly was wrong (the field, the value, the allowed range): `learn_ctx_errmsg()`,
-   `learn_writer_errmsg()`; `learn_model_open*()` write theirs to a caller buffer. The library
-   never aborts, exits or prints.
+   `learn_writer_errmsg()`, `learn_catalog_builder_errmsg()`, `learn_lock_errmsg()`; the
+   functions that open files or take locks write theirs to a caller buffer. The library never
+   aborts, exits or prints.
 
-   ==== The .learn file format (version 1) ======================================================
+   ==== Contents ==============================================================================
 
-   All integers little-endian. Offsets are absolute byte offsets from the start of the file.
+   This header, after this manual:
+     The .learn file format    the container, tensor types, fingerprints; the schemas of the
+                               LLM, the tokenizer, the towers and catalogs (with shards)
+     Basics                    version, status codes, allocators, types and quantization,
+                               half precision, XXH64, L2 normalisation
+     Model files               opening, information, tensors, metadata, the numeric scan
+     Writing files             writers (building .learn files); locks on rewritten files
+     Contexts                  what a model runs with: threads, ISA level, pooling
+     Tokenizer                 text to token ids and back
+     Content encoder           items to content embeddings (the frozen LLM)
+     Towers                    item and user embeddings; incremental user state
+     Catalogs and top-K        opening, lookups, top-K for one query and for many; building
+                               catalogs; shards
+
+   learn.c, in data-flow order (each section opens with a banner "==== Name ===="):
+     Platform & allocation, Errors, Handles, File format, Writer, Tokenizer, Kernels, Thread
+     pool, LLM configuration, LLM forward, Content encoder, Towers, Catalog & top-K, Contexts.
+     The opening comment of learn.c says what each holds.
+
+   ==== License ===============================================================================
+   MIT. See the end of this file.
+*/
+
+/* ============================================================================================
+   ==== The .learn file format (version 1) ====
+
+   One container holds a model (an LLM, its tokenizer, towers: any of them) or a catalog. The
+   loader checks everything below before any tensor is used; the first problem is reported
+   naming the field, the value and what was expected. All integers are little-endian; offsets
+   are absolute byte offsets from the start of the file.
+
+   ---- The container ----
 
      Header (64 bytes)
        0   u8[8]  magic "LEARNMDL"
-       8   u32    format version (1)
+       8   u32    format version (1; 0 is refused, a later one is LEARN_ERR_VERSION)
        12  u32    header size (64)
        16  u64    file size, in bytes, trailer included
        24  u32    number of metadata entries  (<= LEARN_MAX_META)
@@ -146,62 +229,93 @@
                   encoded as above one after another
 
      Tensor directory: n_tensors entries, names unique, each:
-       u32 name length (1..255), name bytes, one NUL byte, u32 type, u32 number of
-       dimensions (1..4), u64 shape[n_dims] (row-major, the last dimension varies fastest,
-       each >= 1), u64 offset, u64 size in bytes.
-       Tensors are laid out in directory order: the first at the data offset, each next one at
-       the end of the previous rounded up to 64; the size equals what the type and shape give.
+       u32 name length (1..255), name bytes (printable ASCII, 0x21..0x7e), one NUL byte,
+       u32 type, u32 number of dimensions (1..4), u64 shape[n_dims] (row-major, the last
+       dimension varies fastest, each >= 1), u64 offset, u64 size in bytes.
+       The directory is followed by zero bytes up to the data offset (fewer than 64). Tensors
+       are laid out in directory order: the first at the data offset, each next one at the end
+       of the previous rounded up to 64; the size equals what the type and shape give.
        Padding bytes are zero.
 
      Trailer: u64 XXH64 (seed 0) of every byte before it. It starts right after the last
        tensor's data (at the data offset when there are no tensors) and ends the file.
 
-     Tensor types (ggml block layouts for the quantized ones; blocks run along the last
-     dimension, which must be a multiple of 32):
+   ---- Tensor types ----
+
+     Blocks run along the last dimension, which must be a whole number of blocks; the
+     quantized types have ggml's block layouts, so GGUF tensors of those types convert without
+     loss.
        F32 (0), F16 (1), BF16 (2),
        Q8_0 (3): blocks of 32 weights: f16 scale d, int8 q[32];               x = d * q
        Q4_0 (4): blocks of 32 weights: f16 scale d, u8 qs[16]; element j < 16 is the low nibble
                  of qs[j], element j + 16 its high nibble;                    x = d * (q - 8)
        I8 (5), I32 (6), U8 (7): raw data (tokenizer tables and the like).
+     In the schemas below a "matrix" is [out, in] of F32, F16, BF16, Q8_0 or Q4_0 (the kernels
+     use every one in place) and a "vector" is F32.
 
-     Well-known metadata and tensors are listed with the functions that use them: the LLM
-     (section "LLM"), the tokenizer (section "Tokenizer"), the towers (section "Towers").
-     `general.fingerprint.content` and `general.fingerprint.towers` (U64) are written by the
-     writer: XXH64 digests of everything that determines content embeddings (LLM, tokenizer,
-     encoder settings) and item/user embeddings (towers). A catalog records them.
+   ---- Keys every file may have ----
 
-     Towers (section "Towers" of learn.c; present when `tower.d_in` is). Metadata, U32 unless
-     noted:
-       tower.d_in, tower.d_model, tower.n_layer (0..512), tower.n_head (divides d_model),
-       tower.d_ff, tower.d_out
-       tower.eps            F32  LayerNorm epsilon in (0, 1), default 1e-12
-       tower.act            STR  "gelu" (erf, default) | "gelu_tanh" | "relu"
-       tower.norm           STR  "post" (default, BERT) | "pre"
-       tower.max_positions       learned positions, default 0 (none)
-       tower.max_history         the user tower reads the most recent max_history items
-                                 (default max_positions; 0: all)
-     Tensors ([out, in] matrices of any weight type; vectors F32):
-       tower.adaptor.weight [d_model, d_in], tower.adaptor.bias [d_model]
-       tower.pos_embd.weight F32 [max_positions, d_model]      (max_positions > 0 only)
-       tower.blk.N.{attn_q,attn_k,attn_v,attn_output}.weight [d_model, d_model], .bias [d_model]
-       tower.blk.N.attn_norm.{weight,bias} [d_model]  (LayerNorm of the attention sublayer)
-       tower.blk.N.ffn_up.weight [d_ff, d_model], .bias [d_ff]
-       tower.blk.N.ffn_down.weight [d_model, d_ff], .bias [d_model]
-       tower.blk.N.ffn_norm.{weight,bias} [d_model]   (LayerNorm of the feed-forward sublayer)
-       tower.out_norm.{weight,bias} [d_model]          (pre-LN only: the final LayerNorm)
-       tower.proj.weight [d_out, d_model], tower.proj.bias [d_out]
-       tower.input_mean, tower.input_scale F32 [d_in]  (optional, together: the towers read
-                                        (content - mean) * scale, per dimension)
-     tower.d_in must equal llm.embedding_length when the file has an LLM. Other tower.*
-     tensors are refused. Without towers, item/user embeddings are the (mean of the)
-     L2-normalised content embeddings.
+     Integer keys are written with the type the schemas give; readers take any integer type
+     whose value is in range. A schema's key that is absent takes its default.
+       general.name                STR  optional, for people
+       general.fingerprint.content U64  written by the writer: XXH64 (seed 1) of every entry
+       general.fingerprint.towers  U64  and tensor of the file whose name starts neither with
+                                        "general." nor "tower." (content), or with "tower."
+                                        (towers, seed 2): metadata in key order (key bytes and
+                                        NUL, u32 type, the encoded value), then tensors in name
+                                        order (name and NUL, u32 type, u32 number of
+                                        dimensions, four u64 dimensions with 1 for the unused
+                                        ones, the data). 0 when a part is empty. So the content
+                                        fingerprint covers the LLM, the tokenizer and the
+                                        encoder settings (what makes content embeddings), the
+                                        towers fingerprint the towers; a catalog records both.
 
-   ---- Tokenizer (keys and tensors "tokenizer.*") ----
+   ---- The LLM: general.architecture, llm.*, encoder.* ----
 
-   A file has a tokenizer when it has the key tokenizer.model; the loader then validates all of
-   the following at open (the first problem is reported naming the key, tensor or entry) and
-   builds its lookup tables once. Texts, scores, types and merges are used in place.
+     A file has an LLM when it has general.architecture. Metadata (U32 unless noted):
+       general.architecture    STR  "llama" | "qwen2" | "qwen3" (others: LEARN_ERR_UNSUPPORTED)
+       llm.vocab_size          1..2^22
+       llm.embedding_length    1..65536         n_embd, the content embedding's size
+       llm.block_count         1..512
+       llm.head_count          1..1024
+       llm.head_count_kv       1..1024          divides head_count (grouped-query attention)
+       llm.feed_forward_length 1..2^20          n_ff
+       llm.context_length      1..2^24
+       llm.head_dim            2..1024, even    default embedding_length / head_count (which
+                                                must then divide it)
+       llm.rope_freq_base      F32 in (0, 1e12) default 10000
+       llm.rms_epsilon         F32 in (0, 1)    default 1e-5 for llama, 1e-6 for qwen2, qwen3
+       llm.rope_type           STR  "norm" (pairs 2i, 2i+1) | "neox" (pairs i, i + d/2);
+                                    default norm for llama, neox for qwen2 and qwen3
+     Encoder settings (how texts become content embeddings):
+       encoder.pooling         STR  "mean" (default) | "last" | "none" (per-token states)
+       encoder.normalize       BOOL L2-normalise pooled embeddings (default true)
+       encoder.max_tokens      1..context_length  tokens kept per item, BOS included (default
+                                                  min(512, context_length))
+       encoder.template        STR  the item text template, e.g. "Title: {title}. Brand:
+                                    {brand}" (default "{text}"); the tools render it
+     Tensors (q = head_count * head_dim, kv = head_count_kv * head_dim):
+       token_embd.weight          matrix [vocab_size, n_embd]
+       output_norm.weight         vector [n_embd]
+       rope_freqs.weight          vector [head_dim / 2], optional (Llama 3 frequency factors:
+                                  each frequency is divided by its factor)
+       blk.N.attn_norm.weight     vector [n_embd]                (N = 0 .. block_count - 1)
+       blk.N.attn_q.weight        matrix [q, n_embd]
+       blk.N.attn_k.weight, blk.N.attn_v.weight   matrix [kv, n_embd]
+       blk.N.attn_{q,k,v}.bias    vector [q], [kv], [kv]: required for qwen2, optional for
+                                  the others
+       blk.N.attn_q_norm.weight, blk.N.attn_k_norm.weight   vector [head_dim]: qwen3 only,
+                                  required there
+       blk.N.attn_output.weight   matrix [n_embd, q]
+       blk.N.ffn_norm.weight      vector [n_embd]
+       blk.N.ffn_gate.weight, blk.N.ffn_up.weight   matrix [n_ff, n_embd]
+       blk.N.ffn_down.weight      matrix [n_embd, n_ff]
+     Other tensors (an LM head, say) are ignored.
 
+   ---- The tokenizer: tokenizer.* ----
+
+     A file has a tokenizer when it has tokenizer.model; its data is then validated at open and
+     its lookup tables built once. Texts, scores, types and merges are used in place.
      Metadata
        tokenizer.model          STR   "spm": SentencePiece BPE (pieces with scores, U+2581 for
                                       spaces, byte fallback <0xNN>); "bpe": byte-level BPE (the
@@ -229,9 +343,8 @@
        tokenizer.remove_extra_whitespaces BOOL spm only (0 by default): SentencePiece's
                                       normalizer option: drop leading and trailing spaces,
                                       collapse runs of spaces into one.
-       tokenizer.ignore_merges  BOOL  bpe only (0 by default): a pre-tokenized word that is a
-                                      token as a whole is taken as it is (Llama 3).
-
+       tokenizer.ignore_merges  BOOL  bpe (0 by default): a pre-tokenized word that is a token
+                                      as a whole is taken as it is (Llama 3).
      Tensors (n_vocab = the length of tokenizer.offsets - 1, 1..2^24)
        tokenizer.text    U8  (n_bytes)         the token texts back to back, as the vocabulary
                                                writes them: spm pieces with U+2581 for spaces,
@@ -242,42 +355,102 @@
                                                empty token), offsets[n_vocab] = n_bytes.
        tokenizer.scores  F32 (n_vocab)         spm, required: merge priority (higher merges
                                                first); no NaN. bpe: optional, unused.
-       tokenizer.types   U8  (n_vocab)         optional (all normal when absent): bits 0-3 the
-                                               type, numbered as in GGUF: 0 undefined, 1 normal,
-                                               2 unknown, 3 control, 4 user-defined, 5 unused,
-                                               6 byte (its text must be <0xNN>); bit 4 lstrip,
-                                               bit 5 rstrip (white space before/after a special
-                                               token found in the text is dropped); other bits 0.
-                                               Unknown, control and user-defined tokens are the
-                                               special tokens: user-defined ones are always cut
-                                               out of text, the others only with
+       tokenizer.types   U8  (n_vocab)         optional (all normal when absent): bits 0-3 a
+                                               learn_token_kind (numbered as in GGUF: 0
+                                               undefined, 1 normal, 2 unknown, 3 control, 4
+                                               user-defined, 5 unused, 6 byte, whose text must
+                                               be <0xNN>); bit 4 lstrip, bit 5 rstrip (white
+                                               space before/after a special token found in the
+                                               text is dropped); other bits 0. Unknown, control
+                                               and user-defined tokens are the special tokens:
+                                               user-defined ones are always cut out of text,
+                                               the others only with
                                                LEARN_TOKENIZE_PARSE_SPECIAL.
-       tokenizer.merges  I32 (n_merges, 2)     bpe, required: merge of rank r joins the tokens
-                                               merges[r][0] and merges[r][1] (ids in range) into
-                                               the token whose text is their concatenation (it
-                                               must exist). A repeated pair keeps its first rank.
+       tokenizer.merges  I32 (n_merges, 2)     bpe, required (n_merges <= 2^24): merge of rank
+                                               r joins the tokens merges[r][0] and merges[r][1]
+                                               (ids in range) into the token whose text is
+                                               their concatenation (it must exist). A repeated
+                                               pair keeps its first rank.
 
-     The LLM's metadata and tensors (llm.*, token_embd.weight, blk.N.*) and the encoder
-     settings (encoder.*) are listed in learn.c's "LLM configuration" banner; catalogs (the
-     same container with catalog.* entries) in its "Catalog & top-K" banner.
+   ---- The towers: tower.* ----
 
-   ==== Contents (the banners of learn.c) =======================================================
+     The preference-alignment towers (one transformer for users and items, see "Towers"
+     below) are present when tower.d_in is. Metadata (U32 unless noted):
+       tower.d_in            1..65536   content dimension; equals llm.embedding_length when the
+                                        file has an LLM (else LEARN_ERR_MISMATCH)
+       tower.d_model         1..65536   width of the transformer
+       tower.n_layer         0..512     blocks (0: adaptor and proj only)
+       tower.n_head          1..1024    heads; divides d_model
+       tower.d_ff            1..2^20    width of the feed-forward layer
+       tower.d_out           1..65536   the item and user embeddings' size
+       tower.eps             F32        LayerNorm epsilon in (0, 1), default 1e-12 (bert-base)
+       tower.act             STR        "gelu" (erf, default) | "gelu_tanh" | "relu"
+       tower.norm            STR        "post" (default, BERT) | "pre"
+       tower.max_positions   0..2^20    learned positions (0, the default: none)
+       tower.max_history     0..2^20    the user tower reads the most recent max_history items
+                                        of a history (older ones are dropped); 0: all. Default
+                                        max_positions; with positions, 1..max_positions (every
+                                        position has an embedding)
+     Tensors (N = 0 .. n_layer - 1):
+       tower.adaptor.weight           matrix [d_model, d_in]
+       tower.adaptor.bias             vector [d_model]
+       tower.input_mean, tower.input_scale   vector [d_in], optional, together: the towers
+                                      read (content - mean) * scale, per dimension (finite,
+                                      scale >= 0)
+       tower.pos_embd.weight          F32 [max_positions, d_model], when max_positions > 0 only:
+                                      added to the adaptor's output at each position
+       tower.blk.N.attn_q.weight, attn_k.weight, attn_v.weight, attn_output.weight
+                                      matrix [d_model, d_model], each with its .bias [d_model]
+       tower.blk.N.attn_norm.weight, .bias   vector [d_model]: the attention sublayer's
+                                      LayerNorm
+       tower.blk.N.ffn_up.weight      matrix [d_ff, d_model], .bias vector [d_ff]
+       tower.blk.N.ffn_down.weight    matrix [d_model, d_ff], .bias vector [d_model]
+       tower.blk.N.ffn_norm.weight, .bias    vector [d_model]: the feed-forward sublayer's
+                                      LayerNorm
+       tower.out_norm.weight, .bias   vector [d_model], pre-LN only: the final LayerNorm
+       tower.proj.weight              matrix [d_out, d_model]
+       tower.proj.bias                vector [d_out]
+     Any other tensor whose name starts with "tower." is refused (it would be silently
+     unused), and so is tower.adaptor.weight without tower.d_in. The official LEARN code's
+     checkpoints map onto this schema (learn-cli convert --towers): adaptor.* ->
+     tower.adaptor.*, summary_encoder.layer.N.attention.self.{query,key,value}.* ->
+     tower.blk.N.attn_{q,k,v}.*, .attention.output.dense.* -> attn_output.*,
+     .attention.output.LayerNorm.* -> attn_norm.*, .intermediate.dense.* -> ffn_up.*,
+     .output.dense.* -> ffn_down.*, .output.LayerNorm.* -> ffn_norm.*, mlp.0.* -> tower.proj.*.
 
-     Platform & allocation      allocator callbacks, checked arithmetic, fp16/bf16, XXH64
-     Errors                     status strings, messages
-     File format                reader (validation), metadata and tensor access, quantizers
-     Writer                     building .learn files, fingerprints, locks, atomic saves
-     Tokenizer                  Unicode tables, NFC, special tokens, SentencePiece BPE,
-                                byte-level BPE and pre-tokenizers, detokenization
-     LLM configuration          hyper-parameters and required tensors of each architecture
-     LLM forward                batched prefill, per-item attention, pooling
-     Towers                     tower schema, item and user towers, incremental user state
-     Catalog & top-K            catalog files, lookups, deterministic top-K
-     Public API                 tokenizer calls, contexts
+   ---- Catalogs: catalog.*, and a shard's catalog.shard.* ----
 
-   ==== License ================================================================================
-   MIT. See the end of this file.
-*/
+     A catalog is a file of this container with these entries (it holds no model):
+       catalog.version              U32  1 (another is LEARN_ERR_VERSION)
+       catalog.n_items              U32  1 .. 2^31 - 2
+       catalog.d_content            U32  1..65536: the content embedding's size (the LLM's
+                                         n_embd)
+       catalog.d_item               U32  1..65536: the item embedding's size (the towers'
+                                         d_out, or d_content without towers)
+       catalog.fingerprint.content  U64  general.fingerprint.content of the model that made it
+       catalog.fingerprint.towers   U64  its general.fingerprint.towers (0: no towers)
+       catalog.ids          U8  [bytes]           the external ids back to back: each 1 or more
+                                                  bytes (the builder takes 1..4096), no control
+                                                  byte (0x00..0x1f, 0x7f)
+       catalog.id_offsets   I32 [n_items + 1]     id i is bytes [off[i], off[i+1]): 0 first, the
+                                                  blob's size last, increasing
+       catalog.id_index     I32 [n_items]         item indices in bytewise order of their ids, a
+                                                  permutation, strictly increasing: ids are
+                                                  unique
+       catalog.content      F16 [n_items, d_content]  content embeddings
+       catalog.item         F32 [n_items, d_item]     item embeddings, finite (L2-normalised
+                                                      by the tools)
+     A shard (one part of a catalog built on many machines, learn_catalog_shard) has all of
+     these as well, with these types, or none:
+       catalog.shard.index          U32  0 .. count - 1
+       catalog.shard.count          U32  1 .. 2^20
+       catalog.shard.n_source       U64  items in the whole list, count .. 2^31 - 2; n_items
+                                         is the part's size (learn_catalog_shard_range)
+       catalog.shard.source         U64  fingerprint of the whole item list
+       catalog.shard.t_start        F64  wall-clock seconds since 1970 (0: unknown)
+       catalog.shard.t_end          F64  likewise, t_start <= t_end, both finite
+   ============================================================================================ */
+
 #ifndef LEARN_H
 #define LEARN_H
 
@@ -327,6 +500,12 @@ extern "C" {
 /* Suggested size of a buffer for error messages. */
 #define LEARN_ERRMSG_SIZE 256
 
+/* ============================================================================================
+   ==== Basics ====
+   Status codes, the version, allocators, tensor and metadata types with the quantizers, half
+   precision, XXH64 and L2 normalisation.
+   ============================================================================================ */
+
 /* ---- Status codes. Stable: new codes are only ever added at the end. ---- */
 typedef enum learn_status {
     LEARN_OK = 0,
@@ -355,8 +534,8 @@ const char *learn_version(void);
 
 /* ---- Allocation ----
    Every handle allocates through the callbacks it was created with. A zeroed struct (or NULL
-   where a pointer is taken) means libc's malloc/realloc/free. `realloc` may be NULL, in
-   which case alloc+copy+free is used. `free` is given the pointer only. */
+   where a pointer is taken) means libc's malloc/realloc/free; otherwise all three must be set
+   (a partly set one is LEARN_ERR_ARG). `free` is given the pointer only. */
 typedef struct learn_allocator {
     void *user;
     void *(*alloc)(void *user, size_t size);
@@ -379,9 +558,8 @@ typedef enum learn_type {
 
 /* "f32", "q8_0", ...; NULL for an unknown id. */
 const char *learn_type_name(learn_type type);
-/* Elements per block (32 for Q8_0/Q4_0, else 1) and bytes per block. 0 for unknown ids. */
+/* Elements per block (32 for Q8_0/Q4_0, else 1); 0 for unknown ids. */
 uint32_t learn_type_block_elems(learn_type type);
-uint32_t learn_type_block_bytes(learn_type type);
 /* Bytes of a row of n elements: n must be a multiple of the block size. Returns 0 on a bad
    type, a bad n, or overflow. */
 uint64_t learn_type_row_bytes(learn_type type, uint64_t n);
@@ -393,15 +571,15 @@ learn_status learn_quantize(learn_type type, const float *src, void *dst, size_t
 learn_status learn_dequantize(learn_type type, const void *src, float *dst, size_t n);
 
 typedef enum learn_meta_type {
-    LEARN_META_U32 = 1,
-    LEARN_META_I32 = 2,
-    LEARN_META_U64 = 3,
-    LEARN_META_I64 = 4,
-    LEARN_META_F32 = 5,
-    LEARN_META_F64 = 6,
-    LEARN_META_BOOL = 7,
-    LEARN_META_STR = 8,
-    LEARN_META_ARR = 9
+    LEARN_META_TYPE_U32 = 1,
+    LEARN_META_TYPE_I32 = 2,
+    LEARN_META_TYPE_U64 = 3,
+    LEARN_META_TYPE_I64 = 4,
+    LEARN_META_TYPE_F32 = 5,
+    LEARN_META_TYPE_F64 = 6,
+    LEARN_META_TYPE_BOOL = 7,
+    LEARN_META_TYPE_STR = 8,
+    LEARN_META_TYPE_ARR = 9
 } learn_meta_type;
 
 /* "u32", "str", ...; NULL for an unknown id. */
@@ -416,10 +594,21 @@ uint16_t learn_f32_to_f16(float f);
 float learn_bf16_to_f32(uint16_t h);
 uint16_t learn_f32_to_bf16(float f);
 
+/* ---- Checksums and vectors ---- */
+
 /* XXH64 of a buffer (the file checksum). */
 uint64_t learn_xxh64(const void *data, size_t size, uint64_t seed);
 
-/* ==== Models ==================================================================== */
+/* Scales x[0..n) to unit L2 norm, as the library normalises every embedding it returns (a
+   zero vector stays zero). LEARN_ERR_NUMERIC when an element is NaN or Inf (x is then left as
+   it is), LEARN_ERR_ARG when x is NULL and n > 0. */
+learn_status learn_l2_normalize(float *x, size_t n);
+
+/* ============================================================================================
+   ==== Model files ====
+   Opening a .learn file (a model; catalogs have their own calls below), what it holds, its
+   tensors and metadata, and a scan of every value.
+   ============================================================================================ */
 
 typedef struct learn_model learn_model;
 
@@ -432,7 +621,7 @@ typedef struct learn_model_params {
 learn_model_params learn_model_default_params(void);
 
 /* Opens a model file. The file is memory-mapped and every structure is validated before any
-   tensor is used (see the format above and the architecture checks of the LLM section).
+   tensor is used (the format and its schemas above).
    On success *model receives the handle; on failure *model is NULL, and when errbuf is not
    NULL a one-line message naming the offending field is written to it (truncated to
    errbuf_size). params may be NULL for the defaults. Not available with LEARN_NO_STDIO. */
@@ -489,7 +678,7 @@ typedef struct learn_tensor_info {
 /* Tensor i (0 <= i < n_tensors) in directory order. */
 learn_status learn_model_tensor(const learn_model *model, uint32_t i, learn_tensor_info *info);
 /* Tensor by name; LEARN_ERR_NOT_FOUND when absent. */
-learn_status learn_model_find_tensor(const learn_model *model, const char *name,
+learn_status learn_model_tensor_find(const learn_model *model, const char *name,
                                      learn_tensor_info *info);
 
 typedef struct learn_meta_info {
@@ -531,38 +720,91 @@ learn_status learn_model_meta_arr_str(const learn_model *model, const char *key,
 learn_status learn_model_scan(const learn_model *model, uint64_t *n_checked, char *errbuf,
                               size_t errbuf_size);
 
-/* ==== Writer ======================================================================
-   Builds a .learn file: set metadata, add tensors, then save. Tools (converters, trainer)
-   write through it. Setting a key that is already set replaces its value. */
+/* ============================================================================================
+   ==== Writing files ====
+   A writer builds a .learn file: set metadata, add tensors, then save (the converters and the
+   trainer write through it). A lock makes a read-modify-write of a file safe from other writers
+   ("Writing files" above).
+   ============================================================================================ */
 
 typedef struct learn_writer learn_writer;
+typedef struct learn_lock learn_lock;
 
-/* Injectable I/O for saving (tests use it to simulate ENOSPC, a failing fsync or a lock held
-   elsewhere). Each callback returns what the POSIX call would (write: bytes written or -1
-   with errno set). write, fsync and rename must be set; lock may be NULL (flock). */
-typedef struct learn_io {
-    void *user;
-    long (*write)(void *user, int fd, const void *buf, size_t n);
-    int (*fsync)(void *user, int fd);
-    int (*rename)(void *user, const char *from, const char *to);
-    /* Tries once, without waiting, to take the exclusive lock on the lock file open as fd:
-       0 when taken; -1 with errno EWOULDBLOCK (or EAGAIN, EACCES) when another holds it, EINTR
-       to be called again at once, anything else to fail. Default: flock(fd, LOCK_EX|LOCK_NB). */
-    int (*lock)(void *user, int fd);
-} learn_io;
+/* allocator may be NULL (libc). */
+learn_status learn_writer_new(const learn_allocator *allocator, learn_writer **writer);
+void learn_writer_free(learn_writer *writer);
+/* The last error message of this writer ("" when none). */
+const char *learn_writer_errmsg(const learn_writer *writer);
+
+/* Metadata entries. A key is 1..255 bytes of [A-Za-z0-9._-] (LEARN_ERR_ARG otherwise); setting
+   a key that is set replaces its value where it stands (entries are saved in the order they
+   were first set). The fingerprints (general.fingerprint.*) are set at save. */
+learn_status learn_writer_set_u32(learn_writer *w, const char *key, uint32_t v);
+learn_status learn_writer_set_i32(learn_writer *w, const char *key, int32_t v);
+learn_status learn_writer_set_u64(learn_writer *w, const char *key, uint64_t v);
+learn_status learn_writer_set_i64(learn_writer *w, const char *key, int64_t v);
+learn_status learn_writer_set_f32(learn_writer *w, const char *key, float v);
+learn_status learn_writer_set_f64(learn_writer *w, const char *key, double v);
+learn_status learn_writer_set_bool(learn_writer *w, const char *key, int v);
+/* len: bytes of s (the string may hold any bytes); use strlen for C strings. */
+learn_status learn_writer_set_str(learn_writer *w, const char *key, const char *s, size_t len);
+/* An array of n numbers of a scalar type (U32..BOOL; BOOL elements are bytes 0/1), read from
+   `values` in that type's C representation. */
+learn_status learn_writer_set_array(learn_writer *w, const char *key, learn_meta_type elem,
+                                    const void *values, uint64_t n);
+/* An array of n NUL-terminated strings. */
+learn_status learn_writer_set_str_array(learn_writer *w, const char *key,
+                                        const char *const *strings, uint64_t n);
+/* Copies metadata entry `key` of an open model (any type). */
+learn_status learn_writer_copy_meta(learn_writer *w, const learn_model *model, const char *key);
+/* Removes a key if set (no error when absent). */
+learn_status learn_writer_remove_meta(learn_writer *w, const char *key);
+/* Reads back an unsigned integer entry (U32 or U64) set on the writer, for a caller that
+   builds a file in steps (a converter checks the towers it adds against the LLM's size);
+   LEARN_ERR_NOT_FOUND when absent, LEARN_ERR_FORMAT for another type. */
+learn_status learn_writer_get_u64(const learn_writer *w, const char *key, uint64_t *v);
+
+#define LEARN_WRITER_COPY 1u  /* copy the tensor data now (default: borrow the pointer) */
+
+/* Adds a tensor. shape: n_dims (1..4) sizes, the last varying fastest. data holds exactly
+   learn_type_row_bytes(type, shape[n_dims-1]) * (product of the other dims) bytes. Without
+   LEARN_WRITER_COPY the data is only borrowed: it must stay valid until the writer is freed. */
+learn_status learn_writer_add_tensor(learn_writer *w, const char *name, learn_type type,
+                                     uint32_t n_dims, const uint64_t *shape, const void *data,
+                                     uint32_t flags);
+/* Removes a tensor if present (no error when absent). */
+learn_status learn_writer_remove_tensor(learn_writer *w, const char *name);
+/* Number of tensors added so far. */
+uint32_t learn_writer_n_tensors(const learn_writer *w);
+
+/* Writes the file atomically, as "Writing files" at the top says: takes `path`'s lock
+   (waiting up to 60 s for another writer: LEARN_ERR_BUSY naming its pid after that), writes a
+   temporary file in the same directory, fsyncs it, renames it over `path` (the file a symlink
+   names), fsyncs the directory and releases the lock. On any failure the temporary file is
+   removed and a file already at `path` is left untouched, except when only the last step,
+   the directory's fsync, fails: the new file is then in place (LEARN_ERR_IO, "written, but
+   ..."), but may not survive a power loss. A process killed at any moment leaves the old
+   file or the new one, and at worst a `path.tmp.PID.XXXXXX` and `path.lock` that the next
+   writer of `path` removes. Not with LEARN_NO_STDIO. */
+learn_status learn_writer_save(learn_writer *w, const char *path);
+/* The same under a lock the caller holds (learn_lock_acquire; the path is the lock's), which
+   stays held: for read-modify-write, and for several saves in a row (a trainer's best epoch
+   so far). */
+learn_status learn_writer_save_locked(learn_writer *w, learn_lock *lock);
+/* Writes the file to memory allocated with the writer's allocator, aligned to 64 bytes
+   (suitable for learn_model_open_memory). Free it with learn_writer_free_buffer. */
+learn_status learn_writer_save_memory(learn_writer *w, void **data, size_t *size);
+void learn_writer_free_buffer(learn_writer *w, void *data);
 
 /* ---- Locks on files that are rewritten (see "Writing files" at the top) ----
    Not with LEARN_NO_STDIO. */
-typedef struct learn_lock learn_lock;
-
 typedef struct learn_lock_params {
     double timeout;            /* seconds to wait for another holder: default 60; 0 tries once;
                                   INFINITY waits for as long as it takes */
-    const learn_io *io;        /* NULL: POSIX. Used by the lock and by every save under it. */
     learn_allocator allocator; /* zeroed: libc */
 } learn_lock_params;
 
-/* timeout 60, io NULL, allocator zeroed. */
+/* timeout 60, allocator zeroed. */
 learn_lock_params learn_lock_default_params(void);
 
 /* Takes the lock for writing `path` (a symlink is resolved first, see above), waiting up to
@@ -611,69 +853,12 @@ void learn_lock_discard(learn_lock *lock);
    is allowed. */
 void learn_lock_release(learn_lock *lock);
 
-/* allocator may be NULL (libc). */
-learn_status learn_writer_new(const learn_allocator *allocator, learn_writer **writer);
-void learn_writer_free(learn_writer *writer);
-/* The last error message of this writer ("" when none). */
-const char *learn_writer_errmsg(const learn_writer *writer);
-
-learn_status learn_writer_set_u32(learn_writer *w, const char *key, uint32_t v);
-learn_status learn_writer_set_i32(learn_writer *w, const char *key, int32_t v);
-learn_status learn_writer_set_u64(learn_writer *w, const char *key, uint64_t v);
-learn_status learn_writer_set_i64(learn_writer *w, const char *key, int64_t v);
-learn_status learn_writer_set_f32(learn_writer *w, const char *key, float v);
-learn_status learn_writer_set_f64(learn_writer *w, const char *key, double v);
-learn_status learn_writer_set_bool(learn_writer *w, const char *key, int v);
-/* len: bytes of s (the string may hold any bytes); use strlen for C strings. */
-learn_status learn_writer_set_str(learn_writer *w, const char *key, const char *s, size_t len);
-/* An array of n numbers of a scalar type (U32..BOOL; BOOL elements are bytes 0/1), read from
-   `values` in that type's C representation. */
-learn_status learn_writer_set_array(learn_writer *w, const char *key, learn_meta_type elem,
-                                    const void *values, uint64_t n);
-/* An array of n NUL-terminated strings. */
-learn_status learn_writer_set_str_array(learn_writer *w, const char *key,
-                                        const char *const *strings, uint64_t n);
-/* Copies metadata entry `key` of an open model (any type). */
-learn_status learn_writer_copy_meta(learn_writer *w, const learn_model *model, const char *key);
-/* Removes a key if set (no error when absent). */
-learn_status learn_writer_remove_meta(learn_writer *w, const char *key);
-/* Reads back an unsigned integer entry (U32 or U64) set on the writer; LEARN_ERR_NOT_FOUND
-   when absent, LEARN_ERR_FORMAT for another type. */
-learn_status learn_writer_get_u64(const learn_writer *w, const char *key, uint64_t *v);
-
-#define LEARN_WRITER_COPY 1u  /* copy the tensor data now (default: borrow the pointer) */
-
-/* Adds a tensor. shape: n_dims (1..4) sizes, the last varying fastest. data holds exactly
-   learn_type_row_bytes(type, shape[n_dims-1]) * (product of the other dims) bytes. Without
-   LEARN_WRITER_COPY the data is only borrowed: it must stay valid until the writer is freed. */
-learn_status learn_writer_add_tensor(learn_writer *w, const char *name, learn_type type,
-                                     uint32_t n_dims, const uint64_t *shape, const void *data,
-                                     uint32_t flags);
-/* Removes a tensor if present (no error when absent). */
-learn_status learn_writer_remove_tensor(learn_writer *w, const char *name);
-/* Number of tensors added so far. */
-uint32_t learn_writer_n_tensors(const learn_writer *w);
-
-/* Writes the file atomically, as "Writing files" at the top says: takes `path`'s lock
-   (waiting up to 60 s for another writer: LEARN_ERR_BUSY naming its pid after that), writes a
-   temporary file in the same directory, fsyncs it, renames it over `path` (the file a symlink
-   names), fsyncs the directory and releases the lock. On any failure the temporary file is
-   removed and a file already at `path` is left untouched, except when only the last step,
-   the directory's fsync, fails: the new file is then in place (LEARN_ERR_IO, "written, but
-   ..."), but may not survive a power loss. A process killed at any moment leaves the old
-   file or the new one, and at worst a `path.tmp.PID.XXXXXX` and `path.lock` that the next
-   writer of `path` removes. io may be NULL (POSIX). Not with LEARN_NO_STDIO. */
-learn_status learn_writer_save(learn_writer *w, const char *path, const learn_io *io);
-/* The same under a lock the caller holds (learn_lock_acquire; the path is the lock's, the
-   I/O its params'), which stays held: for read-modify-write, and for several saves in a
-   row (a trainer's best epoch so far). */
-learn_status learn_writer_save_locked(learn_writer *w, learn_lock *lock);
-/* Writes the file to memory allocated with the writer's allocator, aligned to 64 bytes
-   (suitable for learn_model_open_memory). Free it with learn_writer_free_buffer. */
-learn_status learn_writer_save_memory(learn_writer *w, void **data, size_t *size);
-void learn_writer_free_buffer(learn_writer *w, void *data);
-
-/* ==== Contexts ===================================================================== */
+/* ============================================================================================
+   ==== Contexts ====
+   A context is what a model runs with: a thread pool, the kernels of one ISA level, scratch
+   memory, encoding statistics and the last error message. Tokenizing, encoding, the towers and
+   top-K take one; it belongs to one thread at a time.
+   ============================================================================================ */
 
 typedef struct learn_ctx learn_ctx;
 
@@ -705,7 +890,11 @@ typedef struct learn_ctx_params {
 
 learn_ctx_params learn_ctx_default_params(void);
 
-/* Creates a context bound to a model (the model must outlive it). params may be NULL. */
+/* Creates a context bound to a model (the model must outlive it); params may be NULL for the
+   defaults. Errors: LEARN_ERR_ARG (n_threads outside 0..256, batch_tokens above 2^20, a
+   pooling that is not one of learn_pooling, a partly set allocator, an isa that names no
+   level), LEARN_ERR_UNSUPPORTED (a level this CPU, OS or build lacks: learn_isa_check says
+   why), LEARN_ERR_NOMEM (memory or a thread could not be had). */
 learn_status learn_ctx_new(const learn_model *model, const learn_ctx_params *params,
                            learn_ctx **ctx);
 /* NULL is allowed. */
@@ -723,16 +912,18 @@ const char *learn_ctx_isa(const learn_ctx *ctx);
    with the reason ("LEARN_ISA=avx512: this CPU lacks it; supported here: scalar, avx2"). */
 learn_status learn_isa_check(const char *isa, char *errbuf, size_t errbuf_size);
 
-/* ==== Tokenizer =====================================================================
-   Text to token ids and back with the tokenizer stored in the model file (keys and tensors
-   "tokenizer.*", see the format spec). A model without them has no tokenizer: these functions
-   then return LEARN_ERR_NOT_FOUND.
+/* ============================================================================================
+   ==== Tokenizer ====
+   Text to token ids and back with the tokenizer stored in the model file ("The tokenizer" in
+   the format above). A model without one has no tokenizer: these functions then return
+   LEARN_ERR_NOT_FOUND.
 
    Which tokens are "special": control tokens (BOS, EOS, <|im_start|>, ...) and unknown-type
    tokens are never recognised in text unless LEARN_TOKENIZE_PARSE_SPECIAL is given: by default
    "<|im_start|>" in an item's text is just text. User-defined tokens (added tokens that are
    not special, such as MPT's runs of spaces) belong to the vocabulary's normal segmentation
-   and are always recognised, as llama.cpp and Hugging Face tokenizers do. */
+   and are always recognised, as llama.cpp and Hugging Face tokenizers do.
+   ============================================================================================ */
 
 /* learn_tokenize() flags. */
 #define LEARN_TOKENIZE_ADD_SPECIAL 1u   /* add BOS/EOS where the model says so (add_bos/add_eos) */
@@ -744,13 +935,13 @@ learn_status learn_isa_check(const char *isa, char *errbuf, size_t errbuf_size);
 
 /* Token types, numbered as in GGUF and llama.cpp. */
 typedef enum learn_token_kind {
-    LEARN_TOKEN_UNDEFINED = 0,
-    LEARN_TOKEN_NORMAL = 1,
-    LEARN_TOKEN_UNKNOWN = 2,
-    LEARN_TOKEN_CONTROL = 3,      /* BOS, EOS, <|im_start|>, ... */
-    LEARN_TOKEN_USER_DEFINED = 4, /* added tokens that are not special */
-    LEARN_TOKEN_UNUSED = 5,
-    LEARN_TOKEN_BYTE = 6          /* spm byte fallback <0xNN> */
+    LEARN_TOKEN_KIND_UNDEFINED = 0,
+    LEARN_TOKEN_KIND_NORMAL = 1,
+    LEARN_TOKEN_KIND_UNKNOWN = 2,
+    LEARN_TOKEN_KIND_CONTROL = 3,      /* BOS, EOS, <|im_start|>, ... */
+    LEARN_TOKEN_KIND_USER_DEFINED = 4, /* added tokens that are not special */
+    LEARN_TOKEN_KIND_UNUSED = 5,
+    LEARN_TOKEN_KIND_BYTE = 6          /* spm byte fallback <0xNN> */
 } learn_token_kind;
 
 typedef struct learn_tokenizer_info {
@@ -816,13 +1007,18 @@ learn_status learn_detokenize(learn_ctx *ctx, const int32_t *ids, size_t n, char
 /* The text of token id as stored in the vocabulary (spm pieces with U+2581, bpe texts in the
    byte map), in place in the model file: *text is not NUL-terminated; *len (may be NULL)
    receives its length. LEARN_ERR_ARG for an id out of range. */
-learn_status learn_token_text(const learn_model *model, int32_t id, const char **text,
-                              size_t *len);
+learn_status learn_token_get_text(const learn_model *model, int32_t id, const char **text,
+                                  size_t *len);
 
 /* The type of token id. LEARN_ERR_ARG for an id out of range. */
 learn_status learn_token_get_kind(const learn_model *model, int32_t id, learn_token_kind *kind);
 
-/* ==== Content encoder (the frozen LLM) ============================================== */
+/* ============================================================================================
+   ==== Content encoder ====
+   Items to content embeddings with the frozen LLM ("The LLM" in the format above): token ids
+   (learn_encode_ids) or rendered texts (learn_encode) in, one embedding of n_embd floats per
+   item out, pooled and normalised as the context says.
+   ============================================================================================ */
 
 /* Encodes n_items pre-tokenized items into content embeddings: out receives n_items rows of
    n_embd floats (learn_model_info.n_embd), pooled and normalised as the context says. ids[i]
@@ -849,6 +1045,8 @@ learn_status learn_encode(learn_ctx *ctx, size_t n_items, const char *const *tex
 learn_status learn_encode_ids_tokens(learn_ctx *ctx, const int32_t *ids, size_t n_ids, float *out,
                                      size_t *n_out);
 
+/* What a context has encoded since it was made: counts, and where the time went (learn-cli
+   bench reports the products' speed as n_macs / ns_matmul against the CPU's int8 peak). */
 typedef struct learn_encode_stats {
     uint64_t n_items;     /* items encoded by this context */
     uint64_t n_tokens;    /* tokens run through the LLM */
@@ -859,13 +1057,90 @@ typedef struct learn_encode_stats {
                              bias included): n_macs / ns_matmul is the products' speed */
 } learn_encode_stats;
 
+/* The context's statistics so far (they only grow). */
 learn_status learn_ctx_encode_stats(const learn_ctx *ctx, learn_encode_stats *stats);
 
-/* ==== Catalogs and top-K ================================================================
+/* ============================================================================================
+   ==== Towers ====
+   The preference-alignment towers ("The towers" in the format above) map content embeddings
+   (d_in floats per item, as learn_encode makes them) to the collaborative space (d_out
+   floats, unit length): one transformer (adaptor -> blocks -> projection -> L2), run on one
+   item at a time as the item tower and on a history of items, oldest first, as the user tower
+   (causal, its output at the last position). Score = dot product (cosine).
+   A model without towers aligns nothing (the paper's "w/o alignment" baseline): an item
+   embedding is its L2-normalised content, a user embedding the L2-normalised mean of the
+   L2-normalised history contents, and d_out = d_in = the LLM's n_embd.
+   Content must be finite: a NaN or Inf gives LEARN_ERR_NUMERIC naming the item and element.
+   ============================================================================================ */
+
+typedef struct learn_towers_info {
+    int present;            /* 1: the model holds towers; 0: content passthrough (see above) */
+    uint32_t d_in;          /* content dimension (0 when the model has neither towers nor LLM) */
+    uint32_t d_out;         /* embedding dimension */
+    uint32_t d_model, n_layer, n_head, d_ff; /* 0 without towers */
+    uint32_t max_positions; /* learned positions (0: none) */
+    uint32_t max_history;   /* the user tower reads the most recent max_history items (0: all) */
+    int pre_norm;           /* 1: pre-LN blocks; 0: post-LN (BERT) */
+} learn_towers_info;
+
+learn_status learn_towers_get_info(const learn_model *model, learn_towers_info *info);
+
+/* Item embeddings: content holds n rows of d_in floats, out receives n rows of d_out floats,
+   each of unit length (a zero vector stays zero). Rows are independent: the result for an
+   item does not depend on the others. content and out may not overlap, except that without
+   towers (d_out = d_in) out may equal content. n = 0 does nothing.
+   Errors: LEARN_ERR_STATE (neither towers nor LLM in the model), LEARN_ERR_ARG (NULL),
+   LEARN_ERR_NUMERIC (NaN/Inf content), LEARN_ERR_NOMEM. */
+learn_status learn_item_embed(learn_ctx *ctx, size_t n, const float *content, float *out);
+
+/* A user embedding from a history: content holds n_hist rows of d_in floats, oldest first;
+   out receives d_out floats of unit length. The user tower is causal and its output is taken
+   at the last (most recent) position. When the model sets tower.max_history and the history
+   is longer, only the most recent max_history items are read (older ones are dropped, as in
+   training); without it histories of up to 2^20 items are read whole (LEARN_ERR_TOO_LONG
+   above). Repeated items are used as given (the caller decides on duplicates).
+   Errors: LEARN_ERR_ARG (n_hist = 0: "empty history", NULL), LEARN_ERR_NUMERIC (NaN/Inf in
+   the items read), LEARN_ERR_STATE, LEARN_ERR_TOO_LONG, LEARN_ERR_NOMEM. */
+learn_status learn_user_embed(learn_ctx *ctx, size_t n_hist, const float *content, float *out);
+
+/* An incremental user: append history items one at a time and read the embedding after each,
+   for about the cost of one item through the towers (the per-layer keys and values of earlier
+   positions are cached; the tower is causal, so they never change).
+   The state keeps a window of the most recent `max_len` items: its embedding always equals
+   learn_user_embed() of the last min(appended, window) items. max_len = 0 means the model's
+   tower.max_history; a max_len larger than tower.max_history is lowered to it. Appending to a
+   full window drops the oldest item and recomputes the window (one full user-tower pass).
+   Memory: about max_len x (d_in + (2 n_layer + 4) d_model + d_ff) floats.
+   The state belongs to the model of the context that made it (which must outlive it); it may
+   be used with any context of that model, by one thread at a time. */
+typedef struct learn_user_state learn_user_state;
+
+/* Errors: LEARN_ERR_ARG (max_len 0 with no tower.max_history), LEARN_ERR_TOO_LONG (max_len >
+   2^20), LEARN_ERR_STATE, LEARN_ERR_NOMEM. */
+learn_status learn_user_state_new(learn_ctx *ctx, uint32_t max_len, learn_user_state **out);
+/* Appends one item (d_in floats). On error (LEARN_ERR_NUMERIC, LEARN_ERR_MISMATCH when ctx
+   belongs to another model) the state is unchanged. */
+learn_status learn_user_state_append(learn_ctx *ctx, learn_user_state *state,
+                                     const float *content);
+/* The current embedding (d_out floats, unit length). LEARN_ERR_STATE when nothing has been
+   appended since new/reset (an empty history has no embedding). */
+learn_status learn_user_state_embedding(const learn_user_state *state, float *out);
+/* Items in the window (<= max_len). */
+uint32_t learn_user_state_len(const learn_user_state *state);
+/* Empties the state (keeps its memory). */
+void learn_user_state_reset(learn_user_state *state);
+/* NULL is allowed. */
+void learn_user_state_free(learn_user_state *state);
+
+/* ============================================================================================
+   ==== Catalogs and top-K ====
    A catalog holds, for each item, its external id, its content embedding (f16) and its item
    embedding (f32, L2-normalised), plus the fingerprints of the model that made them. It is a
-   .learn container (see the schema in learn.c's "Catalog & top-K" banner), memory-mapped and
-   validated at open: checksum, unique ids, finite item embeddings. */
+   .learn file ("Catalogs" in the format above), memory-mapped and validated at open:
+   checksum, unique ids, finite item embeddings. Top-K scores a query (a user embedding) by
+   dot product against every item; builders write catalogs, a part at a time when a catalog
+   is built on many machines (shards).
+   ============================================================================================ */
 
 typedef struct learn_catalog learn_catalog;
 
@@ -933,16 +1208,21 @@ learn_status learn_catalog_topk_batch(learn_ctx *ctx, const learn_catalog *cat,
                                       const uint32_t *const *exclude, const size_t *n_exclude,
                                       learn_hit *out, size_t *n_out);
 
-/* Building catalogs: add items (id, content embedding, item embedding), then save. The model
-   given at creation stamps its fingerprints on the catalog (and lends its allocator); with
-   model NULL the fingerprints are 0 until learn_catalog_builder_set_fingerprints (merging
-   catalogs of one model). */
+/* ---- Building catalogs ----
+   Add items (id, content embedding, item embedding), then save. A catalog's fingerprints come
+   from the model that made its embeddings, or from another catalog of that model: they are
+   what learn_catalog_check_model compares. */
 typedef struct learn_catalog_builder learn_catalog_builder;
 
+/* A builder of items of d_content and d_item floats. The model (may be NULL: fingerprints 0)
+   stamps its fingerprints on the catalog and lends its allocator. LEARN_ERR_ARG for a
+   dimension outside 1..65536. */
 learn_status learn_catalog_builder_new(const learn_model *model, uint32_t d_content,
                                        uint32_t d_item, learn_catalog_builder **builder);
-void learn_catalog_builder_set_fingerprints(learn_catalog_builder *builder, uint64_t content,
-                                            uint64_t towers);
+/* A builder for more items of the model that made cat (merging catalogs or shards, extending
+   one without the model at hand): cat's dimensions, fingerprints and allocator. cat may be
+   closed afterwards; the new catalog is no shard. */
+learn_status learn_catalog_builder_new_like(const learn_catalog *cat, learn_catalog_builder **builder);
 void learn_catalog_builder_free(learn_catalog_builder *builder);
 const char *learn_catalog_builder_errmsg(const learn_catalog_builder *builder);
 uint32_t learn_catalog_builder_count(const learn_catalog_builder *builder);
@@ -950,18 +1230,18 @@ uint32_t learn_catalog_builder_count(const learn_catalog_builder *builder);
    reported at save time, naming the id and both item numbers. */
 learn_status learn_catalog_builder_add(learn_catalog_builder *builder, const char *id,
                                        size_t id_len, const float *content, const float *item);
-/* Writes atomically under the file's lock, as learn_writer_save; io may be NULL. An empty
+/* Writes atomically under the file's lock, as learn_writer_save. An empty
    catalog is LEARN_ERR_STATE. Not with LEARN_NO_STDIO. To add to an existing catalog
    without losing another writer's additions, take the lock before opening it and save
    with learn_catalog_builder_save_locked (the example at learn_lock_acquire). */
-learn_status learn_catalog_builder_save(learn_catalog_builder *builder, const char *path,
-                                        const learn_io *io);
+learn_status learn_catalog_builder_save(learn_catalog_builder *builder, const char *path);
 learn_status learn_catalog_builder_save_locked(learn_catalog_builder *builder, learn_lock *lock);
 learn_status learn_catalog_builder_save_memory(learn_catalog_builder *builder, void **data,
                                                size_t *size);
 void learn_catalog_builder_free_buffer(learn_catalog_builder *builder, void *data);
 
-/* Shards: a catalog built on many machines is built in `count` parts, each from the same item
+/* ---- Shards ----
+   A catalog built on many machines is built in `count` parts, each from the same item
    list of n_source items, split in order: part `index` holds items
    [n_source * index / count, n_source * (index + 1) / count) (learn_catalog_shard_range).
    A shard catalog records which part it is, so that a merge can put the parts in order and
@@ -989,78 +1269,6 @@ learn_status learn_catalog_builder_set_shard(learn_catalog_builder *builder,
    is no shard. A shard file whose record is inconsistent (index >= count, item count not the
    part's size) is refused at open (LEARN_ERR_FORMAT). */
 learn_status learn_catalog_get_shard(const learn_catalog *cat, learn_catalog_shard *shard);
-
-/* ==== Towers (preference alignment) ================================================
-   To be pasted into learn.h after "Content encoder". The schema of the tower metadata and
-   tensors is in schema.txt (for the format spec at the top of learn.h) and at the top of the
-   Towers section of learn.c.
-
-   The towers map content embeddings (d_in floats per item, as learn_encode_ids makes them)
-   to the collaborative space (d_out floats, unit length): the item tower one item at a time,
-   the user tower a history of items, oldest first. Score = dot product (cosine).
-   A model without towers aligns nothing (the paper's "w/o alignment" baseline): an item
-   embedding is its L2-normalised content, a user embedding the L2-normalised mean of the
-   L2-normalised history contents, and d_out = d_in = the LLM's n_embd.
-   Content must be finite: a NaN or Inf gives LEARN_ERR_NUMERIC naming the item and element. */
-
-typedef struct learn_towers_info {
-    int present;            /* 1: the model holds towers; 0: content passthrough (see above) */
-    uint32_t d_in;          /* content dimension (0 when the model has neither towers nor LLM) */
-    uint32_t d_out;         /* embedding dimension */
-    uint32_t d_model, n_layer, n_head, d_ff; /* 0 without towers */
-    uint32_t max_positions; /* learned positions (0: none) */
-    uint32_t max_history;   /* the user tower reads the most recent max_history items (0: all) */
-    int pre_norm;           /* 1: pre-LN blocks; 0: post-LN (BERT) */
-} learn_towers_info;
-
-learn_status learn_towers_get_info(const learn_model *model, learn_towers_info *info);
-
-/* Item embeddings: content holds n rows of d_in floats, out receives n rows of d_out floats,
-   each of unit length (a zero vector stays zero). Rows are independent: the result for an
-   item does not depend on the others. content and out may not overlap, except that without
-   towers (d_out = d_in) out may equal content. n = 0 does nothing.
-   Errors: LEARN_ERR_STATE (neither towers nor LLM in the model), LEARN_ERR_ARG (NULL),
-   LEARN_ERR_NUMERIC (NaN/Inf content), LEARN_ERR_NOMEM. */
-learn_status learn_item_embed(learn_ctx *ctx, size_t n, const float *content, float *out);
-
-/* A user embedding from a history: content holds n_hist rows of d_in floats, oldest first;
-   out receives d_out floats of unit length. The user tower is causal and its output is taken
-   at the last (most recent) position. When the model sets tower.max_history and the history
-   is longer, only the most recent max_history items are read (older ones are dropped, as in
-   training); without it histories of up to 2^20 items are read whole (LEARN_ERR_TOO_LONG
-   above). Repeated items are used as given (the caller decides on duplicates).
-   Errors: LEARN_ERR_ARG (n_hist = 0: "empty history", NULL), LEARN_ERR_NUMERIC (NaN/Inf in
-   the items read), LEARN_ERR_STATE, LEARN_ERR_TOO_LONG, LEARN_ERR_NOMEM. */
-learn_status learn_user_embed(learn_ctx *ctx, size_t n_hist, const float *content, float *out);
-
-/* An incremental user: append history items one at a time and read the embedding after each,
-   for about the cost of one item through the towers (the per-layer keys and values of earlier
-   positions are cached; the tower is causal, so they never change).
-   The state keeps a window of the most recent `max_len` items: its embedding always equals
-   learn_user_embed() of the last min(appended, window) items. max_len = 0 means the model's
-   tower.max_history; a max_len larger than tower.max_history is lowered to it. Appending to a
-   full window drops the oldest item and recomputes the window (one full user-tower pass).
-   Memory: about max_len x (d_in + (2 n_layer + 4) d_model + d_ff) floats.
-   The state belongs to the model of the context that made it (which must outlive it); it may
-   be used with any context of that model, by one thread at a time. */
-typedef struct learn_user_state learn_user_state;
-
-/* Errors: LEARN_ERR_ARG (max_len 0 with no tower.max_history), LEARN_ERR_TOO_LONG (max_len >
-   2^20), LEARN_ERR_STATE, LEARN_ERR_NOMEM. */
-learn_status learn_user_state_new(learn_ctx *ctx, uint32_t max_len, learn_user_state **out);
-/* Appends one item (d_in floats). On error (LEARN_ERR_NUMERIC, LEARN_ERR_MISMATCH when ctx
-   belongs to another model) the state is unchanged. */
-learn_status learn_user_state_append(learn_ctx *ctx, learn_user_state *state,
-                                     const float *content);
-/* The current embedding (d_out floats, unit length). LEARN_ERR_STATE when nothing has been
-   appended since new/reset (an empty history has no embedding). */
-learn_status learn_user_state_embedding(const learn_user_state *state, float *out);
-/* Items in the window (<= max_len). */
-uint32_t learn_user_state_len(const learn_user_state *state);
-/* Empties the state (keeps its memory). */
-void learn_user_state_reset(learn_user_state *state);
-/* NULL is allowed. */
-void learn_user_state_free(learn_user_state *state);
 
 #if defined(__GNUC__)
 #pragma GCC visibility pop

@@ -26,7 +26,7 @@ echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //
 
 echo "== tokenizer"
 cc -O2 -std=c11 -I. -Itools -o "$work/bench_tokenizer" bench/bench_tokenizer.c learn.c tools/json.c \
-    tools/gguf.c tools/tokimport.c -lm -pthread
+    tools/gguf.c tools/tokimport.c tools/util.c -lm -pthread
 "$work/bench_tokenizer" --mb 1 || echo "(tokenizer benchmark skipped: $?)"
 
 for shape in $shapes; do

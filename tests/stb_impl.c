@@ -23,7 +23,7 @@ int main(void) {
         return 3;
     }
     learn_tensor_info t;
-    int ok = learn_model_find_tensor(m, "x", &t) == LEARN_OK && memcmp(t.data, x, 16) == 0;
+    int ok = learn_model_tensor_find(m, "x", &t) == LEARN_OK && memcmp(t.data, x, 16) == 0;
     learn_model_close(m);
     learn_writer_free_buffer(w, data);
     learn_writer_free(w);

@@ -81,7 +81,7 @@ START_TEST(test_catalog_roundtrip) {
     cat_fixture_make(&f, 1000, 48, 16, 3);
     learn_catalog_builder *b = cat_build(&f);
     const char *path = test_tmp_path("cat.learn");
-    ck_assert_msg(learn_catalog_builder_save(b, path, NULL) == LEARN_OK, "%s", learn_catalog_builder_errmsg(b));
+    ck_assert_msg(learn_catalog_builder_save(b, path) == LEARN_OK, "%s", learn_catalog_builder_errmsg(b));
     learn_catalog *cat;
     char err[LEARN_ERRMSG_SIZE];
     ck_assert_msg(learn_catalog_open(path, NULL, &cat, err, sizeof err) == LEARN_OK, "%s", err);
@@ -404,9 +404,9 @@ START_TEST(test_catalog_bad) {
     learn_tensor_info ti;
     learn_model *raw;
     ck_assert_int_eq(learn_model_open_memory(blob.p, blob.n, NULL, &raw, NULL, 0), LEARN_OK);
-    learn_model_find_tensor(raw, "catalog.item", &ti);
+    learn_model_tensor_find(raw, "catalog.item", &ti);
     size_t item_off = (size_t)ti.offset;
-    learn_model_find_tensor(raw, "catalog.id_index", &ti);
+    learn_model_tensor_find(raw, "catalog.id_index", &ti);
     size_t index_off = (size_t)ti.offset;
     learn_model_close(raw);
     float nanv = NAN;
@@ -480,11 +480,75 @@ START_TEST(test_catalog_bad) {
 }
 END_TEST
 
+/* learn_catalog_builder_new_like: a catalog's dimensions and both fingerprints (a model with
+   towers), kept after the catalog is closed; the new catalog is no shard and passes the
+   model's check. */
+START_TEST(test_catalog_builder_like) {
+    learn_writer *w;
+    learn_writer_new(NULL, &w);
+    static float x[32] = {1};
+    uint64_t s[1] = {32};
+    learn_writer_add_tensor(w, "content.x", LEARN_TYPE_F32, 1, s, x, 0);
+    learn_writer_set_u32(w, "tower.seed", 5);
+    test_blob mb = test_blob_from_writer(w);
+    learn_writer_free(w);
+    learn_model *m;
+    ck_assert_int_eq(learn_model_open_memory(mb.p, mb.n, NULL, &m, NULL, 0), LEARN_OK);
+    learn_model_info mi;
+    learn_model_get_info(m, &mi);
+    ck_assert(mi.content_fingerprint != 0 && mi.tower_fingerprint != 0);
+    float content[6] = {1, 2, 3, 4, 5, 6}, item[2] = {0.6f, 0.8f};
+    learn_catalog_builder *b;
+    ck_assert_int_eq(learn_catalog_builder_new(m, 6, 2, &b), LEARN_OK);
+    learn_catalog_shard shard = {0, 1, 1, 42, 0, 0};
+    ck_assert_int_eq(learn_catalog_builder_set_shard(b, &shard), LEARN_OK);
+    ck_assert_int_eq(learn_catalog_builder_add(b, "a", 1, content, item), LEARN_OK);
+    void *d1, *d2;
+    size_t n1, n2;
+    ck_assert_int_eq(learn_catalog_builder_save_memory(b, &d1, &n1), LEARN_OK);
+    learn_catalog *c1, *c2;
+    ck_assert_int_eq(learn_catalog_open_memory(d1, n1, NULL, &c1, NULL, 0), LEARN_OK);
+    learn_catalog_builder *like;
+    ck_assert_int_eq(learn_catalog_builder_new_like(c1, &like), LEARN_OK);
+    learn_catalog_info i1, i2;
+    learn_catalog_get_info(c1, &i1);
+    learn_catalog_close(c1);
+    ck_assert_int_eq(learn_catalog_builder_add(like, "b", 1, content, item), LEARN_OK);
+    ck_assert_int_eq(learn_catalog_builder_save_memory(like, &d2, &n2), LEARN_OK);
+    ck_assert_int_eq(learn_catalog_open_memory(d2, n2, NULL, &c2, NULL, 0), LEARN_OK);
+    learn_catalog_get_info(c2, &i2);
+    ck_assert_uint_eq(i2.d_content, 6);
+    ck_assert_uint_eq(i2.d_item, 2);
+    ck_assert(i2.content_fingerprint == i1.content_fingerprint && i1.content_fingerprint == mi.content_fingerprint);
+    ck_assert(i2.tower_fingerprint == i1.tower_fingerprint && i1.tower_fingerprint == mi.tower_fingerprint);
+    int same = 0;
+    char err[LEARN_ERRMSG_SIZE];
+    ck_assert_msg(learn_catalog_check_model(c2, m, &same, err, sizeof err) == LEARN_OK, "%s", err);
+    ck_assert_int_eq(same, 1);
+    learn_catalog_shard got;
+    ck_assert_int_eq(learn_catalog_get_shard(c2, &got), LEARN_ERR_NOT_FOUND);
+    ck_assert_int_eq(learn_catalog_builder_count(like), 1);
+    /* NULL arguments. */
+    learn_catalog_builder *none = like;
+    ck_assert_int_eq(learn_catalog_builder_new_like(NULL, &none), LEARN_ERR_ARG);
+    ck_assert_ptr_null(none);
+    ck_assert_int_eq(learn_catalog_builder_new_like(c2, NULL), LEARN_ERR_ARG);
+    learn_catalog_close(c2);
+    learn_catalog_builder_free_buffer(like, d2);
+    learn_catalog_builder_free(like);
+    learn_catalog_builder_free_buffer(b, d1);
+    learn_catalog_builder_free(b);
+    learn_model_close(m);
+    test_blob_free(&mb);
+}
+END_TEST
+
 static Suite *make_catalog_suite(void) {
     Suite *s = suite_create("catalog");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_catalog_roundtrip);
+    tcase_add_test(tc, test_catalog_builder_like);
     tcase_add_test(tc, test_catalog_topk);
     tcase_add_test(tc, test_catalog_topk_threads);
     tcase_add_test(tc, test_catalog_topk_batch);

@@ -14,7 +14,7 @@ static const char *cli_sample_model(const char *name, void (*edit)(fmt_sample *)
         edit(&s); /* tensors are borrowed: edits show in the file */
     }
     const char *path = test_tmp_path(name);
-    ck_assert_int_eq(learn_writer_save(w, path, NULL), LEARN_OK);
+    ck_assert_int_eq(learn_writer_save(w, path), LEARN_OK);
     learn_writer_free(w);
     return path;
 }
@@ -197,7 +197,7 @@ START_TEST(test_cli_convert_towers) {
     o.n_head_kv = 1;
     test_llm_build(w, &t, &o);
     const char *narrow = test_tmp_path("narrow.learn");
-    ck_assert_int_eq(learn_writer_save(w, narrow, NULL), LEARN_OK);
+    ck_assert_int_eq(learn_writer_save(w, narrow), LEARN_OK);
     learn_writer_free(w);
     test_llm_free(&t);
     snprintf(cmd, sizeof cmd, "%s convert --model %s --towers tests/fixtures/towers-official-f32.safetensors "
@@ -227,7 +227,7 @@ START_TEST(test_cli_bench) {
     ck_assert_int_eq(learn_writer_new(NULL, &w), LEARN_OK);
     test_rec_build(w, &t, LEARN_TYPE_Q8_0, 0);
     const char *path = test_tmp_path("cli-bench.learn");
-    ck_assert_int_eq(learn_writer_save(w, path, NULL), LEARN_OK);
+    ck_assert_int_eq(learn_writer_save(w, path), LEARN_OK);
     learn_writer_free(w);
     test_llm_free(&t);
     char cmd[1024], out[16384];

@@ -198,7 +198,7 @@ START_TEST(test_crash_consistency) {
     ck_assert_int_eq(learn_writer_new(NULL, &w), LEARN_OK);
     test_llm t = {{0}, 0};
     test_rec_build(w, &t, LEARN_TYPE_Q8_0, 0);
-    ck_assert_int_eq(learn_writer_save(w, model, NULL), LEARN_OK);
+    ck_assert_int_eq(learn_writer_save(w, model), LEARN_OK);
     learn_writer_free(w);
     test_llm_free(&t);
     const char *synth[] = {"data", "synth", "-o", data, "--items", "40", "--users", "40", "--seed", "1", NULL};

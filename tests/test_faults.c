@@ -497,12 +497,12 @@ static learn_catalog_builder *flt_catalog(const char *tag, int n) {
     return b;
 }
 
-typedef learn_status (*flt_save_fn)(void *obj, const char *path, const learn_io *io);
-static learn_status flt_save_catalog(void *b, const char *path, const learn_io *io) {
-    return learn_catalog_builder_save((learn_catalog_builder *)b, path, io);
+typedef learn_status (*flt_save_fn)(void *obj, const char *path, const learn__io *io);
+static learn_status flt_save_catalog(void *b, const char *path, const learn__io *io) {
+    return learn__builder_save((learn_catalog_builder *)b, path, io, NULL, NULL, NULL);
 }
-static learn_status flt_save_model(void *w, const char *path, const learn_io *io) {
-    return learn_writer_save((learn_writer *)w, path, io);
+static learn_status flt_save_model(void *w, const char *path, const learn__io *io) {
+    return learn__writer_save((learn_writer *)w, path, io);
 }
 
 /* Saves `obj` over an existing file under every fault: EINTR and short writes still give the
@@ -523,7 +523,7 @@ static void flt_save_faults(const char *name, void *old_obj, void *obj, flt_save
     /* Interrupted and short writes are retried: the same file. */
     for (int k = 0; k < 3; k++) {
         flt_io f = {k != 1, k != 0, -1, 0, 0, 0, 0, 0};
-        learn_io io = {&f, flt_write, flt_fsync, flt_rename, NULL};
+        learn__io io = {&f, flt_write, flt_fsync, flt_rename, NULL};
         ck_assert_msg(save(obj, path, &io) == LEARN_OK, "%s: %s", name, errmsg(obj));
         uint8_t *now = test_read_file(path, &now_n);
         ck_assert(now_n == want_n && memcmp(now, want, want_n) == 0);
@@ -539,7 +539,7 @@ static void flt_save_faults(const char *name, void *old_obj, void *obj, flt_save
         if (k < sizeof cut / sizeof cut[0]) f.enospc_at = cut[k];
         else if (k == sizeof cut / sizeof cut[0]) f.fail_fsync = 1, expect = "fsync";
         else f.fail_rename = 1, expect = "rename";
-        learn_io io = {&f, flt_write, flt_fsync, flt_rename, NULL};
+        learn__io io = {&f, flt_write, flt_fsync, flt_rename, NULL};
         learn_status st = save(obj, path, &io);
         ck_assert_msg(st == LEARN_ERR_IO, "%s, case %zu: %s", name, k, learn_status_str(st));
         ck_assert_msg(strstr(errmsg(obj), expect), "%s, case %zu: \"%s\" lacks \"%s\"", name, k, errmsg(obj), expect);
@@ -550,7 +550,7 @@ static void flt_save_faults(const char *name, void *old_obj, void *obj, flt_save
     }
     /* The directory's fsync fails after the rename: reported, the new file is in place. */
     flt_io f = {0, 0, -1, 2, 0, 0, 0, 0};
-    learn_io io = {&f, flt_write, flt_fsync, flt_rename, NULL};
+    learn__io io = {&f, flt_write, flt_fsync, flt_rename, NULL};
     ck_assert_int_eq(save(obj, path, &io), LEARN_ERR_IO);
     ck_assert_msg(strstr(errmsg(obj), "written, but"), "%s", errmsg(obj));
     uint8_t *now = test_read_file(path, &now_n);
@@ -595,7 +595,7 @@ START_TEST(test_io_faults_read) {
     ck_assert_int_eq(fwrite(mb.p, 1, mb.n, f), mb.n);
     fclose(f);
     learn_catalog_builder *b = flt_catalog("r", 20);
-    ck_assert_int_eq(learn_catalog_builder_save(b, cpath, NULL), LEARN_OK);
+    ck_assert_int_eq(learn_catalog_builder_save(b, cpath), LEARN_OK);
     learn_catalog_builder_free(b);
     for (int mode = 1; mode <= 2; mode++) {
         flt_alloc a;
@@ -688,7 +688,7 @@ START_TEST(test_file_truncated_or_replaced) {
     learn_writer *w;
     ck_assert_int_eq(learn_writer_new(NULL, &w), LEARN_OK);
     learn_writer_set_str(w, "general.name", "replacement", 11);
-    ck_assert_int_eq(learn_writer_save(w, path, NULL), LEARN_OK);
+    ck_assert_int_eq(learn_writer_save(w, path), LEARN_OK);
     learn_writer_free(w);
     ck_assert(flt_tensor_digest(m) == before);
     ck_assert_int_eq(learn_model_scan(m, NULL, err, sizeof err), LEARN_OK);

@@ -52,11 +52,11 @@ static learn_writer *fmt_sample_writer(fmt_sample *s) {
     ck_assert_int_eq(learn_writer_set_str(w, "t.str", "Title: {title}", 14), LEARN_OK);
     ck_assert_int_eq(learn_writer_set_str(w, "t.empty", "", 0), LEARN_OK);
     ck_assert_int_eq(learn_writer_set_str(w, "t.nul", "a\0b", 3), LEARN_OK);
-    ck_assert_int_eq(learn_writer_set_array(w, "t.arr_u32", LEARN_META_U32, fmt_u32s, 3), LEARN_OK);
-    ck_assert_int_eq(learn_writer_set_array(w, "t.arr_i64", LEARN_META_I64, fmt_i64s, 2), LEARN_OK);
-    ck_assert_int_eq(learn_writer_set_array(w, "t.arr_f64", LEARN_META_F64, fmt_f64s, 3), LEARN_OK);
-    ck_assert_int_eq(learn_writer_set_array(w, "t.arr_bool", LEARN_META_BOOL, fmt_bools, 3), LEARN_OK);
-    ck_assert_int_eq(learn_writer_set_array(w, "t.arr_empty", LEARN_META_F32, NULL, 0), LEARN_OK);
+    ck_assert_int_eq(learn_writer_set_array(w, "t.arr_u32", LEARN_META_TYPE_U32, fmt_u32s, 3), LEARN_OK);
+    ck_assert_int_eq(learn_writer_set_array(w, "t.arr_i64", LEARN_META_TYPE_I64, fmt_i64s, 2), LEARN_OK);
+    ck_assert_int_eq(learn_writer_set_array(w, "t.arr_f64", LEARN_META_TYPE_F64, fmt_f64s, 3), LEARN_OK);
+    ck_assert_int_eq(learn_writer_set_array(w, "t.arr_bool", LEARN_META_TYPE_BOOL, fmt_bools, 3), LEARN_OK);
+    ck_assert_int_eq(learn_writer_set_array(w, "t.arr_empty", LEARN_META_TYPE_F32, NULL, 0), LEARN_OK);
     ck_assert_int_eq(learn_writer_set_str_array(w, "t.arr_str", fmt_strs, 3), LEARN_OK);
     uint64_t s15[2] = {3, 5}, s14[2] = {2, 7}, s4[1] = {4}, sq8[2] = {3, 64}, sq4[2] = {1, 32},
              s5[1] = {5}, s6[3] = {1, 2, 3}, s100[4] = {2, 5, 5, 2};
@@ -129,8 +129,8 @@ static void fmt_check_sample(const learn_model *m, const fmt_sample *s) {
     learn_meta_info mi;
     ck_assert_int_eq(learn_model_meta_find(m, "t.arr_empty", &idx), LEARN_OK);
     ck_assert_int_eq(learn_model_meta(m, idx, &mi), LEARN_OK);
-    ck_assert_int_eq(mi.type, LEARN_META_ARR);
-    ck_assert_int_eq(mi.elem_type, LEARN_META_F32);
+    ck_assert_int_eq(mi.type, LEARN_META_TYPE_ARR);
+    ck_assert_int_eq(mi.elem_type, LEARN_META_TYPE_F32);
     ck_assert_uint_eq(mi.count, 0);
     ck_assert_str_eq(mi.key, "t.arr_empty");
 
@@ -159,7 +159,7 @@ static void fmt_check_sample(const learn_model *m, const fmt_sample *s) {
         learn_tensor_info t;
         ck_assert_int_eq(learn_model_tensor(m, i, &t), LEARN_OK);
         ck_assert_str_eq(t.name, want[i].name);
-        ck_assert_int_eq(learn_model_find_tensor(m, want[i].name, &t), LEARN_OK);
+        ck_assert_int_eq(learn_model_tensor_find(m, want[i].name, &t), LEARN_OK);
         ck_assert_int_eq(t.type, want[i].type);
         ck_assert_uint_eq(t.n_dims, want[i].nd);
         for (int d = 0; d < 4; d++) ck_assert_uint_eq(t.shape[d], want[i].shape[d]);
@@ -169,7 +169,7 @@ static void fmt_check_sample(const learn_model *m, const fmt_sample *s) {
         ck_assert(memcmp(t.data, (const uint8_t *)s + want[i].off, want[i].size) == 0);
     }
     learn_tensor_info t;
-    ck_assert_int_eq(learn_model_find_tensor(m, "nope", &t), LEARN_ERR_NOT_FOUND);
+    ck_assert_int_eq(learn_model_tensor_find(m, "nope", &t), LEARN_ERR_NOT_FOUND);
     ck_assert_int_eq(learn_model_tensor(m, 8, &t), LEARN_ERR_ARG);
 }
 
@@ -186,7 +186,7 @@ START_TEST(test_roundtrip_memory_and_file) {
     learn_model_close(m);
 
     const char *path = test_tmp_path("roundtrip.learn");
-    ck_assert_msg(learn_writer_save(w, path, NULL) == LEARN_OK, "%s", learn_writer_errmsg(w));
+    ck_assert_msg(learn_writer_save(w, path) == LEARN_OK, "%s", learn_writer_errmsg(w));
     for (int mm = 0; mm < 2; mm++) {
         learn_model_params p = learn_model_default_params();
         p.use_mmap = mm;
@@ -358,10 +358,10 @@ START_TEST(test_bad_counts) {
         ck_assert_open_fails(&b, LEARN_ERR_FORMAT, "'t.arr_u32': array count");
     }
     test_blob_put64(&b, arr + 8, 3);
-    test_blob_put32(&b, arr + 4, LEARN_META_ARR); /* arrays of arrays are not allowed */
+    test_blob_put32(&b, arr + 4, LEARN_META_TYPE_ARR); /* arrays of arrays are not allowed */
     test_blob_fix(&b);
     ck_assert_open_fails(&b, LEARN_ERR_FORMAT, "array element type 9");
-    test_blob_put32(&b, arr + 4, LEARN_META_U32);
+    test_blob_put32(&b, arr + 4, LEARN_META_TYPE_U32);
     test_blob_put32(&b, arr, 77);
     test_blob_fix(&b);
     ck_assert_open_fails(&b, LEARN_ERR_FORMAT, "'t.arr_u32': value type 77");
@@ -768,7 +768,7 @@ START_TEST(test_random_mutations) {
     fmt_sample s;
     fmt_sample_fill(&s);
     learn_writer_set_str_array(w, "t.arr_str", fmt_strs, 3);
-    learn_writer_set_array(w, "t.arr_f64", LEARN_META_F64, fmt_f64s, 3);
+    learn_writer_set_array(w, "t.arr_f64", LEARN_META_TYPE_F64, fmt_f64s, 3);
     uint64_t sq4[2] = {1, 32};
     learn_writer_add_tensor(w, "q4", LEARN_TYPE_Q4_0, 2, sq4, s.q4, 0);
     test_blob base = test_blob_from_writer(w);
@@ -978,7 +978,7 @@ START_TEST(test_atomic_save_faults) {
     learn_writer *w = fmt_sample_writer(&s);
     char path[256];
     snprintf(path, sizeof path, "%s", test_tmp_path("atomic.learn"));
-    ck_assert_int_eq(learn_writer_save(w, path, NULL), LEARN_OK);
+    ck_assert_int_eq(learn_writer_save(w, path), LEARN_OK);
     FILE *f = fopen(path, "rb");
     uint8_t old[8192];
     size_t old_n = fread(old, 1, sizeof old, f);
@@ -988,8 +988,8 @@ START_TEST(test_atomic_save_faults) {
     const char *base = strrchr(path, '/') + 1;
     fault_io cases[] = {{0, 0, 0, 0}, {100, 0, 0, 0}, {1000, 0, 0, 0}, {-1, 1, 0, 0}, {-1, 0, 1, 0}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        learn_io io = {&cases[i], fault_write, fault_fsync, fault_rename, NULL};
-        learn_status st = learn_writer_save(w, path, &io);
+        learn__io io = {&cases[i], fault_write, fault_fsync, fault_rename, NULL};
+        learn_status st = learn__writer_save(w, path, &io);
         ck_assert_int_eq(st, LEARN_ERR_IO);
         ck_assert_msg(strstr(learn_writer_errmsg(w), i < 3 ? "No space" : i == 3 ? "fsync" : "rename"),
                       "%s", learn_writer_errmsg(w));
@@ -1002,7 +1002,7 @@ START_TEST(test_atomic_save_faults) {
         ck_assert_int_eq(count_tmp_files("build/tmp", base), 0);
     }
     /* Without faults the new file replaces the old one. */
-    ck_assert_int_eq(learn_writer_save(w, path, NULL), LEARN_OK);
+    ck_assert_int_eq(learn_writer_save(w, path), LEARN_OK);
     learn_model *m;
     ck_assert_int_eq(learn_model_open(path, NULL, &m, NULL, 0), LEARN_OK);
     const char *str;
@@ -1011,7 +1011,7 @@ START_TEST(test_atomic_save_faults) {
     learn_model_close(m);
     unlink(path);
     /* A directory that does not exist. */
-    ck_assert_int_eq(learn_writer_save(w, "build/tmp/no/such/dir/x.learn", NULL), LEARN_ERR_IO);
+    ck_assert_int_eq(learn_writer_save(w, "build/tmp/no/such/dir/x.learn"), LEARN_ERR_IO);
     learn_writer_free(w);
 }
 END_TEST

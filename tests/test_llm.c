@@ -22,9 +22,9 @@ static void llm_case_open(llm_case *c, const char *path) {
     char err[LEARN_ERRMSG_SIZE];
     ck_assert_msg(learn_model_open(path, NULL, &c->m, err, sizeof err) == LEARN_OK, "%s", err);
     learn_tensor_info ids, lens, states;
-    ck_assert_int_eq(learn_model_find_tensor(c->m, "test.ids", &ids), LEARN_OK);
-    ck_assert_int_eq(learn_model_find_tensor(c->m, "test.lens", &lens), LEARN_OK);
-    ck_assert_int_eq(learn_model_find_tensor(c->m, "test.states", &states), LEARN_OK);
+    ck_assert_int_eq(learn_model_tensor_find(c->m, "test.ids", &ids), LEARN_OK);
+    ck_assert_int_eq(learn_model_tensor_find(c->m, "test.lens", &lens), LEARN_OK);
+    ck_assert_int_eq(learn_model_tensor_find(c->m, "test.states", &states), LEARN_OK);
     c->ids = (const int32_t *)ids.data;
     c->lens = (const int32_t *)lens.data;
     c->states = (const float *)states.data;
@@ -124,6 +124,15 @@ START_TEST(test_llm_pooling_and_batching) {
         ck_assert_uint_eq(st.n_items, c.n_items);
         ck_assert_uint_eq(st.n_tokens, c.T);
         ck_assert_uint_eq(st.n_truncated, 0);
+        /* The products' multiply-accumulates: per token and layer, Q, K, V, the output, gate,
+           up and down; their time is part of the forward passes'. */
+        learn_model_info mi;
+        learn_model_get_info(c.m, &mi);
+        uint64_t q = (uint64_t)mi.n_head * mi.head_dim, kv = (uint64_t)mi.n_head_kv * mi.head_dim;
+        uint64_t per_token = (uint64_t)mi.n_layer * mi.n_embd * (2 * q + 2 * kv + 3 * (uint64_t)mi.n_ff);
+        ck_assert_uint_eq(st.n_macs, per_token * c.T);
+        ck_assert_uint_gt(st.ns_matmul, 0);
+        ck_assert_uint_le(st.ns_matmul, st.ns_forward);
         learn_ctx_free(ctx);
         float tol = llm_quantized(llm_fixtures[_i]) ? 2e-2f : 1e-5f;
         for (size_t k = 0; k < c.n_items * c.E; k++)
@@ -269,6 +278,43 @@ START_TEST(test_llm_threads_bit_identical) {
 }
 END_TEST
 
+/* learn_l2_normalize: unit length with the arithmetic of the embeddings the library returns
+   (a pooled embedding equals its own normalisation), a zero vector kept, non-finite input
+   refused untouched. */
+START_TEST(test_llm_l2_normalize) {
+    float x[5] = {3, 0, -4, 0, 0}, z[3] = {0, 0, 0};
+    ck_assert_int_eq(learn_l2_normalize(x, 5), LEARN_OK);
+    ck_assert(x[0] == 0.6f && x[2] == -0.8f && x[1] == 0 && x[4] == 0);
+    ck_assert_int_eq(learn_l2_normalize(z, 3), LEARN_OK);
+    ck_assert(z[0] == 0 && z[1] == 0 && z[2] == 0);
+    float bad[3] = {1, NAN, 2}, inf[2] = {INFINITY, 1};
+    ck_assert_int_eq(learn_l2_normalize(bad, 3), LEARN_ERR_NUMERIC);
+    ck_assert(bad[0] == 1 && bad[2] == 2);
+    ck_assert_int_eq(learn_l2_normalize(inf, 2), LEARN_ERR_NUMERIC);
+    ck_assert(inf[1] == 1);
+    ck_assert_int_eq(learn_l2_normalize(NULL, 0), LEARN_OK);
+    ck_assert_int_eq(learn_l2_normalize(NULL, 2), LEARN_ERR_ARG);
+    /* A context's normalised embeddings are its unnormalised ones through learn_l2_normalize,
+       bit for bit. */
+    llm_case c;
+    llm_case_open(&c, llm_fixtures[0]);
+    learn_ctx *ctx = llm_ctx(c.m, 0, LEARN_POOLING_MEAN, 1);
+    float *out = (float *)malloc(c.n_items * c.E * sizeof(float)), *again = (float *)malloc(c.E * sizeof(float));
+    ck_assert_int_eq(learn_encode_ids(ctx, c.n_items, c.item_ids, c.item_n, out), LEARN_OK);
+    for (size_t i = 0; i < c.n_items; i++) {
+        learn_ctx *raw = llm_ctx(c.m, 0, LEARN_POOLING_MEAN, 0);
+        ck_assert_int_eq(learn_encode_ids(raw, 1, &c.item_ids[i], &c.item_n[i], again), LEARN_OK);
+        learn_ctx_free(raw);
+        ck_assert_int_eq(learn_l2_normalize(again, c.E), LEARN_OK);
+        ck_assert(memcmp(again, out + i * c.E, c.E * sizeof(float)) == 0);
+    }
+    free(out);
+    free(again);
+    learn_ctx_free(ctx);
+    learn_model_close(c.m);
+}
+END_TEST
+
 static Suite *make_llm_suite(void) {
     Suite *s = suite_create("llm");
     TCase *tc = tcase_create("numpy reference");
@@ -280,6 +326,7 @@ static Suite *make_llm_suite(void) {
     TCase *bad = tcase_create("bad input");
     tcase_add_test(bad, test_llm_bad_input);
     tcase_add_test(bad, test_llm_truncation);
+    tcase_add_test(bad, test_llm_l2_normalize);
     suite_add_tcase(s, bad);
     return s;
 }

@@ -3,7 +3,7 @@
    holding the lock lets the next one in, which removes its temporary file; readers opening the
    catalog while it is rewritten always get a whole one; a lock held elsewhere times out naming
    the holder's pid with nothing written; rewrites keep modes, owners and symlinks; new files
-   follow the umask; the learn_io lock hook injects lock faults. */
+   follow the umask; the learn__io lock hook injects lock faults. */
 
 #include <dirent.h>
 #include <pthread.h>
@@ -85,7 +85,7 @@ static void lk_setup(lk_fix *x, const char *cli, const char *name) {
     ck_assert_int_eq(learn_writer_new(NULL, &w), LEARN_OK);
     test_llm t = {{0}, 0};
     test_rec_build(w, &t, LEARN_TYPE_Q8_0, 1);
-    ck_assert_int_eq(learn_writer_save(w, x->model, NULL), LEARN_OK);
+    ck_assert_int_eq(learn_writer_save(w, x->model), LEARN_OK);
     learn_writer_free(w);
     test_llm_free(&t);
     FILE *f = fopen(x->items, "wb");
@@ -252,8 +252,8 @@ static pid_t lk_stalled_writer(const char *path) {
         close(sig[0]);
         learn_catalog_builder *b = lk_builder("dead", 300);
         lk_stall s = {sig[1], 0};
-        learn_io io = {&s, lk_stall_write, lk_fsync, lk_rename, NULL};
-        learn_catalog_builder_save(b, path, &io);
+        learn__io io = {&s, lk_stall_write, lk_fsync, lk_rename, NULL};
+        learn__builder_save(b, path, &io, NULL, NULL, NULL);
         _exit(3); /* not reached */
     }
     close(sig[1]);
@@ -269,7 +269,7 @@ START_TEST(test_lock_killed_writer) {
     snprintf(path, sizeof path, "%s/cat.learn", dir);
     snprintf(lockp, sizeof lockp, "%s.lock", path);
     learn_catalog_builder *old = lk_builder("old", 5);
-    ck_assert_int_eq(learn_catalog_builder_save(old, path, NULL), LEARN_OK);
+    ck_assert_int_eq(learn_catalog_builder_save(old, path), LEARN_OK);
     learn_catalog_builder_free(old);
     size_t old_n, n;
     uint8_t *old_bytes = test_read_file(path, &old_n);
@@ -316,7 +316,7 @@ START_TEST(test_lock_killed_writer) {
         } else {
             /* The next writer, the library's save with its own lock, the same. */
             learn_catalog_builder *b = lk_builder("next", 7);
-            ck_assert_int_eq(learn_catalog_builder_save(b, path, NULL), LEARN_OK);
+            ck_assert_int_eq(learn_catalog_builder_save(b, path), LEARN_OK);
             learn_catalog_builder_free(b);
             ck_assert_uint_eq(lk_cat_items(path), 7);
         }
@@ -578,10 +578,10 @@ START_TEST(test_lock_modes) {
     learn_catalog_builder *b = lk_builder("m", 4);
     const mode_t modes[] = {0604, 0444, 02640, 0600};
     for (int i = 0; i < 4; i++) {
-        ck_assert_int_eq(learn_catalog_builder_save(b, path, NULL), LEARN_OK);
+        ck_assert_int_eq(learn_catalog_builder_save(b, path), LEARN_OK);
         ck_assert_int_eq(chmod(path, modes[i]), 0);
         mode_t before = lk_mode(path); /* setgid may be dropped by chmod itself for a non-member */
-        ck_assert_int_eq(learn_catalog_builder_save(b, path, NULL), LEARN_OK);
+        ck_assert_int_eq(learn_catalog_builder_save(b, path), LEARN_OK);
         ck_assert_msg(lk_mode(path) == before, "mode %04o became %04o", (unsigned)before, (unsigned)lk_mode(path));
     }
     unlink(path);
@@ -606,7 +606,7 @@ START_TEST(test_lock_modes) {
     for (int i = 0; i < 3; i++) {
         snprintf(path, sizeof path, "%s/umask%d.learn", x.dir, i);
         mode_t prev = umask(masks[i]);
-        learn_status st = learn_catalog_builder_save(b, path, NULL);
+        learn_status st = learn_catalog_builder_save(b, path);
         umask(prev);
         ck_assert_int_eq(st, LEARN_OK);
         ck_assert_uint_eq(lk_mode(path), 0666 & ~masks[i]);
@@ -675,7 +675,7 @@ START_TEST(test_lock_symlinks) {
        The temporary file is made beside the target (rename within one directory). */
     learn_catalog_builder *b = lk_builder("linked", 6);
     snprintf(path, sizeof path, "%s/lib.learn", x.dir);
-    ck_assert_int_eq(learn_catalog_builder_save(b, path, NULL), LEARN_OK);
+    ck_assert_int_eq(learn_catalog_builder_save(b, path), LEARN_OK);
     ck_assert_int_eq(chmod(path, 0604), 0);
     snprintf(other, sizeof other, "%s/other", x.dir);
     ck_assert_int_eq(mkdir(other, 0755), 0);
@@ -685,7 +685,7 @@ START_TEST(test_lock_symlinks) {
     ck_assert_int_eq(symlink("l2", link3), 0);
     learn_catalog_builder_free(b);
     b = lk_builder("linked", 9);
-    ck_assert_int_eq(learn_catalog_builder_save(b, link3, NULL), LEARN_OK);
+    ck_assert_int_eq(learn_catalog_builder_save(b, link3), LEARN_OK);
     lk_readlink_is(link3, "l2");
     lk_readlink_is(link2, "../lib.learn");
     ck_assert_uint_eq(lk_cat_items(link3), 9);
@@ -694,7 +694,7 @@ START_TEST(test_lock_symlinks) {
     /* A dangling link: the file it names is created; the link stays. */
     snprintf(path, sizeof path, "%s/dangling", x.dir);
     ck_assert_int_eq(symlink("made-through-link.learn", path), 0);
-    ck_assert_int_eq(learn_catalog_builder_save(b, path, NULL), LEARN_OK);
+    ck_assert_int_eq(learn_catalog_builder_save(b, path), LEARN_OK);
     lk_readlink_is(path, "made-through-link.learn");
     snprintf(path, sizeof path, "%s/made-through-link.learn", x.dir);
     ck_assert_uint_eq(lk_cat_items(path), 9);
@@ -723,16 +723,16 @@ START_TEST(test_lock_symlinks) {
     snprintf(lb, sizeof lb, "%s/loop-b", x.dir);
     ck_assert_int_eq(symlink("loop-b", la), 0);
     ck_assert_int_eq(symlink("loop-a", lb), 0);
-    ck_assert_int_eq(learn_catalog_builder_save(b, la, NULL), LEARN_ERR_IO);
+    ck_assert_int_eq(learn_catalog_builder_save(b, la), LEARN_ERR_IO);
     ck_assert_msg(strstr(learn_catalog_builder_errmsg(b), "symbolic links"), "%s", learn_catalog_builder_errmsg(b));
-    ck_assert_int_eq(learn_catalog_builder_save(b, other, NULL), LEARN_ERR_IO);
+    ck_assert_int_eq(learn_catalog_builder_save(b, other), LEARN_ERR_IO);
     ck_assert_msg(strstr(learn_catalog_builder_errmsg(b), "not a regular file"), "%s", learn_catalog_builder_errmsg(b));
     ck_assert_int_eq(lk_litter(x.dir, "loop-a") + lk_litter(x.dir, "loop-b") + lk_litter(x.dir, "other"), 0);
     learn_catalog_builder_free(b);
 }
 END_TEST
 
-/* ---- Lock faults through the learn_io hook; which leftovers are removed ---- */
+/* ---- Lock faults through the learn__io hook; which leftovers are removed ---- */
 
 typedef struct lk_hook {
     int busy_for; /* calls that find the lock held (EWOULDBLOCK); -1: always */
@@ -775,13 +775,13 @@ START_TEST(test_lock_io_hook) {
     char path[600];
     snprintf(path, sizeof path, "%s/cat.learn", dir);
     learn_catalog_builder *old = lk_builder("old", 3), *b = lk_builder("new", 5);
-    ck_assert_int_eq(learn_catalog_builder_save(old, path, NULL), LEARN_OK);
+    ck_assert_int_eq(learn_catalog_builder_save(old, path), LEARN_OK);
     size_t old_n, n;
     uint8_t *old_bytes = test_read_file(path, &old_n);
     /* No locks on this file system (ENOLCK): an error, nothing written. */
     lk_hook h = {0, 0, ENOLCK, 0, NULL};
-    learn_io io = {&h, lk_write, lk_fsync, lk_rename, lk_hook_lock};
-    ck_assert_int_eq(learn_catalog_builder_save(b, path, &io), LEARN_ERR_IO);
+    learn__io io = {&h, lk_write, lk_fsync, lk_rename, lk_hook_lock};
+    ck_assert_int_eq(learn__builder_save(b, path, &io, NULL, NULL, NULL), LEARN_ERR_IO);
     ck_assert_msg(strstr(learn_catalog_builder_errmsg(b), "cannot lock") &&
                       strstr(learn_catalog_builder_errmsg(b), strerror(ENOLCK)),
                   "%s", learn_catalog_builder_errmsg(b));
@@ -792,7 +792,7 @@ START_TEST(test_lock_io_hook) {
     lk_hook h2 = {3, 2, 0, 0, NULL};
     io.user = &h2;
     double t0 = lk_now();
-    ck_assert_msg(learn_catalog_builder_save(b, path, &io) == LEARN_OK, "%s", learn_catalog_builder_errmsg(b));
+    ck_assert_msg(learn__builder_save(b, path, &io, NULL, NULL, NULL) == LEARN_OK, "%s", learn_catalog_builder_errmsg(b));
     ck_assert_int_eq(h2.calls, 6);
     ck_assert_double_ge(lk_now() - t0, 0.006); /* slept 1 + 2 + 4 ms */
     ck_assert_uint_eq(lk_cat_items(path), 5);
@@ -801,10 +801,9 @@ START_TEST(test_lock_io_hook) {
     io.user = &h3;
     learn_lock_params p = learn_lock_default_params();
     p.timeout = 0.05;
-    p.io = &io;
     learn_lock *l;
     char err[LEARN_ERRMSG_SIZE];
-    ck_assert_int_eq(learn_lock_acquire(path, &p, &l, err, sizeof err), LEARN_ERR_BUSY);
+    ck_assert_int_eq(learn__lock_acquire(path, &p, &io, &l, err, sizeof err), LEARN_ERR_BUSY);
     ck_assert_msg(strstr(err, "pid unknown") && strstr(err, "gave up after 0.05 s"), "%s", err);
     ck_assert_int_gt(h3.calls, 2);
     /* The lock file won was removed by its holder meanwhile: not a lock any more; the waiter
@@ -814,12 +813,12 @@ START_TEST(test_lock_io_hook) {
     lk_hook h4 = {0, 0, 0, 0, lockp};
     io.user = &h4;
     p.timeout = 0;
-    learn_status st4 = learn_lock_acquire(path, &p, &l, err, sizeof err);
+    learn_status st4 = learn__lock_acquire(path, &p, &io, &l, err, sizeof err);
     ck_assert_msg(st4 == LEARN_OK, "%s (%d calls)", err, h4.calls);
     ck_assert_int_eq(h4.calls, 2);
     ck_assert_int_eq(access(lockp, F_OK), 0);
     learn_lock *l2;
-    ck_assert_int_eq(learn_lock_acquire(path, &p, &l2, err, sizeof err), LEARN_ERR_BUSY);
+    ck_assert_int_eq(learn__lock_acquire(path, &p, &io, &l2, err, sizeof err), LEARN_ERR_BUSY);
     learn_lock_release(l);
     /* Bad arguments. */
     p.timeout = -1;

@@ -40,13 +40,66 @@ START_TEST(test_bpe_train_roundtrip) {
 }
 END_TEST
 
+/* learn_encode names an item by its number in the caller's array, also past its first chunk
+   of 256 items, and encodes each item as it would alone. */
+START_TEST(test_encode_item_numbers) {
+    learn_writer *w;
+    learn_writer_new(NULL, &w);
+    test_llm t = {{0}, 0};
+    test_rec_build(w, &t, LEARN_TYPE_F32, 0);
+    test_blob b = test_blob_from_writer(w);
+    learn_writer_free(w);
+    learn_model *m;
+    char err[LEARN_ERRMSG_SIZE];
+    ck_assert_msg(learn_model_open_memory(b.p, b.n, NULL, &m, err, sizeof err) == LEARN_OK, "%s", err);
+    learn_tokenizer_info ti;
+    ck_assert_int_eq(learn_tokenizer_get_info(m, &ti), LEARN_OK);
+    ck_assert_int_eq(ti.add_bos, 0); /* so that an empty text gives no token */
+    learn_model_info mi;
+    learn_model_get_info(m, &mi);
+    learn_ctx_params p = learn_ctx_default_params();
+    p.n_threads = 1;
+    p.max_text_len = 90; /* the texts are shorter */
+    learn_ctx *ctx;
+    ck_assert_int_eq(learn_ctx_new(m, &p, &ctx), LEARN_OK);
+    enum { N = 300 };
+    static const char *texts[N];
+    char longer[100];
+    memset(longer, 'a', sizeof longer - 1);
+    longer[sizeof longer - 1] = 0;
+    for (int i = 0; i < N; i++) texts[i] = test_rec_texts[i % 5];
+    float *out = (float *)malloc((size_t)N * mi.n_embd * sizeof(float)), *one = (float *)malloc(mi.n_embd * sizeof(float));
+    ck_assert_msg(learn_encode(ctx, N, texts, NULL, out) == LEARN_OK, "%s", learn_ctx_errmsg(ctx));
+    for (int i = 250; i < 260; i++) {
+        ck_assert_int_eq(learn_encode(ctx, 1, &texts[i], NULL, one), LEARN_OK);
+        ck_assert(memcmp(one, out + (size_t)i * mi.n_embd, mi.n_embd * sizeof(float)) == 0);
+    }
+    texts[270] = longer;
+    ck_assert_int_eq(learn_encode(ctx, N, texts, NULL, out), LEARN_ERR_TOO_LONG);
+    ck_assert_msg(strncmp(learn_ctx_errmsg(ctx), "item 270: learn_tokenize: text of 99 bytes", 42) == 0, "%s",
+                  learn_ctx_errmsg(ctx));
+    texts[270] = "";
+    ck_assert_int_eq(learn_encode(ctx, N, texts, NULL, out), LEARN_ERR_ARG);
+    ck_assert_str_eq(learn_ctx_errmsg(ctx), "item 270: the text gives no tokens");
+    texts[263] = NULL;
+    ck_assert_int_eq(learn_encode(ctx, N, texts, NULL, out), LEARN_ERR_ARG);
+    ck_assert_str_eq(learn_ctx_errmsg(ctx), "text 263 is NULL");
+    free(out);
+    free(one);
+    learn_ctx_free(ctx);
+    learn_model_close(m);
+    test_llm_free(&t);
+    test_blob_free(&b);
+}
+END_TEST
+
 /* Writes the tiny model (random llama, BPE tokenizer, template) to path. */
 static void pipe_model(const char *path) {
     learn_writer *w;
     learn_writer_new(NULL, &w);
     test_llm t = {{0}, 0};
     test_rec_build(w, &t, LEARN_TYPE_F32, 0);
-    ck_assert_int_eq(learn_writer_save(w, path, NULL), LEARN_OK);
+    ck_assert_int_eq(learn_writer_save(w, path), LEARN_OK);
     learn_writer_free(w);
     test_llm_free(&t);
 }
@@ -264,6 +317,7 @@ static Suite *make_pipeline_suite(void) {
     TCase *tc = tcase_create("cli");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_bpe_train_roundtrip);
+    tcase_add_test(tc, test_encode_item_numbers);
     tcase_add_test(tc, test_pipeline);
     suite_add_tcase(s, tc);
     return s;

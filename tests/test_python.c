@@ -244,7 +244,7 @@ START_TEST(test_python_topk_time) {
         int len = snprintf(id, sizeof id, "I%06u", i);
         ck_assert_int_eq(learn_catalog_builder_add(b, id, (size_t)len, content, item), LEARN_OK);
     }
-    ck_assert_int_eq(learn_catalog_builder_save(b, path, NULL), LEARN_OK);
+    ck_assert_int_eq(learn_catalog_builder_save(b, path), LEARN_OK);
     learn_catalog_builder_free(b);
     test_fill_normal(&r, q, d, 1.0);
     FILE *f = fopen(qpath, "wb");

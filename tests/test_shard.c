@@ -231,7 +231,7 @@ START_TEST(test_shard_catalog) {
     ck_assert_int_eq(learn_catalog_open_memory(t.p, t.n, NULL, &cat, err, sizeof err), LEARN_ERR_FORMAT);
     ck_assert_msg(strstr(err, "holds items 27..36 (10), not 9"), "%s", err);
     memcpy(t.p, shard_blob.p, size);
-    test_blob_put32(&t, test_blob_meta(&t, "catalog.shard.t_end"), LEARN_META_U64);
+    test_blob_put32(&t, test_blob_meta(&t, "catalog.shard.t_end"), LEARN_META_TYPE_U64);
     test_blob_fix(&t);
     ck_assert_int_eq(learn_catalog_open_memory(t.p, t.n, NULL, &cat, err, sizeof err), LEARN_ERR_FORMAT);
     ck_assert_msg(strstr(err, "'catalog.shard.t_end' has the wrong type"), "%s", err);

@@ -331,13 +331,13 @@ START_TEST(test_tok_spm_small) {
     ck_assert_int_eq(info.bos, 1);
     ck_assert_int_eq(info.add_bos, 1);
     const char *s;
-    ck_assert_int_eq(learn_token_text(t.m, abc, &s, &len), LEARN_OK);
+    ck_assert_int_eq(learn_token_get_text(t.m, abc, &s, &len), LEARN_OK);
     ck_assert_uint_eq(len, 6);
     ck_assert_int_eq(memcmp(s, "\xE2\x96\x81" "abc", 6), 0);
     learn_token_kind kind;
     ck_assert_int_eq(learn_token_get_kind(t.m, 3, &kind), LEARN_OK);
-    ck_assert_int_eq(kind, LEARN_TOKEN_BYTE);
-    ck_assert_int_eq(learn_token_text(t.m, (int32_t)v.n, &s, &len), LEARN_ERR_ARG);
+    ck_assert_int_eq(kind, LEARN_TOKEN_KIND_BYTE);
+    ck_assert_int_eq(learn_token_get_text(t.m, (int32_t)v.n, &s, &len), LEARN_ERR_ARG);
     ck_assert_int_eq(learn_token_get_kind(t.m, -1, &kind), LEARN_ERR_ARG);
     tt_close(&t);
 }

@@ -23,7 +23,7 @@ typedef struct towers_case {
 
 static const float *towers_tensor(const learn_model *m, const char *name, size_t *d0, size_t *d1) {
     learn_tensor_info ti;
-    if (learn_model_find_tensor(m, name, &ti) != LEARN_OK) return NULL;
+    if (learn_model_tensor_find(m, name, &ti) != LEARN_OK) return NULL;
     if (d0) *d0 = (size_t)ti.shape[0];
     if (d1) *d1 = (size_t)ti.shape[1];
     return (const float *)ti.data;
@@ -509,6 +509,14 @@ START_TEST(test_towers_bad_model) {
     w = towers_copy(one, 1, NULL);
     learn_writer_add_tensor(w, "tower.blk.2.attn_q.bias", LEARN_TYPE_F32, 1, sh, zeros, 0);
     TOWERS_EXPECT(w, LEARN_ERR_FORMAT, "tower.blk.2.attn_q.bias", "not part");
+    /* Nor a layer number with a leading zero, a final LayerNorm in a post-LN tower, positions
+       without tower.max_positions: only what the schema resolved is accepted. */
+    static const char *const unused[] = {"tower.blk.01.attn_q.bias", "tower.out_norm.weight", "tower.pos_embd.weight"};
+    for (int i = 0; i < 3; i++) {
+        w = towers_copy(one, 1, NULL);
+        learn_writer_add_tensor(w, unused[i], LEARN_TYPE_F32, 1, sh, zeros, 0);
+        TOWERS_EXPECT(w, LEARN_ERR_FORMAT, unused[i], "not part of the tower schema");
+    }
     /* Heads that do not divide d_model; a bad activation; eps out of range. */
     w = towers_copy(one, 1, NULL);
     learn_writer_set_u32(w, "tower.n_head", 5);

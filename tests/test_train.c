@@ -167,10 +167,10 @@ START_TEST(test_train_torch_grads) {
     learn_model *m;
     ck_assert_msg(learn_model_open(files[_i], NULL, &m, err, sizeof err) == LEARN_OK, "%s", err);
     learn_tensor_info content, seqs, lens, tpos;
-    ck_assert_int_eq(learn_model_find_tensor(m, "test.content", &content), LEARN_OK);
-    ck_assert_int_eq(learn_model_find_tensor(m, "test.seqs", &seqs), LEARN_OK);
-    ck_assert_int_eq(learn_model_find_tensor(m, "test.lens", &lens), LEARN_OK);
-    ck_assert_int_eq(learn_model_find_tensor(m, "test.target_pos", &tpos), LEARN_OK);
+    ck_assert_int_eq(learn_model_tensor_find(m, "test.content", &content), LEARN_OK);
+    ck_assert_int_eq(learn_model_tensor_find(m, "test.seqs", &seqs), LEARN_OK);
+    ck_assert_int_eq(learn_model_tensor_find(m, "test.lens", &lens), LEARN_OK);
+    ck_assert_int_eq(learn_model_tensor_find(m, "test.target_pos", &tpos), LEARN_OK);
     double want_loss;
     ck_assert_int_eq(learn_model_meta_f64(m, "test.loss", &want_loss), LEARN_OK);
     uint32_t dense = 0;
@@ -211,7 +211,7 @@ START_TEST(test_train_torch_grads) {
         char gname[96];
         snprintf(gname, sizeof gname, "grad.%s", name);
         learn_tensor_info gi;
-        ck_assert_msg(learn_model_find_tensor(m, gname, &gi) == LEARN_OK, "%s missing", gname);
+        ck_assert_msg(learn_model_tensor_find(m, gname, &gi) == LEARN_OK, "%s missing", gname);
         ck_assert_uint_eq(gi.n_elements, cnt);
         const float *gr = (const float *)gi.data;
         double md = 0, mr = 0;
@@ -387,7 +387,7 @@ START_TEST(test_train_runtime_agrees) {
     learn_model *m;
     ck_assert_msg(learn_model_open_memory(b.p, b.n, NULL, &m, err, sizeof err) == LEARN_OK, "%s", err);
     learn_tensor_info mean_t;
-    ck_assert_int_eq(learn_model_find_tensor(m, "tower.input_mean", &mean_t), LEARN_OK); /* standardized */
+    ck_assert_int_eq(learn_model_tensor_find(m, "tower.input_mean", &mean_t), LEARN_OK); /* standardized */
     learn_ctx *ctx;
     ck_assert_int_eq(learn_ctx_new(m, NULL, &ctx), LEARN_OK);
     float a[16], r[16], hist[12 * 16];
@@ -445,7 +445,7 @@ START_TEST(test_train_standardization_checked) {
     learn_model *m;
     ck_assert_int_eq(learn_model_open_memory(b.p, b.n, NULL, &m, NULL, 0), LEARN_OK);
     learn_tensor_info ti;
-    ck_assert_int_eq(learn_model_find_tensor(m, "tower.input_mean", &ti), LEARN_ERR_NOT_FOUND);
+    ck_assert_int_eq(learn_model_tensor_find(m, "tower.input_mean", &ti), LEARN_ERR_NOT_FOUND);
     learn_model_close(m);
     test_blob_free(&b);
     learn_writer_free(w);

@@ -13,7 +13,7 @@ OUT=build-tsan
 mkdir -p "$OUT"
 pkg-config --exists check || { echo "tsan.sh: the Check framework is missing (apt-get install check)" >&2; exit 1; }
 "$CC" -std=c11 -Wall -Wextra -Werror -Wshadow -O1 -g -fno-omit-frame-pointer -fsanitize=thread \
-    $(pkg-config --cflags check) -I. -Itools -o "$OUT/tsan_tests" tests/tsan_main.c tools/bpe_train.c \
+    $(pkg-config --cflags check) -I. -Itools -o "$OUT/tsan_tests" tests/tsan_main.c tools/bpe_train.c tools/util.c \
     $(pkg-config --libs check) -lm -pthread
 # Kernels with many bits of mmap randomisation break older TSan runtimes ("unexpected memory
 # mapping"); run without address randomisation when setarch can turn it off.

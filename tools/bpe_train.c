@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 /* GPT-2's map from bytes to printable code points. */
 static uint32_t byte_cp(uint8_t b) {
     if ((b >= 33 && b <= 126) || (b >= 161 && b <= 172) || b >= 174) return b;
@@ -44,19 +46,13 @@ typedef struct wordset {
     size_t n_slots;
 } wordset;
 
-static uint64_t hash_bytes(const char *s, size_t n) {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)s[i]) * 1099511628211ull;
-    return h;
-}
-
 static int wordset_add(wordset *ws, const char *s, size_t n) {
     if ((ws->n + 1) * 2 > ws->n_slots) {
         size_t ns = ws->n_slots ? ws->n_slots * 2 : 4096;
         size_t *sl = (size_t *)calloc(ns, sizeof *sl);
         if (!sl) return -1;
         for (size_t i = 0; i < ws->n; i++) {
-            size_t h = (size_t)hash_bytes(ws->w[i].bytes, ws->w[i].len) & (ns - 1);
+            size_t h = (size_t)util_fnv1a(UTIL_FNV1A_BASIS, ws->w[i].bytes, ws->w[i].len) & (ns - 1);
             while (sl[h]) h = (h + 1) & (ns - 1);
             sl[h] = i + 1;
         }
@@ -64,7 +60,7 @@ static int wordset_add(wordset *ws, const char *s, size_t n) {
         ws->slots = sl;
         ws->n_slots = ns;
     }
-    size_t h = (size_t)hash_bytes(s, n) & (ws->n_slots - 1);
+    size_t h = (size_t)util_fnv1a(UTIL_FNV1A_BASIS, s, n) & (ws->n_slots - 1);
     while (ws->slots[h]) {
         word *w = &ws->w[ws->slots[h] - 1];
         if (w->len == n && memcmp(w->bytes, s, n) == 0) {

@@ -210,3 +210,29 @@ int cli_mkdirs(const char *path) {
     if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
     return 0;
 }
+
+int cli_copy_model(learn_writer *w, const learn_model *m, const char *skip_prefix, char *err, size_t errn) {
+    learn_model_info in;
+    learn_model_get_info(m, &in);
+    size_t sl = skip_prefix ? strlen(skip_prefix) : 0;
+    for (uint32_t i = 0; i < in.n_meta; i++) {
+        learn_meta_info mi;
+        learn_model_meta(m, i, &mi);
+        if ((sl && strncmp(mi.key, skip_prefix, sl) == 0) || strncmp(mi.key, "general.fingerprint.", 20) == 0)
+            continue;
+        if (learn_writer_copy_meta(w, m, mi.key) != LEARN_OK) {
+            snprintf(err, errn, "%s", learn_writer_errmsg(w));
+            return 1;
+        }
+    }
+    for (uint32_t i = 0; i < in.n_tensors; i++) {
+        learn_tensor_info t;
+        learn_model_tensor(m, i, &t);
+        if (sl && strncmp(t.name, skip_prefix, sl) == 0) continue;
+        if (learn_writer_add_tensor(w, t.name, t.type, t.n_dims, t.shape, t.data, 0) != LEARN_OK) {
+            snprintf(err, errn, "%s", learn_writer_errmsg(w));
+            return 1;
+        }
+    }
+    return 0;
+}

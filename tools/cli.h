@@ -63,15 +63,21 @@ int cli_copy_model(learn_writer *w, const learn_model *m, const char *skip_prefi
 /* mkdir -p; returns 0 on success. */
 int cli_mkdirs(const char *path);
 
+/* The commands (cmd_NAME.c; user and recommend in cmd_recommend.c, info and verify in
+   cmd_info.c). */
+int cmd_demo(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
-int cmd_train(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_embed(int argc, char **argv);
-int cmd_demo(int argc, char **argv);
-int cmd_bench(int argc, char **argv);
+int cmd_data(int argc, char **argv);
+int cmd_synth(int argc, char **argv);
 int cmd_catalog(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_recommend(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
 
 #endif

@@ -30,6 +30,7 @@
 
 #include "cli.h"
 #include "items.h"
+#include "util.h"
 
 static const char bench_usage[] =
     "usage: learn-cli bench MODEL [--items FILE] [--count N] [--threads N] [--isa L] [--batch N]\n"
@@ -318,14 +319,7 @@ static double bench_peak(int n, int kind) {
 
 /* ---- Items --------------------------------------------------------------------------------- */
 
-static uint64_t bench_rng(uint64_t *s) {
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-#define BENCH_PICK(r, arr) arr[bench_rng(r) % (sizeof arr / sizeof arr[0])]
+#define BENCH_PICK(r, arr) arr[util_rng_next(r) % (sizeof arr / sizeof arr[0])]
 
 static const char *const bench_adj[] = {
     "Wireless", "Portable", "Organic", "Stainless", "Lightweight", "Premium", "Vintage", "Compact",
@@ -400,10 +394,10 @@ static learn_status bench_tokenize(learn_ctx *ctx, const char *text, int32_t **i
    "Color: ...", "Category: ...", features) until its token count reaches a target drawn
    uniformly from 30..80; a part that would take it over 80 tokens is left out. */
 static int bench_gen_item(learn_ctx *ctx, size_t i, char **text, int32_t **ids, size_t *n) {
-    uint64_t r = 0x5eed0000u + i;
+    util_rng r = {0x5eed0000u + i};
     char buf[2048], part[256];
     snprintf(buf, sizeof buf, "Title: %s %s.", BENCH_PICK(&r, bench_adj), BENCH_PICK(&r, bench_noun));
-    size_t target = 30 + (size_t)(bench_rng(&r) % 51);
+    size_t target = 30 + (size_t)(util_rng_next(&r) % 51);
     *ids = NULL;
     if (bench_tokenize(ctx, buf, ids, n) != LEARN_OK) return 1;
     for (int k = 0; *n < target && k < 64; k++) {
@@ -670,7 +664,7 @@ static int bench_encoder(const char *model, const char *items, size_t count, int
     }
     const char *wtype = "?";
     learn_tensor_info ti;
-    if (learn_model_find_tensor(m, "blk.0.ffn_up.weight", &ti) == LEARN_OK) wtype = learn_type_name(ti.type);
+    if (learn_model_tensor_find(m, "blk.0.ffn_up.weight", &ti) == LEARN_OK) wtype = learn_type_name(ti.type);
     printf("model: %s (%s, %s weights): %u layers, n_embd %u, n_ff %u, %u heads (%u kv)\n",
            mi.name[0] ? mi.name : model, mi.arch, wtype, mi.n_layer, mi.n_embd, mi.n_ff, mi.n_head,
            mi.n_head_kv);
@@ -718,17 +712,10 @@ static int bench_encoder(const char *model, const char *items, size_t count, int
 
 /* ---- Towers ---------------------------------------------------------------------------------- */
 
-static float bench_normal(uint64_t *r) {
-    uint64_t x = bench_rng(r);
-    float s = 0.0f;
-    for (int i = 0; i < 4; i++, x >>= 16) s += (float)(x & 0xffff) * (1.0f / 65536.0f);
-    return (s - 2.0f) * 1.7320508f;
-}
-
 /* Adds a random tensor (std / sqrt(fan_in) for matrices) of `type` to w; the data is kept in
    *keep (freed by the caller after saving). */
 static int bench_tensor(learn_writer *w, const char *name, uint64_t d0, uint64_t d1, learn_type type,
-                        float mean, float std, uint64_t *r) {
+                        float mean, float std, util_rng *r) {
     size_t n = (size_t)(d0 * (d1 ? d1 : 1));
     float *x = (float *)malloc(n * sizeof *x);
     uint64_t bytes = learn_type_row_bytes(type, d1 ? d1 : d0) * (d1 ? d0 : 1);
@@ -738,7 +725,7 @@ static int bench_tensor(learn_writer *w, const char *name, uint64_t d0, uint64_t
         free(q);
         return 1;
     }
-    for (size_t i = 0; i < n; i++) x[i] = mean + std * bench_normal(r);
+    for (size_t i = 0; i < n; i++) x[i] = mean + std * util_rng_normal(r);
     uint64_t shape[2] = {d0, d1};
     int bad = learn_quantize(type, x, q, n) != LEARN_OK ||
               learn_writer_add_tensor(w, name, type, d1 ? 2 : 1, shape, q, LEARN_WRITER_COPY) != LEARN_OK;
@@ -753,7 +740,7 @@ static int bench_tower_model(learn_type type, learn_model **out, void **buf) {
     const uint32_t din = 896, D = 768, L = 4, H = 12, F = 3072, dout = 256;
     learn_writer *w;
     if (learn_writer_new(NULL, &w) != LEARN_OK) return 1;
-    uint64_t r = 42;
+    util_rng r = {42};
     int bad = learn_writer_set_u32(w, "tower.d_in", din) || learn_writer_set_u32(w, "tower.d_model", D) ||
               learn_writer_set_u32(w, "tower.n_layer", L) || learn_writer_set_u32(w, "tower.n_head", H) ||
               learn_writer_set_u32(w, "tower.d_ff", F) || learn_writer_set_u32(w, "tower.d_out", dout) ||
@@ -858,8 +845,8 @@ static int bench_towers(const char *type_name, int threads, const char *isa, int
         const size_t din = 896, H = 40, n_items = 256;
         float *content = (float *)malloc(n_items * din * sizeof *content), out[256];
         float *items = (float *)malloc(n_items * 256 * sizeof *items);
-        uint64_t r = 7;
-        for (size_t i = 0; i < n_items * din; i++) content[i] = bench_normal(&r);
+        util_rng r = {7};
+        for (size_t i = 0; i < n_items * din; i++) content[i] = util_rng_normal(&r);
         learn_user_state *us = NULL;
         learn_status st = learn_user_state_new(ctx, 64, &us);
         bench_stat user, append, item1, items256;
@@ -952,16 +939,12 @@ static int bench_topk(long n_items, long dim, long k, int threads, const char *i
     learn_catalog_builder *cb;
     if (learn_catalog_builder_new(NULL, 1, (uint32_t)dim, &cb) != LEARN_OK) return cli_error("bench", "out of memory");
     float *v = (float *)malloc((size_t)dim * sizeof *v), zero = 0.0f;
-    uint64_t r = 11;
+    util_rng r = {11};
     char id[32];
     int bad = !v;
     for (long i = 0; !bad && i < n_items; i++) {
-        double ss = 0;
-        for (long e = 0; e < dim; e++) {
-            v[e] = bench_normal(&r);
-            ss += (double)v[e] * v[e];
-        }
-        for (long e = 0; e < dim; e++) v[e] = (float)(v[e] / sqrt(ss));
+        for (long e = 0; e < dim; e++) v[e] = util_rng_normal(&r);
+        learn_l2_normalize(v, (size_t)dim);
         snprintf(id, sizeof id, "item%ld", i);
         bad = learn_catalog_builder_add(cb, id, strlen(id), &zero, v) != LEARN_OK;
     }
@@ -992,13 +975,9 @@ static int bench_topk(long n_items, long dim, long k, int threads, const char *i
     bad = bad || !hits || !ref || !q;
     if (!bad) {
         const float *items = learn_catalog_items(cat);
-        double ss = 0;
-        for (long e = 0; e < dim; e++) {
-            q[e] = bench_normal(&r);
-            ss += (double)q[e] * q[e];
-        }
-        for (long e = 0; e < dim; e++) q[e] = (float)(q[e] / sqrt(ss));
-        for (int i = 0; i < 40; i++) excl[i] = (uint32_t)(bench_rng(&r) % (uint64_t)n_items);
+        for (long e = 0; e < dim; e++) q[e] = util_rng_normal(&r);
+        learn_l2_normalize(q, (size_t)dim);
+        for (int i = 0; i < 40; i++) excl[i] = (uint32_t)(util_rng_next(&r) % (uint64_t)n_items);
         size_t n_out = 0, n_ref = 0;
         bench_stat learn_t, learn_x, plain_t;
         learn_catalog_topk(ctx, cat, q, (uint32_t)k, NULL, 0, hits, &n_out); /* warm-up */
@@ -1033,12 +1012,8 @@ static int bench_topk(long n_items, long dim, long k, int threads, const char *i
         size_t bn[NQ], sn[NQ];
         if (qs && bh && sh) {
             for (long i = 0; i < NQ; i++) {
-                double qq = 0;
-                for (long e = 0; e < dim; e++) {
-                    qs[i * dim + e] = bench_normal(&r);
-                    qq += (double)qs[i * dim + e] * qs[i * dim + e];
-                }
-                for (long e = 0; e < dim; e++) qs[i * dim + e] = (float)(qs[i * dim + e] / sqrt(qq));
+                for (long e = 0; e < dim; e++) qs[i * dim + e] = util_rng_normal(&r);
+                learn_l2_normalize(qs + i * dim, (size_t)dim);
             }
             bench_stat one_t, batch_t;
             BENCH_TIME(reps, one_t, for (int i = 0; i < NQ; i++) bad |= learn_catalog_topk(ctx, cat, qs + (size_t)i * (size_t)dim, (uint32_t)k, NULL, 0, sh + (size_t)i * (size_t)k, &sn[i]) != LEARN_OK);

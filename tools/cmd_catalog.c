@@ -680,15 +680,14 @@ static int catalog_merge_or_check(int argc, char **argv, int merge) {
     }
     for (int i = 0; i < np; i++) order[i] = &p[i];
     if (n_shards) qsort((void *)order, (size_t)np, sizeof *order, cmp_shard_index);
-    const learn_catalog_info *first = &p[0].info;
-    float *c = (float *)malloc(first->d_content * sizeof(float));
-    if (!c || learn_catalog_builder_new(NULL, first->d_content, first->d_item, &b) != LEARN_OK) {
+    /* The parts are of one model (checked above): the merged catalog carries its fingerprints. */
+    float *c = (float *)malloc(p[0].info.d_content * sizeof(float));
+    if (!c || learn_catalog_builder_new_like(p[0].cat, &b) != LEARN_OK) {
         free(c);
         free((void *)order);
         cli_error("catalog", "out of memory");
         goto out;
     }
-    learn_catalog_builder_set_fingerprints(b, first->content_fingerprint, first->tower_fingerprint);
     int failed = 0;
     double t0 = 0, t1 = 0, busy = 0;
     for (int i = 0; i < np && !failed; i++) {

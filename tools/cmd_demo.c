@@ -265,6 +265,271 @@ static int embed_new_item(learn_ctx *ctx, const char *tmpl, const char *cat, con
     return 0;
 }
 
+/* What the demo's steps share. content and emb have a row more than the catalog's items: the
+   slot of a new item. */
+typedef struct demo {
+    learn_model *m;
+    learn_model_info mi;
+    learn_towers_info ti;
+    const char *tmpl;             /* the model's item template */
+    char dir[32];                 /* the generated data ("" until it exists) */
+    item_list items, kinds;       /* kinds: "{category}\t{brand}" of each item */
+    inter_data inter;
+    taste *tastes;
+    size_t n_tastes;
+    learn_ctx *ctx;
+    learn_catalog_builder *b;
+    learn_catalog *cat;           /* in memory (cat_mem) */
+    void *cat_mem;
+    size_t cat_size;
+    float *content, *emb;         /* [items.n + 1][n_embd], [items.n + 1][d_out] */
+    float *users;                 /* [n_users][d_out] */
+    user_scores uscores;
+} demo;
+
+/* 1. The demo data, as the towers saw it: items (and their kinds), interactions, tastes. */
+static int demo_data(demo *d, long n_items, long n_users, long boost) {
+    char path[256], err[512];
+    data_synth_opts so = {(size_t)n_items, (size_t)n_users, 1, 5, 40, 0.9, (double)boost, DEMO_TEMPLATE};
+    data_counts dc;
+    if (data_synth(d->dir, &so, &dc)) return 1;
+    snprintf(path, sizeof path, "%s/items.jsonl", d->dir);
+    FILE *f = fopen(path, "rb");
+    if (learn_model_meta_str(d->m, "encoder.template", &d->tmpl, NULL) != LEARN_OK) d->tmpl = "{text}";
+    int bad = !f || items_load(f, path, d->tmpl, 1u << 20, &d->items, err, sizeof err);
+    /* each item's kind, for the reference figure of the cold start */
+    if (f && !bad) {
+        rewind(f);
+        bad = items_load(f, path, "{category}\t{brand}", 1u << 20, &d->kinds, err, sizeof err);
+    }
+    if (f) fclose(f);
+    if (bad) return cli_error("demo", "%s", err);
+    return 0;
+}
+
+/* 2. The catalog: every item through the LLM and the item tower; then the interactions and
+   tastes, which name catalog items. */
+static int demo_catalog(demo *d, long threads) {
+    char path[256], err[512];
+    learn_ctx_params cp = learn_ctx_default_params();
+    cp.n_threads = (int)threads;
+    size_t n = d->items.n, E = d->mi.n_embd, D = d->ti.d_out;
+    if (learn_ctx_new(d->m, &cp, &d->ctx) != LEARN_OK || learn_catalog_builder_new(d->m, d->mi.n_embd, D, &d->b) != LEARN_OK)
+        return cli_error("demo", "out of memory");
+    d->content = (float *)malloc((n + 1) * E * sizeof(float));
+    d->emb = (float *)malloc((n + 1) * D * sizeof(float));
+    const char **texts = (const char **)malloc((n + 1) * sizeof *texts);
+    if (!d->content || !d->emb || !texts) {
+        free((void *)texts);
+        return cli_error("demo", "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) texts[i] = d->items.items[i].text;
+    double t0 = now();
+    int bad = learn_encode(d->ctx, n, texts, NULL, d->content) != LEARN_OK ||
+              learn_item_embed(d->ctx, n, d->content, d->emb) != LEARN_OK;
+    free((void *)texts);
+    if (bad) return cli_error("demo", "%s", learn_ctx_errmsg(d->ctx));
+    for (size_t i = 0; i < n; i++)
+        learn_catalog_builder_add(d->b, d->items.items[i].id, strlen(d->items.items[i].id), d->content + i * E, d->emb + i * D);
+    if (learn_catalog_builder_save_memory(d->b, &d->cat_mem, &d->cat_size) != LEARN_OK ||
+        learn_catalog_open_memory(d->cat_mem, d->cat_size, NULL, &d->cat, err, sizeof err) != LEARN_OK)
+        return cli_error("demo", "catalog: %s", learn_catalog_builder_errmsg(d->b));
+    printf("catalog: %zu generated products (title, brand, category) encoded in %.2f s with %d threads (%s kernels)\n",
+           n, now() - t0, learn_ctx_n_threads(d->ctx), learn_ctx_isa(d->ctx));
+    snprintf(path, sizeof path, "%s/interactions.tsv", d->dir);
+    if (inter_load(path, d->cat, &d->inter, err, sizeof err)) return cli_error("demo", "%s", err);
+    snprintf(path, sizeof path, "%s/tastes.jsonl", d->dir);
+    if (load_tastes(path, &d->tastes, &d->n_tastes) || d->n_tastes != d->inter.n_users)
+        return cli_error("demo", "cannot read the users' tastes");
+    return 0;
+}
+
+/* 3. One user: their history and top 10. */
+static int demo_user(demo *d, size_t u) {
+    const taste *t = &d->tastes[u];
+    const uint32_t *seq = d->inter.seq + d->inter.seq_off[u];
+    size_t len = d->inter.seq_off[u + 1] - d->inter.seq_off[u], show = len < 8 ? len : 8, E = d->mi.n_embd;
+    printf("\nuser %s likes %s%s%s, brands %s%s%s. The last %zu of %zu items they interacted with:\n", t->user,
+           t->cat[0], t->n_cat > 1 ? " and " : "", t->n_cat > 1 ? t->cat[1] : "", t->brand[0],
+           t->n_brand > 1 ? " and " : "", t->n_brand > 1 ? t->brand[1] : "", show, len);
+    for (size_t i = len - show; i < len; i++) {
+        printf("    %s  ", d->items.items[seq[i]].id);
+        print_title(title_of(&d->items, seq[i]));
+        printf("\n");
+    }
+    float *hist = (float *)malloc(len * E * sizeof(float)), *user = (float *)malloc(d->ti.d_out * sizeof(float));
+    learn_hit hits[10];
+    size_t got = 0;
+    if (!hist || !user) {
+        free(hist);
+        free(user);
+        return cli_error("demo", "out of memory");
+    }
+    for (size_t i = 0; i < len; i++) learn_catalog_content(d->cat, seq[i], hist + i * E);
+    int bad = learn_user_embed(d->ctx, len, hist, user) != LEARN_OK ||
+              learn_catalog_topk(d->ctx, d->cat, user, 10, seq, len, hits, &got) != LEARN_OK;
+    free(hist);
+    free(user);
+    if (bad) return cli_error("demo", "%s", learn_ctx_errmsg(d->ctx));
+    printf("top 10 recommendations (history excluded):\n");
+    for (size_t i = 0; i < got; i++) {
+        printf("  %2zu  %.3f  %s  ", i + 1, (double)hits[i].score, d->items.items[hits[i].index].id);
+        print_title(title_of(&d->items, hits[i].index));
+        printf("\n");
+    }
+    return 0;
+}
+
+/* 4. The paper's protocol on the generated users, with the two baselines (skipped, as before,
+   when it cannot run). */
+static void demo_eval(demo *d) {
+    char err[512];
+    eval_result er;
+    if (eval_run(d->ctx, d->cat, &d->inter, INTER_TEST, 40, &er, err, sizeof err) == 0)
+        printf("\nheld-out test items of %zu users (full ranking of %zu items): Recall@10 / NDCG@10\n"
+               "    model (LLM + towers)          %.4f / %.4f\n"
+               "    raw content (LLM, no towers)  %.4f / %.4f\n"
+               "    popularity                    %.4f / %.4f\n",
+               er.users, d->items.n, er.model.recall10, er.model.ndcg10, er.raw_content.recall10,
+               er.raw_content.ndcg10, er.popularity.recall10, er.popularity.ndcg10);
+}
+
+/* Every user's embedding (their last 40 items) and scores of the catalog, for the new items'
+   ranks. */
+static int demo_user_scores(demo *d) {
+    size_t E = d->mi.n_embd, D = d->ti.d_out;
+    d->users = (float *)malloc(d->inter.n_users * D * sizeof(float));
+    float *hbuf = (float *)malloc(41 * E * sizeof(float));
+    if (!d->users || !hbuf) {
+        free(hbuf);
+        return cli_error("demo", "out of memory");
+    }
+    for (size_t v = 0; v < d->inter.n_users; v++) {
+        const uint32_t *s = d->inter.seq + d->inter.seq_off[v];
+        size_t n = d->inter.seq_off[v + 1] - d->inter.seq_off[v], h = n < 40 ? n : 40;
+        for (size_t i = 0; i < h; i++) learn_catalog_content(d->cat, s[n - h + i], hbuf + i * E);
+        if (learn_user_embed(d->ctx, h, hbuf, d->users + v * D) != LEARN_OK) {
+            free(hbuf);
+            return cli_error("demo", "%s", learn_ctx_errmsg(d->ctx));
+        }
+    }
+    free(hbuf);
+    if (user_scores_build(&d->inter, d->items.n, d->users, learn_catalog_items(d->cat), D, &d->uscores))
+        return cli_error("demo", "out of memory for the users' scores of the catalog");
+    return 0;
+}
+
+/* 5. Cold start: a new item of user u's first category and brand, and whom it reaches. */
+static int demo_cold_start(demo *d, size_t u) {
+    const char *ncat = d->tastes[u].cat[0], *nbrand = d->tastes[u].brand[0];
+    char new_title[160];
+    float *ne = d->emb + d->items.n * d->ti.d_out; /* the new item's slot, after the catalog's */
+    if (embed_new_item(d->ctx, d->tmpl, ncat, nbrand, new_title, sizeof new_title,
+                       d->content + d->items.n * d->mi.n_embd, ne))
+        return 1;
+    printf("\ncold start: a new item that nobody has interacted with, encoded by the LLM and the item tower\n"
+           "(nothing retrained):  NEW-1  %s\n", new_title);
+    if (demo_user_scores(d)) return 1;
+    cold_stats cs;
+    if (cold_start(&d->uscores, d->inter.n_users, d->tastes, ne, ncat, nbrand, &cs))
+        return cli_error("demo", "out of memory for the users' scores of the catalog");
+    printf("it reaches the top 10 of %zu of the %zu users who like %s and %s (%.0f%%; median rank %zu):\n"
+           "of %zu of the %zu whose first category and brand they are (%.0f%%); and of %zu of the %zu\n"
+           "other users (%.1f%%).\n",
+           cs.match_top, cs.match, ncat, nbrand, pct(cs.match_top, cs.match), cs.median + 1, cs.main_top,
+           cs.main, pct(cs.main_top, cs.main), cs.other_top, cs.other, pct(cs.other_top, cs.other));
+    return 0;
+}
+
+/* 6. The same for one new item of every (category, brand) pair that is the main taste of at
+   least 20 users, so that the featured item is not a lucky pick; then, for reference, how an
+   item the catalog already has does. */
+static int demo_cold_start_all(demo *d) {
+    size_t n_new = 0, sum_main = 0, sum_main_top = 0, sum_match = 0, sum_match_top = 0, sum_other = 0,
+           sum_other_top = 0, n = d->n_tastes;
+    double mean_main = 0, mean_match = 0;
+    /* the distinct first tastes (a few dozen) and how many users hold each */
+    size_t n_pairs = 0, *pair_user = (size_t *)malloc((n ? n : 1) * sizeof *pair_user),
+           *pair_n = (size_t *)calloc(n ? n : 1, sizeof *pair_n);
+    if (!pair_user || !pair_n) {
+        free(pair_user);
+        free(pair_n);
+        return cli_error("demo", "out of memory");
+    }
+    const taste *t = d->tastes;
+    for (size_t v = 0; v < n; v++) {
+        size_t k = 0;
+        while (k < n_pairs && (strcmp(t[pair_user[k]].cat[0], t[v].cat[0]) || strcmp(t[pair_user[k]].brand[0], t[v].brand[0])))
+            k++;
+        if (k == n_pairs) pair_user[n_pairs++] = v;
+        pair_n[k]++;
+    }
+    char new_title[160];
+    float *ne = d->emb + d->items.n * d->ti.d_out;
+    int bad = 0;
+    for (size_t k = 0; k < n_pairs && !bad; k++) {
+        const char *c = t[pair_user[k]].cat[0], *br = t[pair_user[k]].brand[0];
+        if (pair_n[k] < 20) continue;
+        cold_stats cs;
+        if (embed_new_item(d->ctx, d->tmpl, c, br, new_title, sizeof new_title,
+                           d->content + d->items.n * d->mi.n_embd, ne)) {
+            bad = 1;
+        } else if (cold_start(&d->uscores, d->inter.n_users, t, ne, c, br, &cs)) {
+            bad = cli_error("demo", "out of memory");
+        } else {
+            n_new++;
+            sum_main += cs.main, sum_main_top += cs.main_top;
+            sum_match += cs.match, sum_match_top += cs.match_top;
+            sum_other += cs.other, sum_other_top += cs.other_top;
+            mean_main += pct(cs.main_top, cs.main);
+            mean_match += pct(cs.match_top, cs.match);
+        }
+    }
+    free(pair_user);
+    free(pair_n);
+    if (bad) return 1;
+    size_t kind_top = 0, kind_all = 0;
+    if (seen_kind_top10(&d->kinds, &d->inter, t, &d->uscores, learn_catalog_items(d->cat), &kind_top, &kind_all))
+        return cli_error("demo", "out of memory");
+    if (n_new)
+        printf("the same for %zu new items, one for each category and brand that are the first taste of at\n"
+               "least 20 users: in the top 10 of %.0f%% of the users whose first taste it is (%zu of %zu;\n"
+               "mean over the items %.0f%%), of %.0f%% of all who like both (%zu of %zu; mean %.0f%%), of\n"
+               "%.1f%% of the others.\n",
+               n_new, pct(sum_main_top, sum_main), sum_main_top, sum_main, mean_main / (double)n_new,
+               pct(sum_match_top, sum_match), sum_match_top, sum_match, mean_match / (double)n_new,
+               pct(sum_other_top, sum_other));
+    printf("for reference, an item already in the catalog, of a user's first category and brand and\n"
+           "not in their history, is in their top 10 in %.0f%% of cases (%zu of %zu).\n",
+           pct(kind_top, kind_all), kind_top, kind_all);
+    return 0;
+}
+
+static void demo_free(demo *d) {
+    if (d->dir[0]) {
+        const char *files[] = {"items.jsonl", "interactions.tsv", "tastes.jsonl"};
+        char path[256];
+        for (int i = 0; i < 3; i++) {
+            snprintf(path, sizeof path, "%s/%s", d->dir, files[i]);
+            unlink(path);
+        }
+        rmdir(d->dir);
+    }
+    free(d->content);
+    free(d->emb);
+    free(d->users);
+    user_scores_free(&d->uscores);
+    free(d->tastes);
+    inter_free(&d->inter);
+    items_free(&d->items);
+    items_free(&d->kinds);
+    learn_catalog_close(d->cat);
+    learn_catalog_builder_free_buffer(d->b, d->cat_mem);
+    learn_catalog_builder_free(d->b);
+    learn_ctx_free(d->ctx);
+    learn_model_close(d->m);
+}
+
 int cmd_demo(int argc, char **argv) {
     const char *model_path = "models/demo.learn";
     long threads = 0, n_items = 600, n_users = 3000, boost = 20;
@@ -282,266 +547,27 @@ int cmd_demo(int argc, char **argv) {
     }
     if (access(model_path, R_OK) != 0)
         return cli_error("demo", "%s not found: run ./build.sh models to make it", model_path);
-    learn_model *m = cli_open_model("demo", model_path, 1);
-    if (!m) return 1;
-    learn_model_info mi;
-    learn_model_get_info(m, &mi);
-    learn_towers_info ti;
-    learn_towers_get_info(m, &ti);
-    int rc = 1;
-    char dir[] = "/tmp/learn-demo-XXXXXX", path[256], err[512];
-    learn_ctx *ctx = NULL;
-    learn_catalog_builder *b = NULL;
-    learn_catalog *cat = NULL;
-    void *cat_mem = NULL;
-    size_t cat_size = 0;
-    item_list items, kinds;
-    memset(&items, 0, sizeof items);
-    memset(&kinds, 0, sizeof kinds);
-    inter_data inter;
-    memset(&inter, 0, sizeof inter);
-    taste *tastes = NULL;
-    size_t n_tastes = 0;
-    float *content = NULL, *emb = NULL, *user = NULL, *users = NULL;
-    user_scores uscores;
-    memset(&uscores, 0, sizeof uscores);
-    learn_hit *hits = NULL;
-    if (!mkdtemp(dir)) {
-        cli_error("demo", "cannot create a temporary directory");
-        goto out;
+    demo d;
+    memset(&d, 0, sizeof d);
+    if (!(d.m = cli_open_model("demo", model_path, 1))) return 1;
+    learn_model_get_info(d.m, &d.mi);
+    learn_towers_get_info(d.m, &d.ti);
+    snprintf(d.dir, sizeof d.dir, "/tmp/learn-demo-XXXXXX");
+    if (!mkdtemp(d.dir)) {
+        d.dir[0] = 0;
+        demo_free(&d);
+        return cli_error("demo", "cannot create a temporary directory");
     }
     printf("learn demo: the LEARN method end to end on %s\n", model_path);
     printf("  LLM: %s, %u layers, n_embd %u, random weights (not pretrained: it makes the pipeline runnable)\n",
-           mi.arch, mi.n_layer, mi.n_embd);
+           d.mi.arch, d.mi.n_layer, d.mi.n_embd);
     printf("  towers: d_model %u, %u layers, %u heads, d_out %u, trained by learn-cli train on the demo data\n\n",
-           ti.d_model, ti.n_layer, ti.n_head, ti.d_out);
-    /* 1. The demo data, as the towers saw it. */
-    data_synth_opts so = {(size_t)n_items, (size_t)n_users, 1, 5, 40, 0.9, (double)boost, DEMO_TEMPLATE};
-    data_counts dc;
-    if (data_synth(dir, &so, &dc)) goto out;
-    snprintf(path, sizeof path, "%s/items.jsonl", dir);
-    FILE *f = fopen(path, "rb");
-    const char *tmpl;
-    if (learn_model_meta_str(m, "encoder.template", &tmpl, NULL) != LEARN_OK) tmpl = "{text}";
-    int bad_items = !f || items_load(f, path, tmpl, 1u << 20, &items, err, sizeof err);
-    /* each item's kind, for the reference figure of the cold start */
-    if (f && !bad_items) {
-        rewind(f);
-        bad_items = items_load(f, path, "{category}\t{brand}", 1u << 20, &kinds, err, sizeof err);
-    }
-    if (f) fclose(f);
-    if (bad_items) {
-        cli_error("demo", "%s", err);
-        goto out;
-    }
-    /* 2. The catalog: every item through the LLM and the item tower. */
-    learn_ctx_params cp = learn_ctx_default_params();
-    cp.n_threads = (int)threads;
-    if (learn_ctx_new(m, &cp, &ctx) != LEARN_OK || learn_catalog_builder_new(m, mi.n_embd, ti.d_out, &b) != LEARN_OK) {
-        cli_error("demo", "out of memory");
-        goto out;
-    }
-    content = (float *)malloc((items.n + 1) * mi.n_embd * sizeof(float));
-    emb = (float *)malloc((items.n + 1) * ti.d_out * sizeof(float));
-    user = (float *)malloc(ti.d_out * sizeof(float));
-    hits = (learn_hit *)malloc(16 * sizeof *hits);
-    const char **texts = (const char **)malloc((items.n + 1) * sizeof *texts);
-    if (!content || !emb || !user || !hits || !texts) {
-        free((void *)texts);
-        cli_error("demo", "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < items.n; i++) texts[i] = items.items[i].text;
-    double t0 = now();
-    if (learn_encode(ctx, items.n, texts, NULL, content) != LEARN_OK ||
-        learn_item_embed(ctx, items.n, content, emb) != LEARN_OK) {
-        free((void *)texts);
-        cli_error("demo", "%s", learn_ctx_errmsg(ctx));
-        goto out;
-    }
-    free((void *)texts);
-    for (size_t i = 0; i < items.n; i++)
-        learn_catalog_builder_add(b, items.items[i].id, strlen(items.items[i].id), content + i * mi.n_embd, emb + i * ti.d_out);
-    if (learn_catalog_builder_save_memory(b, &cat_mem, &cat_size) != LEARN_OK ||
-        learn_catalog_open_memory(cat_mem, cat_size, NULL, &cat, err, sizeof err) != LEARN_OK) {
-        cli_error("demo", "catalog: %s", learn_catalog_builder_errmsg(b));
-        goto out;
-    }
-    printf("catalog: %zu generated products (title, brand, category) encoded in %.2f s with %d threads (%s kernels)\n",
-           items.n, now() - t0, learn_ctx_n_threads(ctx), learn_ctx_isa(ctx));
-    snprintf(path, sizeof path, "%s/interactions.tsv", dir);
-    if (inter_load(path, cat, &inter, err, sizeof err)) {
-        cli_error("demo", "%s", err);
-        goto out;
-    }
-    snprintf(path, sizeof path, "%s/tastes.jsonl", dir);
-    if (load_tastes(path, &tastes, &n_tastes) || n_tastes != inter.n_users) {
-        cli_error("demo", "cannot read the users' tastes");
-        goto out;
-    }
-    /* 3. One user: history and top 10. */
-    size_t u = 16;
-    const uint32_t *seq = inter.seq + inter.seq_off[u];
-    size_t len = inter.seq_off[u + 1] - inter.seq_off[u], show = len < 8 ? len : 8;
-    printf("\nuser %s likes %s%s%s, brands %s%s%s. The last %zu of %zu items they interacted with:\n", tastes[u].user,
-           tastes[u].cat[0], tastes[u].n_cat > 1 ? " and " : "", tastes[u].n_cat > 1 ? tastes[u].cat[1] : "",
-           tastes[u].brand[0], tastes[u].n_brand > 1 ? " and " : "", tastes[u].n_brand > 1 ? tastes[u].brand[1] : "",
-           show, len);
-    for (size_t i = len - show; i < len; i++) {
-        printf("    %s  ", items.items[seq[i]].id);
-        print_title(title_of(&items, seq[i]));
-        printf("\n");
-    }
-    float *hist = (float *)malloc(len * mi.n_embd * sizeof(float));
-    if (!hist) goto out;
-    for (size_t i = 0; i < len; i++) learn_catalog_content(cat, seq[i], hist + i * mi.n_embd);
-    size_t got;
-    if (learn_user_embed(ctx, len, hist, user) != LEARN_OK ||
-        learn_catalog_topk(ctx, cat, user, 10, seq, len, hits, &got) != LEARN_OK) {
-        free(hist);
-        cli_error("demo", "%s", learn_ctx_errmsg(ctx));
-        goto out;
-    }
-    free(hist);
-    printf("top 10 recommendations (history excluded):\n");
-    for (size_t i = 0; i < got; i++) {
-        printf("  %2zu  %.3f  %s  ", i + 1, (double)hits[i].score, items.items[hits[i].index].id);
-        print_title(title_of(&items, hits[i].index));
-        printf("\n");
-    }
-    /* 4. The paper's protocol on the generated users, with the two baselines. */
-    eval_result er;
-    if (eval_run(ctx, cat, &inter, INTER_TEST, 40, &er, err, sizeof err) == 0)
-        printf("\nheld-out test items of %zu users (full ranking of %zu items): Recall@10 / NDCG@10\n"
-               "    model (LLM + towers)          %.4f / %.4f\n"
-               "    raw content (LLM, no towers)  %.4f / %.4f\n"
-               "    popularity                    %.4f / %.4f\n",
-               er.users, items.n, er.model.recall10, er.model.ndcg10, er.raw_content.recall10,
-               er.raw_content.ndcg10, er.popularity.recall10, er.popularity.ndcg10);
-    /* 5. Cold start: a new item of the demo user's first category and brand. */
-    const char *ncat = tastes[u].cat[0], *nbrand = tastes[u].brand[0];
-    char new_title[160];
-    float *ne = emb + items.n * ti.d_out; /* the new item's slot, after the catalog's */
-    if (embed_new_item(ctx, tmpl, ncat, nbrand, new_title, sizeof new_title, content + items.n * mi.n_embd, ne))
-        goto out;
-    printf("\ncold start: a new item that nobody has interacted with, encoded by the LLM and the item tower\n"
-           "(nothing retrained):  NEW-1  %s\n", new_title);
-    /* Every user's embedding (last 40 items) once; then a new item's rank for each user. */
-    users = (float *)malloc(inter.n_users * ti.d_out * sizeof(float));
-    float *hbuf = (float *)malloc(41 * mi.n_embd * sizeof(float));
-    if (!users || !hbuf) {
-        free(hbuf);
-        cli_error("demo", "out of memory");
-        goto out;
-    }
-    for (size_t v = 0; v < inter.n_users; v++) {
-        const uint32_t *s = inter.seq + inter.seq_off[v];
-        size_t n = inter.seq_off[v + 1] - inter.seq_off[v], h = n < 40 ? n : 40;
-        for (size_t i = 0; i < h; i++) learn_catalog_content(cat, s[n - h + i], hbuf + i * mi.n_embd);
-        if (learn_user_embed(ctx, h, hbuf, users + v * ti.d_out) != LEARN_OK) {
-            free(hbuf);
-            cli_error("demo", "%s", learn_ctx_errmsg(ctx));
-            goto out;
-        }
-    }
-    free(hbuf);
-    cold_stats cs;
-    if (user_scores_build(&inter, items.n, users, learn_catalog_items(cat), ti.d_out, &uscores) ||
-        cold_start(&uscores, inter.n_users, tastes, ne, ncat, nbrand, &cs)) {
-        cli_error("demo", "out of memory for the users' scores of the catalog");
-        goto out;
-    }
-    printf("it reaches the top 10 of %zu of the %zu users who like %s and %s (%.0f%%; median rank %zu):\n"
-           "of %zu of the %zu whose first category and brand they are (%.0f%%); and of %zu of the %zu\n"
-           "other users (%.1f%%).\n",
-           cs.match_top, cs.match, ncat, nbrand, pct(cs.match_top, cs.match), cs.median + 1, cs.main_top,
-           cs.main, pct(cs.main_top, cs.main), cs.other_top, cs.other, pct(cs.other_top, cs.other));
-    /* The same for one new item of every (category, brand) pair that is the main taste of at
-       least 20 users: the featured item is not a lucky pick. */
-    size_t n_new = 0, sum_main = 0, sum_main_top = 0, sum_match = 0, sum_match_top = 0, sum_other = 0,
-           sum_other_top = 0;
-    double mean_main = 0, mean_match = 0;
-    /* the distinct first tastes (a few dozen) and how many users hold each */
-    size_t n_pairs = 0, *pair_user = (size_t *)malloc((n_tastes ? n_tastes : 1) * sizeof *pair_user),
-           *pair_n = (size_t *)calloc(n_tastes ? n_tastes : 1, sizeof *pair_n);
-    if (!pair_user || !pair_n) {
-        free(pair_user);
-        free(pair_n);
-        cli_error("demo", "out of memory");
-        goto out;
-    }
-    for (size_t v = 0; v < n_tastes; v++) {
-        size_t k = 0;
-        while (k < n_pairs && (strcmp(tastes[pair_user[k]].cat[0], tastes[v].cat[0]) ||
-                               strcmp(tastes[pair_user[k]].brand[0], tastes[v].brand[0])))
-            k++;
-        if (k == n_pairs) pair_user[n_pairs++] = v;
-        pair_n[k]++;
-    }
-    int bad = 0;
-    for (size_t k = 0; k < n_pairs; k++) {
-        const char *c = tastes[pair_user[k]].cat[0], *br = tastes[pair_user[k]].brand[0];
-        if (pair_n[k] < 20) continue;
-        if (embed_new_item(ctx, tmpl, c, br, new_title, sizeof new_title, content + items.n * mi.n_embd, ne)) {
-            bad = 1;
-            break;
-        }
-        if (cold_start(&uscores, inter.n_users, tastes, ne, c, br, &cs)) {
-            cli_error("demo", "out of memory");
-            bad = 1;
-            break;
-        }
-        n_new++;
-        sum_main += cs.main, sum_main_top += cs.main_top;
-        sum_match += cs.match, sum_match_top += cs.match_top;
-        sum_other += cs.other, sum_other_top += cs.other_top;
-        mean_main += pct(cs.main_top, cs.main);
-        mean_match += pct(cs.match_top, cs.match);
-    }
-    free(pair_user);
-    free(pair_n);
-    if (bad) goto out;
-    size_t kind_top = 0, kind_all = 0;
-    if (seen_kind_top10(&kinds, &inter, tastes, &uscores, learn_catalog_items(cat), &kind_top, &kind_all)) {
-        cli_error("demo", "out of memory");
-        goto out;
-    }
-    if (n_new)
-        printf("the same for %zu new items, one for each category and brand that are the first taste of at\n"
-               "least 20 users: in the top 10 of %.0f%% of the users whose first taste it is (%zu of %zu;\n"
-               "mean over the items %.0f%%), of %.0f%% of all who like both (%zu of %zu; mean %.0f%%), of\n"
-               "%.1f%% of the others.\n",
-               n_new, pct(sum_main_top, sum_main), sum_main_top, sum_main, mean_main / (double)n_new,
-               pct(sum_match_top, sum_match), sum_match_top, sum_match, mean_match / (double)n_new,
-               pct(sum_other_top, sum_other));
-    printf("for reference, an item already in the catalog, of a user's first category and brand and\n"
-           "not in their history, is in their top 10 in %.0f%% of cases (%zu of %zu).\n",
-           pct(kind_top, kind_all), kind_top, kind_all);
-    printf("\nnext: learn-cli --help; models/README.md builds a real model (a GGUF such as Qwen2.5-0.5B).\n");
-    rc = 0;
-out:
-    if (dir[strlen(dir) - 1] != 'X') {
-        const char *files[] = {"items.jsonl", "interactions.tsv", "tastes.jsonl"};
-        for (int i = 0; i < 3; i++) {
-            snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-            unlink(path);
-        }
-        rmdir(dir);
-    }
-    free(content);
-    free(emb);
-    free(user);
-    free(users);
-    user_scores_free(&uscores);
-    free(hits);
-    free(tastes);
-    inter_free(&inter);
-    items_free(&items);
-    items_free(&kinds);
-    learn_catalog_close(cat);
-    learn_catalog_builder_free_buffer(b, cat_mem);
-    learn_catalog_builder_free(b);
-    learn_ctx_free(ctx);
-    learn_model_close(m);
+           d.ti.d_model, d.ti.n_layer, d.ti.n_head, d.ti.d_out);
+    const size_t u = 16; /* the user shown */
+    int rc = demo_data(&d, n_items, n_users, boost) || demo_catalog(&d, threads) || demo_user(&d, u);
+    if (!rc) demo_eval(&d);
+    rc = rc || demo_cold_start(&d, u) || demo_cold_start_all(&d);
+    if (!rc) printf("\nnext: learn-cli --help; models/README.md builds a real model (a GGUF such as Qwen2.5-0.5B).\n");
+    demo_free(&d);
     return rc;
 }

@@ -15,16 +15,16 @@ static const char info_usage[] =
 
 /* Prints element i of array entry `key` (numbers or strings). */
 static void print_arr_elem(const learn_model *m, const learn_meta_info *mi, uint64_t i, int json) {
-    if (mi->elem_type == LEARN_META_STR) {
+    if (mi->elem_type == LEARN_META_TYPE_STR) {
         const char *s;
         size_t len;
         learn_model_meta_arr_str(m, mi->key, i, &s, &len);
         cli_json_string(stdout, s, len);
-    } else if (mi->elem_type == LEARN_META_F32 || mi->elem_type == LEARN_META_F64) {
+    } else if (mi->elem_type == LEARN_META_TYPE_F32 || mi->elem_type == LEARN_META_TYPE_F64) {
         double d;
         learn_model_meta_arr_f64(m, mi->key, i, &d);
         printf(json && !isfinite(d) ? "null" : "%.9g", d);
-    } else if (mi->elem_type == LEARN_META_BOOL) {
+    } else if (mi->elem_type == LEARN_META_TYPE_BOOL) {
         int64_t v;
         learn_model_meta_arr_i64(m, mi->key, i, &v);
         printf("%s", v ? "true" : "false");
@@ -38,42 +38,42 @@ static void print_arr_elem(const learn_model *m, const learn_meta_info *mi, uint
 
 static void print_value(const learn_model *m, const learn_meta_info *mi, int json) {
     switch (mi->type) {
-    case LEARN_META_STR: {
+    case LEARN_META_TYPE_STR: {
         const char *s;
         size_t len;
         learn_model_meta_str(m, mi->key, &s, &len);
         cli_json_string(stdout, s, len);
         break;
     }
-    case LEARN_META_F32:
-    case LEARN_META_F64: {
+    case LEARN_META_TYPE_F32:
+    case LEARN_META_TYPE_F64: {
         double d;
         learn_model_meta_f64(m, mi->key, &d);
         printf(json && !isfinite(d) ? "null" : "%.9g", d);
         break;
     }
-    case LEARN_META_BOOL: {
+    case LEARN_META_TYPE_BOOL: {
         int b;
         learn_model_meta_bool(m, mi->key, &b);
         printf("%s", b ? "true" : "false");
         break;
     }
-    case LEARN_META_U32:
-    case LEARN_META_U64: {
+    case LEARN_META_TYPE_U32:
+    case LEARN_META_TYPE_U64: {
         uint64_t u;
         learn_model_meta_u64(m, mi->key, &u);
         if (json || strncmp(mi->key, "general.fingerprint.", 20)) printf("%" PRIu64, u);
         else printf("%016" PRIx64, u);
         break;
     }
-    case LEARN_META_I32:
-    case LEARN_META_I64: {
+    case LEARN_META_TYPE_I32:
+    case LEARN_META_TYPE_I64: {
         int64_t v;
         learn_model_meta_i64(m, mi->key, &v);
         printf("%" PRId64, v);
         break;
     }
-    case LEARN_META_ARR: {
+    case LEARN_META_TYPE_ARR: {
         uint64_t n = mi->count, shown = json ? n : (n > 8 ? 8 : n);
         printf("[");
         for (uint64_t i = 0; i < shown; i++) {
@@ -118,7 +118,7 @@ static void info_text(const char *path, const learn_model *m) {
     for (uint32_t i = 0; i < in.n_meta; i++) {
         learn_meta_info mi;
         learn_model_meta(m, i, &mi);
-        if (mi.type == LEARN_META_ARR)
+        if (mi.type == LEARN_META_TYPE_ARR)
             printf("  %-36s arr[%s] (%" PRIu64 ") ", mi.key, learn_meta_type_name(mi.elem_type),
                    mi.count);
         else

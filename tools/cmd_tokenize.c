@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "learn.h"
 #include "tokimport.h"
+#include "util.h"
 
 int cmd_tokenize(int argc, char **argv);
 
@@ -43,35 +44,6 @@ static const char cmd_tokenize_usage[] =
     "  -h, --help         this help\n";
 
 #define CMD_TOK_SEP "\n__ggml_vocab_test__\n"
-
-/* Reads a whole stream or file into a malloc'd buffer. */
-static int cmd_tok_read(FILE *f, char **out, size_t *len) {
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (cap - n < 65536) {
-            size_t nc = cap ? cap * 2 : 65536 * 2;
-            char *nb = (char *)realloc(buf, nc);
-            if (!nb) {
-                free(buf);
-                return -1;
-            }
-            buf = nb;
-            cap = nc;
-        }
-        size_t r = fread(buf + n, 1, cap - n - 1, f);
-        n += r;
-        if (!r) break;
-    }
-    if (ferror(f)) {
-        free(buf);
-        return -1;
-    }
-    buf[n] = 0;
-    *out = buf;
-    *len = n;
-    return 0;
-}
 
 /* Tokenizes one text into a growing buffer. */
 static learn_status cmd_tok_run(learn_ctx *ctx, const char *text, size_t len, uint32_t flags,
@@ -201,16 +173,13 @@ int cmd_tokenize(int argc, char **argv) {
         goto done;
     }
     if (cases) {
-        FILE *f = fopen(cases, "rb");
-        if (!f || cmd_tok_read(f, &input, &input_len)) {
-            rc = cli_error("tokenize", "%s: %s", cases, f ? "read error" : strerror(errno));
-            if (f) fclose(f);
+        if (util_read_file(cases, 0, &input, &input_len, err, sizeof err) != LEARN_OK) {
+            rc = cli_error("tokenize", "%s", err);
             goto done;
         }
-        fclose(f);
     } else if (text) {
         input_len = strlen(text);
-    } else if (cmd_tok_read(stdin, &input, &input_len)) {
+    } else if (util_read_stream(stdin, 0, &input, &input_len) != LEARN_OK) {
         rc = cli_error("tokenize", "cannot read standard input");
         goto done;
     }

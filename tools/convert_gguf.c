@@ -339,23 +339,18 @@ int convert_gguf(const char *path, learn_writer *w, convert_arena *arena, const 
     }
     if (!vocab) vocab = (uint32_t)emb->ne[1];
     if (!kv) kv = heads;
-    learn_writer_set_str(w, "general.architecture", ours, strlen(ours));
-    if (gguf_get(g, "general.name", &v) == LEARN_OK && gguf_as_str(&v, &scaling, &scaling_len) == LEARN_OK)
-        learn_writer_set_str(w, "general.name", scaling, scaling_len);
-    learn_writer_set_u32(w, "llm.vocab_size", vocab);
-    learn_writer_set_u32(w, "llm.embedding_length", embd);
-    learn_writer_set_u32(w, "llm.block_count", layers);
-    learn_writer_set_u32(w, "llm.head_count", heads);
-    learn_writer_set_u32(w, "llm.head_count_kv", kv);
-    learn_writer_set_u32(w, "llm.feed_forward_length", ff);
-    learn_writer_set_u32(w, "llm.context_length", ctx);
-    if (head_dim) learn_writer_set_u32(w, "llm.head_dim", head_dim);
-    float f;
-    if (gguf_f32(g, arch, "rope.freq_base", &f)) learn_writer_set_f32(w, "llm.rope_freq_base", f);
-    if (gguf_f32(g, arch, "attention.layer_norm_rms_epsilon", &f)) learn_writer_set_f32(w, "llm.rms_epsilon", f);
     /* llama.cpp rotates pairs (2i, 2i+1) for llama and baichuan, (i, i + d/2) for qwen. */
-    const char *rope = strcmp(ours, "llama") == 0 ? "norm" : "neox";
-    learn_writer_set_str(w, "llm.rope_type", rope, 4);
+    convert_llm llm = {ours, NULL, 0, vocab, embd, layers, heads, kv, ff, ctx, head_dim, NAN, NAN,
+                       strcmp(ours, "llama") == 0 ? "norm" : "neox", 0};
+    if (gguf_get(g, "general.name", &v) != LEARN_OK || gguf_as_str(&v, &llm.name, &llm.name_len) != LEARN_OK)
+        llm.name = NULL;
+    float f;
+    if (gguf_f32(g, arch, "rope.freq_base", &f)) llm.rope_theta = f;
+    if (gguf_f32(g, arch, "attention.layer_norm_rms_epsilon", &f)) llm.rms_eps = f;
+    if (convert_set_llm(w, &llm, err, errn)) {
+        gguf_close(g);
+        return 1;
+    }
     for (uint64_t i = 0; i < gguf_n_tensors(g); i++) {
         const gguf_tensor *t = gguf_tensor_at(g, i);
         if (strcmp(t->name, "output.weight") == 0) continue; /* the LM head: not used to encode */

@@ -168,18 +168,9 @@ int convert_hf(const char *dir, learn_writer *w, convert_arena *arena, const con
     if (!kv) kv = heads;
     uint32_t hd = head_dim ? head_dim : (heads ? embd / heads : 0);
     double theta = cfg_num(cfg, "rope_theta", 10000.0);
-    learn_writer_set_str(w, "general.architecture", arch, strlen(arch));
-    learn_writer_set_u32(w, "llm.vocab_size", vocab);
-    learn_writer_set_u32(w, "llm.embedding_length", embd);
-    learn_writer_set_u32(w, "llm.block_count", layers);
-    learn_writer_set_u32(w, "llm.head_count", heads);
-    learn_writer_set_u32(w, "llm.head_count_kv", kv);
-    learn_writer_set_u32(w, "llm.feed_forward_length", ff);
-    learn_writer_set_u32(w, "llm.context_length", ctx);
-    if (head_dim) learn_writer_set_u32(w, "llm.head_dim", head_dim);
-    learn_writer_set_f32(w, "llm.rope_freq_base", (float)theta);
-    learn_writer_set_f32(w, "llm.rms_epsilon", (float)cfg_num(cfg, "rms_norm_eps", 1e-6));
-    learn_writer_set_str(w, "llm.rope_type", "neox", 4);
+    const convert_llm llm = {arch, NULL, 0, vocab, embd, layers, heads, kv, ff, ctx, head_dim, (float)theta,
+                             (float)cfg_num(cfg, "rms_norm_eps", 1e-6), "neox", 0};
+    if (convert_set_llm(w, &llm, err, errn)) goto out;
     const json_value *rs = json_get(cfg, "rope_scaling");
     if (rs && rs->type == JSON_OBJECT) {
         const json_value *rt = json_get(rs, "rope_type");

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "util.h"
 
 /* ---- Growable strings and string tables ---- */
 
@@ -46,12 +47,6 @@ typedef struct strmap {
     size_t cap, n;
 } strmap;
 
-static uint64_t fnv1a(const char *s, size_t n) {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)s[i]) * 1099511628211ull;
-    return h;
-}
-
 static void strmap_free(strmap *m) {
     for (size_t i = 0; i < m->cap; i++) free(m->keys[i]);
     free(m->keys);
@@ -72,7 +67,7 @@ static int strmap_grow(strmap *m) {
     }
     for (size_t i = 0; i < m->cap; i++)
         if (m->keys[i]) {
-            size_t h = (size_t)fnv1a(m->keys[i], strlen(m->keys[i])) & (g.cap - 1);
+            size_t h = (size_t)util_fnv1a(UTIL_FNV1A_BASIS, m->keys[i], strlen(m->keys[i])) & (g.cap - 1);
             while (g.keys[h]) h = (h + 1) & (g.cap - 1);
             g.keys[h] = m->keys[i];
             g.vals[h] = m->vals[i];
@@ -88,7 +83,7 @@ static int strmap_grow(strmap *m) {
 static long *strmap_slot(strmap *m, const char *k, size_t n, int insert) {
     if (insert && (m->n + 1) * 2 > m->cap && strmap_grow(m)) return NULL;
     if (!m->cap) return NULL;
-    size_t h = (size_t)fnv1a(k, n) & (m->cap - 1);
+    size_t h = (size_t)util_fnv1a(UTIL_FNV1A_BASIS, k, n) & (m->cap - 1);
     while (m->keys[h]) {
         if (strlen(m->keys[h]) == n && memcmp(m->keys[h], k, n) == 0) return &m->vals[h];
         h = (h + 1) & (m->cap - 1);
@@ -608,18 +603,9 @@ static const char *const synth_adjectives[] = {"Classic", "Pro", "Lightweight", 
 static const char *const synth_variants[] = {"Charcoal Gray", "Ocean Blue", "Forest Green", "Crimson",
                                              "Ivory", "Midnight Black", "Sand", "Copper"};
 
-typedef struct synth_rng {
-    uint64_t s;
-} synth_rng;
+static size_t synth_pick(util_rng *r, size_t n) { return (size_t)(util_rng_uniform(r) * (double)n); }
 
-static uint64_t synth_next(synth_rng *r) {
-    uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-static double synth_u(synth_rng *r) { return (double)(synth_next(r) >> 11) * 0x1p-53; }
-static size_t synth_pick(synth_rng *r, size_t n) { return (size_t)(synth_u(r) * (double)n); }
+size_t data_synth_n_categories(void) { return SYNTH_N_CAT; }
 
 const char *data_synth_noun(const char *category, size_t k) {
     for (size_t c = 0; c < SYNTH_N_CAT; c++)
@@ -635,7 +621,7 @@ static int synth_brand_makes(size_t b, size_t c) {
 int data_synth(const char *out_dir, const data_synth_opts *opt, data_counts *counts) {
     const char *cmd = "data synth";
     memset(counts, 0, sizeof *counts);
-    synth_rng r = {opt->seed};
+    util_rng r = {opt->seed};
     size_t n_items = opt->n_items;
     size_t *cat = (size_t *)calloc(n_items, sizeof *cat), *brand = (size_t *)calloc(n_items, sizeof *brand);
     double *pop = (double *)calloc(n_items, sizeof *pop), *w = (double *)calloc(n_items, sizeof *w);
@@ -684,7 +670,7 @@ int data_synth(const char *out_dir, const data_synth_opts *opt, data_counts *cou
     }
     for (size_t u = 0; u < opt->n_users; u++) {
         /* Tastes: one or two categories, and two brands that make the first one. */
-        size_t c0 = synth_pick(&r, SYNTH_N_CAT), c1 = synth_u(&r) < 0.5 ? synth_pick(&r, SYNTH_N_CAT) : c0;
+        size_t c0 = synth_pick(&r, SYNTH_N_CAT), c1 = util_rng_uniform(&r) < 0.5 ? synth_pick(&r, SYNTH_N_CAT) : c0;
         size_t fav[2];
         for (int k = 0; k < 2; k++)
             do fav[k] = synth_pick(&r, SYNTH_N_BRAND); while (!synth_brand_makes(fav[k], k ? c1 : c0));
@@ -697,7 +683,7 @@ int data_synth(const char *out_dir, const data_synth_opts *opt, data_counts *cou
         memset(used, 0, n_items);
         for (size_t t = 0; t < len; t++) {
             /* Mostly the favourite categories; favourite brands much more likely. */
-            double x = synth_u(&r);
+            double x = util_rng_uniform(&r);
             int any_cat = x >= opt->focus;
             size_t want_c = x < opt->focus * 0.65 ? c0 : c1;
             double total = 0;
@@ -708,7 +694,7 @@ int data_synth(const char *out_dir, const data_synth_opts *opt, data_counts *cou
                 total += w[i];
             }
             if (total <= 0) break;
-            double pick = synth_u(&r) * total;
+            double pick = util_rng_uniform(&r) * total;
             size_t i = 0;
             for (; i + 1 < n_items; i++) {
                 pick -= w[i];
@@ -734,83 +720,4 @@ nomem:
     cli_out_abort(&tastes);
     abort_outputs(&o);
     return cli_error(cmd, "out of memory");
-}
-
-/* ---- The command ---- */
-
-static const char data_usage[] =
-    "usage: learn-cli data movielens DIR -o OUT/ [--template T] [--min-rating R]\n"
-    "       learn-cli data unisrec PREFIX -o OUT/\n"
-    "       learn-cli data synth -o OUT/ [--items N] [--users N] [--seed S] [--template T]\n"
-    "                                     [--brand-boost B]\n"
-    "\n"
-    "Writes OUT/items.jsonl ({\"id\": ..., \"text\": ..., and the source's fields}) and\n"
-    "OUT/interactions.tsv (user<TAB>item<TAB>timestamp), both atomically.\n"
-    "  movielens   ml-latest-small's movies.csv and ratings.csv; every rating is an\n"
-    "              interaction (--min-rating keeps those >= R). Default template:\n"
-    "              'Title: {title}. Genres: {genres}'\n"
-    "  unisrec     PREFIX.item2index, PREFIX.user2index, PREFIX.text and PREFIX.test.inter\n"
-    "              (the history before each user's test item, then the item; timestamps are\n"
-    "              positions)\n"
-    "  synth       a demo catalog of products (title, brand, category) and users with latent\n"
-    "              tastes over categories and brands (a favourite brand is B = 20 times\n"
-    "              likelier); also writes OUT/tastes.jsonl. Default 600 items, 3000 users,\n"
-    "              seed 1, template\n"
-    "              'Title: {title}. Brand: {brand}. Category: {category}'\n";
-
-int cmd_data(int argc, char **argv) {
-    if (argc < 2 || cli_is_help(argv[1])) {
-        fputs(data_usage, argc < 2 ? stderr : stdout);
-        return argc < 2;
-    }
-    const char *kind = argv[1], *src = NULL, *out = NULL, *tmpl = NULL;
-    double min_rating = -1e300;
-    data_synth_opts so = {600, 3000, 1, 5, 40, 0.9, 20.0, NULL};
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (cli_is_help(a)) {
-            fputs(data_usage, stdout);
-            return 0;
-        }
-        if (a[0] != '-') {
-            if (src) return cli_error("data", "unexpected argument '%s'", a);
-            src = a;
-            continue;
-        }
-        if (!v) return cli_error("data", "%s needs a value", a);
-        i++;
-        long n;
-        if (strcmp(a, "-o") == 0) out = v;
-        else if (strcmp(a, "--template") == 0) tmpl = v;
-        else if (strcmp(a, "--min-rating") == 0) {
-            char *end;
-            min_rating = strtod(v, &end);
-            if (end == v || *end) return cli_error("data", "--min-rating: '%s' is not a number", v);
-        } else if (strcmp(a, "--items") == 0 && !cli_parse_long(v, 12, 1000000, &n)) so.n_items = (size_t)n;
-        else if (strcmp(a, "--users") == 0 && !cli_parse_long(v, 1, 10000000, &n)) so.n_users = (size_t)n;
-        else if (strcmp(a, "--seed") == 0 && !cli_parse_long(v, 0, 0x7fffffffL, &n)) so.seed = (uint64_t)n;
-        else if (strcmp(a, "--brand-boost") == 0 && !cli_parse_long(v, 1, 1000, &n)) so.brand_boost = (double)n;
-        else return cli_error("data", "bad option %s %s (see learn-cli data --help)", a, v);
-    }
-    if (!out) return cli_error("data", "no output directory given (-o OUT/)");
-    data_counts c;
-    int rc;
-    if (strcmp(kind, "movielens") == 0) {
-        if (!src) return cli_error("data", "movielens needs the ml-latest-small directory");
-        rc = data_movielens(src, out, tmpl ? tmpl : "Title: {title}. Genres: {genres}", min_rating, &c);
-    } else if (strcmp(kind, "unisrec") == 0) {
-        if (!src) return cli_error("data", "unisrec needs the dataset prefix (e.g. data/Scientific/Scientific)");
-        rc = data_unisrec(src, out, &c);
-    } else if (strcmp(kind, "synth") == 0) {
-        if (src) return cli_error("data", "synth takes no input, got '%s'", src);
-        so.template_str = tmpl ? tmpl : "Title: {title}. Brand: {brand}. Category: {category}";
-        if (so.n_items < SYNTH_N_CAT) return cli_error("data", "--items must be at least %zu", SYNTH_N_CAT);
-        rc = data_synth(out, &so, &c);
-    } else {
-        return cli_error("data", "unknown dataset kind '%s' (movielens, unisrec, synth)", kind);
-    }
-    if (rc) return rc;
-    fprintf(stderr, "learn-cli data %s: %s/items.jsonl: %zu items; %s/interactions.tsv: %zu interactions%s\n",
-            kind, out, c.items, out, c.interactions, c.skipped ? " (some records skipped, see above)" : "");
-    return 0;
 }

@@ -33,7 +33,7 @@ int data_csv_each(FILE *f, int (*fn)(void *ud, char *const *fields, size_t n_fie
 
 /* The k-th product noun of a generated category ("Dive Watch" for "Watches"), or NULL. */
 const char *data_synth_noun(const char *category, size_t k);
-
-int cmd_data(int argc, char **argv);
+/* The number of generated categories: data_synth needs at least that many items. */
+size_t data_synth_n_categories(void);
 
 #endif

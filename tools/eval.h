@@ -16,6 +16,4 @@ typedef struct eval_result {
 int eval_run(learn_ctx *ctx, const learn_catalog *cat, const inter_data *d, inter_split split,
              size_t max_hist, eval_result *res, char *err, size_t errn);
 
-int cmd_eval(int argc, char **argv);
-
 #endif

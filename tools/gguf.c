@@ -7,13 +7,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "util.h"
 
 typedef struct gguf_name_ref {
     const char *name;
@@ -88,21 +89,6 @@ static size_t gguf_scalar_size(uint32_t t) {
     }
 }
 
-static learn_status gguf_fail(char *err, size_t errn, learn_status st, const char *fmt, ...)
-#if defined(__GNUC__) || defined(__clang__)
-    __attribute__((format(printf, 4, 5)))
-#endif
-    ;
-static learn_status gguf_fail(char *err, size_t errn, learn_status st, const char *fmt, ...) {
-    if (err && errn) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errn, fmt, ap);
-        va_end(ap);
-    }
-    return st;
-}
-
 static uint32_t gguf_rd32(const uint8_t *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
@@ -122,7 +108,7 @@ static uint64_t gguf_left(const gguf_cur *c) { return c->end - c->pos; }
 
 static learn_status gguf_need(gguf_cur *c, uint64_t n, const char *what) {
     if (n > gguf_left(c))
-        return gguf_fail(c->err, c->errn, LEARN_ERR_FORMAT,
+        return util_fail(c->err, c->errn, LEARN_ERR_FORMAT,
                          "%s: needs %llu bytes at offset %llu, only %llu left (truncated file?)",
                          what, (unsigned long long)n, (unsigned long long)c->pos,
                          (unsigned long long)gguf_left(c));
@@ -150,7 +136,7 @@ static learn_status gguf_str(gguf_cur *c, const uint8_t **s, uint64_t *n, const 
     learn_status st = gguf_u64(c, n, what);
     if (st) return st;
     if (*n > gguf_left(c))
-        return gguf_fail(c->err, c->errn, LEARN_ERR_FORMAT,
+        return util_fail(c->err, c->errn, LEARN_ERR_FORMAT,
                          "%s: string of %llu bytes at offset %llu, only %llu bytes left", what,
                          (unsigned long long)*n, (unsigned long long)(c->pos - 8),
                          (unsigned long long)gguf_left(c));
@@ -166,7 +152,7 @@ static learn_status gguf_parse_value(gguf_cur *c, uint32_t type, int depth, int 
     learn_status st;
     memset(out, 0, sizeof *out);
     if (type >= GGUF_TYPE_COUNT)
-        return gguf_fail(c->err, c->errn, LEARN_ERR_FORMAT,
+        return util_fail(c->err, c->errn, LEARN_ERR_FORMAT,
                          "%s: unknown value type %u (0..%d)", key, type, GGUF_TYPE_COUNT - 1);
     out->type = (gguf_type)type;
     size_t ss = gguf_scalar_size(type);
@@ -175,7 +161,7 @@ static learn_status gguf_parse_value(gguf_cur *c, uint32_t type, int depth, int 
         out->count = 1;
         out->data = c->base + c->pos;
         if (type == GGUF_TYPE_BOOL && out->data[0] > 1)
-            return gguf_fail(c->err, c->errn, LEARN_ERR_FORMAT, "%s: bool value %u (0 or 1)",
+            return util_fail(c->err, c->errn, LEARN_ERR_FORMAT, "%s: bool value %u (0 or 1)",
                              key, out->data[0]);
         c->pos += ss;
         return LEARN_OK;
@@ -190,13 +176,13 @@ static learn_status gguf_parse_value(gguf_cur *c, uint32_t type, int depth, int 
     }
     /* array */
     if (depth >= GGUF_MAX_DEPTH)
-        return gguf_fail(c->err, c->errn, LEARN_ERR_FORMAT,
+        return util_fail(c->err, c->errn, LEARN_ERR_FORMAT,
                          "%s: arrays nested deeper than %d", key, GGUF_MAX_DEPTH);
     uint32_t elem;
     uint64_t n;
     if ((st = gguf_u32(c, &elem, key)) || (st = gguf_u64(c, &n, key))) return st;
     if (elem >= GGUF_TYPE_COUNT)
-        return gguf_fail(c->err, c->errn, LEARN_ERR_FORMAT,
+        return util_fail(c->err, c->errn, LEARN_ERR_FORMAT,
                          "%s: unknown array element type %u (0..%d)", key, elem,
                          GGUF_TYPE_COUNT - 1);
     out->elem = (gguf_type)elem;
@@ -206,7 +192,7 @@ static learn_status gguf_parse_value(gguf_cur *c, uint32_t type, int depth, int 
     /* Each element takes at least min bytes: this caps n before anything is allocated. */
     uint64_t min = es ? es : elem == GGUF_TYPE_STRING ? 8 : 12;
     if (n > gguf_left(c) / min)
-        return gguf_fail(c->err, c->errn, LEARN_ERR_FORMAT,
+        return util_fail(c->err, c->errn, LEARN_ERR_FORMAT,
                          "%s: array of %llu %s elements, but only %llu bytes left", key,
                          (unsigned long long)n, gguf_value_names[elem],
                          (unsigned long long)gguf_left(c));
@@ -214,7 +200,7 @@ static learn_status gguf_parse_value(gguf_cur *c, uint32_t type, int depth, int 
         if (elem == GGUF_TYPE_BOOL)
             for (uint64_t i = 0; i < n; i++)
                 if (out->data[i] > 1)
-                    return gguf_fail(c->err, c->errn, LEARN_ERR_FORMAT,
+                    return util_fail(c->err, c->errn, LEARN_ERR_FORMAT,
                                      "%s[%llu]: bool value %u (0 or 1)", key,
                                      (unsigned long long)i, out->data[i]);
         c->pos += n * es;
@@ -224,7 +210,7 @@ static learn_status gguf_parse_value(gguf_cur *c, uint32_t type, int depth, int 
     if (make_index && n) {
         if (n > SIZE_MAX / sizeof(uint64_t)) return LEARN_ERR_NOMEM;
         index = (uint64_t *)malloc((size_t)n * sizeof(uint64_t));
-        if (!index) return gguf_fail(c->err, c->errn, LEARN_ERR_NOMEM, "%s: out of memory", key);
+        if (!index) return util_fail(c->err, c->errn, LEARN_ERR_NOMEM, "%s: out of memory", key);
     }
     uint64_t start = c->pos;
     for (uint64_t i = 0; i < n; i++) {
@@ -398,19 +384,19 @@ static learn_status gguf_parse(gguf_file *g, char *err, size_t errn) {
     gguf_cur c = {g->base, 0, g->size, err, errn};
     learn_status st;
     if (g->size < 24)
-        return gguf_fail(err, errn, LEARN_ERR_FORMAT,
+        return util_fail(err, errn, LEARN_ERR_FORMAT,
                          "file of %zu bytes is shorter than a GGUF header (24)", g->size);
     if (memcmp(g->base, "GGUF", 4) != 0)
-        return gguf_fail(err, errn, LEARN_ERR_FORMAT, "not a GGUF file (magic %02x %02x %02x %02x)",
+        return util_fail(err, errn, LEARN_ERR_FORMAT, "not a GGUF file (magic %02x %02x %02x %02x)",
                          g->base[0], g->base[1], g->base[2], g->base[3]);
     c.pos = 4;
     uint32_t version;
     (void)gguf_u32(&c, &version, "version");
     if (version == 1)
-        return gguf_fail(err, errn, LEARN_ERR_VERSION,
+        return util_fail(err, errn, LEARN_ERR_VERSION,
                          "GGUF version 1 (32-bit counts) is not supported (2, 3)");
     if (version != 2 && version != 3)
-        return gguf_fail(err, errn, LEARN_ERR_VERSION,
+        return util_fail(err, errn, LEARN_ERR_VERSION,
                          (version & 0xFFFF) == 0 ? "GGUF version %u: a big-endian file? (2, 3)"
                                                  : "GGUF version %u is not supported (2, 3)",
                          version);
@@ -420,12 +406,12 @@ static learn_status gguf_parse(gguf_file *g, char *err, size_t errn) {
     /* A metadata entry takes at least 8 (key length) + 1 + 4 (type) + 1 bytes; a tensor info at
        least 8 + 1 + 4 + 8 + 4 + 8. */
     if (g->n_kv > GGUF_MAX_KV || g->n_kv > gguf_left(&c) / 14)
-        return gguf_fail(err, errn, LEARN_ERR_FORMAT,
+        return util_fail(err, errn, LEARN_ERR_FORMAT,
                          "metadata count %llu: at most %u, and %llu bytes cannot hold them",
                          (unsigned long long)g->n_kv, GGUF_MAX_KV,
                          (unsigned long long)gguf_left(&c));
     if (g->n_tensors > GGUF_MAX_TENSORS || g->n_tensors > gguf_left(&c) / 33)
-        return gguf_fail(err, errn, LEARN_ERR_FORMAT,
+        return util_fail(err, errn, LEARN_ERR_FORMAT,
                          "tensor count %llu: at most %u, and %llu bytes cannot hold them",
                          (unsigned long long)g->n_tensors, GGUF_MAX_TENSORS,
                          (unsigned long long)gguf_left(&c));
@@ -438,7 +424,7 @@ static learn_status gguf_parse(gguf_file *g, char *err, size_t errn) {
     g->tensor_sorted =
         (gguf_name_ref *)malloc(((size_t)g->n_tensors + 1) * sizeof(gguf_name_ref));
     if (!g->pool || !g->kv || !g->kv_sorted || !g->tensors || !g->tensor_sorted)
-        return gguf_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
+        return util_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
 
     g->alignment = 32;
     for (uint64_t i = 0; i < g->n_kv; i++) {
@@ -448,11 +434,11 @@ static learn_status gguf_parse(gguf_file *g, char *err, size_t errn) {
         snprintf(what, sizeof what, "metadata entry %llu: key", (unsigned long long)i);
         if ((st = gguf_str(&c, &k, &kn, what))) return st;
         if (kn == 0 || kn > GGUF_MAX_KEY)
-            return gguf_fail(err, errn, LEARN_ERR_FORMAT,
+            return util_fail(err, errn, LEARN_ERR_FORMAT,
                              "metadata entry %llu: key of %llu bytes (1..%u)",
                              (unsigned long long)i, (unsigned long long)kn, GGUF_MAX_KEY);
         if (memchr(k, 0, (size_t)kn))
-            return gguf_fail(err, errn, LEARN_ERR_FORMAT,
+            return util_fail(err, errn, LEARN_ERR_FORMAT,
                              "metadata entry %llu: key contains a NUL byte", (unsigned long long)i);
         g->kv[i].key = gguf_pool_add(g, k, (size_t)kn);
         uint32_t type;
@@ -462,7 +448,7 @@ static learn_status gguf_parse(gguf_file *g, char *err, size_t errn) {
             uint32_t al;
             if (type != GGUF_TYPE_UINT32 ||
                 ((al = gguf_rd32(g->kv[i].value.data)) == 0 || (al & (al - 1))))
-                return gguf_fail(err, errn, LEARN_ERR_FORMAT,
+                return util_fail(err, errn, LEARN_ERR_FORMAT,
                                  "general.alignment: must be a uint32 power of two");
             g->alignment = al;
         }
@@ -472,7 +458,7 @@ static learn_status gguf_parse(gguf_file *g, char *err, size_t errn) {
     qsort(g->kv_sorted, (size_t)g->n_kv, sizeof(gguf_name_ref), gguf_cmp_ref);
     for (uint64_t i = 1; i < g->n_kv; i++)
         if (strcmp(g->kv_sorted[i].name, g->kv_sorted[i - 1].name) == 0)
-            return gguf_fail(err, errn, LEARN_ERR_FORMAT, "duplicate metadata key '%s'",
+            return util_fail(err, errn, LEARN_ERR_FORMAT, "duplicate metadata key '%s'",
                              g->kv_sorted[i].name);
 
     for (uint64_t i = 0; i < g->n_tensors; i++) {
@@ -483,13 +469,13 @@ static learn_status gguf_parse(gguf_file *g, char *err, size_t errn) {
         snprintf(what, sizeof what, "tensor %llu: name", (unsigned long long)i);
         if ((st = gguf_str(&c, &nm, &nn, what))) return st;
         if (nn == 0 || nn > GGUF_MAX_NAME || memchr(nm, 0, (size_t)nn))
-            return gguf_fail(err, errn, LEARN_ERR_FORMAT,
+            return util_fail(err, errn, LEARN_ERR_FORMAT,
                              "tensor %llu: name of %llu bytes (1..%u, no NUL)",
                              (unsigned long long)i, (unsigned long long)nn, GGUF_MAX_NAME);
         t->name = gguf_pool_add(g, nm, (size_t)nn);
         if ((st = gguf_u32(&c, &t->n_dims, t->name))) return st;
         if (t->n_dims < 1 || t->n_dims > GGUF_MAX_DIMS)
-            return gguf_fail(err, errn, LEARN_ERR_FORMAT, "tensor %s: %u dimensions (1..%d)",
+            return util_fail(err, errn, LEARN_ERR_FORMAT, "tensor %s: %u dimensions (1..%d)",
                              t->name, t->n_dims, GGUF_MAX_DIMS);
         uint64_t nel = 1;
         for (uint32_t d = 0; d < GGUF_MAX_DIMS; d++) t->ne[d] = 1;
@@ -497,7 +483,7 @@ static learn_status gguf_parse(gguf_file *g, char *err, size_t errn) {
             if ((st = gguf_u64(&c, &t->ne[d], t->name))) return st;
             if (t->ne[d] == 0 || t->ne[d] > (uint64_t)INT64_MAX ||
                 nel > (uint64_t)INT64_MAX / t->ne[d])
-                return gguf_fail(err, errn, LEARN_ERR_FORMAT,
+                return util_fail(err, errn, LEARN_ERR_FORMAT,
                                  "tensor %s: dimension %u is %llu (the element count must be "
                                  "1..2^63-1)",
                                  t->name, d, (unsigned long long)t->ne[d]);
@@ -507,15 +493,15 @@ static learn_status gguf_parse(gguf_file *g, char *err, size_t errn) {
         if ((st = gguf_u32(&c, &t->type, t->name))) return st;
         uint32_t be = gguf_type_block_elems(t->type), bb = gguf_type_block_bytes(t->type);
         if (!be)
-            return gguf_fail(err, errn, LEARN_ERR_FORMAT, "tensor %s: unknown ggml type %u",
+            return util_fail(err, errn, LEARN_ERR_FORMAT, "tensor %s: unknown ggml type %u",
                              t->name, t->type);
         if (t->ne[0] % be)
-            return gguf_fail(err, errn, LEARN_ERR_FORMAT,
+            return util_fail(err, errn, LEARN_ERR_FORMAT,
                              "tensor %s: first dimension %llu is not a multiple of %s's block "
                              "of %u",
                              t->name, (unsigned long long)t->ne[0], gguf_type_name(t->type), be);
         if (nel / be > UINT64_MAX / bb)
-            return gguf_fail(err, errn, LEARN_ERR_FORMAT, "tensor %s: byte size overflows",
+            return util_fail(err, errn, LEARN_ERR_FORMAT, "tensor %s: byte size overflows",
                              t->name);
         t->size = nel / be * bb;
         if ((st = gguf_u64(&c, &t->offset, t->name))) return st;
@@ -525,26 +511,26 @@ static learn_status gguf_parse(gguf_file *g, char *err, size_t errn) {
     qsort(g->tensor_sorted, (size_t)g->n_tensors, sizeof(gguf_name_ref), gguf_cmp_ref);
     for (uint64_t i = 1; i < g->n_tensors; i++)
         if (strcmp(g->tensor_sorted[i].name, g->tensor_sorted[i - 1].name) == 0)
-            return gguf_fail(err, errn, LEARN_ERR_FORMAT, "duplicate tensor name '%s'",
+            return util_fail(err, errn, LEARN_ERR_FORMAT, "duplicate tensor name '%s'",
                              g->tensor_sorted[i].name);
 
     /* Data: at the end of the infos rounded up to the alignment; tensors back to back, each at
        an aligned offset, as llama.cpp requires. */
     uint64_t al = g->alignment, data = c.pos;
     if (data > UINT64_MAX - (al - 1))
-        return gguf_fail(err, errn, LEARN_ERR_FORMAT, "data offset overflows");
+        return util_fail(err, errn, LEARN_ERR_FORMAT, "data offset overflows");
     data = (data + al - 1) / al * al;
     uint64_t expect = 0;
     for (uint64_t i = 0; i < g->n_tensors; i++) {
         gguf_tensor *t = &g->tensors[i];
         if (t->offset != expect)
-            return gguf_fail(err, errn, LEARN_ERR_FORMAT,
+            return util_fail(err, errn, LEARN_ERR_FORMAT,
                              "tensor %s: data offset %llu, expected %llu (tensors must follow "
                              "each other, aligned to %u)",
                              t->name, (unsigned long long)t->offset,
                              (unsigned long long)expect, g->alignment);
         if (data > g->size || t->offset > g->size - data || t->size > g->size - data - t->offset)
-            return gguf_fail(err, errn, LEARN_ERR_FORMAT,
+            return util_fail(err, errn, LEARN_ERR_FORMAT,
                              "tensor %s: %llu bytes at offset %llu run past the end of the file "
                              "(%zu bytes)",
                              t->name, (unsigned long long)t->size,
@@ -553,7 +539,7 @@ static learn_status gguf_parse(gguf_file *g, char *err, size_t errn) {
         t->offset += data;
         expect = t->offset - data + t->size;
         if (expect > UINT64_MAX - (al - 1))
-            return gguf_fail(err, errn, LEARN_ERR_FORMAT, "tensor %s: offset overflows", t->name);
+            return util_fail(err, errn, LEARN_ERR_FORMAT, "tensor %s: offset overflows", t->name);
         expect = (expect + al - 1) / al * al;
     }
     return LEARN_OK;
@@ -562,9 +548,9 @@ static learn_status gguf_parse(gguf_file *g, char *err, size_t errn) {
 learn_status gguf_open_memory(const void *data, size_t size, gguf_file **out, char *err,
                               size_t errn) {
     if (out) *out = NULL;
-    if (!out || (!data && size)) return gguf_fail(err, errn, LEARN_ERR_ARG, "bad arguments");
+    if (!out || (!data && size)) return util_fail(err, errn, LEARN_ERR_ARG, "bad arguments");
     gguf_file *g = (gguf_file *)calloc(1, sizeof *g);
-    if (!g) return gguf_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
+    if (!g) return util_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
     g->base = (const uint8_t *)data;
     g->size = size;
     learn_status st = gguf_parse(g, err, errn);
@@ -578,17 +564,17 @@ learn_status gguf_open_memory(const void *data, size_t size, gguf_file **out, ch
 
 learn_status gguf_open(const char *path, gguf_file **out, char *err, size_t errn) {
     if (out) *out = NULL;
-    if (!path || !out) return gguf_fail(err, errn, LEARN_ERR_ARG, "bad arguments");
+    if (!path || !out) return util_fail(err, errn, LEARN_ERR_ARG, "bad arguments");
     int fd = open(path, O_RDONLY);
-    if (fd < 0) return gguf_fail(err, errn, LEARN_ERR_IO, "%s: %s", path, strerror(errno));
+    if (fd < 0) return util_fail(err, errn, LEARN_ERR_IO, "%s: %s", path, strerror(errno));
     struct stat sb;
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         close(fd);
-        return gguf_fail(err, errn, LEARN_ERR_IO, "%s: not a regular file", path);
+        return util_fail(err, errn, LEARN_ERR_IO, "%s: not a regular file", path);
     }
     if ((uint64_t)sb.st_size > SIZE_MAX) {
         close(fd);
-        return gguf_fail(err, errn, LEARN_ERR_UNSUPPORTED, "%s: too large for this host", path);
+        return util_fail(err, errn, LEARN_ERR_UNSUPPORTED, "%s: too large for this host", path);
     }
     size_t size = (size_t)sb.st_size;
     void *map = NULL;
@@ -596,14 +582,14 @@ learn_status gguf_open(const char *path, gguf_file **out, char *err, size_t errn
         map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (map == MAP_FAILED) {
             close(fd);
-            return gguf_fail(err, errn, LEARN_ERR_IO, "%s: mmap: %s", path, strerror(errno));
+            return util_fail(err, errn, LEARN_ERR_IO, "%s: mmap: %s", path, strerror(errno));
         }
     }
     close(fd);
     gguf_file *g = (gguf_file *)calloc(1, sizeof *g);
     if (!g) {
         if (map) munmap(map, size);
-        return gguf_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
+        return util_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
     }
     g->map = map;
     g->map_size = size;
@@ -613,7 +599,7 @@ learn_status gguf_open(const char *path, gguf_file **out, char *err, size_t errn
     learn_status st = gguf_parse(g, inner, sizeof inner);
     if (st) {
         gguf_close(g);
-        return gguf_fail(err, errn, st, "%s: %s", path, inner);
+        return util_fail(err, errn, st, "%s: %s", path, inner);
     }
     *out = g;
     return LEARN_OK;

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 typedef struct inter_row {
     uint32_t user, item;
     double ts;
@@ -30,12 +32,6 @@ typedef struct user_map {
     size_t cap;
 } user_map;
 
-static uint64_t hash_str(const char *s, size_t n) {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)s[i]) * 1099511628211ull;
-    return h;
-}
-
 static int user_map_get(user_map *m, const char *s, size_t n, uint32_t *out) {
     if ((m->n + 1) * 2 > m->cap) {
         size_t nc = m->cap ? m->cap * 2 : 1024;
@@ -44,7 +40,7 @@ static int user_map_get(user_map *m, const char *s, size_t n, uint32_t *out) {
         for (size_t i = 0; i < m->cap; i++)
             if (m->slots[i]) {
                 const char *k = m->ids[m->slots[i] - 1];
-                size_t h = (size_t)hash_str(k, strlen(k)) & (nc - 1);
+                size_t h = (size_t)util_fnv1a(UTIL_FNV1A_BASIS, k, strlen(k)) & (nc - 1);
                 while (ns[h]) h = (h + 1) & (nc - 1);
                 ns[h] = m->slots[i];
             }
@@ -52,7 +48,7 @@ static int user_map_get(user_map *m, const char *s, size_t n, uint32_t *out) {
         m->slots = ns;
         m->cap = nc;
     }
-    size_t h = (size_t)hash_str(s, n) & (m->cap - 1);
+    size_t h = (size_t)util_fnv1a(UTIL_FNV1A_BASIS, s, n) & (m->cap - 1);
     while (m->slots[h]) {
         const char *k = m->ids[m->slots[h] - 1];
         if (strlen(k) == n && memcmp(k, s, n) == 0) {

@@ -5,12 +5,13 @@
 
 #include "json.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "util.h"
 
 /* ---- Arena: the document's memory ---- */
 
@@ -521,37 +522,10 @@ learn_status json_parse_file(const char *path, const json_opts *opts, json_doc *
                              size_t errn) {
     if (out) *out = NULL;
     if (!path || !out) return LEARN_ERR_ARG;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        if (err && errn) snprintf(err, errn, "%s: %s", path, strerror(errno));
-        return LEARN_ERR_IO;
-    }
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (cap - n < 65536) {
-            size_t nc = cap ? cap * 2 : 1 << 20;
-            char *nb = (char *)realloc(buf, nc);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                if (err && errn) snprintf(err, errn, "%s: out of memory", path);
-                return LEARN_ERR_NOMEM;
-            }
-            buf = nb;
-            cap = nc;
-        }
-        size_t r = fread(buf + n, 1, cap - n, f);
-        n += r;
-        if (r == 0) break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        if (err && errn) snprintf(err, errn, "%s: read error", path);
-        return LEARN_ERR_IO;
-    }
+    char *buf;
+    size_t n;
+    learn_status rd = util_read_file(path, 0, &buf, &n, err, errn);
+    if (rd) return rd;
     char inner[256];
     learn_status st = json_parse(buf, n, opts, out, inner, sizeof inner);
     free(buf);

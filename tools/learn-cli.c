@@ -3,10 +3,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "convert.h"
-#include "data.h"
-#include "synth.h"
-#include "eval.h"
 
 static const struct {
     const char *name;

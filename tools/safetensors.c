@@ -6,13 +6,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "util.h"
 
 struct safetensors_file {
     const uint8_t *base;
@@ -42,21 +43,6 @@ const char *safetensors_dtype_name(safetensors_dtype d) {
     return (unsigned)d < SAFETENSORS_DTYPE_COUNT ? st_dtypes[d].name : "?";
 }
 
-static learn_status st_fail(char *err, size_t errn, learn_status st, const char *fmt, ...)
-#if defined(__GNUC__) || defined(__clang__)
-    __attribute__((format(printf, 4, 5)))
-#endif
-    ;
-static learn_status st_fail(char *err, size_t errn, learn_status st, const char *fmt, ...) {
-    if (err && errn) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errn, fmt, ap);
-        va_end(ap);
-    }
-    return st;
-}
-
 /* ---- The header parser ---- */
 
 typedef struct st_parser {
@@ -71,8 +57,8 @@ static void st_ws(st_parser *ps) {
 }
 
 static learn_status st_syntax(st_parser *ps, const char *what) {
-    return st_fail(ps->err, ps->errn, LEARN_ERR_FORMAT, "header byte %zu: %s",
-                   (size_t)(ps->p - ps->start), what);
+    return util_fail(ps->err, ps->errn, LEARN_ERR_FORMAT, "header byte %zu: %s",
+                     (size_t)(ps->p - ps->start), what);
 }
 
 static int st_expect(st_parser *ps, char ch) {
@@ -147,7 +133,7 @@ static learn_status st_string(st_parser *ps, char **out) {
     }
     if (s >= ps->end) return st_syntax(ps, "unterminated string");
     char *o = (char *)malloc(cap * 4 + 1), *q = o;
-    if (!o) return st_fail(ps->err, ps->errn, LEARN_ERR_NOMEM, "out of memory");
+    if (!o) return util_fail(ps->err, ps->errn, LEARN_ERR_NOMEM, "out of memory");
     while (*ps->p != '"') {
         uint8_t c = *ps->p;
         if (c < 0x20) {
@@ -216,8 +202,8 @@ static learn_status st_u64(st_parser *ps, const char *what, uint64_t *v) {
     while (ps->p < ps->end && *ps->p >= '0' && *ps->p <= '9') {
         uint64_t d = (uint64_t)(*ps->p - '0');
         if (x > (UINT64_MAX - d) / 10)
-            return st_fail(ps->err, ps->errn, LEARN_ERR_FORMAT, "%s: integer overflows 64 bits",
-                           what);
+            return util_fail(ps->err, ps->errn, LEARN_ERR_FORMAT, "%s: integer overflows 64 bits",
+                             what);
         x = x * 10 + d;
         ps->p++;
     }
@@ -239,8 +225,8 @@ static learn_status st_u64_array(st_parser *ps, const char *what, uint64_t *v, u
     if (st_expect(ps, ']')) return LEARN_OK;
     for (;;) {
         if (*n == max)
-            return st_fail(ps->err, ps->errn, LEARN_ERR_FORMAT, "%s: more than %u values", what,
-                           max);
+            return util_fail(ps->err, ps->errn, LEARN_ERR_FORMAT, "%s: more than %u values", what,
+                             max);
         learn_status st = st_u64(ps, what, &v[*n]);
         if (st) return st;
         (*n)++;
@@ -254,9 +240,9 @@ static learn_status st_parse_metadata(safetensors_file *f, st_parser *ps) {
     if (st_expect(ps, '}')) return LEARN_OK;
     for (;;) {
         if (f->n_meta >= 4096)
-            return st_fail(ps->err, ps->errn, LEARN_ERR_FORMAT, "__metadata__: more than 4096 keys");
+            return util_fail(ps->err, ps->errn, LEARN_ERR_FORMAT, "__metadata__: more than 4096 keys");
         char **m = (char **)realloc(f->meta, (f->n_meta + 1) * 2 * sizeof *m);
-        if (!m) return st_fail(ps->err, ps->errn, LEARN_ERR_NOMEM, "out of memory");
+        if (!m) return util_fail(ps->err, ps->errn, LEARN_ERR_NOMEM, "out of memory");
         f->meta = m;
         m[2 * f->n_meta] = m[2 * f->n_meta + 1] = NULL;
         f->n_meta++;
@@ -264,9 +250,9 @@ static learn_status st_parse_metadata(safetensors_file *f, st_parser *ps) {
         if (st) return st;
         if (!st_expect(ps, ':')) return st_syntax(ps, "expected ':'");
         if ((st = st_string(ps, &m[2 * f->n_meta - 1])))
-            return st_fail(ps->err, ps->errn, LEARN_ERR_FORMAT,
-                           "__metadata__ '%.60s': the value must be a string",
-                           m[2 * f->n_meta - 2]);
+            return util_fail(ps->err, ps->errn, LEARN_ERR_FORMAT,
+                             "__metadata__ '%.60s': the value must be a string",
+                             m[2 * f->n_meta - 2]);
         if (st_expect(ps, '}')) return LEARN_OK;
         if (!st_expect(ps, ',')) return st_syntax(ps, "expected ',' or '}'");
     }
@@ -277,8 +263,8 @@ static learn_status st_parse_tensor(st_parser *ps, safetensors_tensor *t, uint64
                                     uint64_t *end) {
     int have_dtype = 0, have_shape = 0, have_off = 0;
     if (!st_expect(ps, '{'))
-        return st_fail(ps->err, ps->errn, LEARN_ERR_FORMAT, "tensor '%.80s': entry is not an object",
-                       t->name);
+        return util_fail(ps->err, ps->errn, LEARN_ERR_FORMAT, "tensor '%.80s': entry is not an object",
+                         t->name);
     if (!st_expect(ps, '}'))
         for (;;) {
             char *key;
@@ -296,8 +282,8 @@ static learn_status st_parse_tensor(st_parser *ps, safetensors_tensor *t, uint64
                 for (int i = 0; i < SAFETENSORS_DTYPE_COUNT; i++)
                     if (strcmp(d, st_dtypes[i].name) == 0) found = i;
                 if (found < 0) {
-                    st = st_fail(ps->err, ps->errn, LEARN_ERR_UNSUPPORTED,
-                                 "tensor '%.80s': dtype \"%.20s\" is not known", t->name, d);
+                    st = util_fail(ps->err, ps->errn, LEARN_ERR_UNSUPPORTED,
+                                   "tensor '%.80s': dtype \"%.20s\" is not known", t->name, d);
                     free(d);
                     return st;
                 }
@@ -319,14 +305,14 @@ static learn_status st_parse_tensor(st_parser *ps, safetensors_tensor *t, uint64
                 snprintf(what, sizeof what, "tensor '%.80s': data_offsets", t->name);
                 if ((st = st_u64_array(ps, what, o, 3, &n))) return st;
                 if (n != 2)
-                    return st_fail(ps->err, ps->errn, LEARN_ERR_FORMAT,
-                                   "tensor '%.80s': data_offsets has %u values, not 2", t->name, n);
+                    return util_fail(ps->err, ps->errn, LEARN_ERR_FORMAT,
+                                     "tensor '%.80s': data_offsets has %u values, not 2", t->name, n);
                 *begin = o[0];
                 *end = o[1];
                 have_off = 1;
             } else {
-                st = st_fail(ps->err, ps->errn, LEARN_ERR_FORMAT,
-                             "tensor '%.80s': field '%.40s' is unknown or repeated", t->name, key);
+                st = util_fail(ps->err, ps->errn, LEARN_ERR_FORMAT,
+                               "tensor '%.80s': field '%.40s' is unknown or repeated", t->name, key);
                 free(key);
                 return st;
             }
@@ -334,8 +320,8 @@ static learn_status st_parse_tensor(st_parser *ps, safetensors_tensor *t, uint64
             if (!st_expect(ps, ',')) return st_syntax(ps, "expected ',' or '}'");
         }
     if (!have_dtype || !have_shape || !have_off)
-        return st_fail(ps->err, ps->errn, LEARN_ERR_FORMAT, "tensor '%.80s': field '%s' is missing",
-                       t->name, !have_dtype ? "dtype" : !have_shape ? "shape" : "data_offsets");
+        return util_fail(ps->err, ps->errn, LEARN_ERR_FORMAT, "tensor '%.80s': field '%s' is missing",
+                         t->name, !have_dtype ? "dtype" : !have_shape ? "shape" : "data_offsets");
     return LEARN_OK;
 }
 
@@ -355,17 +341,17 @@ static int st_name_cmp(const void *a, const void *b) {
 
 static learn_status st_parse(safetensors_file *f, char *err, size_t errn) {
     if (f->size < 8)
-        return st_fail(err, errn, LEARN_ERR_FORMAT,
-                       "file is %zu bytes, shorter than the 8-byte header length", f->size);
+        return util_fail(err, errn, LEARN_ERR_FORMAT,
+                         "file is %zu bytes, shorter than the 8-byte header length", f->size);
     uint64_t hlen = 0;
     for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | f->base[i];
     if (hlen > SAFETENSORS_MAX_HEADER || hlen > f->size - 8)
-        return st_fail(err, errn, LEARN_ERR_FORMAT,
-                       "header length %llu is larger than the %zu bytes after it (or than the "
-                       "%u-byte limit)",
-                       (unsigned long long)hlen, f->size - 8, SAFETENSORS_MAX_HEADER);
-    if (hlen < 2) return st_fail(err, errn, LEARN_ERR_FORMAT, "header length %llu is too short",
-                                 (unsigned long long)hlen);
+        return util_fail(err, errn, LEARN_ERR_FORMAT,
+                         "header length %llu is larger than the %zu bytes after it (or than the "
+                         "%u-byte limit)",
+                         (unsigned long long)hlen, f->size - 8, SAFETENSORS_MAX_HEADER);
+    if (hlen < 2) return util_fail(err, errn, LEARN_ERR_FORMAT, "header length %llu is too short",
+                                   (unsigned long long)hlen);
     st_parser ps = {f->base + 8, f->base + 8 + hlen, f->base + 8, err, errn};
     const uint8_t *data = ps.end;
     uint64_t data_size = f->size - 8 - hlen;
@@ -384,15 +370,15 @@ static learn_status st_parse(safetensors_file *f, char *err, size_t errn) {
             if (strcmp(name, "__metadata__") == 0) {
                 free(name);
                 if (f->meta) {
-                    st = st_fail(err, errn, LEARN_ERR_FORMAT, "__metadata__ appears twice");
+                    st = util_fail(err, errn, LEARN_ERR_FORMAT, "__metadata__ appears twice");
                     goto done;
                 }
                 if ((st = st_parse_metadata(f, &ps))) goto done;
             } else {
                 if (f->n >= SAFETENSORS_MAX_TENSORS) {
                     free(name);
-                    st = st_fail(err, errn, LEARN_ERR_FORMAT, "more than %u tensors",
-                                 SAFETENSORS_MAX_TENSORS);
+                    st = util_fail(err, errn, LEARN_ERR_FORMAT, "more than %u tensors",
+                                   SAFETENSORS_MAX_TENSORS);
                     goto done;
                 }
                 if (f->n == f->cap) {
@@ -405,7 +391,7 @@ static learn_status st_parse(safetensors_file *f, char *err, size_t errn) {
                     if (e) ends = e;
                     if (!t || !b || !e) {
                         free(name);
-                        st = st_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
+                        st = util_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
                         goto done;
                     }
                     f->cap = nc;
@@ -433,33 +419,33 @@ static learn_status st_parse(safetensors_file *f, char *err, size_t errn) {
         uint64_t n = 1;
         for (uint32_t d = 0; d < t->n_dims; d++)
             if (t->shape[d] && n > UINT64_MAX / t->shape[d]) {
-                st = st_fail(err, errn, LEARN_ERR_FORMAT,
-                             "tensor '%.80s': the product of the shape overflows 64 bits", t->name);
+                st = util_fail(err, errn, LEARN_ERR_FORMAT,
+                               "tensor '%.80s': the product of the shape overflows 64 bits", t->name);
                 goto done;
             } else {
                 n *= t->shape[d];
             }
         t->n_elements = n;
         if (n > UINT64_MAX / st_dtypes[t->dtype].bytes) {
-            st = st_fail(err, errn, LEARN_ERR_FORMAT, "tensor '%.80s': byte size overflows",
-                         t->name);
+            st = util_fail(err, errn, LEARN_ERR_FORMAT, "tensor '%.80s': byte size overflows",
+                           t->name);
             goto done;
         }
         t->size = n * st_dtypes[t->dtype].bytes;
         if (begins[i] > ends[i] || ends[i] > data_size) {
-            st = st_fail(err, errn, LEARN_ERR_FORMAT,
-                         "tensor '%.80s': data_offsets [%llu, %llu] are not within the %llu "
-                         "bytes of data",
-                         t->name, (unsigned long long)begins[i], (unsigned long long)ends[i],
-                         (unsigned long long)data_size);
+            st = util_fail(err, errn, LEARN_ERR_FORMAT,
+                           "tensor '%.80s': data_offsets [%llu, %llu] are not within the %llu "
+                           "bytes of data",
+                           t->name, (unsigned long long)begins[i], (unsigned long long)ends[i],
+                           (unsigned long long)data_size);
             goto done;
         }
         if (ends[i] - begins[i] != t->size) {
-            st = st_fail(err, errn, LEARN_ERR_FORMAT,
-                         "tensor '%.80s': data_offsets span %llu bytes but dtype %s and its shape "
-                         "need %llu",
-                         t->name, (unsigned long long)(ends[i] - begins[i]),
-                         st_dtypes[t->dtype].name, (unsigned long long)t->size);
+            st = util_fail(err, errn, LEARN_ERR_FORMAT,
+                           "tensor '%.80s': data_offsets span %llu bytes but dtype %s and its shape "
+                           "need %llu",
+                           t->name, (unsigned long long)(ends[i] - begins[i]),
+                           st_dtypes[t->dtype].name, (unsigned long long)t->size);
             goto done;
         }
         t->data = data + begins[i];
@@ -468,7 +454,7 @@ static learn_status st_parse(safetensors_file *f, char *err, size_t errn) {
     st_key *keys = (st_key *)malloc((f->n ? f->n : 1) * sizeof *keys);
     if (!f->order || !keys) {
         free(keys);
-        st = st_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
+        st = util_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
         goto done;
     }
     /* The data must be covered exactly, without overlap or gaps (as the reference library
@@ -479,21 +465,21 @@ static learn_status st_parse(safetensors_file *f, char *err, size_t errn) {
     for (size_t k = 0; k < f->n && !st; k++) {
         size_t i = keys[k].i;
         if (begins[i] != pos)
-            st = st_fail(err, errn, LEARN_ERR_FORMAT,
-                         "tensor '%.80s': data starts at %llu, expected %llu (tensors %s)",
-                         f->tensors[i].name, (unsigned long long)begins[i],
-                         (unsigned long long)pos, begins[i] < pos ? "overlap" : "leave a gap");
+            st = util_fail(err, errn, LEARN_ERR_FORMAT,
+                           "tensor '%.80s': data starts at %llu, expected %llu (tensors %s)",
+                           f->tensors[i].name, (unsigned long long)begins[i],
+                           (unsigned long long)pos, begins[i] < pos ? "overlap" : "leave a gap");
         pos = ends[i];
     }
     if (!st && pos != data_size)
-        st = st_fail(err, errn, LEARN_ERR_FORMAT, "the tensors cover %llu of the %llu data bytes",
-                     (unsigned long long)pos, (unsigned long long)data_size);
+        st = util_fail(err, errn, LEARN_ERR_FORMAT, "the tensors cover %llu of the %llu data bytes",
+                       (unsigned long long)pos, (unsigned long long)data_size);
     if (!st && f->n) qsort(keys, f->n, sizeof *keys, st_name_cmp);
     for (size_t k = 0; k < f->n && !st; k++) {
         f->order[k] = keys[k].i;
         if (k && strcmp(keys[k].name, keys[k - 1].name) == 0)
-            st = st_fail(err, errn, LEARN_ERR_FORMAT, "tensor name '%.80s' appears twice",
-                         keys[k].name);
+            st = util_fail(err, errn, LEARN_ERR_FORMAT, "tensor name '%.80s' appears twice",
+                           keys[k].name);
     }
     free(keys);
 done:
@@ -516,9 +502,9 @@ learn_status safetensors_open_memory(const void *data, size_t size, safetensors_
                                      char *err, size_t errn) {
     if (!out) return LEARN_ERR_ARG;
     *out = NULL;
-    if (!data && size) return st_fail(err, errn, LEARN_ERR_ARG, "data is NULL");
+    if (!data && size) return util_fail(err, errn, LEARN_ERR_ARG, "data is NULL");
     safetensors_file *f = (safetensors_file *)calloc(1, sizeof *f);
-    if (!f) return st_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
+    if (!f) return util_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
     f->base = (const uint8_t *)data;
     f->size = size;
     return st_finish(f, out, err, errn);
@@ -528,17 +514,17 @@ learn_status safetensors_open(const char *path, safetensors_file **out, char *er
     if (!out || !path) return LEARN_ERR_ARG;
     *out = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return st_fail(err, errn, LEARN_ERR_IO, "%s: %s", path, strerror(errno));
+    if (fd < 0) return util_fail(err, errn, LEARN_ERR_IO, "%s: %s", path, strerror(errno));
     struct stat sb;
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size > SIZE_MAX) {
         close(fd);
-        return st_fail(err, errn, LEARN_ERR_IO, "%s: not a regular file of addressable size",
-                       path);
+        return util_fail(err, errn, LEARN_ERR_IO, "%s: not a regular file of addressable size",
+                         path);
     }
     safetensors_file *f = (safetensors_file *)calloc(1, sizeof *f);
     if (!f) {
         close(fd);
-        return st_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
+        return util_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
     }
     f->size = (size_t)sb.st_size;
     if (f->size) {
@@ -557,19 +543,19 @@ learn_status safetensors_open(const char *path, safetensors_file **out, char *er
             if (got < f->size) {
                 close(fd);
                 safetensors_close(f);
-                return st_fail(err, errn, LEARN_ERR_IO, "%s: read failed", path);
+                return util_fail(err, errn, LEARN_ERR_IO, "%s: read failed", path);
             }
             f->base = (const uint8_t *)f->owned;
         } else {
             close(fd);
             safetensors_close(f);
-            return st_fail(err, errn, LEARN_ERR_NOMEM, "%s: out of memory", path);
+            return util_fail(err, errn, LEARN_ERR_NOMEM, "%s: out of memory", path);
         }
     }
     close(fd);
     char inner[256];
     learn_status st = st_finish(f, out, inner, sizeof inner);
-    if (st) return st_fail(err, errn, st, "%s: %s", path, inner);
+    if (st) return util_fail(err, errn, st, "%s: %s", path, inner);
     return LEARN_OK;
 }
 
@@ -631,8 +617,8 @@ learn_status safetensors_read_f32(const safetensors_tensor *t, float *out, char 
             out[i] = learn_bf16_to_f32((uint16_t)(p[2 * i] | p[2 * i + 1] << 8));
         return LEARN_OK;
     default:
-        return st_fail(err, errn, LEARN_ERR_UNSUPPORTED,
-                       "tensor '%.80s': dtype %s cannot be converted (F32, F16, BF16)", t->name,
-                       st_dtypes[t->dtype].name);
+        return util_fail(err, errn, LEARN_ERR_UNSUPPORTED,
+                         "tensor '%.80s': dtype %s cannot be converted (F32, F16, BF16)", t->name,
+                         st_dtypes[t->dtype].name);
     }
 }

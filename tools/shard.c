@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "util.h"
 
 #define SHARD_MAX (1L << 20)
 
@@ -125,21 +126,15 @@ int shard_parse(const char *arg, long shards, shard_getenv_fn env, uint32_t *ind
     return 1;
 }
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n) {
-    const unsigned char *b = (const unsigned char *)p;
-    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211ull;
-    return h;
-}
-
 uint64_t shard_source_fingerprint(const item_list *l) {
-    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a 64 offset basis */
+    uint64_t h = UTIL_FNV1A_BASIS;
     for (size_t i = 0; i < l->n; i++) {
         const char *f[2] = {l->items[i].id, l->items[i].text};
         for (int k = 0; k < 2; k++) {
             uint64_t len = strlen(f[k]);
             unsigned char le[8];
             for (int j = 0; j < 8; j++) le[j] = (unsigned char)(len >> (8 * j));
-            h = fnv(fnv(h, le, 8), f[k], len);
+            h = util_fnv1a(util_fnv1a(h, le, 8), f[k], len);
         }
     }
     return h;

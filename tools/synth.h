@@ -26,6 +26,4 @@ int synth_llm(learn_writer *w, convert_arena *arena, const synth_shape *s, learn
 int synth_tokenizer(learn_writer *w, const synth_shape *s, const char *items_path, const char *tmpl,
                     char *err, size_t errn);
 
-int cmd_synth(int argc, char **argv);
-
 #endif

@@ -15,19 +15,10 @@
 #include <sys/stat.h>
 
 #include "json.h"
+#include "util.h"
 
-/* Token types of the format (as GGUF numbers them) and attribute bits. */
-enum {
-    TT_UNDEFINED = 0,
-    TT_NORMAL = 1,
-    TT_UNKNOWN = 2,
-    TT_CONTROL = 3,
-    TT_USER = 4,
-    TT_UNUSED = 5,
-    TT_BYTE = 6,
-    TT_LSTRIP = 0x10,
-    TT_RSTRIP = 0x20
-};
+/* tokenizer.types: a learn_token_kind in bits 0-3, and these attribute bits. */
+enum { TT_LSTRIP = 0x10, TT_RSTRIP = 0x20 };
 
 #define TOK_MAX_VOCAB (1u << 24)
 #define TOK_MAX_PIECE 4096u
@@ -37,21 +28,6 @@ tokimport_opts tokimport_default_opts(void) {
     memset(&o, 0, sizeof o);
     o.remove_extra_ws = -1;
     return o;
-}
-
-static learn_status ti_fail(char *err, size_t errn, learn_status st, const char *fmt, ...)
-#if defined(__GNUC__) || defined(__clang__)
-    __attribute__((format(printf, 4, 5)))
-#endif
-    ;
-static learn_status ti_fail(char *err, size_t errn, learn_status st, const char *fmt, ...) {
-    if (err && errn) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errn, fmt, ap);
-        va_end(ap);
-    }
-    return st;
 }
 
 static void ti_warn(const tokimport_opts *o, const char *fmt, ...)
@@ -121,10 +97,10 @@ static learn_status tb_add(tb *b, const char *s, size_t n, float score, int type
         s = empty;
     }
     if (n > TOK_MAX_PIECE)
-        return ti_fail(err, errn, LEARN_ERR_FORMAT, "token %zu: %zu bytes, at most %u", b->n, n,
-                       TOK_MAX_PIECE);
+        return util_fail(err, errn, LEARN_ERR_FORMAT, "token %zu: %zu bytes, at most %u", b->n, n,
+                         TOK_MAX_PIECE);
     if (b->n >= TOK_MAX_VOCAB)
-        return ti_fail(err, errn, LEARN_ERR_FORMAT, "more than %u tokens", TOK_MAX_VOCAB);
+        return util_fail(err, errn, LEARN_ERR_FORMAT, "more than %u tokens", TOK_MAX_VOCAB);
     if (b->n + 1 >= b->cap_n) {
         size_t cap = b->cap_n ? b->cap_n * 2 : 1024;
         int32_t *o = (int32_t *)realloc(b->offs, (cap + 1) * sizeof *o);
@@ -133,16 +109,16 @@ static learn_status tb_add(tb *b, const char *s, size_t n, float score, int type
         if (sc) b->scores = sc;
         uint8_t *ty = (uint8_t *)realloc(b->types, cap);
         if (ty) b->types = ty;
-        if (!o || !sc || !ty) return ti_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
+        if (!o || !sc || !ty) return util_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
         b->cap_n = cap;
     }
     if (b->len + n > (size_t)INT32_MAX)
-        return ti_fail(err, errn, LEARN_ERR_FORMAT, "token texts exceed 2 GiB");
+        return util_fail(err, errn, LEARN_ERR_FORMAT, "token texts exceed 2 GiB");
     if (b->len + n > b->cap) {
         size_t cap = b->cap ? b->cap : 1 << 16;
         while (cap < b->len + n) cap *= 2;
         char *t = (char *)realloc(b->text, cap);
-        if (!t) return ti_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
+        if (!t) return util_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
         b->text = t;
         b->cap = cap;
     }
@@ -178,7 +154,7 @@ static learn_status tb_index(tb *b, char *err, size_t errn) {
     while (cap < 2 * b->n) cap *= 2;
     free(b->slots);
     b->slots = (uint32_t *)calloc(cap, sizeof(uint32_t));
-    if (!b->slots) return ti_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
+    if (!b->slots) return util_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
     b->slot_mask = cap - 1;
     for (size_t id = 0; id < b->n; id++) {
         size_t n;
@@ -188,9 +164,9 @@ static learn_status tb_index(tb *b, char *err, size_t errn) {
             size_t ln;
             const char *t = tb_str(b, b->slots[i] - 1, &ln);
             if (ln == n && memcmp(t, s, n) == 0)
-                return ti_fail(err, errn, LEARN_ERR_FORMAT,
-                               "token %zu has the same text as token %u (\"%.*s\")", id,
-                               b->slots[i] - 1, (int)(n > 40 ? 40 : n), s);
+                return util_fail(err, errn, LEARN_ERR_FORMAT,
+                                 "token %zu has the same text as token %u (\"%.*s\")", id,
+                                 b->slots[i] - 1, (int)(n > 40 ? 40 : n), s);
         }
         b->slots[i] = (uint32_t)id + 1;
     }
@@ -216,7 +192,7 @@ static learn_status tb_merge(tb *b, const char *l, size_t nl, const char *r, siz
     if (b->n_merges == b->cap_merges) {
         size_t cap = b->cap_merges ? b->cap_merges * 2 : 4096;
         int32_t *m = (int32_t *)realloc(b->merges, cap * 2 * sizeof *m);
-        if (!m) return ti_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
+        if (!m) return util_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
         b->merges = m;
         b->cap_merges = cap;
     }
@@ -241,7 +217,7 @@ static learn_status tb_pad_to(tb *b, size_t n, char *err, size_t errn) {
     while (b->n < n) {
         char name[32];
         int k = snprintf(name, sizeof name, "[PAD%zu]", b->n);
-        learn_status st = tb_add(b, name, (size_t)k, 0.0f, TT_UNUSED, err, errn);
+        learn_status st = tb_add(b, name, (size_t)k, 0.0f, LEARN_TOKEN_KIND_UNUSED, err, errn);
         if (st) return st;
     }
     return LEARN_OK;
@@ -267,13 +243,13 @@ static learn_status tb_write(tb *b, learn_writer *w, char *err, size_t errn) {
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) learn_writer_remove_meta(w, keys[i]);
     for (size_t i = 0; i < sizeof tensors / sizeof tensors[0]; i++)
         learn_writer_remove_tensor(w, tensors[i]);
-    if (!b->n) return ti_fail(err, errn, LEARN_ERR_FORMAT, "the vocabulary is empty");
+    if (!b->n) return util_fail(err, errn, LEARN_ERR_FORMAT, "the vocabulary is empty");
     int bpe = strcmp(b->model, "bpe") == 0;
     learn_status st;
 #define TB_CHECK(call)                                                                            \
     do {                                                                                          \
         if ((st = (call)))                                                                        \
-            return ti_fail(err, errn, st, "writer: %s", learn_writer_errmsg(w));                  \
+            return util_fail(err, errn, st, "writer: %s", learn_writer_errmsg(w));                  \
     } while (0)
     TB_CHECK(learn_writer_set_str(w, "tokenizer.model", b->model, strlen(b->model)));
     if (bpe) TB_CHECK(learn_writer_set_str(w, "tokenizer.pre", b->pre, strlen(b->pre)));
@@ -307,7 +283,7 @@ static learn_status tb_write(tb *b, learn_writer *w, char *err, size_t errn) {
         shape[0] = b->n_merges;
         shape[1] = 2;
         if (!b->n_merges)
-            return ti_fail(err, errn, LEARN_ERR_FORMAT, "a bpe vocabulary without merges");
+            return util_fail(err, errn, LEARN_ERR_FORMAT, "a bpe vocabulary without merges");
         TB_CHECK(learn_writer_add_tensor(w, "tokenizer.merges", LEARN_TYPE_I32, 2, shape,
                                          b->merges, LEARN_WRITER_COPY));
     }
@@ -348,7 +324,7 @@ static learn_status ti_gguf_bool(const gguf_file *g, const char *key, int *out, 
                                  size_t errn) {
     gguf_value v;
     if (gguf_get(g, key, &v)) return LEARN_OK; /* keep the default */
-    if (gguf_as_bool(&v, out)) return ti_fail(err, errn, LEARN_ERR_FORMAT, "%s: not a bool", key);
+    if (gguf_as_bool(&v, out)) return util_fail(err, errn, LEARN_ERR_FORMAT, "%s: not a bool", key);
     return LEARN_OK;
 }
 
@@ -359,7 +335,7 @@ static learn_status ti_gguf_id(const gguf_file *g, const char *key, int32_t *id,
     uint64_t u;
     if (gguf_get(g, key, &v)) return LEARN_OK;
     if (gguf_as_u64(&v, &u))
-        return ti_fail(err, errn, LEARN_ERR_FORMAT, "%s: not an unsigned integer", key);
+        return util_fail(err, errn, LEARN_ERR_FORMAT, "%s: not an unsigned integer", key);
     if (u >= n_vocab) {
         if (u != 0xFFFFFFFFu)
             ti_warn(o, "%s = %llu is out of range (vocabulary of %zu); keeping %d", key,
@@ -376,13 +352,13 @@ learn_status tokimport_gguf(learn_writer *w, const gguf_file *g, const tokimport
     const char *model;
     size_t model_len;
     if (ti_gguf_str(g, "tokenizer.ggml.model", &model, &model_len))
-        return ti_fail(err, errn, LEARN_ERR_FORMAT, "tokenizer.ggml.model: missing (no tokenizer)");
+        return util_fail(err, errn, LEARN_ERR_FORMAT, "tokenizer.ggml.model: missing (no tokenizer)");
     int spm = model_len == 5 && memcmp(model, "llama", 5) == 0;
     int bpe = model_len == 4 && memcmp(model, "gpt2", 4) == 0;
     if (!spm && !bpe)
-        return ti_fail(err, errn, LEARN_ERR_UNSUPPORTED,
-                       "tokenizer.ggml.model: \"%.*s\" is not supported (llama, gpt2)",
-                       (int)(model_len > 40 ? 40 : model_len), model);
+        return util_fail(err, errn, LEARN_ERR_UNSUPPORTED,
+                         "tokenizer.ggml.model: \"%.*s\" is not supported (llama, gpt2)",
+                         (int)(model_len > 40 ? 40 : model_len), model);
     tb b;
     tb_init(&b, spm ? "spm" : "bpe");
     learn_status st;
@@ -390,21 +366,21 @@ learn_status tokimport_gguf(learn_writer *w, const gguf_file *g, const tokimport
     int has_scores = 0, has_types = 0;
     if (gguf_get(g, "tokenizer.ggml.tokens", &toks) || toks.type != GGUF_TYPE_ARRAY ||
         toks.elem != GGUF_TYPE_STRING) {
-        st = ti_fail(err, errn, LEARN_ERR_FORMAT, "tokenizer.ggml.tokens: missing, or not an "
+        st = util_fail(err, errn, LEARN_ERR_FORMAT, "tokenizer.ggml.tokens: missing, or not an "
                                                   "array of strings");
         goto done;
     }
     if (toks.count == 0 || toks.count > TOK_MAX_VOCAB) {
-        st = ti_fail(err, errn, LEARN_ERR_FORMAT, "tokenizer.ggml.tokens: %llu tokens (1..%u)",
-                     (unsigned long long)toks.count, TOK_MAX_VOCAB);
+        st = util_fail(err, errn, LEARN_ERR_FORMAT, "tokenizer.ggml.tokens: %llu tokens (1..%u)",
+                       (unsigned long long)toks.count, TOK_MAX_VOCAB);
         goto done;
     }
     if (!gguf_get(g, "tokenizer.ggml.scores", &scores)) {
         if (scores.type != GGUF_TYPE_ARRAY || scores.elem != GGUF_TYPE_FLOAT32 ||
             scores.count != toks.count) {
-            st = ti_fail(err, errn, LEARN_ERR_FORMAT,
-                         "tokenizer.ggml.scores: expected %llu float32 values",
-                         (unsigned long long)toks.count);
+            st = util_fail(err, errn, LEARN_ERR_FORMAT,
+                           "tokenizer.ggml.scores: expected %llu float32 values",
+                           (unsigned long long)toks.count);
             goto done;
         }
         has_scores = 1;
@@ -412,9 +388,9 @@ learn_status tokimport_gguf(learn_writer *w, const gguf_file *g, const tokimport
     if (!gguf_get(g, "tokenizer.ggml.token_type", &types)) {
         if (types.type != GGUF_TYPE_ARRAY || types.count != toks.count ||
             (types.elem != GGUF_TYPE_INT32 && types.elem != GGUF_TYPE_UINT32)) {
-            st = ti_fail(err, errn, LEARN_ERR_FORMAT,
-                         "tokenizer.ggml.token_type: expected %llu int32 values",
-                         (unsigned long long)toks.count);
+            st = util_fail(err, errn, LEARN_ERR_FORMAT,
+                           "tokenizer.ggml.token_type: expected %llu int32 values",
+                           (unsigned long long)toks.count);
             goto done;
         }
         has_types = 1;
@@ -426,15 +402,15 @@ learn_status tokimport_gguf(learn_writer *w, const gguf_file *g, const tokimport
         gguf_elem(&toks, i, &s);
         gguf_as_str(&s, &text, &n);
         float score = 0.0f;
-        int type = TT_NORMAL;
+        int type = LEARN_TOKEN_KIND_NORMAL;
         if (has_scores) {
             double d;
             gguf_elem(&scores, i, &x);
             gguf_as_f64(&x, &d);
             score = (float)d;
             if (score != score) {
-                st = ti_fail(err, errn, LEARN_ERR_FORMAT, "tokenizer.ggml.scores[%llu] is NaN",
-                             (unsigned long long)i);
+                st = util_fail(err, errn, LEARN_ERR_FORMAT, "tokenizer.ggml.scores[%llu] is NaN",
+                               (unsigned long long)i);
                 goto done;
             }
         }
@@ -442,7 +418,7 @@ learn_status tokimport_gguf(learn_writer *w, const gguf_file *g, const tokimport
             int64_t t;
             gguf_elem(&types, i, &x);
             gguf_as_i64(&x, &t);
-            type = t >= 0 && t <= TT_BYTE ? (int)t : TT_UNDEFINED;
+            type = t >= 0 && t <= LEARN_TOKEN_KIND_BYTE ? (int)t : LEARN_TOKEN_KIND_UNDEFINED;
         }
         if ((st = tb_add(&b, text, n, score, type, err, errn))) goto done;
     }
@@ -487,7 +463,7 @@ learn_status tokimport_gguf(learn_writer *w, const gguf_file *g, const tokimport
 
     /* Token attributes llama.cpp derives from texts and the model name. */
     for (size_t i = 0; i < sizeof ti_control_looking / sizeof ti_control_looking[0]; i++)
-        tb_set_type(&b, ti_control_looking[i], TT_CONTROL, 0x0F);
+        tb_set_type(&b, ti_control_looking[i], LEARN_TOKEN_KIND_CONTROL, 0x0F);
     const char *name = "";
     size_t name_len = 0;
     ti_gguf_str(g, "general.name", &name, &name_len);
@@ -501,7 +477,7 @@ learn_status tokimport_gguf(learn_writer *w, const gguf_file *g, const tokimport
     } else if (strstr(lname, "phi-3") || strstr(lname, "phi3")) {
         for (size_t i = 0; i < b.n; i++) {
             int t = b.types[i] & 0x0F;
-            if (t == TT_CONTROL || t == TT_USER || t == TT_UNKNOWN) b.types[i] |= TT_RSTRIP;
+            if (t == LEARN_TOKEN_KIND_CONTROL || t == LEARN_TOKEN_KIND_USER_DEFINED || t == LEARN_TOKEN_KIND_UNKNOWN) b.types[i] |= TT_RSTRIP;
         }
         tb_set_type(&b, "</s>", TT_RSTRIP, 0);
         tb_set_type(&b, "<unk>", 0, TT_RSTRIP);
@@ -512,8 +488,8 @@ learn_status tokimport_gguf(learn_writer *w, const gguf_file *g, const tokimport
     if (bpe) {
         if (gguf_get(g, "tokenizer.ggml.merges", &merges) || merges.type != GGUF_TYPE_ARRAY ||
             merges.elem != GGUF_TYPE_STRING) {
-            st = ti_fail(err, errn, LEARN_ERR_FORMAT,
-                         "tokenizer.ggml.merges: missing, or not an array of strings");
+            st = util_fail(err, errn, LEARN_ERR_FORMAT,
+                           "tokenizer.ggml.merges: missing, or not an array of strings");
             goto done;
         }
         for (uint64_t i = 0; i < merges.count; i++) {
@@ -618,63 +594,63 @@ typedef struct ti_added {
 static learn_status ti_hf_vocab(tb *b, const json_value *vocab, const ti_added *added,
                                 size_t n_added, const char *what, char *err, size_t errn) {
     if (!vocab || vocab->type != JSON_OBJECT || !vocab->n)
-        return ti_fail(err, errn, LEARN_ERR_FORMAT, "%s: the vocabulary must be a non-empty "
+        return util_fail(err, errn, LEARN_ERR_FORMAT, "%s: the vocabulary must be a non-empty "
                                                     "object {token: id}", what);
     int64_t max = -1;
     for (size_t i = 0; i < vocab->n; i++) {
         const json_value *id = &vocab->u.members[i].value;
         if (id->type != JSON_NUMBER || !id->is_int || id->u.num.i < 0 ||
             id->u.num.i >= (int64_t)TOK_MAX_VOCAB)
-            return ti_fail(err, errn, LEARN_ERR_FORMAT,
-                           "%s: token \"%.40s\" has id that is not an integer in 0..%u", what,
-                           vocab->u.members[i].key, TOK_MAX_VOCAB - 1);
+            return util_fail(err, errn, LEARN_ERR_FORMAT,
+                             "%s: token \"%.40s\" has id that is not an integer in 0..%u", what,
+                             vocab->u.members[i].key, TOK_MAX_VOCAB - 1);
         if (id->u.num.i > max) max = id->u.num.i;
     }
     for (size_t i = 0; i < n_added; i++) {
         if (added[i].id < 0 || added[i].id >= (int64_t)TOK_MAX_VOCAB)
-            return ti_fail(err, errn, LEARN_ERR_FORMAT,
-                           "%s: added token \"%.40s\" has id %lld out of range", what,
-                           added[i].text, (long long)added[i].id);
+            return util_fail(err, errn, LEARN_ERR_FORMAT,
+                             "%s: added token \"%.40s\" has id %lld out of range", what,
+                             added[i].text, (long long)added[i].id);
         if (added[i].id > max) max = added[i].id;
     }
     size_t n = (size_t)max + 1;
     if (n > 2 * (vocab->n + n_added) + 1024)
-        return ti_fail(err, errn, LEARN_ERR_FORMAT,
-                       "%s: ids up to %lld for %zu tokens: the vocabulary is too sparse", what,
-                       (long long)max, vocab->n + n_added);
+        return util_fail(err, errn, LEARN_ERR_FORMAT,
+                         "%s: ids up to %lld for %zu tokens: the vocabulary is too sparse", what,
+                         (long long)max, vocab->n + n_added);
     const char **text = (const char **)calloc(n, sizeof *text);
     size_t *len = (size_t *)calloc(n, sizeof *len);
     uint8_t *type = (uint8_t *)calloc(n, 1);
     learn_status st = LEARN_OK;
     if (!text || !len || !type) {
-        st = ti_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
+        st = util_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
         goto done;
     }
     for (size_t i = 0; i < vocab->n; i++) {
         size_t id = (size_t)vocab->u.members[i].value.u.num.i;
         if (text[id]) {
-            st = ti_fail(err, errn, LEARN_ERR_FORMAT, "%s: tokens \"%.40s\" and \"%.40s\" share id "
+            st = util_fail(err, errn, LEARN_ERR_FORMAT, "%s: tokens \"%.40s\" and \"%.40s\" share id "
                                                       "%zu",
                          what, text[id], vocab->u.members[i].key, id);
             goto done;
         }
         text[id] = vocab->u.members[i].key;
         len[id] = vocab->u.members[i].key_len;
-        type[id] = TT_NORMAL;
+        type[id] = LEARN_TOKEN_KIND_NORMAL;
     }
     for (size_t i = 0; i < n_added; i++) {
         size_t id = (size_t)added[i].id;
         if (text[id] && (len[id] != added[i].n || memcmp(text[id], added[i].text, len[id]) != 0)) {
-            st = ti_fail(err, errn, LEARN_ERR_FORMAT,
-                         "%s: added token \"%.40s\" has the id %zu of token \"%.40s\"", what,
-                         added[i].text, id, text[id]);
+            st = util_fail(err, errn, LEARN_ERR_FORMAT,
+                           "%s: added token \"%.40s\" has the id %zu of token \"%.40s\"", what,
+                           added[i].text, id, text[id]);
             goto done;
         }
         text[id] = added[i].text;
         len[id] = added[i].n;
         type[id] = (uint8_t)((added[i].special || ti_looks_special(added[i].text, added[i].n)
-                                  ? TT_CONTROL
-                                  : TT_USER) |
+                                  ? LEARN_TOKEN_KIND_CONTROL
+                                  : LEARN_TOKEN_KIND_USER_DEFINED) |
                              (added[i].lstrip ? TT_LSTRIP : 0) | (added[i].rstrip ? TT_RSTRIP : 0));
     }
     for (size_t id = 0; id < n && !st; id++) {
@@ -683,7 +659,7 @@ static learn_status ti_hf_vocab(tb *b, const json_value *vocab, const ti_added *
         } else {
             char pad[32];
             int k = snprintf(pad, sizeof pad, "[PAD%zu]", id);
-            st = tb_add(b, pad, (size_t)k, 0.0f, TT_UNUSED, err, errn);
+            st = tb_add(b, pad, (size_t)k, 0.0f, LEARN_TOKEN_KIND_UNUSED, err, errn);
         }
     }
     if (!st) st = tb_index(b, err, errn);
@@ -775,7 +751,7 @@ learn_status tokimport_hf_json(learn_writer *w, const char *path, const tokimpor
     const json_value *root = json_root(doc), *model = json_get(root, "model");
     const char *mtype = json_str(json_get(model, "type"), NULL);
     if (!mtype || strcmp(mtype, "BPE") != 0) {
-        st = ti_fail(err, errn, LEARN_ERR_UNSUPPORTED, "%s: model.type \"%s\" is not supported "
+        st = util_fail(err, errn, LEARN_ERR_UNSUPPORTED, "%s: model.type \"%s\" is not supported "
                                                        "(BPE)",
                      path, mtype ? mtype : "?");
         goto done;
@@ -788,10 +764,10 @@ learn_status tokimport_hf_json(learn_writer *w, const char *path, const tokimpor
         if (ti_is_file(spm)) {
             st = tokimport_spm_model(w, spm, &o, err, errn);
         } else {
-            st = ti_fail(err, errn, LEARN_ERR_UNSUPPORTED,
-                         "%s: a SentencePiece vocabulary (byte_fallback) without its "
-                         "tokenizer.model beside it: convert from tokenizer.model or GGUF",
-                         path);
+            st = util_fail(err, errn, LEARN_ERR_UNSUPPORTED,
+                           "%s: a SentencePiece vocabulary (byte_fallback) without its "
+                           "tokenizer.model beside it: convert from tokenizer.model or GGUF",
+                           path);
         }
         goto done;
     }
@@ -799,14 +775,14 @@ learn_status tokimport_hf_json(learn_writer *w, const char *path, const tokimpor
     size_t n_added = at && at->type == JSON_ARRAY ? at->n : 0;
     added = (ti_added *)calloc(n_added + 1, sizeof *added);
     if (!added) {
-        st = ti_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
+        st = util_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
         goto done;
     }
     for (size_t i = 0; i < n_added; i++) {
         const json_value *t = json_at(at, i), *id = json_get(t, "id");
         added[i].text = json_str(json_get(t, "content"), &added[i].n);
         if (!added[i].text || !id || id->type != JSON_NUMBER || !id->is_int) {
-            st = ti_fail(err, errn, LEARN_ERR_FORMAT, "%s: added_tokens[%zu]: needs an integer "
+            st = util_fail(err, errn, LEARN_ERR_FORMAT, "%s: added_tokens[%zu]: needs an integer "
                                                       "id and a string content",
                          path, i);
             goto done;
@@ -821,7 +797,7 @@ learn_status tokimport_hf_json(learn_writer *w, const char *path, const tokimpor
         goto done;
     const json_value *merges = json_get(model, "merges");
     if (!merges || merges->type != JSON_ARRAY) {
-        st = ti_fail(err, errn, LEARN_ERR_FORMAT, "%s: model.merges: missing", path);
+        st = util_fail(err, errn, LEARN_ERR_FORMAT, "%s: model.merges: missing", path);
         goto done;
     }
     for (size_t i = 0; i < merges->n && !st; i++) {
@@ -834,8 +810,8 @@ learn_status tokimport_hf_json(learn_writer *w, const char *path, const tokimpor
                    (r = json_str(json_at(m, 1), &nr))) {
             st = tb_merge(&b, l, nl, r, nr, err, errn);
         } else {
-            st = ti_fail(err, errn, LEARN_ERR_FORMAT,
-                         "%s: model.merges[%zu]: expected \"a b\" or [\"a\", \"b\"]", path, i);
+            st = util_fail(err, errn, LEARN_ERR_FORMAT,
+                           "%s: model.merges[%zu]: expected \"a b\" or [\"a\", \"b\"]", path, i);
         }
     }
     if (st) goto done;
@@ -844,18 +820,18 @@ learn_status tokimport_hf_json(learn_writer *w, const char *path, const tokimpor
                 b.skipped_merges);
     const char *pre = o.pre ? o.pre : ti_hf_pre(json_get(root, "pre_tokenizer"));
     if (!*pre) {
-        st = ti_fail(err, errn, LEARN_ERR_UNSUPPORTED,
-                     "%s: pre_tokenizer not recognised; name it (--pre gpt-2, llama-bpe, "
-                     "qwen2, ...)",
-                     path);
+        st = util_fail(err, errn, LEARN_ERR_UNSUPPORTED,
+                       "%s: pre_tokenizer not recognised; name it (--pre gpt-2, llama-bpe, "
+                       "qwen2, ...)",
+                       path);
         goto done;
     }
     ti_set_pre(&b, pre);
     ti_pre_defaults(&b);
     int nfc = ti_hf_normalizer(json_get(root, "normalizer"));
     if (nfc < 0) {
-        st = ti_fail(err, errn, LEARN_ERR_UNSUPPORTED, "%s: normalizer not supported (none, NFC)",
-                     path);
+        st = util_fail(err, errn, LEARN_ERR_UNSUPPORTED, "%s: normalizer not supported (none, NFC)",
+                       path);
         goto done;
     }
     b.nfc = nfc;
@@ -908,19 +884,19 @@ learn_status tokimport_vocab_merges(learn_writer *w, const char *dir, const toki
         if ((st = json_parse_file(path, NULL, &adoc, err, errn))) goto done;
         const json_value *a = json_root(adoc);
         if (a->type != JSON_OBJECT) {
-            st = ti_fail(err, errn, LEARN_ERR_FORMAT, "%s: expected an object {token: id}", path);
+            st = util_fail(err, errn, LEARN_ERR_FORMAT, "%s: expected an object {token: id}", path);
             goto done;
         }
         added = (ti_added *)calloc(a->n + 1, sizeof *added);
         if (!added) {
-            st = ti_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
+            st = util_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
             goto done;
         }
         for (size_t i = 0; i < a->n; i++) {
             const json_value *id = &a->u.members[i].value;
             if (id->type != JSON_NUMBER || !id->is_int) {
-                st = ti_fail(err, errn, LEARN_ERR_FORMAT, "%s: \"%.40s\": id is not an integer",
-                             path, a->u.members[i].key);
+                st = util_fail(err, errn, LEARN_ERR_FORMAT, "%s: \"%.40s\": id is not an integer",
+                               path, a->u.members[i].key);
                 goto done;
             }
             added[i].id = id->u.num.i;
@@ -934,7 +910,7 @@ learn_status tokimport_vocab_merges(learn_writer *w, const char *dir, const toki
     snprintf(path, sizeof path, "%s/merges.txt", dir);
     f = fopen(path, "rb");
     if (!f) {
-        st = ti_fail(err, errn, LEARN_ERR_IO, "%s: %s", path, strerror(errno));
+        st = util_fail(err, errn, LEARN_ERR_IO, "%s: %s", path, strerror(errno));
         goto done;
     }
     ssize_t got;
@@ -947,7 +923,7 @@ learn_status tokimport_vocab_merges(learn_writer *w, const char *dir, const toki
         if ((st = tb_merge_line(&b, line, n, err, errn))) goto done;
     }
     if (ferror(f)) {
-        st = ti_fail(err, errn, LEARN_ERR_IO, "%s: read error", path);
+        st = util_fail(err, errn, LEARN_ERR_IO, "%s: read error", path);
         goto done;
     }
     if (b.skipped_merges)
@@ -989,46 +965,6 @@ static uint32_t ti_rd32(const uint8_t *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-/* Reads a whole file (at most max bytes). */
-static learn_status ti_read_file(const char *path, size_t max, uint8_t **data, size_t *size,
-                                 char *err, size_t errn) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return ti_fail(err, errn, LEARN_ERR_IO, "%s: %s", path, strerror(errno));
-    uint8_t *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n == cap) {
-            if (cap >= max) {
-                free(buf);
-                fclose(f);
-                return ti_fail(err, errn, LEARN_ERR_FORMAT, "%s: larger than %zu bytes", path, max);
-            }
-            size_t nc = cap ? cap * 2 : 65536;
-            if (nc > max) nc = max;
-            uint8_t *nb = (uint8_t *)realloc(buf, nc);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                return ti_fail(err, errn, LEARN_ERR_NOMEM, "%s: out of memory", path);
-            }
-            buf = nb;
-            cap = nc;
-        }
-        size_t r = fread(buf + n, 1, cap - n, f);
-        n += r;
-        if (!r) break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        return ti_fail(err, errn, LEARN_ERR_IO, "%s: read error", path);
-    }
-    *data = buf;
-    *size = n;
-    return LEARN_OK;
-}
-
 /* Walks a llama2.c tokenizer: i32 max_token_length, then per token f32 score, i32 length,
    bytes. Returns the number of tokens, or 0 when the layout does not fit the file. */
 static size_t ti_llama2c_count(const uint8_t *d, size_t n) {
@@ -1049,24 +985,25 @@ static size_t ti_llama2c_count(const uint8_t *d, size_t n) {
 learn_status tokimport_llama2c(learn_writer *w, const char *path, const tokimport_opts *opts,
                                char *err, size_t errn) {
     tokimport_opts o = opts ? *opts : tokimport_default_opts();
-    uint8_t *d = NULL;
+    char *text = NULL;
     size_t n = 0;
-    learn_status st = ti_read_file(path, (size_t)1 << 30, &d, &n, err, errn);
+    learn_status st = util_read_file(path, (size_t)1 << 30, &text, &n, err, errn);
+    uint8_t *d = (uint8_t *)text;
     if (st) return st;
     size_t count = ti_llama2c_count(d, n);
     tb b;
     tb_init(&b, "spm");
     char *piece = NULL;
     if (count < 3 || count > TOK_MAX_VOCAB) {
-        st = ti_fail(err, errn, LEARN_ERR_FORMAT,
-                     "%s: not a llama2.c tokenizer (i32 max length, then per token: f32 score, "
-                     "i32 length, bytes)",
-                     path);
+        st = util_fail(err, errn, LEARN_ERR_FORMAT,
+                       "%s: not a llama2.c tokenizer (i32 max length, then per token: f32 score, "
+                       "i32 length, bytes)",
+                       path);
         goto done;
     }
     piece = (char *)malloc(3 * TOK_MAX_PIECE + 16);
     if (!piece) {
-        st = ti_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
+        st = util_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
         goto done;
     }
     size_t pos = 4;
@@ -1077,19 +1014,19 @@ learn_status tokimport_llama2c(learn_writer *w, const char *path, const tokimpor
         const uint8_t *s = d + pos + 8;
         pos += 8 + len;
         if (score != score) {
-            st = ti_fail(err, errn, LEARN_ERR_FORMAT, "%s: token %zu: score is NaN", path, id);
+            st = util_fail(err, errn, LEARN_ERR_FORMAT, "%s: token %zu: score is NaN", path, id);
             goto done;
         }
         /* llama2.c's export wrote pieces with U+2581 turned into spaces and BOS/EOS as
            "\n<s>\n" / "\n</s>\n": undo both. */
         size_t k = 0;
-        int type = TT_NORMAL;
+        int type = LEARN_TOKEN_KIND_NORMAL;
         if (id == 0) {
-            memcpy(piece, "<unk>", 5), k = 5, type = TT_UNKNOWN;
+            memcpy(piece, "<unk>", 5), k = 5, type = LEARN_TOKEN_KIND_UNKNOWN;
         } else if (id == 1) {
-            memcpy(piece, "<s>", 3), k = 3, type = TT_CONTROL;
+            memcpy(piece, "<s>", 3), k = 3, type = LEARN_TOKEN_KIND_CONTROL;
         } else if (id == 2) {
-            memcpy(piece, "</s>", 4), k = 4, type = TT_CONTROL;
+            memcpy(piece, "</s>", 4), k = 4, type = LEARN_TOKEN_KIND_CONTROL;
         } else {
             for (uint32_t j = 0; j < len; j++) {
                 if (s[j] == ' ') piece[k++] = '\xE2', piece[k++] = '\x96', piece[k++] = '\x81';
@@ -1097,10 +1034,10 @@ learn_status tokimport_llama2c(learn_writer *w, const char *path, const tokimpor
             }
             if (len == 6 && s[0] == '<' && s[1] == '0' && s[2] == 'x' && s[5] == '>' &&
                 isxdigit(s[3]) && isxdigit(s[4]))
-                type = TT_BYTE;
+                type = LEARN_TOKEN_KIND_BYTE;
         }
         if (k > TOK_MAX_PIECE) {
-            st = ti_fail(err, errn, LEARN_ERR_FORMAT, "%s: token %zu is too long", path, id);
+            st = util_fail(err, errn, LEARN_ERR_FORMAT, "%s: token %zu is too long", path, id);
             goto done;
         }
         if ((st = tb_add(&b, piece, k, score, type, err, errn))) goto done;
@@ -1109,7 +1046,7 @@ learn_status tokimport_llama2c(learn_writer *w, const char *path, const tokimpor
     if ((st = tb_index(&b, err, errn))) {
         char inner[256];
         snprintf(inner, sizeof inner, "%s", err ? err : "");
-        st = ti_fail(err, errn, st, "%s: %s", path, inner);
+        st = util_fail(err, errn, st, "%s: %s", path, inner);
         goto done;
     }
     b.unk = 0, b.bos = 1, b.eos = 2;
@@ -1179,9 +1116,10 @@ static int ti_pb_field(ti_pb *b, uint32_t *field, int *wire, uint64_t *v, ti_pb 
 learn_status tokimport_spm_model(learn_writer *w, const char *path, const tokimport_opts *opts,
                                  char *err, size_t errn) {
     tokimport_opts o = opts ? *opts : tokimport_default_opts();
-    uint8_t *d = NULL;
+    char *text = NULL;
     size_t n = 0;
-    learn_status st = ti_read_file(path, (size_t)1 << 30, &d, &n, err, errn);
+    learn_status st = util_read_file(path, (size_t)1 << 30, &text, &n, err, errn);
+    uint8_t *d = (uint8_t *)text;
     if (st) return st;
     tb b;
     tb_init(&b, "spm");
@@ -1198,7 +1136,7 @@ learn_status tokimport_spm_model(learn_writer *w, const char *path, const tokimp
             const char *piece = NULL;
             size_t plen = 0;
             float score = 0.0f;
-            int type = TT_NORMAL;
+            int type = LEARN_TOKEN_KIND_NORMAL;
             while (sub.p < sub.end) {
                 if (!ti_pb_field(&sub, &f2, &wire2, &v2, &sub2)) goto bad;
                 if (f2 == 1 && wire2 == 2) {
@@ -1208,12 +1146,12 @@ learn_status tokimport_spm_model(learn_writer *w, const char *path, const tokimp
                     uint32_t bits = (uint32_t)v2;
                     memcpy(&score, &bits, 4);
                 } else if (f2 == 3 && wire2 == 0) {
-                    type = v2 <= TT_BYTE ? (int)v2 : TT_UNDEFINED;
+                    type = v2 <= LEARN_TOKEN_KIND_BYTE ? (int)v2 : LEARN_TOKEN_KIND_UNDEFINED;
                 }
             }
             if (!piece || score != score) {
-                st = ti_fail(err, errn, LEARN_ERR_FORMAT, "%s: piece %zu: no text, or a NaN score",
-                             path, b.n);
+                st = util_fail(err, errn, LEARN_ERR_FORMAT, "%s: piece %zu: no text, or a NaN score",
+                               path, b.n);
                 goto done;
             }
             if ((st = tb_add(&b, piece, plen, score, type, err, errn))) goto done;
@@ -1241,15 +1179,15 @@ learn_status tokimport_spm_model(learn_writer *w, const char *path, const tokimp
         }
     }
     if (model_type != 2) {
-        st = ti_fail(err, errn, LEARN_ERR_UNSUPPORTED,
-                     "%s: SentencePiece model type %lld is not supported (BPE, 2)", path,
-                     (long long)model_type);
+        st = util_fail(err, errn, LEARN_ERR_UNSUPPORTED,
+                       "%s: SentencePiece model type %lld is not supported (BPE, 2)", path,
+                       (long long)model_type);
         goto done;
     }
     if (!escape_ws || ws_suffix) {
-        st = ti_fail(err, errn, LEARN_ERR_UNSUPPORTED,
-                     "%s: escape_whitespaces off or treat_whitespace_as_suffix on: not supported",
-                     path);
+        st = util_fail(err, errn, LEARN_ERR_UNSUPPORTED,
+                       "%s: escape_whitespaces off or treat_whitespace_as_suffix on: not supported",
+                       path);
         goto done;
     }
     if (charsmap)
@@ -1270,7 +1208,7 @@ learn_status tokimport_spm_model(learn_writer *w, const char *path, const tokimp
     st = tb_write(&b, w, err, errn);
     goto done;
 bad:
-    st = ti_fail(err, errn, LEARN_ERR_FORMAT, "%s: not a SentencePiece model (bad protobuf at "
+    st = util_fail(err, errn, LEARN_ERR_FORMAT, "%s: not a SentencePiece model (bad protobuf at "
                                               "byte %zu)",
                  path, (size_t)(top.p - d));
 done:
@@ -1317,7 +1255,7 @@ learn_status tokimport_auto(learn_writer *w, const char *path, const tokimport_o
     char p[4096];
     struct stat sb;
     if (stat(path, &sb) != 0)
-        return ti_fail(err, errn, LEARN_ERR_IO, "%s: %s", path, strerror(errno));
+        return util_fail(err, errn, LEARN_ERR_IO, "%s: %s", path, strerror(errno));
     switch (tokimport_detect(path)) {
     case TOKIMPORT_GGUF: {
         gguf_file *g;
@@ -1325,7 +1263,7 @@ learn_status tokimport_auto(learn_writer *w, const char *path, const tokimport_o
         if (st) return st;
         char inner[256];
         st = tokimport_gguf(w, g, opts, inner, sizeof inner);
-        if (st) ti_fail(err, errn, st, "%s: %s", path, inner);
+        if (st) util_fail(err, errn, st, "%s: %s", path, inner);
         gguf_close(g);
         return st;
     }
@@ -1339,12 +1277,12 @@ learn_status tokimport_auto(learn_writer *w, const char *path, const tokimport_o
     case TOKIMPORT_LLAMA2C: return tokimport_llama2c(w, path, opts, err, errn);
     case TOKIMPORT_SPM_MODEL: return tokimport_spm_model(w, path, opts, err, errn);
     case TOKIMPORT_LEARN:
-        return ti_fail(err, errn, LEARN_ERR_ARG, "%s: a .learn model, not a tokenizer to import",
-                       path);
+        return util_fail(err, errn, LEARN_ERR_ARG, "%s: a .learn model, not a tokenizer to import",
+                         path);
     default:
-        return ti_fail(err, errn, LEARN_ERR_FORMAT,
-                       "%s: not a GGUF file, tokenizer.json, vocab.json + merges.txt folder, "
-                       "SentencePiece model or llama2.c tokenizer",
-                       path);
+        return util_fail(err, errn, LEARN_ERR_FORMAT,
+                         "%s: not a GGUF file, tokenizer.json, vocab.json + merges.txt folder, "
+                         "SentencePiece model or llama2.c tokenizer",
+                         path);
     }
 }

@@ -1,25 +1,11 @@
 /* towers_import.c - see towers_import.h. */
 #include "towers_import.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static learn_status ti_fail(char *err, size_t errn, learn_status st, const char *fmt, ...)
-#if defined(__GNUC__) || defined(__clang__)
-    __attribute__((format(printf, 4, 5)))
-#endif
-    ;
-static learn_status ti_fail(char *err, size_t errn, learn_status st, const char *fmt, ...) {
-    if (err && errn) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errn, fmt, ap);
-        va_end(ap);
-    }
-    return st;
-}
+#include "util.h"
 
 /* ==== Writing ==== */
 
@@ -107,11 +93,11 @@ static learn_status ti_need(const safetensors_file *f, const char *prefix, const
     snprintf(full, sizeof full, "%s%s", prefix, key);
     const safetensors_tensor *t = safetensors_find(f, full);
     *out = t;
-    if (!t) return ti_fail(err, errn, LEARN_ERR_FORMAT, "tensor '%s' is missing", full);
+    if (!t) return util_fail(err, errn, LEARN_ERR_FORMAT, "tensor '%s' is missing", full);
     if (t->dtype != SAFETENSORS_F32 && t->dtype != SAFETENSORS_F16 && t->dtype != SAFETENSORS_BF16)
-        return ti_fail(err, errn, LEARN_ERR_UNSUPPORTED,
-                       "tensor '%s' has dtype %s (F32, F16 or BF16 are read)", full,
-                       safetensors_dtype_name(t->dtype));
+        return util_fail(err, errn, LEARN_ERR_UNSUPPORTED,
+                         "tensor '%s' has dtype %s (F32, F16 or BF16 are read)", full,
+                         safetensors_dtype_name(t->dtype));
     int ok = matrix ? (t->n_dims == 2 && t->shape[0] == d0 && t->shape[1] == d1)
                     : (t->n_dims == 1 && t->shape[0] == d0);
     if (!ok) {
@@ -123,22 +109,22 @@ static learn_status ti_need(const safetensors_file *f, const char *prefix, const
         if (matrix) snprintf(want, sizeof want, "[%llu, %llu]", (unsigned long long)d0,
                              (unsigned long long)d1);
         else snprintf(want, sizeof want, "[%llu]", (unsigned long long)d0);
-        return ti_fail(err, errn, LEARN_ERR_FORMAT, "tensor '%s' has shape %s; expected %s", full,
-                       have, want);
+        return util_fail(err, errn, LEARN_ERR_FORMAT, "tensor '%s' has shape %s; expected %s", full,
+                         have, want);
     }
     return LEARN_OK;
 }
 
 learn_status towers_import(const safetensors_file *f, const towers_import_options *opt,
                            learn_writer *w, towers_import_result *res, char *err, size_t errn) {
-    if (!f || !w) return ti_fail(err, errn, LEARN_ERR_ARG, "file and writer must not be NULL");
+    if (!f || !w) return util_fail(err, errn, LEARN_ERR_ARG, "file and writer must not be NULL");
     towers_import_options o = opt ? *opt : towers_import_default_options();
     const char *act = o.act ? o.act : "gelu";
     if (strcmp(act, "gelu") && strcmp(act, "gelu_tanh") && strcmp(act, "relu"))
-        return ti_fail(err, errn, LEARN_ERR_ARG,
-                       "activation '%.40s' is not one of gelu, gelu_tanh, relu", act);
+        return util_fail(err, errn, LEARN_ERR_ARG,
+                         "activation '%.40s' is not one of gelu, gelu_tanh, relu", act);
     if (!(o.eps > 0.0f && o.eps < 1.0f))
-        return ti_fail(err, errn, LEARN_ERR_ARG, "eps %g is outside (0, 1)", (double)o.eps);
+        return util_fail(err, errn, LEARN_ERR_ARG, "eps %g is outside (0, 1)", (double)o.eps);
     /* The prefix: the one key ending in "adaptor.weight" at a key boundary. */
     const char *prefix_key = NULL;
     size_t n = safetensors_count(f), plen = 0;
@@ -148,27 +134,27 @@ learn_status towers_import(const safetensors_file *f, const towers_import_option
         if (l < 14 || strcmp(nm + l - 14, "adaptor.weight") != 0) continue;
         if (l > 14 && nm[l - 15] != '.') continue;
         if (prefix_key)
-            return ti_fail(err, errn, LEARN_ERR_FORMAT,
-                           "two adaptors ('%.80s' and '%.80s'): which module to import?",
-                           prefix_key, nm);
+            return util_fail(err, errn, LEARN_ERR_FORMAT,
+                             "two adaptors ('%.80s' and '%.80s'): which module to import?",
+                             prefix_key, nm);
         prefix_key = nm;
         plen = l - 14;
     }
     if (!prefix_key)
-        return ti_fail(err, errn, LEARN_ERR_FORMAT,
-                       "no tensor 'adaptor.weight' (with or without a prefix such as 'module.'): "
-                       "not a LEARN PreferenceAlignmentModule state dict");
+        return util_fail(err, errn, LEARN_ERR_FORMAT,
+                         "no tensor 'adaptor.weight' (with or without a prefix such as 'module.'): "
+                         "not a LEARN PreferenceAlignmentModule state dict");
     char prefix[64];
     if (plen >= sizeof prefix)
-        return ti_fail(err, errn, LEARN_ERR_FORMAT, "key prefix of %zu bytes is too long", plen);
+        return util_fail(err, errn, LEARN_ERR_FORMAT, "key prefix of %zu bytes is too long", plen);
     memcpy(prefix, prefix_key, plen);
     prefix[plen] = 0;
     const safetensors_tensor *aw = safetensors_find(f, prefix_key);
     if (aw->n_dims != 2 || !aw->shape[0] || !aw->shape[1] || aw->shape[0] > 65536 ||
         aw->shape[1] > 65536)
-        return ti_fail(err, errn, LEARN_ERR_FORMAT,
-                       "tensor '%s' must be a matrix [hidden, d_in] of at most 65536 x 65536",
-                       prefix_key);
+        return util_fail(err, errn, LEARN_ERR_FORMAT,
+                         "tensor '%s' must be a matrix [hidden, d_in] of at most 65536 x 65536",
+                         prefix_key);
     towers_shape s;
     memset(&s, 0, sizeof s);
     s.d_model = (uint32_t)aw->shape[0];
@@ -181,16 +167,16 @@ learn_status towers_import(const safetensors_file *f, const towers_import_option
         learn_model_info info;
         if (learn_model_get_info(o.llm, &info) == LEARN_OK && info.arch[0] &&
             info.n_embd != s.d_in)
-            return ti_fail(err, errn, LEARN_ERR_MISMATCH,
-                           "the checkpoint's content dimension d_in = %u (tensor '%s') differs "
-                           "from the LLM's n_embd = %u",
-                           s.d_in, prefix_key, info.n_embd);
+            return util_fail(err, errn, LEARN_ERR_MISMATCH,
+                             "the checkpoint's content dimension d_in = %u (tensor '%s') differs "
+                             "from the LLM's n_embd = %u",
+                             s.d_in, prefix_key, info.n_embd);
     }
     if (!s.n_head || s.d_model % s.n_head)
-        return ti_fail(err, errn, LEARN_ERR_ARG,
-                       "%u heads do not divide the hidden size %u (tensor '%s'): give the "
-                       "checkpoint's number of heads",
-                       s.n_head, s.d_model, prefix_key);
+        return util_fail(err, errn, LEARN_ERR_ARG,
+                         "%u heads do not divide the hidden size %u (tensor '%s'): give the "
+                         "checkpoint's number of heads",
+                         s.n_head, s.d_model, prefix_key);
     char key[256];
     while (s.n_layer < LEARN_MAX_LAYERS) {
         snprintf(key, sizeof key, "%ssummary_encoder.layer.%u.attention.self.query.weight", prefix,
@@ -202,17 +188,17 @@ learn_status towers_import(const safetensors_file *f, const towers_import_option
     learn_status st;
     snprintf(key, sizeof key, "%smlp.0.weight", prefix);
     const safetensors_tensor *mw = safetensors_find(f, key);
-    if (!mw) return ti_fail(err, errn, LEARN_ERR_FORMAT, "tensor '%s' is missing", key);
+    if (!mw) return util_fail(err, errn, LEARN_ERR_FORMAT, "tensor '%s' is missing", key);
     if (mw->n_dims != 2 || mw->shape[1] != s.d_model || !mw->shape[0] || mw->shape[0] > 65536)
-        return ti_fail(err, errn, LEARN_ERR_FORMAT,
-                       "tensor '%smlp.0.weight' must be a matrix [d_out, %u]", prefix, s.d_model);
+        return util_fail(err, errn, LEARN_ERR_FORMAT,
+                         "tensor '%smlp.0.weight' must be a matrix [d_out, %u]", prefix, s.d_model);
     s.d_out = (uint32_t)mw->shape[0];
     if (s.n_layer) {
         snprintf(key, sizeof key, "%ssummary_encoder.layer.0.intermediate.dense.weight", prefix);
         t = safetensors_find(f, key);
         if (!t || t->n_dims != 2 || !t->shape[0] || t->shape[0] > (1u << 20))
-            return ti_fail(err, errn, LEARN_ERR_FORMAT,
-                           "tensor '%s' is missing or not a matrix [d_ff, hidden]", key);
+            return util_fail(err, errn, LEARN_ERR_FORMAT,
+                             "tensor '%s' is missing or not a matrix [d_ff, hidden]", key);
         s.d_ff = (uint32_t)t->shape[0];
     } else {
         s.d_ff = 1; /* no blocks: d_ff is unused but must be valid */
@@ -220,7 +206,7 @@ learn_status towers_import(const safetensors_file *f, const towers_import_option
     /* Every tensor to write, validated before anything is written. */
     size_t n_jobs = 4 + (size_t)s.n_layer * TI_N_LAYER_MAP * 2;
     ti_job *jobs = (ti_job *)calloc(n_jobs, sizeof *jobs);
-    if (!jobs) return ti_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
+    if (!jobs) return util_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
     size_t j = 0;
     uint64_t D = s.d_model, F = s.d_ff;
     const struct {
@@ -267,10 +253,10 @@ learn_status towers_import(const safetensors_file *f, const towers_import_option
         if (used) continue;
         unsigned layer;
         if (sscanf(nm + plen, "summary_encoder.layer.%u.", &layer) == 1 && layer >= s.n_layer) {
-            st = ti_fail(err, errn, LEARN_ERR_FORMAT,
-                         "tensor '%.120s': layer %u, but layer %u's query weight is missing "
-                         "(layers must be numbered 0..N-1)",
-                         nm, layer, s.n_layer);
+            st = util_fail(err, errn, LEARN_ERR_FORMAT,
+                           "tensor '%.120s': layer %u, but layer %u's query weight is missing "
+                           "(layers must be numbered 0..N-1)",
+                           nm, layer, s.n_layer);
             goto done;
         }
         if (!r.n_ignored || strcmp(nm, r.first_ignored) < 0)
@@ -278,14 +264,14 @@ learn_status towers_import(const safetensors_file *f, const towers_import_option
         r.n_ignored++;
     }
     if ((st = towers_write_config(w, &s))) {
-        ti_fail(err, errn, st, "%s", learn_writer_errmsg(w));
+        util_fail(err, errn, st, "%s", learn_writer_errmsg(w));
         goto done;
     }
     for (size_t k = 0; k < n_jobs; k++) {
         const safetensors_tensor *x = jobs[k].t;
         float *buf = (float *)malloc((size_t)x->n_elements * sizeof *buf);
         if (!buf) {
-            st = ti_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
+            st = util_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
             goto done;
         }
         if ((st = safetensors_read_f32(x, buf, err, errn))) {
@@ -298,9 +284,9 @@ learn_status towers_import(const safetensors_file *f, const towers_import_option
                  : towers_add_vector(w, jobs[k].learn_name, x->shape[0], buf);
         free(buf);
         if (st) {
-            ti_fail(err, errn, st, "tensor '%s' as %s: %s", jobs[k].learn_name,
-                    learn_type_name(jobs[k].matrix ? o.weight_type : LEARN_TYPE_F32),
-                    st == LEARN_ERR_ARG ? "the input dimension must be a multiple of 32 for "
+            util_fail(err, errn, st, "tensor '%s' as %s: %s", jobs[k].learn_name,
+                      learn_type_name(jobs[k].matrix ? o.weight_type : LEARN_TYPE_F32),
+                      st == LEARN_ERR_ARG ? "the input dimension must be a multiple of 32 for "
                                           "q8_0/q4_0"
                                         : learn_writer_errmsg(w));
             goto done;

@@ -13,12 +13,12 @@
 
 #include <math.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "towers_import.h"
+#include "util.h"
 
 #ifdef __clang__
 #pragma STDC FP_CONTRACT OFF /* gcc does not contract under -std=c11 */
@@ -100,21 +100,7 @@ struct train_state {
     char err[256];
 };
 
-static learn_status tr_fail(char *err, size_t errn, learn_status st, const char *fmt, ...)
-#if defined(__GNUC__) || defined(__clang__)
-    __attribute__((format(printf, 4, 5)))
-#endif
-    ;
-static learn_status tr_fail(char *err, size_t errn, learn_status st, const char *fmt, ...) {
-    if (err && errn) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errn, fmt, ap);
-        va_end(ap);
-    }
-    return st;
-}
-#define TR_FAIL(t, st, ...) tr_fail((t)->err, sizeof (t)->err, (st), __VA_ARGS__)
+#define TR_FAIL(t, st, ...) util_fail((t)->err, sizeof (t)->err, (st), __VA_ARGS__)
 
 /* Counter-based random numbers: splitmix64 of a mix of the inputs. */
 static uint64_t tr_mix(uint64_t z) {
@@ -1252,7 +1238,7 @@ train_config train_default_config(void) {
 
 static learn_status tr_check_config(const train_config *c, char *err, size_t errn) {
 #define TR_RANGE(cond, ...)                                                                       \
-    if (!(cond)) return tr_fail(err, errn, LEARN_ERR_ARG, __VA_ARGS__)
+    if (!(cond)) return util_fail(err, errn, LEARN_ERR_ARG, __VA_ARGS__)
     TR_RANGE(c->d_model >= 1 && c->d_model <= 65536, "d_model %u is outside 1..65536", c->d_model);
     TR_RANGE(c->n_layer <= LEARN_MAX_LAYERS, "n_layer %u is above %d", c->n_layer, LEARN_MAX_LAYERS);
     TR_RANGE(c->n_head >= 1 && c->d_model % c->n_head == 0, "n_head %u does not divide d_model %u",
@@ -1287,14 +1273,14 @@ static learn_status tr_check_config(const train_config *c, char *err, size_t err
 
 static learn_status tr_check_data(const train_data *d, char *err, size_t errn, uint64_t *digest) {
     if (!d || !d->content || !d->n_items || !d->d_in || (d->n_seqs && (!d->seq_off || !d->seq)))
-        return tr_fail(err, errn, LEARN_ERR_ARG, "data: content, n_items, d_in and sequences are required");
+        return util_fail(err, errn, LEARN_ERR_ARG, "data: content, n_items, d_in and sequences are required");
     if ((size_t)d->n_items > SIZE_MAX / d->d_in)
-        return tr_fail(err, errn, LEARN_ERR_ARG, "data: %u x %u content is too large", d->n_items,
-                       d->d_in);
+        return util_fail(err, errn, LEARN_ERR_ARG, "data: %u x %u content is too large", d->n_items,
+                         d->d_in);
     for (size_t i = 0; i < (size_t)d->n_items * d->d_in; i++)
         if (!isfinite(d->content[i]))
-            return tr_fail(err, errn, LEARN_ERR_NUMERIC, "data: item %zu: content element %zu is %s",
-                           i / d->d_in, i % d->d_in, isnan(d->content[i]) ? "NaN" : "Inf");
+            return util_fail(err, errn, LEARN_ERR_NUMERIC, "data: item %zu: content element %zu is %s",
+                             i / d->d_in, i % d->d_in, isnan(d->content[i]) ? "NaN" : "Inf");
     const struct {
         const char *what;
         uint32_t n;
@@ -1302,31 +1288,31 @@ static learn_status tr_check_data(const train_data *d, char *err, size_t errn, u
     } lists[2] = {{"sequence", d->n_seqs, d->seq_off, d->seq},
                   {"validation example", d->n_valid, d->valid_off, d->valid_hist}};
     if (d->n_valid && (!d->valid_off || !d->valid_hist || !d->valid_target))
-        return tr_fail(err, errn, LEARN_ERR_ARG, "data: validation arrays are missing");
+        return util_fail(err, errn, LEARN_ERR_ARG, "data: validation arrays are missing");
     uint64_t h = tr_hash(d->n_items, d->d_in, d->n_seqs, d->n_valid);
     for (int k = 0; k < 2; k++) {
         if (!lists[k].n) continue;
         if (lists[k].off[0] != 0)
-            return tr_fail(err, errn, LEARN_ERR_ARG, "data: the first %s offset is %u, not 0",
-                           lists[k].what, lists[k].off[0]);
+            return util_fail(err, errn, LEARN_ERR_ARG, "data: the first %s offset is %u, not 0",
+                             lists[k].what, lists[k].off[0]);
         for (uint32_t s = 0; s < lists[k].n; s++) {
             if (lists[k].off[s + 1] < lists[k].off[s])
-                return tr_fail(err, errn, LEARN_ERR_ARG, "data: %s %u: offsets decrease",
-                               lists[k].what, s);
+                return util_fail(err, errn, LEARN_ERR_ARG, "data: %s %u: offsets decrease",
+                                 lists[k].what, s);
             if (k == 1 && lists[k].off[s + 1] == lists[k].off[s])
-                return tr_fail(err, errn, LEARN_ERR_ARG, "data: validation example %u has an empty "
-                               "history", s);
+                return util_fail(err, errn, LEARN_ERR_ARG, "data: validation example %u has an empty "
+                                 "history", s);
             for (uint32_t i = lists[k].off[s]; i < lists[k].off[s + 1]; i++) {
                 if (lists[k].items[i] >= d->n_items)
-                    return tr_fail(err, errn, LEARN_ERR_ARG,
-                                   "data: %s %u: item index %u is outside 0..%u", lists[k].what, s,
-                                   lists[k].items[i], d->n_items - 1);
+                    return util_fail(err, errn, LEARN_ERR_ARG,
+                                     "data: %s %u: item index %u is outside 0..%u", lists[k].what, s,
+                                     lists[k].items[i], d->n_items - 1);
                 h = tr_hash(h, lists[k].items[i], i, (uint64_t)k);
             }
             if (k == 1 && d->valid_target[s] >= d->n_items)
-                return tr_fail(err, errn, LEARN_ERR_ARG,
-                               "data: validation example %u: target %u is outside 0..%u", s,
-                               d->valid_target[s], d->n_items - 1);
+                return util_fail(err, errn, LEARN_ERR_ARG,
+                                 "data: validation example %u: target %u is outside 0..%u", s,
+                                 d->valid_target[s], d->n_items - 1);
         }
     }
     *digest = tr_hash(h, learn_xxh64(d->content, (size_t)d->n_items * d->d_in * sizeof(float), 0), 0, 0);
@@ -1375,15 +1361,15 @@ static learn_status tr_make_logq(train_state *t) {
 /* The standardization of a model's towers (tower.input_mean/scale), or none. */
 static learn_status tr_read_standardization(train_state *t, const learn_model *m, char *err, size_t errn) {
     learn_tensor_info mi, si;
-    int hm = learn_model_find_tensor(m, "tower.input_mean", &mi) == LEARN_OK;
-    int hs = learn_model_find_tensor(m, "tower.input_scale", &si) == LEARN_OK;
+    int hm = learn_model_tensor_find(m, "tower.input_mean", &mi) == LEARN_OK;
+    int hs = learn_model_tensor_find(m, "tower.input_scale", &si) == LEARN_OK;
     if (!hm && !hs) return LEARN_OK;
     if (!hm || !hs || mi.type != LEARN_TYPE_F32 || si.type != LEARN_TYPE_F32 ||
         mi.n_elements != t->d_in || si.n_elements != t->d_in)
-        return tr_fail(err, errn, LEARN_ERR_FORMAT, "tower.input_mean/scale must both be f32 [%u]", t->d_in);
+        return util_fail(err, errn, LEARN_ERR_FORMAT, "tower.input_mean/scale must both be f32 [%u]", t->d_in);
     t->in_mean = (float *)malloc(t->d_in * sizeof(float));
     t->in_scale = (float *)malloc(t->d_in * sizeof(float));
-    if (!t->in_mean || !t->in_scale) return tr_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
+    if (!t->in_mean || !t->in_scale) return util_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
     memcpy(t->in_mean, mi.data, t->d_in * sizeof(float));
     memcpy(t->in_scale, si.data, t->d_in * sizeof(float));
     return LEARN_OK;
@@ -1393,7 +1379,7 @@ static learn_status tr_read_model(const learn_model *m, train_config *cfg, train
                                   uint32_t *d_in, char *err, size_t errn) {
     learn_towers_info ti;
     if (learn_towers_get_info(m, &ti) || !ti.present)
-        return tr_fail(err, errn, LEARN_ERR_ARG, "the model has no towers to start from");
+        return util_fail(err, errn, LEARN_ERR_ARG, "the model has no towers to start from");
     cfg->d_model = ti.d_model;
     cfg->n_layer = ti.n_layer;
     cfg->n_head = ti.n_head;
@@ -1418,22 +1404,22 @@ static learn_status tr_read_model(const learn_model *m, train_config *cfg, train
         const tr_tensor *x = &t->tensors[k];
         learn_tensor_info info;
         size_t cols = x->cols ? x->cols : x->rows, rows = x->cols ? x->rows : 1;
-        if (learn_model_find_tensor(m, x->name, &info) != LEARN_OK) {
+        if (learn_model_tensor_find(m, x->name, &info) != LEARN_OK) {
             free(row);
-            return tr_fail(err, errn, LEARN_ERR_FORMAT, "tensor '%s' is missing", x->name);
+            return util_fail(err, errn, LEARN_ERR_FORMAT, "tensor '%s' is missing", x->name);
         }
         float *nr = (float *)realloc(row, cols * sizeof *row);
         if (!nr) {
             free(row);
-            return tr_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
+            return util_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
         }
         row = nr;
         size_t rb = (size_t)learn_type_row_bytes(info.type, cols);
         for (size_t r = 0; r < rows; r++) {
             if (learn_dequantize(info.type, (const uint8_t *)info.data + r * rb, row, cols)) {
                 free(row);
-                return tr_fail(err, errn, LEARN_ERR_FORMAT, "tensor '%s': type %s cannot be read",
-                               x->name, learn_type_name(info.type));
+                return util_fail(err, errn, LEARN_ERR_FORMAT, "tensor '%s': type %s cannot be read",
+                                 x->name, learn_type_name(info.type));
             }
             for (size_t c = 0; c < cols; c++) t->P[x->off + r * cols + c] = (treal)row[c];
         }
@@ -1468,11 +1454,11 @@ static learn_status tr_make(const train_config *cfg, const train_data *data, uin
     uint64_t digest = 0;
     if ((st = tr_check_data(data, err, errn, &digest))) return st;
     if (d_in != data->d_in)
-        return tr_fail(err, errn, LEARN_ERR_MISMATCH,
-                       "the towers read %u-dimensional content but the data has d_in = %u", d_in,
-                       data->d_in);
+        return util_fail(err, errn, LEARN_ERR_MISMATCH,
+                         "the towers read %u-dimensional content but the data has d_in = %u", d_in,
+                         data->d_in);
     train_state *t = (train_state *)calloc(1, sizeof *t);
-    if (!t) return tr_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
+    if (!t) return util_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
     t->cfg = *cfg;
     t->avx2 = tr_want_avx2();
     t->data = *data;
@@ -1490,7 +1476,7 @@ static learn_status tr_make(const train_config *cfg, const train_data *data, uin
     t->tensors = (tr_tensor *)calloc(7 + 16 * (size_t)t->L, sizeof *t->tensors);
     if (!t->layers || !t->tensors) {
         train_free(t);
-        return tr_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
+        return util_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
     }
     tr_layout(t);
     t->P = (treal *)calloc(t->n_params, sizeof(treal));
@@ -1499,10 +1485,10 @@ static learn_status tr_make(const train_config *cfg, const train_data *data, uin
     t->V = (treal *)calloc(t->n_params, sizeof(treal));
     if (!t->P || !t->G || !t->M || !t->V) {
         train_free(t);
-        return tr_fail(err, errn, LEARN_ERR_NOMEM, "out of memory for %zu parameters", t->n_params);
+        return util_fail(err, errn, LEARN_ERR_NOMEM, "out of memory for %zu parameters", t->n_params);
     }
     if (data->n_seqs && (st = tr_windows(t))) {
-        tr_fail(err, errn, st, "%s", t->err);
+        util_fail(err, errn, st, "%s", t->err);
         train_free(t);
         return st;
     }
@@ -1511,13 +1497,13 @@ static learn_status tr_make(const train_config *cfg, const train_data *data, uin
     t->total = t->spe * cfg->epochs;
     size_t mh = cfg->max_history, B = cfg->batch_size, k = cfg->dense ? mh : 1;
     if ((st = tr_ws_reserve(t, B * (mh + k), t->H * B * (mh * mh + k), 2 * B * k))) {
-        tr_fail(err, errn, st, "%s", t->err);
+        util_fail(err, errn, st, "%s", t->err);
         train_free(t);
         return st;
     }
     if (cfg->logq && tr_make_logq(t)) {
         train_free(t);
-        return tr_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
+        return util_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
     }
     *out = t;
     return LEARN_OK;
@@ -1527,7 +1513,7 @@ learn_status train_new(const train_config *cfg_in, const train_data *data,
                        const learn_model *init_from, train_state **out, char *err, size_t errn) {
     if (!out) return LEARN_ERR_ARG;
     *out = NULL;
-    if (!cfg_in || !data) return tr_fail(err, errn, LEARN_ERR_ARG, "cfg and data must not be NULL");
+    if (!cfg_in || !data) return util_fail(err, errn, LEARN_ERR_ARG, "cfg and data must not be NULL");
     train_config cfg = *cfg_in;
     if (!cfg.d_ff) cfg.d_ff = 4 * cfg.d_model;
     uint32_t d_in = data->d_in;
@@ -1539,7 +1525,7 @@ learn_status train_new(const train_config *cfg_in, const train_data *data,
         st = tr_read_model(init_from, &cfg, t, &d_in, err, errn);
     } else {
         tr_init_params(t);
-        if (cfg.standardize && tr_make_standardization(t)) st = tr_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
+        if (cfg.standardize && tr_make_standardization(t)) st = util_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
     }
     if (st) {
         train_free(t);
@@ -1871,7 +1857,7 @@ learn_status train_save_checkpoint(train_state *t, const char *path) {
             st = learn_writer_add_tensor(w, names[k], LEARN_TYPE_U8, 1, &bytes, raw + k * bytes, 0);
         }
     }
-    if (!st) st = learn_writer_save(w, path, NULL);
+    if (!st) st = learn_writer_save(w, path);
     if (st) TR_FAIL(t, st, "checkpoint %s: %s", path, learn_writer_errmsg(w));
     free(raw);
     learn_writer_free(w);
@@ -1882,11 +1868,11 @@ learn_status train_resume(const char *path, const train_data *data, int n_thread
                           train_state **out, char *err, size_t errn) {
     if (!out) return LEARN_ERR_ARG;
     *out = NULL;
-    if (!path || !data) return tr_fail(err, errn, LEARN_ERR_ARG, "path and data must not be NULL");
+    if (!path || !data) return util_fail(err, errn, LEARN_ERR_ARG, "path and data must not be NULL");
     learn_model *m;
     char inner[LEARN_ERRMSG_SIZE];
     learn_status st = learn_model_open(path, NULL, &m, inner, sizeof inner);
-    if (st) return tr_fail(err, errn, st, "%s", inner);
+    if (st) return util_fail(err, errn, st, "%s", inner);
     train_config cfg = train_default_config();
     uint32_t d_in = 0, real_bytes = 0, dense = 0, threads = 1;
     uint64_t step = 0, digest = 0;
@@ -1897,38 +1883,38 @@ learn_status train_resume(const char *path, const train_data *data, int n_thread
                 learn_model_meta_u32(m, "train.real_bytes", &real_bytes) ||
                 learn_model_meta_u32(m, "train.cfg.dense", &dense) ||
                 learn_model_meta_u32(m, "train.cfg.n_threads", &threads)))
-        st = tr_fail(err, errn, LEARN_ERR_FORMAT, "%s: not a training checkpoint (train.* missing)",
-                     path);
+        st = util_fail(err, errn, LEARN_ERR_FORMAT, "%s: not a training checkpoint (train.* missing)",
+                       path);
     for (size_t i = 0; !st && i < sizeof tr_cfg_fields / sizeof tr_cfg_fields[0]; i++) {
         char *p = (char *)&cfg + tr_cfg_fields[i].off;
         learn_status s2 = tr_cfg_fields[i].is_f64
                               ? learn_model_meta_f64(m, tr_cfg_fields[i].key, (double *)(void *)p)
                               : learn_model_meta_u32(m, tr_cfg_fields[i].key, (uint32_t *)(void *)p);
-        if (s2) st = tr_fail(err, errn, LEARN_ERR_FORMAT, "%s: '%s' is missing", path, tr_cfg_fields[i].key);
+        if (s2) st = util_fail(err, errn, LEARN_ERR_FORMAT, "%s: '%s' is missing", path, tr_cfg_fields[i].key);
     }
     if (!st && real_bytes != sizeof(treal))
-        st = tr_fail(err, errn, LEARN_ERR_MISMATCH,
-                     "%s: written with %u-byte reals, this build trains with %zu", path, real_bytes,
-                     sizeof(treal));
+        st = util_fail(err, errn, LEARN_ERR_MISMATCH,
+                       "%s: written with %u-byte reals, this build trains with %zu", path, real_bytes,
+                       sizeof(treal));
     cfg.dense = (int)dense;
     cfg.n_threads = n_threads > 0 ? n_threads : (int)threads;
     train_state *t = NULL;
     if (!st) st = tr_make(&cfg, data, d_in, &t, err, errn);
     if (!st && t->data_digest != digest)
-        st = tr_fail(err, errn, LEARN_ERR_MISMATCH,
-                     "%s: the data differ from those the checkpoint was trained on", path);
+        st = util_fail(err, errn, LEARN_ERR_MISMATCH,
+                       "%s: the data differ from those the checkpoint was trained on", path);
     if (!st && step > t->total)
-        st = tr_fail(err, errn, LEARN_ERR_FORMAT, "%s: step %llu is past the end (%llu)", path,
-                     (unsigned long long)step, (unsigned long long)t->total);
+        st = util_fail(err, errn, LEARN_ERR_FORMAT, "%s: step %llu is past the end (%llu)", path,
+                       (unsigned long long)step, (unsigned long long)t->total);
     if (!st) st = tr_read_standardization(t, m, err, errn);
     const char *names[3] = {"train.params", "train.adam_m", "train.adam_v"};
     treal *dst[3] = {t ? t->P : NULL, t ? t->M : NULL, t ? t->V : NULL};
     for (int k = 0; k < 3 && !st; k++) {
         learn_tensor_info ti;
-        if (learn_model_find_tensor(m, names[k], &ti) || ti.type != LEARN_TYPE_U8 ||
+        if (learn_model_tensor_find(m, names[k], &ti) || ti.type != LEARN_TYPE_U8 ||
             ti.size != (uint64_t)t->n_params * sizeof(treal))
-            st = tr_fail(err, errn, LEARN_ERR_FORMAT, "%s: tensor '%s' is missing or not %zu bytes",
-                         path, names[k], t->n_params * sizeof(treal));
+            st = util_fail(err, errn, LEARN_ERR_FORMAT, "%s: tensor '%s' is missing or not %zu bytes",
+                           path, names[k], t->n_params * sizeof(treal));
         else
             tr_get_reals(dst[k], (const uint8_t *)ti.data, t->n_params);
     }

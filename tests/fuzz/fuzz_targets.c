@@ -106,12 +106,12 @@ static void fuzz_use_tokenizer(learn_ctx *ctx, const learn_model *m) {
         const char *text;
         size_t len;
         learn_token_kind kind;
-        FUZZ_ASSERT(learn_token_text(m, (int32_t)i, &text, &len) == LEARN_OK, "token %u", i);
+        FUZZ_ASSERT(learn_token_get_text(m, (int32_t)i, &text, &len) == LEARN_OK, "token %u", i);
         fuzz_touch(text, len);
         FUZZ_ASSERT(learn_token_get_kind(m, (int32_t)i, &kind) == LEARN_OK, "token %u", i);
     }
     const char *text;
-    FUZZ_ASSERT(learn_token_text(m, (int32_t)ti.n_vocab, &text, NULL) == LEARN_ERR_ARG, "id n_vocab");
+    FUZZ_ASSERT(learn_token_get_text(m, (int32_t)ti.n_vocab, &text, NULL) == LEARN_ERR_ARG, "id n_vocab");
     static const char sample[] = "Title: caf\xc3\xa9 <s> 12  x\xe2\x80";
     int32_t ids[128];
     size_t n;
@@ -188,7 +188,7 @@ static void fuzz_walk_model(const learn_model *m, const uint8_t *base, size_t si
         FUZZ_ASSERT(t.offset <= size && t.size <= size - t.offset, "tensor %s outside the file", t.name);
         FUZZ_ASSERT((const uint8_t *)t.data == base + t.offset, "tensor %s: data pointer", t.name);
         fuzz_touch(t.data, (size_t)t.size);
-        FUZZ_ASSERT(learn_model_find_tensor(m, t.name, &u) == LEARN_OK && u.offset == t.offset,
+        FUZZ_ASSERT(learn_model_tensor_find(m, t.name, &u) == LEARN_OK && u.offset == t.offset,
                     "find_tensor(%s)", t.name);
     }
     learn_tensor_info t;
@@ -216,11 +216,11 @@ static void fuzz_walk_model(const learn_model *m, const uint8_t *base, size_t si
             FUZZ_ASSERT(len == mi.count, "string length");
             fuzz_touch(s, len + 1);
         }
-        if (mi.type == LEARN_META_ARR) {
+        if (mi.type == LEARN_META_TYPE_ARR) {
             uint64_t last = mi.count ? mi.count - 1 : 0, at[3] = {0, last, mi.count};
             for (int k = 0; k < 3; k++) {
                 learn_status st;
-                if (mi.elem_type == LEARN_META_STR) {
+                if (mi.elem_type == LEARN_META_TYPE_STR) {
                     st = learn_model_meta_arr_str(m, mi.key, at[k], &s, &len);
                     if (st == LEARN_OK) fuzz_touch(s, len + 1);
                 } else {

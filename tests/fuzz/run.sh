@@ -56,7 +56,7 @@ build() {
 
 seeds() {
     mkdir -p "$OUT"
-    "$CC" -std=c11 -O1 $WARN -I. -Itools tests/fuzz/seeds.c learn.c tools/bpe_train.c \
+    "$CC" -std=c11 -O1 $WARN -I. -Itools tests/fuzz/seeds.c learn.c tools/bpe_train.c tools/util.c \
         -o "$OUT/seeds" -lm -pthread
     rm -f tests/fuzz/corpus/*/seed-*
     "$OUT/seeds" tests/fuzz/corpus

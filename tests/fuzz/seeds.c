@@ -91,9 +91,9 @@ static void seed_model_types(void) {
     learn_writer_set_bool(w, "t.bool", 1);
     learn_writer_set_str(w, "t.str", "caf\xc3\xa9", 5);
     const int32_t arr[4] = {1, -2, 3, 1 << 30};
-    learn_writer_set_array(w, "t.arr_i32", LEARN_META_I32, arr, 4);
+    learn_writer_set_array(w, "t.arr_i32", LEARN_META_TYPE_I32, arr, 4);
     const double darr[2] = {1.5, -0.0};
-    learn_writer_set_array(w, "t.arr_f64", LEARN_META_F64, darr, 2);
+    learn_writer_set_array(w, "t.arr_f64", LEARN_META_TYPE_F64, darr, 2);
     const char *const strs[3] = {"a", "", "xyz"};
     learn_writer_set_str_array(w, "t.arr_str", strs, 3);
     tensor(w, "f32", LEARN_TYPE_F32, 3, 5, 1, 0);
@@ -251,10 +251,20 @@ static void seed_catalogs(void) {
         const char *name;
         uint32_t n, dc, di;
     } cats[] = {{"3x4x2.learn", 3, 4, 2}, {"12x8x3.learn", 12, 8, 3}, {"shard-5x4x2.learn", 5, 4, 2}};
+    /* The second and third carry a model's fingerprints, content and towers both non-zero: a
+       file with one key of each part. */
+    learn_writer *w = new_writer();
+    learn_writer_set_u32(w, "seed.content", 1);
+    learn_writer_set_u32(w, "tower.seed", 2);
+    void *mdata;
+    size_t mn;
+    learn_model *m;
+    if (learn_writer_save_memory(w, &mdata, &mn) != LEARN_OK) die("save", learn_writer_errmsg(w));
+    char merr[LEARN_ERRMSG_SIZE];
+    if (learn_model_open_memory(mdata, mn, NULL, &m, merr, sizeof merr) != LEARN_OK) die("model", merr);
     for (int c = 0; c < 3; c++) {
         learn_catalog_builder *b;
-        if (learn_catalog_builder_new(NULL, cats[c].dc, cats[c].di, &b) != LEARN_OK) die("builder", "");
-        if (c) learn_catalog_builder_set_fingerprints(b, 0x1234, 0x5678);
+        if (learn_catalog_builder_new(c ? m : NULL, cats[c].dc, cats[c].di, &b) != LEARN_OK) die("builder", "");
         /* The third is part 1 of 3 of a list of 16 items (its items 5..9). */
         learn_catalog_shard shard = {1, 3, 16, 0xabcdef, 1700000000.0, 1700000004.5};
         if (c == 2 && learn_catalog_builder_set_shard(b, &shard) != LEARN_OK) die("shard", learn_catalog_builder_errmsg(b));
@@ -275,6 +285,9 @@ static void seed_catalogs(void) {
         learn_catalog_builder_free_buffer(b, data);
         learn_catalog_builder_free(b);
     }
+    learn_model_close(m);
+    learn_writer_free_buffer(w, mdata);
+    learn_writer_free(w);
 }
 
 /* Byte 0 of a tokenizer seed: vocabulary (mod 10) + 10 x flags. */

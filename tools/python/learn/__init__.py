@@ -702,7 +702,8 @@ class CatalogBuilder(_Object):
     """Writes a catalog (``learn_catalog_builder_*``): ``CatalogBuilder(d_content, d_item,
     model=None)``, ``add`` items, then ``save(path)`` (atomically: temporary file, fsync,
     rename). With a model, the catalog carries its fingerprints (so ``Catalog.check`` accepts
-    it for that model); without, they are 0 unless ``set_fingerprints`` is called."""
+    it for that model); without, they are 0. ``CatalogBuilder.like(catalog)`` makes a builder
+    for more items of the model that made a catalog."""
     _kind = "catalog builder"
 
     def __init__(self, d_content, d_item, model=None):
@@ -717,12 +718,23 @@ class CatalogBuilder(_Object):
         self._h = _Handle(h.value, _lib.learn_catalog_builder_free,
                           deps=(model._h,) if model is not None else ())
 
+    @classmethod
+    def like(cls, catalog):
+        """A builder for more items of the model that made `catalog`
+        (``learn_catalog_builder_new_like``): the catalog's dimensions and fingerprints, so that
+        a catalog merged or extended without the model is accepted where `catalog` is. The
+        catalog may be closed afterwards."""
+        info = catalog.info
+        h = c_void_p()
+        _check(_lib.learn_catalog_builder_new_like(catalog._ptr(), byref(h)))
+        self = cls.__new__(cls)
+        self._d_content = info.d_content
+        self._d_item = info.d_item
+        self._h = _Handle(h.value, _lib.learn_catalog_builder_free)
+        return self
+
     def _fail(self, st):
         raise Error(st, _lib.learn_catalog_builder_errmsg(self._h.ptr).decode(errors="replace"))
-
-    def set_fingerprints(self, content, towers):
-        """The content and tower fingerprints the catalog will carry."""
-        _lib.learn_catalog_builder_set_fingerprints(self._ptr(), content, towers)
 
     def add(self, ids, content, items):
         """Adds items (copied): one id (str or bytes) with content (d_content,) and item
@@ -747,6 +759,6 @@ class CatalogBuilder(_Object):
 
     def save(self, path):
         """Writes the catalog to path atomically."""
-        st = _lib.learn_catalog_builder_save(self._ptr(), str(path).encode(), None)
+        st = _lib.learn_catalog_builder_save(self._ptr(), str(path).encode())
         if st:
             self._fail(st)

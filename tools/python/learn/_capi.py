@@ -106,12 +106,12 @@ _FUNCTIONS = {
     "learn_catalog_topk": (c_int, [P, P, P, c_uint32, P, c_size_t, P, SZ]),
     "learn_catalog_topk_batch": (c_int, [P, P, P, c_size_t, c_uint32, P, P, P, P]),
     "learn_catalog_builder_new": (c_int, [P, c_uint32, c_uint32, PP]),
-    "learn_catalog_builder_set_fingerprints": (None, [P, c_uint64, c_uint64]),
+    "learn_catalog_builder_new_like": (c_int, [P, PP]),
     "learn_catalog_builder_free": (None, [P]),
     "learn_catalog_builder_errmsg": (c_char_p, [P]),
     "learn_catalog_builder_count": (c_uint32, [P]),
     "learn_catalog_builder_add": (c_int, [P, c_char_p, c_size_t, P, P]),
-    "learn_catalog_builder_save": (c_int, [P, c_char_p, P]),
+    "learn_catalog_builder_save": (c_int, [P, c_char_p]),
 }
 
 

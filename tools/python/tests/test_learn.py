@@ -258,20 +258,34 @@ class TestResults(Base):
         with learn.Catalog(path) as c:
             idx, _ = c.topk(self.ctx.user_embed(content[0]), 4, exclude=["x1"])
             self.assertEqual([h["id"] for h in out["items"]], [c.ids[i] for i in idx])
-        # without a model: fingerprints 0 unless set; another model's catalog is refused
+        # without a model: fingerprints 0; another model's catalog is refused
         path2 = os.path.join(TMP, "py2.learn")
         b = learn.CatalogBuilder(content.shape[1], items.shape[1])
         b.add("y", content[0], items[0]).save(path2)
-        b.set_fingerprints(self.model.info.content_fingerprint, 0)
-        b.save(path + ".fp")
         b.close()
         with learn.Catalog(path2) as c:
             self.assertEqual(c.info.content_fingerprint, 0)
             with self.assertRaises(learn.Error) as e:
                 c.check(self.model)
             self.assertEqual(e.exception.status, learn.Status.MISMATCH)
-        with learn.Catalog(path + ".fp") as c:
-            self.assertFalse(c.check(self.model))  # same LLM, other towers
+        # like(): the dimensions and fingerprints of a catalog, kept after it is closed
+        for src, same in ((path, True), (path2, None)):
+            with learn.Catalog(src) as c:
+                b = learn.CatalogBuilder.like(c)
+                info = c.info
+            b.add("z", content[1], items[1]).save(path + ".like")
+            b.close()
+            with learn.Catalog(path + ".like") as c:
+                self.assertEqual((c.info.d_content, c.info.d_item, c.info.content_fingerprint,
+                                  c.info.tower_fingerprint),
+                                 (info.d_content, info.d_item, info.content_fingerprint,
+                                  info.tower_fingerprint))
+                if same:
+                    self.assertTrue(c.check(self.model))
+                else:
+                    self.assertRaises(learn.Error, c.check, self.model)
+        with self.assertRaises(learn.Error):
+            learn.CatalogBuilder.like(c)  # closed
         b = learn.CatalogBuilder(content.shape[1], items.shape[1])
         b.add(["d", "d"], content[:2], items[:2])
         with self.assertRaises(learn.Error) as e:
