@@ -197,6 +197,19 @@ int cli_out_commit(cli_out *o, const char *cmd) {
     return rc;
 }
 
+void cli_npy_header(FILE *f, size_t n, size_t d) {
+    char hdr[128];
+    int hl = snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, 'shape': (%zu, %zu), }", n, d);
+    int pad = (64 - (10 + hl + 1) % 64) % 64; /* magic, version, length, dict, '\n': 64-aligned */
+    uint16_t hlen = (uint16_t)(hl + pad + 1);
+    fwrite("\x93NUMPY\x01\x00", 1, 8, f);
+    fputc(hlen & 0xff, f);
+    fputc(hlen >> 8, f);
+    fwrite(hdr, 1, (size_t)hl, f);
+    for (int i = 0; i < pad; i++) fputc(' ', f);
+    fputc('\n', f);
+}
+
 int cli_mkdirs(const char *path) {
     char buf[4096];
     if (strlen(path) >= sizeof buf) return -1;

@@ -739,16 +739,7 @@ out:
 static int write_npy(const char *path, uint32_t n, uint32_t d, const learn_catalog *cat, int content) {
     cli_out o;
     if (cli_out_open(&o, "catalog", path)) return 1;
-    char hdr[128];
-    int hl = snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, 'shape': (%u, %u), }", n, d);
-    int total = 10 + hl + 1, pad = (64 - total % 64) % 64;
-    fwrite("\x93NUMPY\x01\x00", 1, 8, o.f);
-    uint16_t hlen = (uint16_t)(hl + pad + 1);
-    fputc(hlen & 0xff, o.f);
-    fputc(hlen >> 8, o.f);
-    fwrite(hdr, 1, (size_t)hl, o.f);
-    for (int i = 0; i < pad; i++) fputc(' ', o.f);
-    fputc('\n', o.f);
+    cli_npy_header(o.f, n, d);
     float *row = (float *)malloc(d * sizeof(float));
     if (!row) {
         cli_out_abort(&o);

@@ -25,6 +25,115 @@ static void print_row(const float *v, size_t d) {
     putchar(']');
 }
 
+/* Standard input into items: one text per line (line ends removed), or with jsonl item
+   records rendered through the model's template. */
+static int embed_read(const learn_model *m, int jsonl, item_list *items) {
+    char err[512];
+    if (jsonl) {
+        const char *tmpl;
+        if (learn_model_meta_str(m, "encoder.template", &tmpl, NULL) != LEARN_OK) tmpl = "{text}";
+        if (items_load(stdin, "stdin", tmpl, 1u << 20, items, err, sizeof err))
+            return cli_error("embed", "%s", err);
+        if (items_note(items, "stdin", err, sizeof err)) fprintf(stderr, "learn-cli embed: %s\n", err);
+        return 0;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    int rc = 0;
+    while ((len = getline(&line, &cap, stdin)) >= 0) {
+        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
+        if (items->n == items->cap) {
+            size_t nc = items->cap ? items->cap * 2 : 256;
+            item_rec *p = (item_rec *)realloc(items->items, nc * sizeof *p);
+            if (!p) {
+                rc = cli_error("embed", "out of memory");
+                break;
+            }
+            items->items = p;
+            items->cap = nc;
+        }
+        item_rec *r = &items->items[items->n];
+        r->id = NULL;
+        r->text = (char *)malloc((size_t)len + 1);
+        if (!r->text) {
+            rc = cli_error("embed", "out of memory");
+            break;
+        }
+        memcpy(r->text, line, (size_t)len + 1);
+        r->line = items->n + 1;
+        items->n++;
+    }
+    if (!rc && ferror(stdin)) rc = cli_error("embed", "reading standard input failed: %s", strerror(errno));
+    free(line);
+    return rc;
+}
+
+/* --pooling none: a line per text, an array of each token's hidden state (up to
+   encoder.max_tokens). */
+static int embed_tokens(learn_ctx *ctx, const learn_model *m, const learn_model_info *mi,
+                        const item_list *items) {
+    uint32_t maxt;
+    if (learn_model_meta_u32(m, "encoder.max_tokens", &maxt) != LEARN_OK)
+        maxt = mi->n_ctx_train < 512 ? mi->n_ctx_train : 512;
+    size_t d = mi->n_embd, cap = (size_t)maxt * 4;
+    int32_t *ids = (int32_t *)malloc(cap * sizeof *ids);
+    float *out = (float *)malloc(cap * d * sizeof(float));
+    int rc = 0;
+    if (!ids || !out) rc = cli_error("embed", "out of memory");
+    for (size_t i = 0; !rc && i < items->n; i++) {
+        size_t n = 0, got = 0;
+        const char *text = items->items[i].text;
+        learn_status st = learn_tokenize(ctx, text, strlen(text), LEARN_TOKENIZE_ADD_SPECIAL, ids, cap, &n);
+        if (st == LEARN_ERR_BUFFER) n = cap, st = LEARN_OK; /* only the first max_tokens matter */
+        if (!st) st = learn_encode_ids_tokens(ctx, ids, n, out, &got);
+        if (st) {
+            rc = cli_error("embed", "line %zu: %s", items->items[i].line, learn_ctx_errmsg(ctx));
+            break;
+        }
+        putchar('[');
+        for (size_t t = 0; t < got; t++) {
+            if (t) printf(", ");
+            print_row(out + t * d, d);
+        }
+        printf("]\n");
+    }
+    free(ids);
+    free(out);
+    return rc;
+}
+
+/* Pooled embeddings, batch texts per learn_encode call: a JSON array per line, or rows of the
+   .npy file npy (its header written). */
+static int embed_pooled(learn_ctx *ctx, size_t d, const item_list *items, size_t batch, FILE *npy) {
+    float *out = (float *)malloc(batch * d * sizeof(float));
+    const char **texts = (const char **)malloc(batch * sizeof *texts);
+    int rc = 0;
+    if (!out || !texts) rc = cli_error("embed", "out of memory");
+    for (size_t i0 = 0; !rc && i0 < items->n; i0 += batch) {
+        size_t k = items->n - i0 < batch ? items->n - i0 : batch;
+        for (size_t j = 0; j < k; j++) texts[j] = items->items[i0 + j].text;
+        if (learn_encode(ctx, k, texts, NULL, out) != LEARN_OK) {
+            /* The message names the item of the batch ("item J: ..."): report its line. */
+            const char *msg = learn_ctx_errmsg(ctx);
+            size_t j = strncmp(msg, "item ", 5) == 0 ? (size_t)strtoul(msg + 5, NULL, 10) : 0;
+            rc = cli_error("embed", "line %zu: %s", items->items[i0 + (j < k ? j : 0)].line, msg);
+            break;
+        }
+        for (size_t j = 0; j < k; j++) {
+            if (npy) {
+                fwrite(out + j * d, sizeof(float), d, npy);
+            } else {
+                print_row(out + j * d, d);
+                putchar('\n');
+            }
+        }
+    }
+    free((void *)texts);
+    free(out);
+    return rc;
+}
+
 int cmd_embed(int argc, char **argv) {
     const char *model = NULL, *npy = NULL;
     int jsonl = 0, normalize = -1;
@@ -61,7 +170,6 @@ int cmd_embed(int argc, char **argv) {
     learn_ctx *ctx = NULL;
     item_list items;
     memset(&items, 0, sizeof items);
-    float *out = NULL;
     cli_out o;
     memset(&o, 0, sizeof o);
     if (!mi.arch[0]) {
@@ -76,112 +184,14 @@ int cmd_embed(int argc, char **argv) {
         cli_error("embed", "cannot create a context");
         goto out;
     }
-    /* Read everything: texts (one per line) or item records. */
-    char err[512];
-    if (jsonl) {
-        const char *tmpl;
-        if (learn_model_meta_str(m, "encoder.template", &tmpl, NULL) != LEARN_OK) tmpl = "{text}";
-        if (items_load(stdin, "stdin", tmpl, 1u << 20, &items, err, sizeof err)) {
-            cli_error("embed", "%s", err);
-            goto out;
-        }
-        if (items_note(&items, "stdin", err, sizeof err)) fprintf(stderr, "learn-cli embed: %s\n", err);
-    } else {
-        char *line = NULL;
-        size_t cap = 0;
-        ssize_t len;
-        while ((len = getline(&line, &cap, stdin)) >= 0) {
-            while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
-            if (items.n == items.cap) {
-                size_t nc = items.cap ? items.cap * 2 : 256;
-                item_rec *p = (item_rec *)realloc(items.items, nc * sizeof *p);
-                if (!p) break;
-                items.items = p;
-                items.cap = nc;
-            }
-            item_rec *r = &items.items[items.n];
-            r->id = NULL;
-            r->text = (char *)malloc((size_t)len + 1);
-            if (!r->text) break;
-            memcpy(r->text, line, (size_t)len + 1);
-            r->line = items.n + 1;
-            items.n++;
-        }
-        free(line);
-    }
-    size_t d = mi.n_embd;
+    if (embed_read(m, jsonl, &items)) goto out;
     if (npy) {
         if (cli_out_open(&o, "embed", npy)) goto out;
-        char hdr[128];
-        int hl = snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, 'shape': (%zu, %zu), }", items.n, d);
-        int pad = (64 - (10 + hl + 1) % 64) % 64;
-        uint16_t hlen = (uint16_t)(hl + pad + 1);
-        fwrite("\x93NUMPY\x01\x00", 1, 8, o.f);
-        fputc(hlen & 0xff, o.f);
-        fputc(hlen >> 8, o.f);
-        fwrite(hdr, 1, (size_t)hl, o.f);
-        for (int i = 0; i < pad; i++) fputc(' ', o.f);
-        fputc('\n', o.f);
+        cli_npy_header(o.f, items.n, mi.n_embd);
     }
-    if (pool == LEARN_POOLING_NONE) {
-        uint32_t maxt;
-        if (learn_model_meta_u32(m, "encoder.max_tokens", &maxt) != LEARN_OK) maxt = mi.n_ctx_train < 512 ? mi.n_ctx_train : 512;
-        int32_t *ids = (int32_t *)malloc((size_t)maxt * 4 * sizeof *ids);
-        out = (float *)malloc((size_t)maxt * 4 * d * sizeof(float));
-        if (!ids || !out) {
-            free(ids);
-            cli_error("embed", "out of memory");
-            goto out;
-        }
-        for (size_t i = 0; i < items.n; i++) {
-            size_t n = 0, got = 0;
-            learn_status st = learn_tokenize(ctx, items.items[i].text, strlen(items.items[i].text),
-                                             LEARN_TOKENIZE_ADD_SPECIAL, ids, (size_t)maxt * 4, &n);
-            if (st == LEARN_ERR_BUFFER) n = (size_t)maxt * 4, st = LEARN_OK; /* only the first max_tokens matter */
-            if (!st) st = learn_encode_ids_tokens(ctx, ids, n, out, &got);
-            if (st) {
-                free(ids);
-                cli_error("embed", "line %zu: %s", items.items[i].line, learn_ctx_errmsg(ctx));
-                goto out;
-            }
-            putchar('[');
-            for (size_t t = 0; t < got; t++) {
-                if (t) printf(", ");
-                print_row(out + t * d, d);
-            }
-            printf("]\n");
-        }
-        free(ids);
-    } else {
-        out = (float *)malloc((size_t)batch * d * sizeof(float));
-        const char **texts = (const char **)malloc((size_t)batch * sizeof *texts);
-        if (!out || !texts) {
-            free((void *)texts);
-            cli_error("embed", "out of memory");
-            goto out;
-        }
-        for (size_t i0 = 0; i0 < items.n; i0 += (size_t)batch) {
-            size_t k = items.n - i0 < (size_t)batch ? items.n - i0 : (size_t)batch;
-            for (size_t j = 0; j < k; j++) texts[j] = items.items[i0 + j].text;
-            if (learn_encode(ctx, k, texts, NULL, out) != LEARN_OK) {
-                /* The message names the item of the batch: report its line. */
-                const char *msg = learn_ctx_errmsg(ctx);
-                size_t j = strncmp(msg, "item ", 5) == 0 ? (size_t)strtoul(msg + 5, NULL, 10) : 0;
-                free((void *)texts);
-                cli_error("embed", "line %zu: %s", items.items[i0 + (j < k ? j : 0)].line, msg);
-                goto out;
-            }
-            for (size_t j = 0; j < k; j++) {
-                if (npy) {
-                    fwrite(out + j * d, sizeof(float), d, o.f);
-                } else {
-                    print_row(out + j * d, d);
-                    putchar('\n');
-                }
-            }
-        }
-        free((void *)texts);
-    }
+    if (pool == LEARN_POOLING_NONE ? embed_tokens(ctx, m, &mi, &items)
+                                   : embed_pooled(ctx, mi.n_embd, &items, (size_t)batch, npy ? o.f : NULL))
+        goto out;
     if (npy && cli_out_commit(&o, "embed")) goto out;
     learn_encode_stats es;
     learn_ctx_encode_stats(ctx, &es);
@@ -195,7 +205,6 @@ int cmd_embed(int argc, char **argv) {
     rc = 0;
 out:
     if (o.f) cli_out_abort(&o);
-    free(out);
     items_free(&items);
     learn_ctx_free(ctx);
     learn_model_close(m);

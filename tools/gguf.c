@@ -380,18 +380,18 @@ void gguf_close(gguf_file *g) {
     free(g);
 }
 
-static learn_status gguf_parse(gguf_file *g, char *err, size_t errn) {
-    gguf_cur c = {g->base, 0, g->size, err, errn};
-    learn_status st;
+/* The header: magic, version and the two counts, checked against what the file can hold; then
+   the tables they size. */
+static learn_status gguf_parse_header(gguf_file *g, gguf_cur *c, char *err, size_t errn) {
     if (g->size < 24)
         return util_fail(err, errn, LEARN_ERR_FORMAT,
                          "file of %zu bytes is shorter than a GGUF header (24)", g->size);
     if (memcmp(g->base, "GGUF", 4) != 0)
         return util_fail(err, errn, LEARN_ERR_FORMAT, "not a GGUF file (magic %02x %02x %02x %02x)",
                          g->base[0], g->base[1], g->base[2], g->base[3]);
-    c.pos = 4;
+    c->pos = 4;
     uint32_t version;
-    (void)gguf_u32(&c, &version, "version");
+    (void)gguf_u32(c, &version, "version");
     if (version == 1)
         return util_fail(err, errn, LEARN_ERR_VERSION,
                          "GGUF version 1 (32-bit counts) is not supported (2, 3)");
@@ -401,20 +401,20 @@ static learn_status gguf_parse(gguf_file *g, char *err, size_t errn) {
                                                  : "GGUF version %u is not supported (2, 3)",
                          version);
     g->version = version;
-    (void)gguf_u64(&c, &g->n_tensors, "tensor count");
-    (void)gguf_u64(&c, &g->n_kv, "metadata count");
+    (void)gguf_u64(c, &g->n_tensors, "tensor count");
+    (void)gguf_u64(c, &g->n_kv, "metadata count");
     /* A metadata entry takes at least 8 (key length) + 1 + 4 (type) + 1 bytes; a tensor info at
        least 8 + 1 + 4 + 8 + 4 + 8. */
-    if (g->n_kv > GGUF_MAX_KV || g->n_kv > gguf_left(&c) / 14)
+    if (g->n_kv > GGUF_MAX_KV || g->n_kv > gguf_left(c) / 14)
         return util_fail(err, errn, LEARN_ERR_FORMAT,
                          "metadata count %llu: at most %u, and %llu bytes cannot hold them",
                          (unsigned long long)g->n_kv, GGUF_MAX_KV,
-                         (unsigned long long)gguf_left(&c));
-    if (g->n_tensors > GGUF_MAX_TENSORS || g->n_tensors > gguf_left(&c) / 33)
+                         (unsigned long long)gguf_left(c));
+    if (g->n_tensors > GGUF_MAX_TENSORS || g->n_tensors > gguf_left(c) / 33)
         return util_fail(err, errn, LEARN_ERR_FORMAT,
                          "tensor count %llu: at most %u, and %llu bytes cannot hold them",
                          (unsigned long long)g->n_tensors, GGUF_MAX_TENSORS,
-                         (unsigned long long)gguf_left(&c));
+                         (unsigned long long)gguf_left(c));
     /* Keys and names are shorter than the file: one pool of file size + counts suffices. */
     g->pool_cap = g->size + (size_t)g->n_kv + (size_t)g->n_tensors + 1;
     g->pool = (char *)malloc(g->pool_cap);
@@ -425,98 +425,109 @@ static learn_status gguf_parse(gguf_file *g, char *err, size_t errn) {
         (gguf_name_ref *)malloc(((size_t)g->n_tensors + 1) * sizeof(gguf_name_ref));
     if (!g->pool || !g->kv || !g->kv_sorted || !g->tensors || !g->tensor_sorted)
         return util_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
+    return LEARN_OK;
+}
 
-    g->alignment = 32;
-    for (uint64_t i = 0; i < g->n_kv; i++) {
-        const uint8_t *k;
-        uint64_t kn;
-        char what[64];
-        snprintf(what, sizeof what, "metadata entry %llu: key", (unsigned long long)i);
-        if ((st = gguf_str(&c, &k, &kn, what))) return st;
-        if (kn == 0 || kn > GGUF_MAX_KEY)
+/* Metadata entry i: its key, type and value; general.alignment is taken here. */
+static learn_status gguf_parse_kv(gguf_file *g, gguf_cur *c, uint64_t i, char *err, size_t errn) {
+    learn_status st;
+    const uint8_t *k;
+    uint64_t kn;
+    char what[64];
+    snprintf(what, sizeof what, "metadata entry %llu: key", (unsigned long long)i);
+    if ((st = gguf_str(c, &k, &kn, what))) return st;
+    if (kn == 0 || kn > GGUF_MAX_KEY)
+        return util_fail(err, errn, LEARN_ERR_FORMAT,
+                         "metadata entry %llu: key of %llu bytes (1..%u)",
+                         (unsigned long long)i, (unsigned long long)kn, GGUF_MAX_KEY);
+    if (memchr(k, 0, (size_t)kn))
+        return util_fail(err, errn, LEARN_ERR_FORMAT,
+                         "metadata entry %llu: key contains a NUL byte", (unsigned long long)i);
+    g->kv[i].key = gguf_pool_add(g, k, (size_t)kn);
+    uint32_t type;
+    if ((st = gguf_u32(c, &type, g->kv[i].key))) return st;
+    if ((st = gguf_parse_value(c, type, 0, 1, g->kv[i].key, &g->kv[i].value))) return st;
+    if (strcmp(g->kv[i].key, "general.alignment") == 0) {
+        uint32_t al;
+        if (type != GGUF_TYPE_UINT32 ||
+            ((al = gguf_rd32(g->kv[i].value.data)) == 0 || (al & (al - 1))))
             return util_fail(err, errn, LEARN_ERR_FORMAT,
-                             "metadata entry %llu: key of %llu bytes (1..%u)",
-                             (unsigned long long)i, (unsigned long long)kn, GGUF_MAX_KEY);
-        if (memchr(k, 0, (size_t)kn))
-            return util_fail(err, errn, LEARN_ERR_FORMAT,
-                             "metadata entry %llu: key contains a NUL byte", (unsigned long long)i);
-        g->kv[i].key = gguf_pool_add(g, k, (size_t)kn);
-        uint32_t type;
-        if ((st = gguf_u32(&c, &type, g->kv[i].key))) return st;
-        if ((st = gguf_parse_value(&c, type, 0, 1, g->kv[i].key, &g->kv[i].value))) return st;
-        if (strcmp(g->kv[i].key, "general.alignment") == 0) {
-            uint32_t al;
-            if (type != GGUF_TYPE_UINT32 ||
-                ((al = gguf_rd32(g->kv[i].value.data)) == 0 || (al & (al - 1))))
-                return util_fail(err, errn, LEARN_ERR_FORMAT,
-                                 "general.alignment: must be a uint32 power of two");
-            g->alignment = al;
-        }
-        g->kv_sorted[i].name = g->kv[i].key;
-        g->kv_sorted[i].index = i;
+                             "general.alignment: must be a uint32 power of two");
+        g->alignment = al;
     }
-    qsort(g->kv_sorted, (size_t)g->n_kv, sizeof(gguf_name_ref), gguf_cmp_ref);
-    for (uint64_t i = 1; i < g->n_kv; i++)
-        if (strcmp(g->kv_sorted[i].name, g->kv_sorted[i - 1].name) == 0)
-            return util_fail(err, errn, LEARN_ERR_FORMAT, "duplicate metadata key '%s'",
-                             g->kv_sorted[i].name);
+    g->kv_sorted[i].name = g->kv[i].key;
+    g->kv_sorted[i].index = i;
+    return LEARN_OK;
+}
 
-    for (uint64_t i = 0; i < g->n_tensors; i++) {
-        gguf_tensor *t = &g->tensors[i];
-        const uint8_t *nm;
-        uint64_t nn;
-        char what[64];
-        snprintf(what, sizeof what, "tensor %llu: name", (unsigned long long)i);
-        if ((st = gguf_str(&c, &nm, &nn, what))) return st;
-        if (nn == 0 || nn > GGUF_MAX_NAME || memchr(nm, 0, (size_t)nn))
+/* Tensor info i: name, dimensions, type (its element count a whole number of blocks) and the
+   offset relative to the data. */
+static learn_status gguf_parse_tensor_info(gguf_file *g, gguf_cur *c, uint64_t i, char *err,
+                                           size_t errn) {
+    learn_status st;
+    gguf_tensor *t = &g->tensors[i];
+    const uint8_t *nm;
+    uint64_t nn;
+    char what[64];
+    snprintf(what, sizeof what, "tensor %llu: name", (unsigned long long)i);
+    if ((st = gguf_str(c, &nm, &nn, what))) return st;
+    if (nn == 0 || nn > GGUF_MAX_NAME || memchr(nm, 0, (size_t)nn))
+        return util_fail(err, errn, LEARN_ERR_FORMAT,
+                         "tensor %llu: name of %llu bytes (1..%u, no NUL)",
+                         (unsigned long long)i, (unsigned long long)nn, GGUF_MAX_NAME);
+    t->name = gguf_pool_add(g, nm, (size_t)nn);
+    if ((st = gguf_u32(c, &t->n_dims, t->name))) return st;
+    if (t->n_dims < 1 || t->n_dims > GGUF_MAX_DIMS)
+        return util_fail(err, errn, LEARN_ERR_FORMAT, "tensor %s: %u dimensions (1..%d)",
+                         t->name, t->n_dims, GGUF_MAX_DIMS);
+    uint64_t nel = 1;
+    for (uint32_t d = 0; d < GGUF_MAX_DIMS; d++) t->ne[d] = 1;
+    for (uint32_t d = 0; d < t->n_dims; d++) {
+        if ((st = gguf_u64(c, &t->ne[d], t->name))) return st;
+        if (t->ne[d] == 0 || t->ne[d] > (uint64_t)INT64_MAX ||
+            nel > (uint64_t)INT64_MAX / t->ne[d])
             return util_fail(err, errn, LEARN_ERR_FORMAT,
-                             "tensor %llu: name of %llu bytes (1..%u, no NUL)",
-                             (unsigned long long)i, (unsigned long long)nn, GGUF_MAX_NAME);
-        t->name = gguf_pool_add(g, nm, (size_t)nn);
-        if ((st = gguf_u32(&c, &t->n_dims, t->name))) return st;
-        if (t->n_dims < 1 || t->n_dims > GGUF_MAX_DIMS)
-            return util_fail(err, errn, LEARN_ERR_FORMAT, "tensor %s: %u dimensions (1..%d)",
-                             t->name, t->n_dims, GGUF_MAX_DIMS);
-        uint64_t nel = 1;
-        for (uint32_t d = 0; d < GGUF_MAX_DIMS; d++) t->ne[d] = 1;
-        for (uint32_t d = 0; d < t->n_dims; d++) {
-            if ((st = gguf_u64(&c, &t->ne[d], t->name))) return st;
-            if (t->ne[d] == 0 || t->ne[d] > (uint64_t)INT64_MAX ||
-                nel > (uint64_t)INT64_MAX / t->ne[d])
-                return util_fail(err, errn, LEARN_ERR_FORMAT,
-                                 "tensor %s: dimension %u is %llu (the element count must be "
-                                 "1..2^63-1)",
-                                 t->name, d, (unsigned long long)t->ne[d]);
-            nel *= t->ne[d];
-        }
-        t->n_elements = nel;
-        if ((st = gguf_u32(&c, &t->type, t->name))) return st;
-        uint32_t be = gguf_type_block_elems(t->type), bb = gguf_type_block_bytes(t->type);
-        if (!be)
-            return util_fail(err, errn, LEARN_ERR_FORMAT, "tensor %s: unknown ggml type %u",
-                             t->name, t->type);
-        if (t->ne[0] % be)
-            return util_fail(err, errn, LEARN_ERR_FORMAT,
-                             "tensor %s: first dimension %llu is not a multiple of %s's block "
-                             "of %u",
-                             t->name, (unsigned long long)t->ne[0], gguf_type_name(t->type), be);
-        if (nel / be > UINT64_MAX / bb)
-            return util_fail(err, errn, LEARN_ERR_FORMAT, "tensor %s: byte size overflows",
-                             t->name);
-        t->size = nel / be * bb;
-        if ((st = gguf_u64(&c, &t->offset, t->name))) return st;
-        g->tensor_sorted[i].name = t->name;
-        g->tensor_sorted[i].index = i;
+                             "tensor %s: dimension %u is %llu (the element count must be "
+                             "1..2^63-1)",
+                             t->name, d, (unsigned long long)t->ne[d]);
+        nel *= t->ne[d];
     }
-    qsort(g->tensor_sorted, (size_t)g->n_tensors, sizeof(gguf_name_ref), gguf_cmp_ref);
-    for (uint64_t i = 1; i < g->n_tensors; i++)
-        if (strcmp(g->tensor_sorted[i].name, g->tensor_sorted[i - 1].name) == 0)
-            return util_fail(err, errn, LEARN_ERR_FORMAT, "duplicate tensor name '%s'",
-                             g->tensor_sorted[i].name);
+    t->n_elements = nel;
+    if ((st = gguf_u32(c, &t->type, t->name))) return st;
+    uint32_t be = gguf_type_block_elems(t->type), bb = gguf_type_block_bytes(t->type);
+    if (!be)
+        return util_fail(err, errn, LEARN_ERR_FORMAT, "tensor %s: unknown ggml type %u",
+                         t->name, t->type);
+    if (t->ne[0] % be)
+        return util_fail(err, errn, LEARN_ERR_FORMAT,
+                         "tensor %s: first dimension %llu is not a multiple of %s's block "
+                         "of %u",
+                         t->name, (unsigned long long)t->ne[0], gguf_type_name(t->type), be);
+    if (nel / be > UINT64_MAX / bb)
+        return util_fail(err, errn, LEARN_ERR_FORMAT, "tensor %s: byte size overflows",
+                         t->name);
+    t->size = nel / be * bb;
+    if ((st = gguf_u64(c, &t->offset, t->name))) return st;
+    g->tensor_sorted[i].name = t->name;
+    g->tensor_sorted[i].index = i;
+    return LEARN_OK;
+}
 
-    /* Data: at the end of the infos rounded up to the alignment; tensors back to back, each at
-       an aligned offset, as llama.cpp requires. */
-    uint64_t al = g->alignment, data = c.pos;
+/* Sorts n references by name for gguf_lookup; a name twice is an error ("duplicate WHAT"). */
+static learn_status gguf_sort_names(gguf_name_ref *refs, uint64_t n, const char *what, char *err,
+                                    size_t errn) {
+    qsort(refs, (size_t)n, sizeof(gguf_name_ref), gguf_cmp_ref);
+    for (uint64_t i = 1; i < n; i++)
+        if (strcmp(refs[i].name, refs[i - 1].name) == 0)
+            return util_fail(err, errn, LEARN_ERR_FORMAT, "duplicate %s '%s'", what,
+                             refs[i].name);
+    return LEARN_OK;
+}
+
+/* Data: at the end of the infos (info_end) rounded up to the alignment; tensors back to back,
+   each at an aligned offset, as llama.cpp requires. Sets each tensor's data and file offset. */
+static learn_status gguf_place_data(gguf_file *g, uint64_t info_end, char *err, size_t errn) {
+    uint64_t al = g->alignment, data = info_end;
     if (data > UINT64_MAX - (al - 1))
         return util_fail(err, errn, LEARN_ERR_FORMAT, "data offset overflows");
     data = (data + al - 1) / al * al;
@@ -543,6 +554,19 @@ static learn_status gguf_parse(gguf_file *g, char *err, size_t errn) {
         expect = (expect + al - 1) / al * al;
     }
     return LEARN_OK;
+}
+
+static learn_status gguf_parse(gguf_file *g, char *err, size_t errn) {
+    gguf_cur c = {g->base, 0, g->size, err, errn};
+    learn_status st = gguf_parse_header(g, &c, err, errn);
+    g->alignment = 32;
+    for (uint64_t i = 0; !st && i < g->n_kv; i++) st = gguf_parse_kv(g, &c, i, err, errn);
+    if (!st) st = gguf_sort_names(g->kv_sorted, g->n_kv, "metadata key", err, errn);
+    for (uint64_t i = 0; !st && i < g->n_tensors; i++)
+        st = gguf_parse_tensor_info(g, &c, i, err, errn);
+    if (!st) st = gguf_sort_names(g->tensor_sorted, g->n_tensors, "tensor name", err, errn);
+    if (!st) st = gguf_place_data(g, c.pos, err, errn);
+    return st;
 }
 
 learn_status gguf_open_memory(const void *data, size_t size, gguf_file **out, char *err,

@@ -339,126 +339,112 @@ static int st_name_cmp(const void *a, const void *b) {
     return strcmp(((const st_key *)a)->name, ((const st_key *)b)->name);
 }
 
-static learn_status st_parse(safetensors_file *f, char *err, size_t errn) {
-    if (f->size < 8)
-        return util_fail(err, errn, LEARN_ERR_FORMAT,
-                         "file is %zu bytes, shorter than the 8-byte header length", f->size);
-    uint64_t hlen = 0;
-    for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | f->base[i];
-    if (hlen > SAFETENSORS_MAX_HEADER || hlen > f->size - 8)
-        return util_fail(err, errn, LEARN_ERR_FORMAT,
-                         "header length %llu is larger than the %zu bytes after it (or than the "
-                         "%u-byte limit)",
-                         (unsigned long long)hlen, f->size - 8, SAFETENSORS_MAX_HEADER);
-    if (hlen < 2) return util_fail(err, errn, LEARN_ERR_FORMAT, "header length %llu is too short",
-                                   (unsigned long long)hlen);
-    st_parser ps = {f->base + 8, f->base + 8 + hlen, f->base + 8, err, errn};
-    const uint8_t *data = ps.end;
-    uint64_t data_size = f->size - 8 - hlen;
-    uint64_t *begins = NULL, *ends = NULL;
-    learn_status st = LEARN_OK;
-    if (!st_expect(&ps, '{')) return st_syntax(&ps, "the header is not a JSON object");
-    if (!st_expect(&ps, '}'))
+/* Appends a tensor named name (owned by it from here) with its data_offsets in (*begins)[i] and
+   (*ends)[i], growing the three arrays together. */
+static learn_status st_add_tensor(safetensors_file *f, st_parser *ps, char *name, uint64_t **begins,
+                                  uint64_t **ends) {
+    if (f->n >= SAFETENSORS_MAX_TENSORS) {
+        free(name);
+        return util_fail(ps->err, ps->errn, LEARN_ERR_FORMAT, "more than %u tensors",
+                         SAFETENSORS_MAX_TENSORS);
+    }
+    if (f->n == f->cap) {
+        size_t nc = f->cap ? f->cap * 2 : 64;
+        safetensors_tensor *t = (safetensors_tensor *)realloc(f->tensors, nc * sizeof *t);
+        if (t) f->tensors = t;
+        uint64_t *b = (uint64_t *)realloc(*begins, nc * sizeof *b);
+        if (b) *begins = b;
+        uint64_t *e = (uint64_t *)realloc(*ends, nc * sizeof *e);
+        if (e) *ends = e;
+        if (!t || !b || !e) {
+            free(name);
+            return util_fail(ps->err, ps->errn, LEARN_ERR_NOMEM, "out of memory");
+        }
+        f->cap = nc;
+    }
+    safetensors_tensor *t = &f->tensors[f->n];
+    memset(t, 0, sizeof *t);
+    t->name = name;
+    f->n++;
+    return st_parse_tensor(ps, t, &(*begins)[f->n - 1], &(*ends)[f->n - 1]);
+}
+
+/* The header's JSON object: __metadata__ once, every other key a tensor. */
+static learn_status st_parse_header(safetensors_file *f, st_parser *ps, uint64_t **begins,
+                                    uint64_t **ends) {
+    learn_status st;
+    if (!st_expect(ps, '{')) return st_syntax(ps, "the header is not a JSON object");
+    if (!st_expect(ps, '}'))
         for (;;) {
             char *name;
-            if ((st = st_string(&ps, &name))) goto done;
-            if (!st_expect(&ps, ':')) {
+            if ((st = st_string(ps, &name))) return st;
+            if (!st_expect(ps, ':')) {
                 free(name);
-                st = st_syntax(&ps, "expected ':'");
-                goto done;
+                return st_syntax(ps, "expected ':'");
             }
             if (strcmp(name, "__metadata__") == 0) {
                 free(name);
-                if (f->meta) {
-                    st = util_fail(err, errn, LEARN_ERR_FORMAT, "__metadata__ appears twice");
-                    goto done;
-                }
-                if ((st = st_parse_metadata(f, &ps))) goto done;
-            } else {
-                if (f->n >= SAFETENSORS_MAX_TENSORS) {
-                    free(name);
-                    st = util_fail(err, errn, LEARN_ERR_FORMAT, "more than %u tensors",
-                                   SAFETENSORS_MAX_TENSORS);
-                    goto done;
-                }
-                if (f->n == f->cap) {
-                    size_t nc = f->cap ? f->cap * 2 : 64;
-                    safetensors_tensor *t = (safetensors_tensor *)realloc(f->tensors, nc * sizeof *t);
-                    uint64_t *b = (uint64_t *)realloc(begins, nc * sizeof *b);
-                    if (t) f->tensors = t;
-                    if (b) begins = b;
-                    uint64_t *e = (uint64_t *)realloc(ends, nc * sizeof *e);
-                    if (e) ends = e;
-                    if (!t || !b || !e) {
-                        free(name);
-                        st = util_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
-                        goto done;
-                    }
-                    f->cap = nc;
-                }
-                safetensors_tensor *t = &f->tensors[f->n];
-                memset(t, 0, sizeof *t);
-                t->name = name;
-                f->n++;
-                if ((st = st_parse_tensor(&ps, t, &begins[f->n - 1], &ends[f->n - 1]))) goto done;
+                if (f->meta)
+                    return util_fail(ps->err, ps->errn, LEARN_ERR_FORMAT, "__metadata__ appears twice");
+                if ((st = st_parse_metadata(f, ps))) return st;
+            } else if ((st = st_add_tensor(f, ps, name, begins, ends))) {
+                return st;
             }
-            if (st_expect(&ps, '}')) break;
-            if (!st_expect(&ps, ',')) {
-                st = st_syntax(&ps, "expected ',' or '}'");
-                goto done;
-            }
+            if (st_expect(ps, '}')) break;
+            if (!st_expect(ps, ',')) return st_syntax(ps, "expected ',' or '}'");
         }
-    st_ws(&ps);
-    if (ps.p != ps.end) {
-        st = st_syntax(&ps, "bytes after the end of the JSON object");
-        goto done;
-    }
-    /* Sizes and offsets. */
+    st_ws(ps);
+    if (ps->p != ps->end) return st_syntax(ps, "bytes after the end of the JSON object");
+    return LEARN_OK;
+}
+
+/* Each tensor's element count and byte size, which its data_offsets must span within the
+   data_size bytes of data; sets its data pointer. */
+static learn_status st_place_tensors(safetensors_file *f, const uint8_t *data, uint64_t data_size,
+                                     const uint64_t *begins, const uint64_t *ends, char *err,
+                                     size_t errn) {
     for (size_t i = 0; i < f->n; i++) {
         safetensors_tensor *t = &f->tensors[i];
         uint64_t n = 1;
-        for (uint32_t d = 0; d < t->n_dims; d++)
-            if (t->shape[d] && n > UINT64_MAX / t->shape[d]) {
-                st = util_fail(err, errn, LEARN_ERR_FORMAT,
-                               "tensor '%.80s': the product of the shape overflows 64 bits", t->name);
-                goto done;
-            } else {
-                n *= t->shape[d];
-            }
+        for (uint32_t d = 0; d < t->n_dims; d++) {
+            if (t->shape[d] && n > UINT64_MAX / t->shape[d])
+                return util_fail(err, errn, LEARN_ERR_FORMAT,
+                                 "tensor '%.80s': the product of the shape overflows 64 bits", t->name);
+            n *= t->shape[d];
+        }
         t->n_elements = n;
-        if (n > UINT64_MAX / st_dtypes[t->dtype].bytes) {
-            st = util_fail(err, errn, LEARN_ERR_FORMAT, "tensor '%.80s': byte size overflows",
-                           t->name);
-            goto done;
-        }
+        if (n > UINT64_MAX / st_dtypes[t->dtype].bytes)
+            return util_fail(err, errn, LEARN_ERR_FORMAT, "tensor '%.80s': byte size overflows",
+                             t->name);
         t->size = n * st_dtypes[t->dtype].bytes;
-        if (begins[i] > ends[i] || ends[i] > data_size) {
-            st = util_fail(err, errn, LEARN_ERR_FORMAT,
-                           "tensor '%.80s': data_offsets [%llu, %llu] are not within the %llu "
-                           "bytes of data",
-                           t->name, (unsigned long long)begins[i], (unsigned long long)ends[i],
-                           (unsigned long long)data_size);
-            goto done;
-        }
-        if (ends[i] - begins[i] != t->size) {
-            st = util_fail(err, errn, LEARN_ERR_FORMAT,
-                           "tensor '%.80s': data_offsets span %llu bytes but dtype %s and its shape "
-                           "need %llu",
-                           t->name, (unsigned long long)(ends[i] - begins[i]),
-                           st_dtypes[t->dtype].name, (unsigned long long)t->size);
-            goto done;
-        }
+        if (begins[i] > ends[i] || ends[i] > data_size)
+            return util_fail(err, errn, LEARN_ERR_FORMAT,
+                             "tensor '%.80s': data_offsets [%llu, %llu] are not within the %llu "
+                             "bytes of data",
+                             t->name, (unsigned long long)begins[i], (unsigned long long)ends[i],
+                             (unsigned long long)data_size);
+        if (ends[i] - begins[i] != t->size)
+            return util_fail(err, errn, LEARN_ERR_FORMAT,
+                             "tensor '%.80s': data_offsets span %llu bytes but dtype %s and its shape "
+                             "need %llu",
+                             t->name, (unsigned long long)(ends[i] - begins[i]),
+                             st_dtypes[t->dtype].name, (unsigned long long)t->size);
         t->data = data + begins[i];
     }
+    return LEARN_OK;
+}
+
+/* The data must be covered exactly, without overlap or gaps (as the reference library
+   requires), and no name may appear twice; f->order becomes the tensors' order by name. */
+static learn_status st_check_layout(safetensors_file *f, uint64_t data_size, const uint64_t *begins,
+                                    const uint64_t *ends, char *err, size_t errn) {
+    learn_status st = LEARN_OK;
     f->order = (size_t *)malloc((f->n ? f->n : 1) * sizeof *f->order);
     st_key *keys = (st_key *)malloc((f->n ? f->n : 1) * sizeof *keys);
     if (!f->order || !keys) {
         free(keys);
-        st = util_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
-        goto done;
+        return util_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
     }
-    /* The data must be covered exactly, without overlap or gaps (as the reference library
-       requires). */
     for (size_t i = 0; i < f->n; i++) keys[i] = (st_key){begins[i], f->tensors[i].name, i};
     if (f->n) qsort(keys, f->n, sizeof *keys, st_off_cmp);
     uint64_t pos = 0;
@@ -482,7 +468,30 @@ static learn_status st_parse(safetensors_file *f, char *err, size_t errn) {
                            keys[k].name);
     }
     free(keys);
-done:
+    return st;
+}
+
+/* The 8-byte header length, the JSON header, then the tensors' data. */
+static learn_status st_parse(safetensors_file *f, char *err, size_t errn) {
+    if (f->size < 8)
+        return util_fail(err, errn, LEARN_ERR_FORMAT,
+                         "file is %zu bytes, shorter than the 8-byte header length", f->size);
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | f->base[i];
+    if (hlen > SAFETENSORS_MAX_HEADER || hlen > f->size - 8)
+        return util_fail(err, errn, LEARN_ERR_FORMAT,
+                         "header length %llu is larger than the %zu bytes after it (or than the "
+                         "%u-byte limit)",
+                         (unsigned long long)hlen, f->size - 8, SAFETENSORS_MAX_HEADER);
+    if (hlen < 2) return util_fail(err, errn, LEARN_ERR_FORMAT, "header length %llu is too short",
+                                   (unsigned long long)hlen);
+    st_parser ps = {f->base + 8, f->base + 8 + hlen, f->base + 8, err, errn};
+    const uint8_t *data = ps.end;
+    uint64_t data_size = f->size - 8 - hlen;
+    uint64_t *begins = NULL, *ends = NULL;
+    learn_status st = st_parse_header(f, &ps, &begins, &ends);
+    if (!st) st = st_place_tensors(f, data, data_size, begins, ends, err, errn);
+    if (!st) st = st_check_layout(f, data_size, begins, ends, err, errn);
     free(begins);
     free(ends);
     return st;
