@@ -196,6 +196,137 @@ START_TEST(test_convert_hf_bad) {
 }
 END_TEST
 
+/* GGUF reader: a small valid file built here (two metadata entries, an f32 tensor of 8 and a
+   q8_0 tensor of 32 x 2), then one fault at a time, each refused with its reason. */
+typedef struct gg_spec {
+    uint32_t magic, version, alignment, type_b;
+    uint64_t n_kv, ne0_b, off_b;
+    int dup_key, dup_tensor;
+    size_t cut; /* bytes removed from the end */
+} gg_spec;
+
+typedef struct gg_buf {
+    uint8_t b[1024];
+    size_t n;
+} gg_buf;
+
+static void gg_u32(gg_buf *g, uint32_t v) {
+    for (int i = 0; i < 4; i++) g->b[g->n++] = (uint8_t)(v >> (8 * i));
+}
+static void gg_u64(gg_buf *g, uint64_t v) {
+    for (int i = 0; i < 8; i++) g->b[g->n++] = (uint8_t)(v >> (8 * i));
+}
+static void gg_str(gg_buf *g, const char *s) {
+    gg_u64(g, strlen(s));
+    memcpy(g->b + g->n, s, strlen(s));
+    g->n += strlen(s);
+}
+
+static size_t gg_build(gg_buf *g, const gg_spec *sp) {
+    g->n = 0;
+    gg_u32(g, sp->magic);
+    gg_u32(g, sp->version);
+    gg_u64(g, 2);        /* tensors */
+    gg_u64(g, sp->n_kv); /* metadata entries */
+    gg_str(g, "general.architecture");
+    gg_u32(g, GGUF_TYPE_STRING);
+    gg_str(g, "llama");
+    gg_str(g, sp->dup_key ? "general.architecture" : "general.alignment");
+    if (sp->dup_key) {
+        gg_u32(g, GGUF_TYPE_STRING);
+        gg_str(g, "qwen2");
+    } else {
+        gg_u32(g, GGUF_TYPE_UINT32);
+        gg_u32(g, sp->alignment);
+    }
+    gg_str(g, "a"); /* f32 [8] at 0 */
+    gg_u32(g, 1);
+    gg_u64(g, 8);
+    gg_u32(g, 0);
+    gg_u64(g, 0);
+    gg_str(g, sp->dup_tensor ? "a" : "b"); /* q8_0 [32, 2] after it */
+    gg_u32(g, 2);
+    gg_u64(g, sp->ne0_b);
+    gg_u64(g, 2);
+    gg_u32(g, sp->type_b);
+    gg_u64(g, sp->off_b);
+    size_t data = (g->n + 31) / 32 * 32;
+    memset(g->b + g->n, 0, data - g->n);
+    g->n = data;
+    for (int i = 0; i < 8; i++) {
+        float f = (float)i - 3.5f;
+        memcpy(g->b + g->n + 4 * i, &f, 4);
+    }
+    memset(g->b + g->n + 32, 0x11, 68); /* two q8_0 blocks */
+    g->n += 32 + 68;
+    return data;
+}
+
+START_TEST(test_gguf_bad) {
+    const gg_spec ok = {.magic = 0x46554747u /* "GGUF" */, .version = 3, .alignment = 32, .type_b = 8 /* q8_0 */,
+                        .n_kv = 2, .ne0_b = 32, .off_b = 32};
+    gg_buf g;
+    char err[512];
+    gguf_file *f;
+    size_t data = gg_build(&g, &ok);
+    ck_assert_msg(gguf_open_memory(g.b, g.n, &f, err, sizeof err) == LEARN_OK, "%s", err);
+    const gguf_tensor *a = gguf_find_tensor(f, "a"), *b = gguf_find_tensor(f, "b");
+    ck_assert(a && b && gguf_alignment(f) == 32 && gguf_n_kv(f) == 2);
+    ck_assert(a->offset == data && a->size == 32 && a->n_elements == 8);
+    ck_assert(b->offset == data + 32 && b->size == 68 && b->n_elements == 64 && b->ne[1] == 2);
+    ck_assert(((const float *)a->data)[7] == 3.5f);
+    gguf_value v;
+    const char *s;
+    size_t len;
+    ck_assert(gguf_get(f, "general.architecture", &v) == LEARN_OK && gguf_as_str(&v, &s, &len) == LEARN_OK);
+    ck_assert(len == 5 && memcmp(s, "llama", 5) == 0);
+    gguf_close(f);
+
+    static const struct {
+        int field;
+        uint64_t value;
+        learn_status st;
+        const char *msg;
+    } cases[] = {
+        {0, 0x46554746u, LEARN_ERR_FORMAT, "not a GGUF file"},
+        {1, 1, LEARN_ERR_VERSION, "version 1 (32-bit counts)"},
+        {1, 0x03000000u, LEARN_ERR_VERSION, "big-endian"},
+        {1, 4, LEARN_ERR_VERSION, "GGUF version 4 is not supported"},
+        {2, 24, LEARN_ERR_FORMAT, "general.alignment: must be a uint32 power of two"},
+        {3, 99, LEARN_ERR_FORMAT, "tensor b: unknown ggml type 99"},
+        {4, 1u << 20, LEARN_ERR_FORMAT, "metadata count 1048576"},
+        {5, 33, LEARN_ERR_FORMAT, "first dimension 33 is not a multiple of q8_0's block of 32"},
+        {6, 40, LEARN_ERR_FORMAT, "tensor b: data offset 40, expected 32"},
+        {7, 1, LEARN_ERR_FORMAT, "duplicate metadata key 'general.architecture'"},
+        {8, 1, LEARN_ERR_FORMAT, "duplicate tensor name 'a'"},
+        {9, 1, LEARN_ERR_FORMAT, "tensor b: 68 bytes at offset"},
+        {9, 0, LEARN_ERR_FORMAT, "shorter than a GGUF header"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        gg_spec sp = ok;
+        switch (cases[i].field) {
+        case 0: sp.magic = (uint32_t)cases[i].value; break;
+        case 1: sp.version = (uint32_t)cases[i].value; break;
+        case 2: sp.alignment = (uint32_t)cases[i].value; break;
+        case 3: sp.type_b = (uint32_t)cases[i].value; break;
+        case 4: sp.n_kv = cases[i].value; break;
+        case 5: sp.ne0_b = cases[i].value; break;
+        case 6: sp.off_b = cases[i].value; break;
+        case 7: sp.dup_key = 1; break;
+        case 8: sp.dup_tensor = 1; break;
+        default: sp.cut = cases[i].value; break;
+        }
+        gg_build(&g, &sp);
+        size_t n = cases[i].field == 9 && cases[i].value == 0 ? 20 : g.n - sp.cut;
+        err[0] = 0;
+        f = (gguf_file *)1;
+        learn_status st = gguf_open_memory(g.b, n, &f, err, sizeof err);
+        ck_assert_msg(st == cases[i].st && f == NULL, "case %zu: status %d", i, (int)st);
+        ck_assert_msg(strstr(err, cases[i].msg), "case %zu: '%s' lacks '%s'", i, err, cases[i].msg);
+    }
+}
+END_TEST
+
 static Suite *make_convert_suite(void) {
     Suite *s = suite_create("convert");
     TCase *tc = tcase_create("dequantizers");
@@ -207,5 +338,8 @@ static Suite *make_convert_suite(void) {
     tcase_add_loop_test(hf, test_convert_hf_matches_reference, 0, 3);
     tcase_add_test(hf, test_convert_hf_bad);
     suite_add_tcase(s, hf);
+    TCase *gg = tcase_create("gguf");
+    tcase_add_test(gg, test_gguf_bad);
+    suite_add_tcase(s, gg);
     return s;
 }
