@@ -309,6 +309,24 @@ START_TEST(test_pipeline) {
     ck_assert_int_eq((long)sb.st_size, 128 + 2 * 64 * 4);
     o = pipe_run(cli, 0, "embed %s --pooling none < %s/texts.txt", model, d);
     ck_assert_msg(strncmp(o, "[[", 2) == 0, "%s", o);
+    /* A text that gives no token is named by its line, in any batch of the call. */
+    snprintf(p, sizeof p, "%s/texts.txt", d);
+    f = fopen(p, "wb");
+    fputs("Title: Acme Tea\nBrand: Zephyr\n\nTitle: Juniper\n", f);
+    fclose(f);
+    o = pipe_run(cli, 1, "embed %s --batch 2 < %s", model, p);
+    ck_assert_msg(strstr(o, "learn-cli embed: line 3: the text gives no tokens"), "%s", o);
+    o = pipe_run(cli, 1, "embed %s < %s", model, p);
+    ck_assert_msg(strstr(o, "learn-cli embed: line 3: the text gives no tokens"), "%s", o);
+    snprintf(p, sizeof p, "%s/empty-text.jsonl", d);
+    f = fopen(p, "wb");
+    fputs("{\"id\": \"a\", \"text\": \"x\"}\n{\"id\": \"b\", \"text\": \"y\"}\n"
+          "{\"id\": \"c\", \"text\": \"z\"}\n{\"id\": \"d\", \"text\": \"\"}\n", f);
+    fclose(f);
+    o = pipe_run(cli, 1, "catalog build %s %s -o %s/empty-text.learn", model, p, d);
+    ck_assert_msg(strstr(o, "learn-cli catalog: line 4: the text gives no tokens"), "%s", o);
+    snprintf(p, sizeof p, "%s/empty-text.learn", d);
+    ck_assert_int_ne(stat(p, &sb), 0);
 }
 END_TEST
 

@@ -197,6 +197,16 @@ int cli_out_commit(cli_out *o, const char *cmd) {
     return rc;
 }
 
+size_t cli_failed_item(const char *msg, size_t k, const char **rest) {
+    *rest = msg;
+    if (strncmp(msg, "item ", 5) != 0 || msg[5] < '0' || msg[5] > '9') return 0;
+    char *end;
+    unsigned long long j = strtoull(msg + 5, &end, 10);
+    if (j >= k) return 0;
+    if (end[0] == ':' && end[1] == ' ') *rest = end + 2;
+    return (size_t)j;
+}
+
 void cli_npy_header(FILE *f, size_t n, size_t d) {
     char hdr[128];
     int hl = snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, 'shape': (%zu, %zu), }", n, d);

@@ -60,6 +60,10 @@ void cli_out_abort(cli_out *o);
    fingerprints. Returns 0, or 1 with the reason in err. */
 int cli_copy_model(learn_writer *w, const learn_model *m, const char *skip_prefix, char *err, size_t errn);
 
+/* The item of a learn_encode call of k texts that its error message msg names ("item J: ..."):
+   J, and in *rest the reason after "item J: ". 0 and the whole message when it names none. */
+size_t cli_failed_item(const char *msg, size_t k, const char **rest);
+
 /* Writes the header of a version 1.0 .npy file of float32 ('<f4', C order) of shape (n, d):
    n * d little-endian floats follow it. */
 void cli_npy_header(FILE *f, size_t n, size_t d);

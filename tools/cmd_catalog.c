@@ -83,8 +83,13 @@ static int encode_items(learn_ctx *ctx, learn_catalog_builder *b, const item_rec
     for (size_t i0 = 0; i0 < n; i0 += batch) {
         size_t k = n - i0 < batch ? n - i0 : batch;
         for (size_t j = 0; j < k; j++) texts[j] = items[i0 + j].text, lens[j] = strlen(items[i0 + j].text);
-        if (learn_encode(ctx, k, texts, lens, content) != LEARN_OK ||
-            learn_item_embed(ctx, k, content, item) != LEARN_OK) {
+        if (learn_encode(ctx, k, texts, lens, content) != LEARN_OK) {
+            const char *why;
+            size_t j = cli_failed_item(learn_ctx_errmsg(ctx), k, &why);
+            cli_error("catalog", "line %zu: %s", items[i0 + j].line, why);
+            goto out;
+        }
+        if (learn_item_embed(ctx, k, content, item) != LEARN_OK) {
             cli_error("catalog", "items from line %zu: %s", items[i0].line, learn_ctx_errmsg(ctx));
             goto out;
         }

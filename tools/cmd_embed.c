@@ -114,10 +114,9 @@ static int embed_pooled(learn_ctx *ctx, size_t d, const item_list *items, size_t
         size_t k = items->n - i0 < batch ? items->n - i0 : batch;
         for (size_t j = 0; j < k; j++) texts[j] = items->items[i0 + j].text;
         if (learn_encode(ctx, k, texts, NULL, out) != LEARN_OK) {
-            /* The message names the item of the batch ("item J: ..."): report its line. */
-            const char *msg = learn_ctx_errmsg(ctx);
-            size_t j = strncmp(msg, "item ", 5) == 0 ? (size_t)strtoul(msg + 5, NULL, 10) : 0;
-            rc = cli_error("embed", "line %zu: %s", items->items[i0 + (j < k ? j : 0)].line, msg);
+            const char *why;
+            size_t j = cli_failed_item(learn_ctx_errmsg(ctx), k, &why);
+            rc = cli_error("embed", "line %zu: %s", items->items[i0 + j].line, why);
             break;
         }
         for (size_t j = 0; j < k; j++) {
