@@ -55,26 +55,6 @@ static void crash_copy(const char *from, const char *to) {
     free(p);
 }
 
-/* How many of a writer's leftovers are next to path: "path.tmp.*" and "path.lock". */
-static int crash_litter(const char *path) {
-    char dir[512];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    ck_assert_ptr_nonnull(slash);
-    *slash = 0;
-    char prefix[300], lock[300];
-    snprintf(prefix, sizeof prefix, "%s.tmp.", slash + 1);
-    snprintf(lock, sizeof lock, "%s.lock", slash + 1);
-    DIR *d = opendir(dir);
-    ck_assert_ptr_nonnull(d);
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        n += strncmp(e->d_name, prefix, strlen(prefix)) == 0 || strcmp(e->d_name, lock) == 0;
-    closedir(d);
-    return n;
-}
-
 /* What is at path now: 0 absent, 1 exactly `old`, 2 exactly `new`, 3 another file that opens
    with its checksum (as a catalog when cat), -1 anything else. */
 static int crash_state(const char *path, const uint8_t *old, size_t old_n, const uint8_t *new_, size_t new_n,
@@ -137,10 +117,10 @@ static int crash_loop(const char *cli, const crash_case *c, test_rng *r, int *ki
         else unlink(c->target);
         if (c->also) unlink(c->also);
         double delay = test_randu(r) * d * 1.1;
-        int before = crash_litter(c->target) + (c->also ? crash_litter(c->also) : 0);
+        int before = test_litter(c->target) + (c->also ? test_litter(c->also) : 0);
         int k = crash_run(cli, c->args, delay);
         *killed += k;
-        int after = crash_litter(c->target) + (c->also ? crash_litter(c->also) : 0);
+        int after = test_litter(c->target) + (c->also ? test_litter(c->also) : 0);
         if (!k) {
             ck_assert_msg(after == 0, "%s: a run that completed left %d temporary or lock files (%d before it)",
                           c->name, after, before);
@@ -160,11 +140,11 @@ static int crash_loop(const char *cli, const crash_case *c, test_rng *r, int *ki
         }
     }
     /* One more writer, undisturbed: whatever the killed ones left is gone after it. */
-    int left = crash_litter(c->target) + (c->also ? crash_litter(c->also) : 0);
+    int left = test_litter(c->target) + (c->also ? test_litter(c->also) : 0);
     if (c->old) crash_copy(c->old, c->target);
     crash_run(cli, c->args, -1);
     ck_assert_int_eq(crash_state(c->target, old, old_n, new_, new_n, c->cat) >= 2, 1);
-    int after = crash_litter(c->target) + (c->also ? crash_litter(c->also) : 0);
+    int after = test_litter(c->target) + (c->also ? test_litter(c->also) : 0);
     ck_assert_msg(after == 0, "%s: %d temporary or lock files left after the last writer (%d before it)", c->name,
                   after, left);
     cleaned += left;

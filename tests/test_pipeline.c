@@ -118,6 +118,15 @@ static const char *pipe_run(const char *cli, int want, const char *fmt, ...) {
     return out;
 }
 
+/* Writes text into dir/name, with that path in p. */
+static void pipe_file(char *p, size_t cap, const char *dir, const char *name, const char *text) {
+    snprintf(p, cap, "%s/%s", dir, name);
+    FILE *f = fopen(p, "wb");
+    ck_assert_msg(f != NULL, "%s", p);
+    ck_assert_int_eq(fputs(text, f) >= 0, 1);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
 static int pipe_count_lines(const char *path) {
     FILE *f = fopen(path, "rb");
     if (!f) return -1;
@@ -214,11 +223,9 @@ START_TEST(test_pipeline) {
     o = pipe_run(cli, 0, "user %s %s --history P00003,P00004", m2, cat2);
     ck_assert_msg(o[0] == '[' && strchr(o, ']'), "%s", o);
     /* Batch mode: good, unknown-only and malformed records. */
-    snprintf(p, sizeof p, "%s/users.jsonl", d);
-    FILE *f = fopen(p, "wb");
-    fputs("{\"user\": \"u1\", \"history\": [\"P00001\", \"P00005\"]}\n{\"user\": \"u2\", \"history\": [\"nope\"]}\n"
-          "not json\n\n{\"user\": 7, \"history\": \"P00001\"}\n{\"user\": \"u3\", \"history\": [\"P00009\", \"x,y\"]}\n", f);
-    fclose(f);
+    pipe_file(p, sizeof p, d, "users.jsonl",
+              "{\"user\": \"u1\", \"history\": [\"P00001\", \"P00005\"]}\n{\"user\": \"u2\", \"history\": [\"nope\"]}\n"
+              "not json\n\n{\"user\": 7, \"history\": \"P00001\"}\n{\"user\": \"u3\", \"history\": [\"P00009\", \"x,y\"]}\n");
     o = pipe_run(cli, 0, "recommend %s %s --batch -k 2 < %s", m2, cat2, p);
     ck_assert_msg(strstr(o, "{\"user\": \"u1\", \"items\": [{\"id\": "), "%s", o);
     ck_assert_msg(strstr(o, "{\"user\": \"u2\", \"line\": 2, \"error\": \"the history has no item of the catalog\"}"), "%s", o);
@@ -228,7 +235,7 @@ START_TEST(test_pipeline) {
     ck_assert_msg(strstr(o, "3 users answered") || strstr(o, "2 users answered"), "%s", o);
     /* 70 users (two rounds of answers): in input order, each with the hits of a single call. */
     static const char *const hists[3] = {"P00001,P00005", "P00007", "P00002,P00003,P00004"};
-    f = fopen(p, "wb");
+    FILE *f = fopen(p, "wb");
     for (int u = 0; u < 70; u++) {
         char h[64];
         snprintf(h, sizeof h, "%s", hists[u % 3]);
@@ -272,10 +279,7 @@ START_TEST(test_pipeline) {
     ck_assert_msg(strstr(o, "\"model\": {\"recall@10\": ") && strstr(o, "\"popularity\": {") &&
                   strstr(o, "\"raw_content\": {") && strstr(o, "\"users\": 60"), "%s", o);
     /* Cold start: add a new item without re-encoding the others; duplicates are refused. */
-    snprintf(p, sizeof p, "%s/new.jsonl", d);
-    f = fopen(p, "wb");
-    fputs("{\"id\": \"NEW1\", \"title\": \"Zephyr Ultralight Tent\", \"brand\": \"Zephyr\", \"category\": \"Camping\"}\n", f);
-    fclose(f);
+    pipe_file(p, sizeof p, d, "new.jsonl", "{\"id\": \"NEW1\", \"title\": \"Zephyr Ultralight Tent\", \"brand\": \"Zephyr\", \"category\": \"Camping\"}\n");
     o = pipe_run(cli, 0, "catalog add %s %s %s", m2, cat2, p);
     ck_assert_msg(strstr(o, "49 items"), "%s", o);
     o = pipe_run(cli, 1, "catalog add %s %s %s", m2, cat2, p);
@@ -289,18 +293,13 @@ START_TEST(test_pipeline) {
     o = pipe_run(cli, 1, "recommend %s %s --history P00001", other, cat2);
     ck_assert_msg(strstr(o, "another model"), "%s", o);
     /* Items with a duplicate id name both lines. */
-    snprintf(p, sizeof p, "%s/dup.jsonl", d);
-    f = fopen(p, "wb");
-    fputs("{\"id\": \"A\", \"text\": \"x\", \"title\": \"t\", \"brand\": \"b\", \"category\": \"c\"}\n"
-          "{\"id\": \"A\", \"title\": \"u\", \"brand\": \"b\", \"category\": \"c\"}\n", f);
-    fclose(f);
+    pipe_file(p, sizeof p, d, "dup.jsonl",
+              "{\"id\": \"A\", \"text\": \"x\", \"title\": \"t\", \"brand\": \"b\", \"category\": \"c\"}\n"
+              "{\"id\": \"A\", \"title\": \"u\", \"brand\": \"b\", \"category\": \"c\"}\n");
     o = pipe_run(cli, 1, "catalog build %s %s -o %s/dup.learn", model, p, d);
     ck_assert_msg(strstr(o, "line 2: id 'A' already appears on line 1"), "%s", o);
     /* embed: one line per text, and .npy. */
-    snprintf(p, sizeof p, "%s/texts.txt", d);
-    f = fopen(p, "wb");
-    fputs("Title: Acme Tea\nBrand: Zephyr\n", f);
-    fclose(f);
+    pipe_file(p, sizeof p, d, "texts.txt", "Title: Acme Tea\nBrand: Zephyr\n");
     o = pipe_run(cli, 0, "embed %s < %s", model, p);
     ck_assert_int_eq(cli_count_lines(o), 2);
     pipe_run(cli, 0, "embed %s --npy %s/e.npy < %s", model, d, p);
@@ -310,19 +309,14 @@ START_TEST(test_pipeline) {
     o = pipe_run(cli, 0, "embed %s --pooling none < %s/texts.txt", model, d);
     ck_assert_msg(strncmp(o, "[[", 2) == 0, "%s", o);
     /* A text that gives no token is named by its line, in any batch of the call. */
-    snprintf(p, sizeof p, "%s/texts.txt", d);
-    f = fopen(p, "wb");
-    fputs("Title: Acme Tea\nBrand: Zephyr\n\nTitle: Juniper\n", f);
-    fclose(f);
+    pipe_file(p, sizeof p, d, "texts.txt", "Title: Acme Tea\nBrand: Zephyr\n\nTitle: Juniper\n");
     o = pipe_run(cli, 1, "embed %s --batch 2 < %s", model, p);
     ck_assert_msg(strstr(o, "learn-cli embed: line 3: the text gives no tokens"), "%s", o);
     o = pipe_run(cli, 1, "embed %s < %s", model, p);
     ck_assert_msg(strstr(o, "learn-cli embed: line 3: the text gives no tokens"), "%s", o);
-    snprintf(p, sizeof p, "%s/empty-text.jsonl", d);
-    f = fopen(p, "wb");
-    fputs("{\"id\": \"a\", \"text\": \"x\"}\n{\"id\": \"b\", \"text\": \"y\"}\n"
-          "{\"id\": \"c\", \"text\": \"z\"}\n{\"id\": \"d\", \"text\": \"\"}\n", f);
-    fclose(f);
+    pipe_file(p, sizeof p, d, "empty-text.jsonl",
+              "{\"id\": \"a\", \"text\": \"x\"}\n{\"id\": \"b\", \"text\": \"y\"}\n"
+              "{\"id\": \"c\", \"text\": \"z\"}\n{\"id\": \"d\", \"text\": \"\"}\n");
     o = pipe_run(cli, 1, "catalog build %s %s -o %s/empty-text.learn", model, p, d);
     ck_assert_msg(strstr(o, "learn-cli catalog: line 4: the text gives no tokens"), "%s", o);
     snprintf(p, sizeof p, "%s/empty-text.learn", d);

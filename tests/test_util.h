@@ -3,6 +3,7 @@
 #define LEARN_TEST_UTIL_H
 
 #include <check.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,26 @@ static inline uint8_t *test_read_file(const char *path, size_t *n) {
     if (p) p[got] = 0;
     if (n) *n = got;
     return p;
+}
+
+/* How many of a writer's leftovers are next to path: "path.tmp.*" and "path.lock". */
+static inline int test_litter(const char *path) {
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    ck_assert_ptr_nonnull(slash);
+    *slash = 0;
+    char prefix[300], lock[300];
+    snprintf(prefix, sizeof prefix, "%s.tmp.", slash + 1);
+    snprintf(lock, sizeof lock, "%s.lock", slash + 1);
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        n += strncmp(e->d_name, prefix, strlen(prefix)) == 0 || strcmp(e->d_name, lock) == 0;
+    closedir(d);
+    return n;
 }
 
 static inline const char *test_tmp_path(const char *name) {

@@ -167,7 +167,10 @@ int cmd_convert(int argc, char **argv) {
                     towers, tr.shape.d_in, tr.shape.d_model, tr.shape.n_layer, tr.shape.n_head, tr.shape.d_ff,
                     tr.shape.d_out, tr.prefix[0] ? ", prefix stripped: " : "", tr.prefix);
     }
-    if (!rc && name) rc = learn_writer_set_str(w, "general.name", name, strlen(name)) != LEARN_OK;
+    if (!rc && name && learn_writer_set_str(w, "general.name", name, strlen(name)) != LEARN_OK) {
+        snprintf(err, sizeof err, "%s", learn_writer_errmsg(w));
+        rc = 1;
+    }
     if (!rc) rc = convert_set_encoder(w, tmpl, pooling, max_tokens, err, sizeof err);
     if (!rc && learn_writer_save_locked(w, lock) != LEARN_OK) {
         snprintf(err, sizeof err, "%s", learn_writer_errmsg(w));

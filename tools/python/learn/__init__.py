@@ -96,11 +96,7 @@ def version():
 def isa_check(isa=None):
     """The kernels' instruction set a ``Context(model, isa=isa)`` would run here ("avx2", ...);
     raises ``Error`` saying why when this CPU or build cannot run ``isa``. None: automatic."""
-    buf = create_string_buffer(_capi.ERRMSG_SIZE)
-    st = _lib.learn_isa_check(_bytes_or_none(isa), buf, len(buf))
-    if st:
-        raise Error(st, buf.value.decode(errors="replace"))
-    return buf.value.decode()
+    return _call_err(_lib.learn_isa_check, _bytes_or_none(isa)).value.decode()
 
 
 # ---- Handles ----------------------------------------------------------------------------
@@ -152,6 +148,16 @@ class _Object:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _call_err(fn, *args):
+    """Calls fn(*args, errbuf, size), a C function that writes its message into a buffer;
+    raises Error with that message when it fails, else returns the buffer."""
+    err = create_string_buffer(_capi.ERRMSG_SIZE)
+    st = fn(*args, err, len(err))
+    if st:
+        raise Error(st, err.value.decode(errors="replace"))
+    return err
 
 
 def _bytes_or_none(s):
@@ -236,10 +242,7 @@ class Model(_Object):
         self.path = str(path)
         p = _params(verify_checksum, use_mmap)
         h = c_void_p()
-        err = create_string_buffer(_capi.ERRMSG_SIZE)
-        st = _lib.learn_model_open(self.path.encode(), byref(p), byref(h), err, len(err))
-        if st:
-            raise Error(st, err.value.decode(errors="replace"))
+        _call_err(_lib.learn_model_open, self.path.encode(), byref(p), byref(h))
         self._h = _Handle(h.value, _lib.learn_model_close)
         self._info = self._read_info()
 
@@ -479,10 +482,7 @@ def _context_model():
 
             # the bytes must outlive the model: its handle holds theirs
             buf = _Handle(w.value, free_bytes)
-            err = create_string_buffer(_capi.ERRMSG_SIZE)
-            st = _lib.learn_model_open_memory(addr, size, None, byref(m), err, len(err))
-            if st:
-                raise Error(st, err.value.decode(errors="replace"))
+            _call_err(_lib.learn_model_open_memory, addr, size, None, byref(m))
             _empty_model = _Handle(m.value, _lib.learn_model_close, deps=(buf,))
         return _empty_model
 
@@ -501,10 +501,7 @@ class Catalog(_Object):
         self.path = str(path)
         p = _params(verify_checksum, True)
         h = c_void_p()
-        err = create_string_buffer(_capi.ERRMSG_SIZE)
-        st = _lib.learn_catalog_open(self.path.encode(), byref(p), byref(h), err, len(err))
-        if st:
-            raise Error(st, err.value.decode(errors="replace"))
+        _call_err(_lib.learn_catalog_open, self.path.encode(), byref(p), byref(h))
         self._h = _Handle(h.value, _lib.learn_catalog_close)
         ci = _capi.CatalogInfo()
         _check(_lib.learn_catalog_get_info(h, byref(ci)))
@@ -597,10 +594,7 @@ class Catalog(_Object):
         False when they need recomputing; an Error (Status.MISMATCH, naming both
         fingerprints) when the content does not match."""
         same = c_int()
-        err = create_string_buffer(_capi.ERRMSG_SIZE)
-        st = _lib.learn_catalog_check_model(self._ptr(), model._ptr(), byref(same), err, len(err))
-        if st:
-            raise Error(st, err.value.decode(errors="replace"))
+        _call_err(_lib.learn_catalog_check_model, self._ptr(), model._ptr(), byref(same))
         return bool(same.value)
 
     def _indices(self, a, what):
