@@ -881,7 +881,9 @@ typedef struct learn_ctx_params {
                                   setting (encoder.normalize, on by default); default -1 */
     const char *isa;           /* kernels: NULL or "auto" (the LEARN_ISA environment variable if
                                   set, else the best this CPU runs), or "scalar", "avx2",
-                                  "avxvnni", "avx512", "amx", "neon", "neon_dotprod". A level
+                                  "avxvnni", "avx512", "amx", "neon", "neon_dotprod"; "auto"
+                                  never picks amx, which runs only when named (it is checked
+                                  under emulation, not yet on AMX hardware). A level
                                   the CPU, the OS or the build lacks makes learn_ctx_new fail
                                   with LEARN_ERR_UNSUPPORTED (learn_isa_check says why). The
                                   Q8_0 / Q4_0 products of scalar, avx512 and amx are equal bit

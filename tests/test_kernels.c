@@ -362,6 +362,7 @@ START_TEST(test_amx_detect)
     const unsigned f = learn__amx_detect(tile_int8, tile_state);
     ck_assert_uint_eq(f & (LEARN__CPU_AMX_HW | LEARN__CPU_AMX_XCR0), LEARN__CPU_AMX_HW | LEARN__CPU_AMX_XCR0);
     ck_assert(!(f & LEARN__CPU_AMX) != !(f & LEARN__CPU_AMX_DENIED));
+    ck_assert_int_ne(learn__isa_best(), LEARN__ISA_AMX); /* amx only when named */
     const char *why = learn__isa_why(LEARN__ISA_AMX);
     if (learn__isa_supported(LEARN__ISA_AMX)) return;
     const unsigned have = learn__cpu_features();

@@ -52,9 +52,9 @@ static const char bench_usage[] =
     "the texts used, one per line (for other programs).\n"
     "  --batch N     tokens per forward pass (default: the context's, 512)\n"
     "  --isa L       kernels: scalar, avx2, avxvnni, avx512, amx, neon, neon_dotprod (default:\n"
-    "                the best). At the amx level the AMX peak of a tdpbssd loop is measured too,\n"
-    "                and the products' share of it printed; elsewhere a line says why amx is not\n"
-    "                offered.\n"
+    "                the best, never amx: it runs only when named). At the amx level the AMX\n"
+    "                peak of a tdpbssd loop is measured too, and the products' share of it\n"
+    "                printed; elsewhere a line says why amx is not offered.\n"
     "--towers: a user embedding from 40 history items, one incremental append after 39, and\n"
     "  item embeddings, with towers of d_in 896, d_model 768, 4 layers, d_ff 3072, d_out 256\n"
     "  (random weights of --type, default both f32 and q8_0).\n"
@@ -687,7 +687,7 @@ static int bench_encoder(const char *model, const char *items, size_t count, int
     }
     char amx_why[256];
     if (learn_isa_check("amx", amx_why, sizeof amx_why) == LEARN_OK)
-        printf("amx: offered here%s\n", bench_amx_real() ? "" : " (emulated: this build is for tests only)");
+        printf("amx: offered here%s; only --isa amx runs it\n", bench_amx_real() ? "" : " (emulated: this build is for tests only)");
     else
         printf("amx: not offered: %s\n", amx_why);
     double t_all = bench_now();
