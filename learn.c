@@ -6127,10 +6127,10 @@ learn_status learn_tokenizer_get_info(const learn_model *m, learn_tokenizer_info
 #define LEARN__CPU_NEON (1u << 2)    /* AArch64 Advanced SIMD */
 #define LEARN__CPU_DOTPROD (1u << 3) /* ARMv8.2 SDOT/UDOT */
 #define LEARN__CPU_AMX (1u << 5)     /* AMX-TILE and AMX-INT8, XCR0 tile state, Linux grants it */
-/* Why AMX is missing, when it is (learn__amx_why): */
+/* Why AMX is missing, when it is (learn__isa_why): */
 #define LEARN__CPU_AMX_HW (1u << 6)   /* CPUID reports AMX-TILE and AMX-INT8 */
 #define LEARN__CPU_AMX_XCR0 (1u << 7) /* the OS enables XTILECFG and XTILEDATA in XCR0 */
-#define LEARN__CPU_AMX_DENIED (1u << 8) /* arch_prctl(ARCH_REQ_XCOMP_PERM) refused the tile data */
+#define LEARN__CPU_AMX_DENIED (1u << 8) /* Linux refused the tile data (arch_prctl), or not Linux */
 #define LEARN__CPU_KNOWN (1u << 31)  /* the cache is filled */
 
 /* The only process-wide state of learn: filled on first use. Racing first calls compute the
@@ -6314,8 +6314,12 @@ static const char *learn__isa_why(learn__isa isa)
     if (isa != LEARN__ISA_AMX) return "this CPU lacks it";
     if (!(f & LEARN__CPU_AMX_HW)) return "this CPU lacks AMX-TILE and AMX-INT8";
     if (!(f & LEARN__CPU_AMX_XCR0)) return "the operating system does not enable the tile state (XCR0)";
+#if defined(__linux__)
     if (f & LEARN__CPU_AMX_DENIED)
         return "the operating system refused the tile data (arch_prctl ARCH_REQ_XCOMP_PERM)";
+#else
+    if (f & LEARN__CPU_AMX_DENIED) return "the amx level is offered on Linux only";
+#endif
     if (!(f & LEARN__CPU_AVX512)) return "this CPU lacks AVX-512 VNNI, which the amx level also uses";
     return "this CPU lacks it";
 }
@@ -6760,9 +6764,6 @@ static const learn__qkernel learn__qk_q4_0_scalar = {
 /* Shapes: rows 1..4 (or 1..2), tokens 1 or 1..2. */
 #define LEARN__QCASES_4X1(TILE)                                                                    \
     LEARN__QCASE(TILE, 4, 1) LEARN__QCASE(TILE, 3, 1) LEARN__QCASE(TILE, 2, 1) LEARN__QCASE(TILE, 1, 1)
-#define LEARN__QCASES_4X2(TILE)                                                                    \
-    LEARN__QCASES_4X1(TILE) LEARN__QCASE(TILE, 4, 2) LEARN__QCASE(TILE, 3, 2)                      \
-    LEARN__QCASE(TILE, 2, 2) LEARN__QCASE(TILE, 1, 2)
 #define LEARN__QCASES_2X2(TILE)                                                                    \
     LEARN__QCASE(TILE, 2, 2) LEARN__QCASE(TILE, 2, 1) LEARN__QCASE(TILE, 1, 2) LEARN__QCASE(TILE, 1, 1)
 
@@ -7364,12 +7365,6 @@ LEARN__AVX2 static void learn__pack_q8_0_vnni(const uint8_t *w, size_t ldw, int 
     }
 }
 
-LEARN__AVX2 static void learn__pack_q4_0_vnni(const uint8_t *w, size_t ldw, int mr, int nb, int b0,
-                                              int b1, uint8_t *pk)
-{
-    learn__pack_avx2(1, w, ldw, mr, nb, b0, b1, pk);
-}
-
 /* The avxvnni tiles: mr <= 4 rows of the 256-bit records times nt tokens (one, here). */
 #define LEARN__QNT_AVXVNNI 1
 
@@ -7558,8 +7553,6 @@ LEARN__AVX512_INLINE void learn__store_halves(uint8_t *p, __m256i lo, __m256i hi
 }
 #endif
 
-/* Packs blocks [b0, b1) of mr <= 16 rows of W into records (above); u8: the avx512 form. AVX2
-   instructions but for the final stores, so the emulating test builds run this code. */
 /* The f16 scales of the strip's rows (0 past mr) as 16 floats, stored at o. */
 LEARN__AVX512_INLINE void learn__pack_scales_b(const int full, const uint8_t *w, size_t ldw, int mr,
                                                size_t off, uint8_t *o)
@@ -7569,7 +7562,7 @@ LEARN__AVX512_INLINE void learn__pack_scales_b(const int full, const uint8_t *w,
     for (int i = 0; i < LEARN__BROWS; i++) {
         if (!full && i >= mr) continue;
         const uint8_t *wb = w + (size_t)i * ldw + off;
-        h[i / 4] |= (uint64_t)(wb[0] | wb[1] << 8) << (16 * (i % 4));
+        h[i / 4] |= (uint64_t)learn__rd16(wb) << (16 * (i % 4));
     }
     const __m128i h0 = _mm_set_epi64x((long long)h[1], (long long)h[0]), h1 = _mm_set_epi64x((long long)h[3], (long long)h[2]);
     learn__store_halves(o, _mm256_castps_si256(_mm256_cvtph_ps(h0)), _mm256_castps_si256(_mm256_cvtph_ps(h1)));
@@ -7629,6 +7622,8 @@ LEARN__AVX512_INLINE void learn__pack_b1(const int q4, const int u8, const int f
     for (int k = 0; k < 8; k++) learn__store_halves(o + 64 * k, c[k], c2[k]);
 }
 
+/* Packs blocks [b0, b1) of mr <= 16 rows of W into records (above); u8: the avx512 form. AVX2
+   instructions but for the final stores, so the emulating test builds run this code. */
 LEARN__AVX512_INLINE void learn__pack_b(const int q4, const int u8, const uint8_t *w, size_t ldw, int mr,
                                         int b0, int b1, uint8_t *pk)
 {
@@ -7874,8 +7869,7 @@ LEARN__AVX512_INLINE void learn__bdirect_avx512(const int q4, const learn__gemm_
             const int m = r1 - r < 4 ? r1 - r : 4;
             const uint8_t *wr = (const uint8_t *)g->w + (size_t)r * g->ldw;
             const uint8_t *pf = r + 4 < r1 ? wr + 4 * g->ldw : NULL;
-            __m128 acc[LEARN__BDIRECT_T];
-            for (int t = 0; t < LEARN__BDIRECT_T; t++) acc[t] = _mm_setzero_ps();
+            __m128 acc[LEARN__BDIRECT_T] = {_mm_setzero_ps()}; /* T <= LEARN__BDIRECT_T rows are set below */
             for (int t = 0; t < T; t++) {
                 float v[4] = {0, 0, 0, 0};
                 if (b0) memcpy(v, g->y + (size_t)t * g->ldy + (size_t)r, (size_t)m * sizeof(float));
@@ -7889,7 +7883,7 @@ LEARN__AVX512_INLINE void learn__bdirect_avx512(const int q4, const learn__gemm_
                 for (int i = 0; i < 4; i++) {
                     if (i < m) {
                         const uint8_t *wb = wr + (size_t)i * g->ldw + off;
-                        h |= (uint64_t)(wb[0] | wb[1] << 8) << (16 * i);
+                        h |= (uint64_t)learn__rd16(wb) << (16 * i);
                         w[i] = learn__row_u8_avx2(q4, wb);
 #if defined(__GNUC__)
                         if (pf) __builtin_prefetch(pf + (size_t)i * g->ldw + off, 0, 3);
@@ -8042,6 +8036,10 @@ static void learn__amx_tileloadd(int t, const void *base, size_t stride)
 static void learn__amx_tilestored(int t, void *base, size_t stride)
 {
     const learn__amx_state *s = &learn__amx_st;
+    if (!s->valid || !s->rows[t]) { /* the hardware faults: the whole tile the kernel reads is poison */
+        for (int r = 0; r < 16; r++) memset((uint8_t *)base + (size_t)r * stride, 0x7f, 64);
+        return;
+    }
     for (int r = 0; r < s->rows[t]; r++) memcpy((uint8_t *)base + (size_t)r * stride, s->t[t][r], s->colsb[t]);
 }
 
@@ -9205,10 +9203,10 @@ __attribute__((target("avx2"))) static void learn__scores8_avx2(const float *q, 
 /* The tiled rows of the levels. Fields: mr, nt, kc, packed bytes per block of a strip, xpack
    bytes per (token, block), weight block bytes, scratch per thread, pack, xpack, tiles, direct
    (and up to how many tokens), begin, end. */
-#define LEARN__QK_Q8(MR, NT, PB, PACK, TILES, DIRECT, DT)                                          \
-    {MR, NT, LEARN__KC_Q8, PB, 0, LEARN__Q8_0_BYTES, (size_t)LEARN__KC_Q8 * (PB), PACK, NULL, TILES, DIRECT, DT, NULL, NULL}
-#define LEARN__QK_Q4(MR, NT, PB, PACK, TILES, DIRECT, DT)                                          \
-    {MR, NT, LEARN__KC_Q8, PB, 0, LEARN__Q4_0_BYTES, (size_t)LEARN__KC_Q8 * (PB), PACK, NULL, TILES, DIRECT, DT, NULL, NULL}
+#define LEARN__QK_ROW(BB, MR, NT, PB, PACK, TILES, DIRECT, DT)                                     \
+    {MR, NT, LEARN__KC_Q8, PB, 0, BB, (size_t)LEARN__KC_Q8 * (PB), PACK, NULL, TILES, DIRECT, DT, NULL, NULL}
+#define LEARN__QK_Q8(...) LEARN__QK_ROW(LEARN__Q8_0_BYTES, __VA_ARGS__)
+#define LEARN__QK_Q4(...) LEARN__QK_ROW(LEARN__Q4_0_BYTES, __VA_ARGS__)
 #define LEARN__QK_B(BB, PACK, TILES, DIRECT, DT, BEGIN, END)                                       \
     {LEARN__BROWS, LEARN__BROWS, LEARN__BKC, LEARN__BREC, LEARN__XREC, BB, LEARN__BWORK, PACK,      \
      learn__xpack_b, TILES, DIRECT, DT, BEGIN, END}
@@ -9221,7 +9219,7 @@ static const learn__qkernel learn__qk_q4_0_avx2 = LEARN__QK_Q4(
 static const learn__qkernel learn__qk_q8_0_avxvnni = LEARN__QK_Q8(
     4, 1, LEARN__REC_Q8_VNNI, learn__pack_q8_0_vnni, learn__tiles_q8_0_avxvnni, NULL, 0);
 static const learn__qkernel learn__qk_q4_0_avxvnni = LEARN__QK_Q4(
-    4, 1, LEARN__REC_Q4_AVX2, learn__pack_q4_0_vnni, learn__tiles_q4_0_avxvnni, NULL, 0);
+    4, 1, LEARN__REC_Q4_AVX2, learn__pack_q4_0_avx2, learn__tiles_q4_0_avxvnni, NULL, 0); /* AVX2 records */
 static const learn__qkernel learn__qk_q8_0_avx512 =
     LEARN__QK_B(LEARN__Q8_0_BYTES, learn__pack_q8_0_avx512, learn__tiles_b_avx512, learn__direct_q8_0_avx512,
                 LEARN__BDIRECT_T, NULL, NULL);
@@ -9613,14 +9611,12 @@ static void learn__pool_run(learn__pool *p, learn__pool_fn fn, void *arg) {
     fn(arg, 0, 1);
 }
 
-/* Rows [*r0, *r1) of R for thread ith of nth: contiguous ranges aligned to `align` rows
-   (the kernels' row tile), as even as that allows. A thread may get an empty range. */
-static void learn__split_rows(int R, int align, int ith, int nth, int *r0, int *r1) {
-    const long long chunks = ((long long)R + align - 1) / align;
-    const long long c0 = chunks * ith / nth, c1 = chunks * (ith + 1) / nth;
-    const long long a = c0 * align, b = c1 * align;
-    *r0 = (int)(a < R ? a : R);
-    *r1 = (int)(b < R ? b : R);
+/* Items [*r0, *r1) of R for thread ith of nth: contiguous ranges, as even as can be (the
+   matrix products split row tiles, counted over all their outputs). A thread may get an empty
+   range. */
+static void learn__split_rows(int R, int ith, int nth, int *r0, int *r1) {
+    *r0 = (int)((long long)R * ith / nth);
+    *r1 = (int)((long long)R * (ith + 1) / nth);
 }
 
 /* Runs fn over [0, n) split in contiguous ranges, one per thread (ith = the thread). */
@@ -9700,7 +9696,7 @@ static void learn__matmul_quantize(void *arg, int ith, int nth) {
 static void learn__matmul_rows(void *arg, int ith, int nth) {
     learn__matmul_job *j = (learn__matmul_job *)arg;
     int c0, c1;
-    learn__split_rows(j->tiles[j->n_out], 1, ith, nth, &c0, &c1);
+    learn__split_rows(j->tiles[j->n_out], ith, nth, &c0, &c1);
     for (int o = 0; o < j->n_out && c0 < c1; o++) {
         const learn__mm_out *out = &j->outs[o];
         const int a = c0 > j->tiles[o] ? c0 : j->tiles[o];
@@ -9744,10 +9740,8 @@ static learn_status learn__matmul_n(const learn__kernels *k, learn__pool *pool, 
             (!k->gemm[out->type] && !learn__type_quantized(out->type)))
             return LEARN_ERR_ARG;
         const int q = learn__type_quantized(out->type);
-        if (K == 0 || (q && K % LEARN__QK != 0)) return LEARN_ERR_ARG;
-        const size_t row = q ? (size_t)K / LEARN__QK *
-                                   (out->type == LEARN_TYPE_Q8_0 ? LEARN__Q8_0_BYTES : LEARN__Q4_0_BYTES)
-                             : (size_t)K * (out->type == LEARN_TYPE_F32 ? 4 : 2);
+        const size_t row = (size_t)learn_type_row_bytes(out->type, (uint64_t)K); /* 0: K is not whole blocks */
+        if (row == 0) return LEARN_ERR_ARG;
         if ((out->R && T && (!out->w || !out->y)) || out->ldw < row || out->ldy < (size_t)out->R)
             return LEARN_ERR_ARG;
         quant |= q;
