@@ -123,7 +123,7 @@ check "catalog merge refuses the set (exit $rc)" [ $rc != 0 ]
 check "and names the missing shard" has "$T/merge2.log" "shard 2 of 4 is missing"
 check "and its file" has "$T/merge2.log" "part-00002-of-00004.learn: No such file"
 touch "$parts2/part-00003-of-00004.learn" -d '2020-01-01'
-touch "$parts2/part-00002-of-00004.learn.tmp.AbC123" # as a writer killed mid-write leaves
+touch "$parts2/part-00002-of-00004.learn.tmp.999999.AbC123" # as a writer killed mid-write leaves
 "$build" "$model" "$items" "$out2" --shards 4 --parts "$parts2" --wait >"$T/run3.log" 2>&1
 rc=$?
 check "the rerun completes (exit $rc)" [ $rc = 0 ]
@@ -132,7 +132,7 @@ check "it says why" has "$T/run3.log" "shard 2/4: missing"
 a3=$(array_of "$T/run3.log")
 check "its array job ran one task" [ "$(ls "$parts2"/logs/shard-*-"$a3".out | wc -l)" = 1 ]
 check "the other shards were not rebuilt" [ "$(date -r "$parts2/part-00003-of-00004.learn" +%Y)" = 2020 ]
-check "the killed writer's temporary file is gone" test ! -e "$parts2/part-00002-of-00004.learn.tmp.AbC123"
+check "the killed writer's temporary file is gone" test ! -e "$parts2/part-00002-of-00004.learn.tmp.999999.AbC123"
 check "the catalog equals the one-machine build" cmp "$out2" "$T/one.learn"
 
 # 3. A corrupted shard: refused by name, rebuilt alone.

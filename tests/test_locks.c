@@ -242,6 +242,7 @@ static pid_t lk_stalled_writer(const char *path) {
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
         close(sig[0]);
+        alarm(120); /* the test kills it long before; if a failed assert skips that, it ends anyway */
         learn_catalog_builder *b = lk_builder("dead", 300);
         lk_stall s = {sig[1], 0};
         learn__io io = {&s, lk_stall_write, lk_fsync, lk_rename, NULL};
@@ -532,7 +533,15 @@ START_TEST(test_lock_timeout) {
     snprintf(out, sizeof out, "%s/waiter.txt", x.dir);
     const char *args[] = {"catalog", "add", x.model, x.cat, newitem, "--threads", "1", NULL};
     pid_t waiter = lk_spawn(cli, args, out, NULL);
-    lk_sleep(0.3);
+    /* Released once the waiter says it waits (it loads the model and encodes first: slow under
+       the sanitizers and qemu), or after 60 s. */
+    for (double since = lk_now(); lk_now() - since < 60;) {
+        char *w = (char *)test_read_file(out, NULL);
+        int waiting = w && strstr(w, "waiting up to 60 s");
+        free(w);
+        if (waiting) break;
+        lk_sleep(0.02);
+    }
     learn_lock_release(held);
     int rc = lk_wait(waiter);
     char *o = (char *)test_read_file(out, NULL);

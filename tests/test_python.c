@@ -13,8 +13,7 @@ static char py_out[1 << 16];
    what was tried in `tried`. */
 static const char *py_interp(char *tried, size_t n) {
     static char found[512];
-    static int done;
-    if (done) return found[0] ? found : NULL;
+    found[0] = 0;
     const char *env = getenv("LEARN_PYTHON");
     const char *cands[3] = {env && *env ? env : NULL, "python3", "/usr/bin/python3"};
     tried[0] = 0;
@@ -30,7 +29,6 @@ static const char *py_interp(char *tried, size_t n) {
             break;
         }
     }
-    done = 1;
     return found[0] ? found : NULL;
 }
 
@@ -236,10 +234,8 @@ START_TEST(test_python_topk_time) {
     test_rng r = {2024};
     float content[8] = {0}, item[64], q[64];
     for (uint32_t i = 0; i < n_items; i++) {
-        double norm = 0;
         test_fill_normal(&r, item, d, 1.0);
-        for (uint32_t j = 0; j < d; j++) norm += (double)item[j] * item[j];
-        for (uint32_t j = 0; j < d; j++) item[j] = (float)(item[j] / sqrt(norm));
+        learn_l2_normalize(item, d);
         char id[32];
         int len = snprintf(id, sizeof id, "I%06u", i);
         ck_assert_int_eq(learn_catalog_builder_add(b, id, (size_t)len, content, item), LEARN_OK);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "util.h"
 #include "items.h"
 #include "shard.h"
 
@@ -125,8 +126,7 @@ static int check_duplicate_ids(const item_list *l, const char *name) {
     int rc = 0;
     for (size_t i = 0; i < n && !rc; i++) {
         const char *id = l->items[i].id;
-        uint64_t h = 1469598103934665603ull;
-        for (const char *c = id; *c; c++) h = (h ^ (uint8_t)*c) * 1099511628211ull;
+        const uint64_t h = util_fnv1a(UTIL_FNV1A_BASIS, id, strlen(id));
         size_t s = (size_t)h & (cap - 1);
         while (slots[s]) {
             if (strcmp(l->items[slots[s] - 1].id, id) == 0) {

@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,14 +73,6 @@ static int user_map_get(user_map *m, const char *s, size_t n, uint32_t *out) {
     return 0;
 }
 
-static int fail(char *err, size_t errn, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errn, fmt, ap);
-    va_end(ap);
-    return 1;
-}
-
 int inter_read(FILE *f, const char *path, const learn_catalog *cat, inter_data *out, char *err,
                size_t errn) {
     memset(out, 0, sizeof *out);
@@ -100,23 +91,23 @@ int inter_read(FILE *f, const char *path, const learn_catalog *cat, inter_data *
         if (lineno == 1 && len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0) p += 3, len -= 3;
         if (len == 0) continue;
         if (memchr(p, 0, (size_t)len)) {
-            fail(err, errn, "%s: line %zu: NUL byte", path, lineno);
+            (void)util_fail(err, errn, LEARN_ERR_FORMAT, "%s: line %zu: NUL byte", path, lineno);
             goto out;
         }
         char *t1 = strchr(p, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
         if (!t2 || strchr(t2 + 1, '\t')) {
-            fail(err, errn, "%s: line %zu: expected user<TAB>item<TAB>timestamp", path, lineno);
+            (void)util_fail(err, errn, LEARN_ERR_FORMAT, "%s: line %zu: expected user<TAB>item<TAB>timestamp", path, lineno);
             goto out;
         }
         *t1 = *t2 = 0;
         char *end;
         double ts = strtod(t2 + 1, &end);
         if (end == t2 + 1 || *end || !isfinite(ts)) {
-            fail(err, errn, "%s: line %zu: timestamp '%.40s' is not a finite number", path, lineno, t2 + 1);
+            (void)util_fail(err, errn, LEARN_ERR_FORMAT, "%s: line %zu: timestamp '%.40s' is not a finite number", path, lineno, t2 + 1);
             goto out;
         }
         if (t1 == p || t2 == t1 + 1) {
-            fail(err, errn, "%s: line %zu: empty user or item id", path, lineno);
+            (void)util_fail(err, errn, LEARN_ERR_FORMAT, "%s: line %zu: empty user or item id", path, lineno);
             goto out;
         }
         out->n_lines++;
@@ -127,14 +118,14 @@ int inter_read(FILE *f, const char *path, const learn_catalog *cat, inter_data *
             continue;
         }
         if (user_map_get(&um, p, (size_t)(t1 - p), &user)) {
-            fail(err, errn, "out of memory");
+            (void)util_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
             goto out;
         }
         if (n == cap) {
             cap = cap ? cap * 2 : 65536;
             inter_row *r = (inter_row *)realloc(rows, cap * sizeof *r);
             if (!r) {
-                fail(err, errn, "out of memory");
+                (void)util_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
                 goto out;
             }
             rows = r;
@@ -146,7 +137,7 @@ int inter_read(FILE *f, const char *path, const learn_catalog *cat, inter_data *
         n++;
     }
     if (ferror(f)) {
-        fail(err, errn, "%s: read error", path);
+        (void)util_fail(err, errn, LEARN_ERR_FORMAT, "%s: read error", path);
         goto out;
     }
     if (n) qsort(rows, n, sizeof *rows, row_cmp);
@@ -156,7 +147,7 @@ int inter_read(FILE *f, const char *path, const learn_catalog *cat, inter_data *
     out->seq_off = (uint32_t *)calloc(out->n_users + 1, sizeof *out->seq_off);
     out->seq = (uint32_t *)malloc((n ? n : 1) * sizeof *out->seq);
     if (!out->seq_off || !out->seq) {
-        fail(err, errn, "out of memory");
+        (void)util_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
@@ -178,7 +169,10 @@ out:
 int inter_load(const char *path, const learn_catalog *cat, inter_data *out, char *err, size_t errn) {
     memset(out, 0, sizeof *out);
     FILE *f = fopen(path, "rb");
-    if (!f) return fail(err, errn, "%s: %s", path, strerror(errno));
+    if (!f) {
+        (void)util_fail(err, errn, LEARN_ERR_IO, "%s: %s", path, strerror(errno));
+        return 1;
+    }
     int rc = inter_read(f, path, cat, out, err, errn);
     fclose(f);
     return rc;

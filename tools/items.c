@@ -1,8 +1,8 @@
 /* Item records (JSONL) rendered into texts through a template. */
 #define _POSIX_C_SOURCE 200809L
 #include "items.h"
+#include "util.h"
 
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,13 +53,6 @@ static int put_value(buf *b, const json_value *v, int depth) {
     }
 }
 
-static void fail(char *err, size_t errn, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errn, fmt, ap);
-    va_end(ap);
-}
-
 char *item_render(const char *json, size_t len, const char *tmpl, char **id, item_source *src,
                   char *err, size_t errn) {
     json_doc *doc;
@@ -70,16 +63,16 @@ char *item_render(const char *json, size_t len, const char *tmpl, char **id, ite
     buf out = {NULL, 0, 0}, idb = {NULL, 0, 0};
     char *res = NULL;
     if (root->type != JSON_OBJECT) {
-        fail(err, errn, "the record is not a JSON object");
+        (void)util_fail(err, errn, LEARN_ERR_FORMAT, "the record is not a JSON object");
         goto done;
     }
     const json_value *idv = json_get(root, "id");
     if (!idv || (idv->type != JSON_STRING && !(idv->type == JSON_NUMBER && idv->is_int))) {
-        fail(err, errn, "\"id\" is missing, or neither a string nor an integer");
+        (void)util_fail(err, errn, LEARN_ERR_FORMAT, "\"id\" is missing, or neither a string nor an integer");
         goto done;
     }
     if (put_value(&idb, idv, 1) || idb.n == 0) {
-        fail(err, errn, "\"id\" is empty");
+        (void)util_fail(err, errn, LEARN_ERR_FORMAT, "\"id\" is empty");
         goto done;
     }
     /* A ready text: used when a field the template names is missing, else ignored (said). */
@@ -110,14 +103,14 @@ char *item_render(const char *json, size_t len, const char *tmpl, char **id, ite
                 break;
             }
             if (!v) {
-                fail(err, errn, "field \"%s\" is missing (the template needs it, or the item's whole text in \"text\")",
+                (void)util_fail(err, errn, LEARN_ERR_FORMAT, "field \"%s\" is missing (the template needs it, or the item's whole text in \"text\")",
                      key);
                 goto done;
             }
             int r = put_value(&out, v, 0);
             if (r < 0) goto nomem;
             if (r) {
-                fail(err, errn, "field \"%s\" is an object or a nested array", key);
+                (void)util_fail(err, errn, LEARN_ERR_FORMAT, "field \"%s\" is an object or a nested array", key);
                 goto done;
             }
         }
@@ -130,7 +123,7 @@ char *item_render(const char *json, size_t len, const char *tmpl, char **id, ite
     idb.p = NULL;
     goto done;
 nomem:
-    fail(err, errn, "out of memory");
+    (void)util_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
 done:
     free(out.p);
     free(idb.p);
@@ -157,18 +150,18 @@ int items_load(FILE *f, const char *name, const char *tmpl, size_t max_line, ite
             continue;
         }
         if ((size_t)len > max_line) {
-            fail(err, errn, "%s: line %zu: %zd bytes, longer than the limit of %zu", name, no, len, max_line);
+            (void)util_fail(err, errn, LEARN_ERR_FORMAT, "%s: line %zu: %zd bytes, longer than the limit of %zu", name, no, len, max_line);
             goto bad;
         }
         if (memchr(p, 0, (size_t)len)) {
-            fail(err, errn, "%s: line %zu: NUL byte", name, no);
+            (void)util_fail(err, errn, LEARN_ERR_FORMAT, "%s: line %zu: NUL byte", name, no);
             goto bad;
         }
         char *id;
         item_source src;
         char *text = item_render(p, (size_t)len, tmpl, &id, &src, inner, sizeof inner);
         if (!text) {
-            fail(err, errn, "%s: line %zu: %s", name, no, inner);
+            (void)util_fail(err, errn, LEARN_ERR_FORMAT, "%s: line %zu: %s", name, no, inner);
             goto bad;
         }
         if (out->n == out->cap) {
@@ -177,7 +170,7 @@ int items_load(FILE *f, const char *name, const char *tmpl, size_t max_line, ite
             if (!r) {
                 free(text);
                 free(id);
-                fail(err, errn, "out of memory");
+                (void)util_fail(err, errn, LEARN_ERR_NOMEM, "out of memory");
                 goto bad;
             }
             out->items = r;
@@ -192,7 +185,7 @@ int items_load(FILE *f, const char *name, const char *tmpl, size_t max_line, ite
     }
     free(line);
     if (ferror(f)) {
-        fail(err, errn, "%s: read error", name);
+        (void)util_fail(err, errn, LEARN_ERR_FORMAT, "%s: read error", name);
         items_free(out);
         return 1;
     }
