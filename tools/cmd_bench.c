@@ -64,12 +64,6 @@ static const char bench_usage[] =
 
 /* ---- Timing, statistics, memory ---------------------------------------------------------- */
 
-static double bench_now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
 static int bench_dcmp(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
@@ -302,14 +296,14 @@ static double bench_peak(int n, int kind) {
         }
         args[0].bar = &bar;
         pthread_barrier_wait(&bar);
-        double t0 = bench_now();
+        double t0 = util_now_s();
         args[0].macs = bench_peak_loop(kind);
         double macs = args[0].macs;
         for (int i = 1; i < n; i++) {
             pthread_join(th[i], NULL);
             macs += args[i].macs;
         }
-        double t = bench_now() - t0;
+        double t = util_now_s() - t0;
         pthread_barrier_destroy(&bar);
         double g = macs / t * 1e-9;
         if (g > best) best = g;
@@ -526,9 +520,9 @@ static int bench_encode_once(learn_ctx *ctx, const bench_items *b, const learn_m
                              float *out, bench_run *r) {
     learn_encode_stats s0, s1;
     learn_ctx_encode_stats(ctx, &s0);
-    double t0 = bench_now();
+    double t0 = util_now_s();
     learn_status st = learn_encode_ids(ctx, b->n, (const int32_t *const *)b->ids, b->n_ids, out);
-    double t = bench_now() - t0;
+    double t = util_now_s() - t0;
     if (st != LEARN_OK) return cli_error("bench", "encode: %s", learn_ctx_errmsg(ctx));
     learn_ctx_encode_stats(ctx, &s1);
     double tokens = (double)(s1.n_tokens - s0.n_tokens);
@@ -626,10 +620,10 @@ static void bench_print_summary(int threads, const bench_summary *s) {
 
 static int bench_encoder(const char *model, const char *items, size_t count, int threads, const char *isa,
                          long batch, int reps, int scaling, const char *dump) {
-    double t_open = bench_now();
+    double t_open = util_now_s();
     learn_model *m = cli_open_model("bench", model, 0);
     if (!m) return 1;
-    t_open = bench_now() - t_open;
+    t_open = util_now_s() - t_open;
     learn_model_info mi;
     learn_model_get_info(m, &mi);
     if (!mi.arch[0]) {
@@ -647,9 +641,9 @@ static int bench_encoder(const char *model, const char *items, size_t count, int
         return cli_error("bench", "cannot make a context: %s (%s)", learn_status_str(st), why);
     }
     bench_items b;
-    double t_tok = bench_now();
+    double t_tok = util_now_s();
     int rc = bench_load_items(tctx, items, count, &b);
-    t_tok = bench_now() - t_tok;
+    t_tok = util_now_s() - t_tok;
     learn_ctx_free(tctx);
     if (!rc && dump) {
         FILE *f = fopen(dump, "w");
@@ -690,7 +684,7 @@ static int bench_encoder(const char *model, const char *items, size_t count, int
         printf("amx: offered here%s; only --isa amx runs it\n", bench_amx_real() ? "" : " (emulated: this build is for tests only)");
     else
         printf("amx: not offered: %s\n", amx_why);
-    double t_all = bench_now();
+    double t_all = util_now_s();
     bench_summary s1, sn;
     if (scaling && threads > 1) {
         rc = bench_encode_threads(m, &mi, &b, 1, isa, batch, reps, &s1);
@@ -704,7 +698,7 @@ static int bench_encoder(const char *model, const char *items, size_t count, int
                sn.tok_s.hi / s1.tok_s.lo);
     if (!rc)
         printf("wall: %.1f s (model open %.2f s); peak resident memory %.0f MB (model file %.0f MB)\n",
-               bench_now() - t_all, t_open, bench_rss_mb(), (double)mi.file_size / 1e6);
+               util_now_s() - t_all, t_open, bench_rss_mb(), (double)mi.file_size / 1e6);
     bench_items_free(&b);
     learn_model_close(m);
     return rc;
@@ -802,9 +796,9 @@ static int bench_tower_model(learn_type type, learn_model **out, void **buf) {
     do {                                                                                           \
         double *v_ = (double *)calloc((size_t)(reps), sizeof(double));                            \
         for (int i_ = 0; v_ && i_ < (reps); i_++) {                                                \
-            double t0_ = bench_now();                                                              \
+            double t0_ = util_now_s();                                                              \
             body;                                                                                  \
-            v_[i_] = (bench_now() - t0_) * 1e3;                                                    \
+            v_[i_] = (util_now_s() - t0_) * 1e3;                                                    \
         }                                                                                          \
         stat = v_ ? bench_stats(v_, reps) : (bench_stat){0, 0, 0};                                 \
         free(v_);                                                                                  \
@@ -859,9 +853,9 @@ static int bench_towers(const char *type_name, int threads, const char *isa, int
             learn_user_state_reset(us);
             for (size_t j = 0; j + 1 < H; j++)
                 err |= learn_user_state_append(ctx, us, content + j * din) != LEARN_OK;
-            double t0 = bench_now();
+            double t0 = util_now_s();
             err |= learn_user_state_append(ctx, us, content + (H - 1) * din) != LEARN_OK;
-            if (i) v[i - 1] = (bench_now() - t0) * 1e3; /* the first is a warm-up */
+            if (i) v[i - 1] = (util_now_s() - t0) * 1e3; /* the first is a warm-up */
         }
         append = bench_stats(v, reps);
         free(v);

@@ -22,12 +22,6 @@ typedef struct progress {
     int tty;
 } progress;
 
-static double mono(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* Wall-clock seconds since 1970 (shards of one build compare them across machines). */
 static double wall_now(void) {
     struct timespec ts;
@@ -39,13 +33,13 @@ static void progress_start(progress *p, const char *what, size_t total) {
     p->what = what;
     p->total = total;
     p->last_pct = (size_t)-1;
-    p->t0 = mono();
+    p->t0 = util_now_s();
     p->tty = isatty(2);
 }
 
 static void progress_update(progress *p, size_t done) {
     size_t pct = p->total ? done * 100 / p->total : 100;
-    double el = mono() - p->t0, rate = el > 0 ? (double)done / el : 0;
+    double el = util_now_s() - p->t0, rate = el > 0 ? (double)done / el : 0;
     double eta = rate > 0 ? (double)(p->total - done) / rate : 0;
     if (p->tty) {
         char bar[31];
@@ -280,7 +274,7 @@ static const char catalog_usage[] =
     "replaced, keeping its mode). Progress goes to stderr.\n";
 
 static int catalog_build(int argc, char **argv) {
-    double t_start = wall_now(), m_start = mono();
+    double t_start = wall_now(), m_start = util_now_s();
     const char *pos[2] = {NULL, NULL}, *out = NULL, *shard = NULL;
     int npos = 0;
     long threads = 0, shards = 0;
@@ -320,9 +314,9 @@ static int catalog_build(int argc, char **argv) {
                 l.items[hi - 1].line, pos[1]);
     }
     if (!(b = new_builder(ctx))) goto out;
-    double m_enc = mono();
+    double m_enc = util_now_s();
     if (encode_items(ctx, b, l.items + lo, (size_t)(hi - lo), what)) goto out;
-    double now = mono(), enc = now - m_enc;
+    double now = util_now_s(), enc = now - m_enc;
     fprintf(stderr, "learn-cli catalog: %s: %llu items encoded in %.2f s (%.1f items/s); %.2f s with loading\n", what,
             (unsigned long long)(hi - lo), enc, enc > 0 ? (double)(hi - lo) / enc : 0.0, now - m_start);
     if (shard) {
@@ -344,9 +338,11 @@ out:
 /* Opens CAT and checks it against the model and the new items: made by the model's LLM,
    none of the new ids in it. *same: its item embeddings come from the model's towers. */
 static int open_checked(const char *model_path, const learn_model *m, const char *cat_path, const char *new_path,
-                        const item_list *l, learn_catalog **cat, int *same) {
+                        const item_list *l, int verify_checksum, learn_catalog **cat, int *same) {
     char err[512];
-    if (learn_catalog_open(cat_path, NULL, cat, err, sizeof err) != LEARN_OK) return cli_error("catalog", "%s", err);
+    learn_model_params p = learn_model_default_params();
+    p.verify_checksum = verify_checksum;
+    if (learn_catalog_open(cat_path, &p, cat, err, sizeof err) != LEARN_OK) return cli_error("catalog", "%s", err);
     if (learn_catalog_check_model(*cat, m, same, err, sizeof err) != LEARN_OK)
         return cli_error("catalog", "%s and %s: %s", model_path, cat_path, err);
     for (size_t i = 0; i < l->n; i++) {
@@ -390,8 +386,9 @@ static int catalog_add_or_reembed(int argc, char **argv, int add) {
     char err[512];
     int rc = 1, same = 0;
     if (add) {
-        /* Checked before encoding, for an early error; checked again under the lock. */
-        if (load_items(pos[2], model_template(m), &l) || open_checked(pos[0], m, pos[1], pos[2], &l, &cat, &same))
+        /* Checked before encoding, for an early error (the whole file's checksum only once, in
+           the check under the lock). */
+        if (load_items(pos[2], model_template(m), &l) || open_checked(pos[0], m, pos[1], pos[2], &l, 0, &cat, &same))
             goto out;
         if (!same)
             fprintf(stderr, "learn-cli catalog: %s was embedded with other towers: its item embeddings are "
@@ -413,7 +410,7 @@ static int catalog_add_or_reembed(int argc, char **argv, int add) {
         }
     }
     if (!(lock = cli_lock("catalog", out))) goto out;
-    if (open_checked(pos[0], m, pos[1], add ? pos[2] : NULL, &l, &cat, &same)) goto out;
+    if (open_checked(pos[0], m, pos[1], add ? pos[2] : NULL, &l, 1, &cat, &same)) goto out;
     if (!(b = new_builder(ctx))) goto out;
     if (copy_catalog(ctx, cat, b, !add || !same)) goto out;
     if (fresh && copy_catalog(ctx, fresh, b, 0)) goto out;
@@ -623,7 +620,7 @@ static void parts_close(cat_part *p, int np) {
 }
 
 static int catalog_merge_or_check(int argc, char **argv, int merge) {
-    double m_start = mono();
+    double m_start = util_now_s();
     const char *verb = merge ? "merge" : "check", *out = NULL;
     const char **paths = (const char **)calloc((size_t)argc, sizeof *paths);
     cat_part *p = NULL;
@@ -719,7 +716,7 @@ static int catalog_merge_or_check(int argc, char **argv, int merge) {
     if (n_shards) {
         double end = wall_now(), wall = end - t0;
         const char *pl = n_shards == 1 ? "" : "s";
-        fprintf(stderr, "learn-cli catalog: merged %u items from %u shard%s in %.2f s\n", n, n_shards, pl, mono() - m_start);
+        fprintf(stderr, "learn-cli catalog: merged %u items from %u shard%s in %.2f s\n", n, n_shards, pl, util_now_s() - m_start);
         if (t0 > 0)
             fprintf(stderr, "learn-cli catalog: build: %u items, %u shard%s, %.2f s of wall time from the first "
                     "shard's start to the end of this merge (%.1f items/s); the shards ran %.2f s in all, %.2f s "

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "util.h"
 #include "data.h"
 #include "eval.h"
 #include "interactions.h"
@@ -70,12 +71,6 @@ static int likes(const taste *t, const char *cat, const char *brand) {
     for (int i = 0; i < t->n_brand; i++) b |= strcmp(t->brand[i], brand) == 0;
     if (!c || !b) return 0;
     return strcmp(t->cat[0], cat) == 0 && strcmp(t->brand[0], brand) == 0 ? 2 : 1; /* 2: the main taste */
-}
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* The title of a catalog item, looked up in the items (by index: same order). */
@@ -324,7 +319,7 @@ static int demo_catalog(demo *d, long threads) {
         return cli_error("demo", "out of memory");
     }
     for (size_t i = 0; i < n; i++) texts[i] = d->items.items[i].text;
-    double t0 = now();
+    double t0 = util_now_s();
     int bad = learn_encode(d->ctx, n, texts, NULL, d->content) != LEARN_OK ||
               learn_item_embed(d->ctx, n, d->content, d->emb) != LEARN_OK;
     free((void *)texts);
@@ -335,7 +330,7 @@ static int demo_catalog(demo *d, long threads) {
         learn_catalog_open_memory(d->cat_mem, d->cat_size, NULL, &d->cat, err, sizeof err) != LEARN_OK)
         return cli_error("demo", "catalog: %s", learn_catalog_builder_errmsg(d->b));
     printf("catalog: %zu generated products (title, brand, category) encoded in %.2f s with %d threads (%s kernels)\n",
-           n, now() - t0, learn_ctx_n_threads(d->ctx), learn_ctx_isa(d->ctx));
+           n, util_now_s() - t0, learn_ctx_n_threads(d->ctx), learn_ctx_isa(d->ctx));
     snprintf(path, sizeof path, "%s/interactions.tsv", d->dir);
     if (inter_load(path, d->cat, &d->inter, err, sizeof err)) return cli_error("demo", "%s", err);
     snprintf(path, sizeof path, "%s/tastes.jsonl", d->dir);

@@ -11,14 +11,9 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "util.h"
 #include "interactions.h"
 #include "train.h"
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* Writes MODEL (minus its old towers) + the trainer's towers atomically to the file whose
    lock is held. */
@@ -268,7 +263,7 @@ static int train_epochs(const train_args *a, const learn_model *m, const char *c
     uint64_t per_epoch = train_steps_per_epoch(t);
     uint32_t batch = a->cfg.batch_size;
     while (!train_done(t)) {
-        double t0 = now_s(), loss_sum = 0;
+        double t0 = util_now_s(), loss_sum = 0;
         uint64_t steps = 0;
         train_stats s;
         memset(&s, 0, sizeof s);
@@ -276,13 +271,13 @@ static int train_epochs(const train_args *a, const learn_model *m, const char *c
             if (train_step(t, &s) != LEARN_OK) return cli_error("train", "%s", train_errmsg(t));
             loss_sum += s.loss;
             steps++;
-            double el = now_s() - t0;
+            double el = util_now_s() - t0;
             if (tty && (steps % 4 == 0 || s.step % per_epoch == 0))
                 fprintf(stderr, "\repoch %u  step %llu/%llu  loss %.4f  %.0f examples/s   ", s.epoch + 1,
                         (unsigned long long)s.step, (unsigned long long)train_steps_total(t), s.loss,
                         (double)(steps * batch) / (el > 0 ? el : 1e-9));
         } while (s.step % per_epoch != 0 && !train_done(t));
-        double el = now_s() - t0;
+        double el = util_now_s() - t0;
         train_metrics vm = {0, 0, 0, 0, 0};
         if (nv && train_validate(t, &vm) != LEARN_OK) return cli_error("train", "%s", train_errmsg(t));
         int better = !nv || vm.recall10 > best.recall10 ||

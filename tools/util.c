@@ -1,10 +1,12 @@
 /* util.c - see util.h. */
+#define _POSIX_C_SOURCE 200809L
 #include "util.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 learn_status util_fail(char *err, size_t errn, learn_status st, const char *fmt, ...) {
     if (err && errn) {
@@ -95,4 +97,10 @@ uint64_t util_fnv1a(uint64_t h, const void *p, size_t n) {
     const unsigned char *b = (const unsigned char *)p;
     for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211ull;
     return h;
+}
+
+double util_now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }

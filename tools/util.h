@@ -39,6 +39,9 @@ double util_rng_uniform(util_rng *r);
 /* Approximately normal, unit variance (the sum of four 16-bit uniforms, centred and scaled). */
 float util_rng_normal(util_rng *r);
 
+/* Seconds on the monotonic clock (for intervals). */
+double util_now_s(void);
+
 /* FNV-1a (64 bits) of p[0..n), continuing from h: start from UTIL_FNV1A_BASIS. For hash tables
    and the fingerprint of an item list; not for anything an adversary chooses. */
 #define UTIL_FNV1A_BASIS 0xcbf29ce484222325ull
