@@ -875,10 +875,38 @@ START_TEST(test_lock_io_hook) {
 }
 END_TEST
 
+/* learn_lock_errmsg holds the failure of the last learn_lock_temp / learn_lock_commit, and ""
+   once a later one succeeds. */
+START_TEST(test_lock_errmsg) {
+    const char *dir = lk_dir("lock-errmsg");
+    char path[600];
+    snprintf(path, sizeof path, "%s/f.bin", dir);
+    learn_lock *l;
+    char err[LEARN_ERRMSG_SIZE];
+    ck_assert_int_eq(learn_lock_acquire(path, NULL, &l, err, sizeof err), LEARN_OK);
+    ck_assert_str_eq(learn_lock_errmsg(l), "");
+    ck_assert_int_eq(learn_lock_commit(l), LEARN_ERR_STATE);
+    ck_assert_msg(strstr(learn_lock_errmsg(l), "no temporary file to commit"), "%s", learn_lock_errmsg(l));
+    int fd;
+    ck_assert_int_eq(learn_lock_temp(l, &fd), LEARN_OK);
+    ck_assert_str_eq(learn_lock_errmsg(l), "");
+    ck_assert_int_eq(write(fd, "x", 1), 1);
+    ck_assert_int_eq(learn_lock_commit(l), LEARN_OK);
+    ck_assert_str_eq(learn_lock_errmsg(l), "");
+    learn_lock_release(l);
+    size_t n;
+    char *got = (char *)test_read_file(path, &n);
+    ck_assert(got && n == 1 && got[0] == 'x');
+    free(got);
+    ck_assert_int_eq(test_litter(path), 0);
+}
+END_TEST
+
 static Suite *make_locks_suite(void) {
     Suite *s = suite_create("locks");
     TCase *tc = tcase_create("writers");
     tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_lock_errmsg);
     tcase_add_test(tc, test_lock_concurrent_adds);
     tcase_add_test(tc, test_lock_killed_writer);
     tcase_add_test(tc, test_lock_readers_during_adds);
